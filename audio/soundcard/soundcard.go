@@ -1,0 +1,169 @@
+// Package soundcard is the output to a real sound card: oto v3 over ALSA.
+//
+// oto has traps that this package exists to contain (design.md §7): a
+// context can be created once per process and never closed or reopened, a
+// device failure shows only in Context.Err(), and an underrun is recovered
+// silently. So the card is opened once, Err is polled, and a stall of the
+// sample clock (the device no longer pulling) counts as a failure too. The
+// daemon's answer to a failed card is to report it and exit after a hold
+// time, so that systemd starts a fresh process that can open the device
+// again.
+package soundcard
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ebitengine/oto/v3"
+
+	"loa/audio"
+)
+
+// Card is the sound card output.
+type Card struct {
+	rate, channels int
+	buffer         time.Duration
+	block          int
+	now            func() time.Time
+	ctx            *oto.Context
+	anchor         *audio.ClockAnchor
+
+	engine  atomic.Pointer[audio.Engine]
+	mix     [][2]float64
+	lastRead atomic.Int64 // unix ns of the last pull
+	mu      sync.Mutex
+	err     error
+}
+
+var opened atomic.Bool
+
+// Open opens the default ALSA device at rate with 1 or 2 channels and an
+// ALSA buffer of the given length (≥ 50 ms on a Raspberry Pi). It waits
+// until the device is ready or has failed.
+func Open(rate, channels int, buffer time.Duration, now func() time.Time) (*Card, error) {
+	if !opened.CompareAndSwap(false, true) {
+		return nil, errors.New("sound card: already opened in this process (oto allows one context)")
+	}
+	ctx, ready, err := oto.NewContext(&oto.NewContextOptions{
+		SampleRate:   rate,
+		ChannelCount: channels,
+		Format:       oto.FormatFloat32LE,
+		BufferSize:   buffer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sound card: %w", err)
+	}
+	<-ready
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sound card: %w", err)
+	}
+	c := &Card{rate: rate, channels: channels, buffer: buffer, now: now, ctx: ctx, block: rate / 100}
+	c.mix = make([][2]float64, c.block)
+	c.anchor = audio.NewClockAnchor(rate, c.Latency())
+	return c, nil
+}
+
+// playerBuffer is oto's own buffer in front of ALSA's; kept small, since it
+// adds to the latency, and the engine is cheap to call.
+func (c *Card) playerBuffer() time.Duration { return 20 * time.Millisecond }
+
+// Latency is the delay from a frame being mixed to it leaving the card:
+// oto's buffer plus ALSA's.
+func (c *Card) Latency() time.Duration { return c.buffer + c.playerBuffer() }
+
+// Name describes the output.
+func (c *Card) Name() string { return "alsa" }
+
+// Anchor maps output frames to wall-clock instants.
+func (c *Card) Anchor() (time.Time, bool) { return c.anchor.Base() }
+
+// Err is the device failure, if any.
+func (c *Card) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if err := c.ctx.Err(); err != nil {
+		return fmt.Errorf("sound card: %w", err)
+	}
+	return nil
+}
+
+func (c *Card) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+// Run plays the engine through the card until ctx ends or the device
+// fails. A device that stops pulling samples for 2 s counts as failed.
+func (c *Card) Run(ctx context.Context, e *audio.Engine) error {
+	c.engine.Store(e)
+	c.lastRead.Store(time.Now().UnixNano())
+	p := c.ctx.NewPlayer(reader{c})
+	bytesPerFrame := 4 * c.channels
+	p.SetBufferSize(int(c.playerBuffer().Seconds()*float64(c.rate)) * bytesPerFrame)
+	p.Play()
+	defer p.Pause()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := c.Err(); err != nil {
+			return err
+		}
+		if err := p.Err(); err != nil {
+			c.fail(fmt.Errorf("sound card player: %w", err))
+			return c.Err()
+		}
+		if stall := time.Since(time.Unix(0, c.lastRead.Load())); stall > 2*time.Second {
+			c.fail(fmt.Errorf("sound card stopped taking samples %s ago", stall.Round(time.Millisecond)))
+			return c.Err()
+		}
+	}
+}
+
+// reader is what oto pulls from: one block of the engine's mix per call,
+// as float32 little endian.
+type reader struct{ c *Card }
+
+func (r reader) Read(b []byte) (int, error) {
+	c := r.c
+	e := c.engine.Load()
+	bpf := 4 * c.channels
+	n := min(len(b)/bpf, c.block)
+	if n == 0 || e == nil {
+		return 0, nil
+	}
+	c.anchor.Stamp(e.Position(), c.now())
+	c.lastRead.Store(time.Now().UnixNano())
+	buf := c.mix[:n]
+	e.Mix(buf)
+	i := 0
+	for _, f := range buf {
+		if c.channels == 1 {
+			binary.LittleEndian.PutUint32(b[i:], math.Float32bits(float32((f[0]+f[1])/2)))
+			i += 4
+			continue
+		}
+		binary.LittleEndian.PutUint32(b[i:], math.Float32bits(float32(f[0])))
+		binary.LittleEndian.PutUint32(b[i+4:], math.Float32bits(float32(f[1])))
+		i += 8
+	}
+	return n * bpf, nil
+}
+
+var _ audio.Output = (*Card)(nil)
