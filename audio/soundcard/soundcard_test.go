@@ -69,43 +69,34 @@ func TestCaptureThroughALSAFilePlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Stereo float32: find the tone and compare it sample by sample.
-	frames := len(raw) / 8
-	sample := func(i, ch int) float32 {
-		return math.Float32frombits(binary.LittleEndian.Uint32(raw[i*8+ch*4:]))
-	}
-	first := -1
-	for i := 0; i < frames; i++ {
-		if sample(i, 0) != 0 || sample(i, 1) != 0 {
-			first = i
-			break
+	// Stereo float32. ALSA runs (writing silence) from the moment the
+	// context is ready, before the engine is attached; and since nothing
+	// paces the file plugin, oto's writer outruns its reader and fills the
+	// gaps with silence, as it would on a card in an underrun. So the
+	// capture is the engine's output with runs of silence inserted: compare
+	// it with the tone once the (near-)silent frames are dropped from both.
+	nonSilent := func(l, r float32) bool { return math.Abs(float64(l)) > 1e-6 || math.Abs(float64(r)) > 1e-6 }
+	var got [][2]float32
+	for i := 0; i+8 <= len(raw); i += 8 {
+		l := math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))
+		r := math.Float32frombits(binary.LittleEndian.Uint32(raw[i+4:]))
+		if nonSilent(l, r) {
+			got = append(got, [2]float32{l, r})
 		}
 	}
-	if first < 0 {
-		t.Fatalf("captured %d frames of silence: the tone never reached ALSA", frames)
-	}
-	const toneFrames = 22050
-	if frames-first < toneFrames {
-		t.Fatalf("captured only %d frames of the tone, want %d", frames-first, toneFrames)
-	}
-	// ALSA runs (writing silence, unpaced) from the moment the context is
-	// ready, before the engine is attached: where the tone lands in the
-	// capture says nothing. Its content must be exact: sin(0) = 0, so the
-	// first non-zero frame is the tone's second.
-	start := first - 1
-	for i := 0; i < toneFrames; i++ {
+	var want [][2]float32
+	for i := 0; i < 22050; i++ {
 		v := float32(0.5 * math.Sin(2*math.Pi*1000*float64(i)/44100))
-		// Exact up to float32 rounding (ALSA flushes values near 1e-15 to 0).
-		if got := sample(start+i, 0); math.Abs(float64(got-v)) > 1e-7 {
-			t.Fatalf("frame %d of the tone: left %v, want %v", i, got, v)
-		}
-		if got := sample(start+i, 1); math.Abs(float64(got+v)) > 1e-7 {
-			t.Fatalf("frame %d of the tone: right %v, want %v", i, got, -v)
+		if nonSilent(v, -v) {
+			want = append(want, [2]float32{v, -v})
 		}
 	}
-	for i := start + toneFrames; i < frames; i++ {
-		if sample(i, 0) != 0 {
-			t.Fatalf("frame %d after the tone is not silent", i)
+	if len(got) != len(want) {
+		t.Fatalf("captured %d sounding frames, want the tone's %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sounding frame %d: captured %v, want %v", i, got[i], want[i])
 		}
 	}
 }
