@@ -56,7 +56,7 @@ func readCRC(source FullReader) error {
 	buf := make([]byte, 2)
 	if n, err := source.ReadFull(buf); n < 2 {
 		if err == io.EOF {
-			return &consts.UnexpectedEOF{"readCRC"}
+			return &consts.UnexpectedEOF{At: "readCRC"}
 		}
 		return fmt.Errorf("mp3: error at readCRC: %v", err)
 	}
@@ -64,7 +64,11 @@ func readCRC(source FullReader) error {
 }
 
 func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPosition int64, err error) {
-	h, pos, err := frameheader.Read(source, position)
+	var ref frameheader.FrameHeader
+	if prev != nil {
+		ref = prev.header
+	}
+	h, pos, err := frameheader.Read(source, position, ref)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -75,9 +79,6 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 		}
 	}
 
-	if h.ID() == consts.Version2_5 {
-		return nil, 0, fmt.Errorf("mp3: MPEG version 2.5 is not supported")
-	}
 	if h.Layer() != consts.Layer3 {
 		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
 	}
@@ -95,6 +96,11 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 		prevM = prev.mainDataBits
 	}
 	md, mdb, err := maindata.Read(source, prevM, h, si)
+	if err == maindata.ErrReservoir {
+		// Not decodable: play silence, keep the filter state running.
+		si = &sideinfo.SideInfo{}
+		err = nil
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -171,11 +177,7 @@ func (f *Frame) requantizeProcessShort(gr, ch, is_pos, sfb, win int) {
 }
 
 func getSfBandIndicesArray(header *frameheader.FrameHeader) ([]int, []int) {
-	sfreq := header.SamplingFrequency() // Setup sampling frequency index
-	lsf := header.LowSamplingFrequency()
-	sfBandIndicesShort := consts.SfBandIndices[lsf][sfreq][consts.SfBandIndicesShort]
-	sfBandIndicesLong := consts.SfBandIndices[lsf][sfreq][consts.SfBandIndicesLong]
-	return sfBandIndicesLong, sfBandIndicesShort
+	return header.SfBandIndices()
 }
 
 func (f *Frame) requantize(gr int, ch int) {
@@ -357,12 +359,13 @@ func (f *Frame) stereoProcessIntensityShort(gr int, sfb int) {
 
 func (f *Frame) stereo(gr int) {
 	if f.header.UseMSStereo() {
-		// Determine how many frequency lines to transform
-		i := 1
-		if f.sideInfo.Count1[gr][0] > f.sideInfo.Count1[gr][1] {
-			i = 0
-		}
-		max_pos := int(f.sideInfo.Count1[gr][i])
+		// Transform every line. Upstream stopped at the larger count1, but
+		// with short blocks the lines have been reordered by then (window
+		// interleaved), so nonzero values of the last band sit above count1
+		// and were left untransformed: audible errors on transients in
+		// joint stereo at 32-64 kbps. Lines above count1 are zero in both
+		// channels, so transforming them too is exact.
+		max_pos := consts.SamplesPerGr
 		// Do the actual processing
 		const invSqrt2 = math.Sqrt2 / 2
 		for i := 0; i < max_pos; i++ {

@@ -16,7 +16,6 @@ package frameheader
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/hajimehoshi/go-mp3/internal/consts"
@@ -51,15 +50,52 @@ func (f FrameHeader) SamplingFrequency() consts.SamplingFrequency {
 }
 
 func (f FrameHeader) SamplingFrequencyValue() (int, error) {
+	// MPEG-2 halves the MPEG-1 rates; MPEG-2.5 quarters them.
+	shift := uint(f.LowSamplingFrequency())
+	if f.ID() == consts.Version2_5 {
+		shift = 2
+	}
 	switch f.SamplingFrequency() {
 	case 0:
-		return 44100 >> uint(f.LowSamplingFrequency()), nil
+		return 44100 >> shift, nil
 	case 1:
-		return 48000 >> uint(f.LowSamplingFrequency()), nil
+		return 48000 >> shift, nil
 	case 2:
-		return 32000 >> uint(f.LowSamplingFrequency()), nil
+		return 32000 >> shift, nil
 	}
 	return 0, errors.New("mp3: frame header has invalid sample frequency")
+}
+
+// SfBandVersion returns the row of consts.SfBandIndices for this frame:
+// 0 for MPEG-1, 1 for MPEG-2, 2 for MPEG-2.5.
+func (f FrameHeader) SfBandVersion() int {
+	switch f.ID() {
+	case consts.Version1:
+		return 0
+	case consts.Version2_5:
+		return 2
+	}
+	return 1
+}
+
+// SfBandIndices returns the long and short scale factor band boundaries
+// for this frame's MPEG version and sampling frequency.
+func (f FrameHeader) SfBandIndices() (long, short []int) {
+	t := &consts.SfBandIndices[f.SfBandVersion()][f.SamplingFrequency()%3]
+	return t[consts.SfBandIndicesLong], t[consts.SfBandIndicesShort]
+}
+
+// SamplesPerFrame returns the number of PCM samples per channel in this frame.
+func (f FrameHeader) SamplesPerFrame() int {
+	return consts.SamplesPerGr * f.Granules()
+}
+
+// SameStream reports whether g can follow f in one stream: same MPEG
+// version, layer and sampling frequency. A candidate sync word that differs
+// in these is taken for a false sync inside audio data.
+func (f FrameHeader) SameStream(g FrameHeader) bool {
+	const mask = 0xfffe0c00 // sync, version, layer, sampling frequency
+	return f&mask == g&mask
 }
 
 // PaddingBit returns the padding bit stored in position 9
@@ -151,6 +187,10 @@ func (f FrameHeader) IsValid() bool {
 	if f.Emphasis() == 2 {
 		return false
 	}
+	if f.BitrateIndex() == 0 {
+		// Free format: the frame size is not in the header. Not supported.
+		return false
+	}
 	return true
 }
 
@@ -186,14 +226,32 @@ func (f FrameHeader) Bitrate() int {
 	return bitrates[f.LowSamplingFrequency()][f.Layer()-1][f.BitrateIndex()]
 }
 
+// FrameSize returns the size of the frame in bytes, header included.
+//
+// Upstream computed ((144*bitrate)/freq + padding) >> lsf, which for
+// MPEG-2/2.5 Layer III drops the padding byte whenever 144*bitrate/freq
+// rounds down to an even number (for example 22.05 kHz at 24 or 32 kbps,
+// 11.025 kHz at 8 kbps). The decoder then read one byte too few of main
+// data from every padded frame, so the bit reservoir was out of step and
+// every frame that borrowed from it decoded to noise. The standard's size
+// is 144*bitrate/freq + padding for MPEG-1 and 72*bitrate/freq + padding
+// for MPEG-2 and 2.5 (Layer III; ISO/IEC 13818-3 2.4.3.1).
 func (f FrameHeader) FrameSize() (int, error) {
 	freq, err := f.SamplingFrequencyValue()
 	if err != nil {
 		return 0, err
 	}
-	size := ((144*f.Bitrate())/freq +
-		int(f.PaddingBit())) >> uint(f.LowSamplingFrequency())
-	return size, nil
+	pad := f.PaddingBit()
+	switch f.Layer() {
+	case consts.Layer1:
+		return (12*f.Bitrate()/freq + pad) * 4, nil
+	case consts.Layer2:
+		return 144*f.Bitrate()/freq + pad, nil
+	}
+	if f.LowSamplingFrequency() == 1 {
+		return 72*f.Bitrate()/freq + pad, nil
+	}
+	return 144*f.Bitrate()/freq + pad, nil
 }
 
 func (f FrameHeader) SideInfoSize() int {
@@ -226,15 +284,18 @@ type FullReader interface {
 	ReadFull([]byte) (int, error)
 }
 
-func Read(source FullReader, position int64) (h FrameHeader, startPosition int64, err error) {
-	buf := make([]byte, 4)
-	if n, err := source.ReadFull(buf); n < 4 {
+// Read finds the next frame header at or after position. If ref is not
+// zero, only headers of the same stream as ref (see SameStream) are taken;
+// other sync words are skipped as false syncs.
+func Read(source FullReader, position int64, ref FrameHeader) (h FrameHeader, startPosition int64, err error) {
+	var buf [4]byte
+	if n, err := source.ReadFull(buf[:]); n < 4 {
 		if err == io.EOF {
 			if n == 0 {
 				// Expected EOF
 				return 0, 0, io.EOF
 			}
-			return 0, 0, &consts.UnexpectedEOF{"readHeader (1)"}
+			return 0, 0, &consts.UnexpectedEOF{At: "readHeader (1)"}
 		}
 		return 0, 0, err
 	}
@@ -244,15 +305,15 @@ func Read(source FullReader, position int64) (h FrameHeader, startPosition int64
 	b3 := uint32(buf[2])
 	b4 := uint32(buf[3])
 	header := FrameHeader((b1 << 24) | (b2 << 16) | (b3 << 8) | (b4 << 0))
-	for !header.IsValid() {
+	for !header.IsValid() || (ref != 0 && !ref.SameStream(header)) {
 		b1 = b2
 		b2 = b3
 		b3 = b4
 
-		buf := make([]byte, 1)
+		buf := buf[:1]
 		if _, err := source.ReadFull(buf); err != nil {
 			if err == io.EOF {
-				return 0, 0, &consts.UnexpectedEOF{"readHeader (2)"}
+				return 0, 0, &consts.UnexpectedEOF{At: "readHeader (2)"}
 			}
 			return 0, 0, err
 		}
@@ -261,12 +322,5 @@ func Read(source FullReader, position int64) (h FrameHeader, startPosition int64
 		position++
 	}
 
-	// If we get here we've found the sync word, and can decode the header
-	// which is in the low 20 bits of the 32-bit sync+header word.
-
-	if header.BitrateIndex() == 0 {
-		return 0, 0, fmt.Errorf("mp3: free bitrate format is not supported. Header word is 0x%08x at position %d",
-			header, position)
-	}
 	return header, position, nil
 }

@@ -38,13 +38,20 @@ func readHuffman(m *bits.Bits, header frameheader.FrameHeader, sideInfo *sideinf
 	// Determine region boundaries
 	region_1_start := 0
 	region_2_start := 0
+	l, s := header.SfBandIndices()
 	if (sideInfo.WinSwitchFlag[gr][ch] == 1) && (sideInfo.BlockType[gr][ch] == 2) {
-		region_1_start = 36                  // sfb[9/3]*3=36
+		// Region 1 starts at short band 3 (36 lines everywhere but MPEG-2.5
+		// at 8 kHz, where it is 72; upstream hard-coded 36). Mixed blocks in
+		// MPEG-2.5 start it at long band 8, as mpg123 does.
+		region_1_start = 3 * s[3]
+		if sideInfo.MixedBlockFlag[gr][ch] != 0 {
+			region_1_start = 36
+			if header.SfBandVersion() == 2 {
+				region_1_start = l[8]
+			}
+		}
 		region_2_start = consts.SamplesPerGr // No Region2 for short block case.
 	} else {
-		sfreq := header.SamplingFrequency()
-		lsf := header.LowSamplingFrequency()
-		l := consts.SfBandIndices[lsf][sfreq][consts.SfBandIndicesLong]
 		i := sideInfo.Region0Count[gr][ch] + 1
 		if i < 0 || len(l) <= i {
 			// TODO: Better error messages (#3)

@@ -15,6 +15,7 @@
 package maindata
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -102,8 +103,10 @@ func Read(source FullReader, prev *bits.Bits, header frameheader.FrameHeader, si
 	// frames that should be used. This buffer is later accessed by the
 	// Bits function in the same way as the side info is.
 	m, err := read(source, prev, main_data_size, sideInfo.MainDataBegin)
+	if err == ErrReservoir {
+		return &MainData{}, m, err
+	}
 	if err != nil {
-		// This could be due to not enough data in reservoir
 		return nil, nil, err
 	}
 
@@ -156,11 +159,24 @@ func getScaleFactorsMpeg2(m *bits.Bits, header frameheader.FrameHeader, sideInfo
 			scaleFactors = append(scaleFactors, 0)
 		}
 
-		if len(scaleFactors) == 22 {
+		switch {
+		case len(scaleFactors) == 22:
 			for i := 0; i < 22; i++ {
 				md.ScalefacL[0][ch][i] = scaleFactors[i]
 			}
-		} else {
+		case sideInfo.MixedBlockFlag[0][ch] != 0:
+			// Mixed block: 6 long bands, then short bands 3..11 (three
+			// windows each). Upstream indexed this as 13 short bands and
+			// ran off the end of the slice.
+			for i := 0; i < 6; i++ {
+				md.ScalefacL[0][ch][i] = scaleFactors[i]
+			}
+			for x := 3; x < 12; x++ {
+				for i := 0; i < 3; i++ {
+					md.ScalefacS[0][ch][x][i] = scaleFactors[6+(x-3)*3+i]
+				}
+			}
+		default:
 			for x := 0; x < 13; x++ {
 				for i := 0; i < 3; i++ {
 					md.ScalefacS[0][ch][x][i] = scaleFactors[(x*3)+i]
@@ -269,24 +285,41 @@ func getScaleFactorsMpeg1(nch int, m *bits.Bits, header frameheader.FrameHeader,
 	return md, m, nil
 }
 
+// ErrReservoir says that a frame's main data begins in bytes that were
+// never read (the stream was joined, seeked or cut in the middle): the frame
+// cannot be decoded and is played as silence, as mpg123 does. The returned
+// bits still hold the frame's own bytes for the frames that follow.
+var ErrReservoir = errors.New("mp3: main data begins before the available bit reservoir")
+
 func read(source FullReader, prev *bits.Bits, size int, offset int) (*bits.Bits, error) {
 	if size > 1500 {
 		return nil, fmt.Errorf("mp3: size = %d", size)
 	}
-	// Check that there's data available from previous frames if needed
-	if prev != nil && offset > prev.LenInBytes() {
-		// No, there is not, so we skip decoding this frame, but we have to
-		// read the main_data bits from the bitstream in case they are needed
-		// for decoding the next frame.
+	if size < 0 {
+		return nil, fmt.Errorf("mp3: frame too small for its side information")
+	}
+	// Check that there's data available from previous frames if needed.
+	// Upstream decoded such a frame anyway, from the wrong bytes, and
+	// decoded the first frame of a stream joined mid-way with no
+	// reservoir at all: both made a burst of noise.
+	avail := 0
+	if prev != nil {
+		avail = prev.LenInBytes()
+	}
+	if offset > avail {
+		// Skip decoding this frame, but keep its main data: the next
+		// frames may need it.
 		buf := make([]byte, size)
 		if n, err := source.ReadFull(buf); n < size {
 			if err == io.EOF {
-				return nil, &consts.UnexpectedEOF{"maindata.Read (1)"}
+				return nil, &consts.UnexpectedEOF{At: "maindata.Read (1)"}
 			}
 			return nil, err
 		}
-		// TODO: Define a special error and enable to continue the next frame.
-		return bits.Append(prev, buf), nil
+		if prev == nil {
+			return bits.New(buf), ErrReservoir
+		}
+		return bits.Append(prev, buf), ErrReservoir
 	}
 	// Copy data from previous frames
 	vec := []byte{}
@@ -297,7 +330,7 @@ func read(source FullReader, prev *bits.Bits, size int, offset int) (*bits.Bits,
 	buf := make([]byte, size)
 	if n, err := source.ReadFull(buf); n < size {
 		if err == io.EOF {
-			return nil, &consts.UnexpectedEOF{"maindata.Read (2)"}
+			return nil, &consts.UnexpectedEOF{At: "maindata.Read (2)"}
 		}
 		return nil, err
 	}
