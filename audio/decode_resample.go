@@ -16,8 +16,8 @@ import (
 // frame k is aligned with input time k*from/to: no delay.
 type resampler struct {
 	src    beep.Streamer
-	up, dn int64 // to/from reduced: output k sits at input k*dn/up
-	half   int   // taps on each side, in input samples
+	up, dn int64     // to/from reduced: output k sits at input k*dn/up
+	half   int       // taps on each side, in input samples
 	table  []float64 // up rows of 2*half taps; nil if up > maxPhases
 	row    []float64 // taps computed per output when table is nil
 	fc     float64
