@@ -314,7 +314,7 @@ func (l wavLayout) check() error {
 			return perr(ErrUnsupported, "WAV with %d-bit float samples; 32 or 64-bit are supported", l.bits)
 		}
 	default:
-		return perr(ErrUnsupported, "WAV with compressed samples (format %#04x); only PCM and float are supported", l.format)
+		return perr(ErrUnsupported, "WAV with compressed samples (format 0x%04x); only PCM and float are supported", l.format)
 	}
 	if l.channels < 1 || l.channels > 2 {
 		return perr(ErrUnsupported, "WAV with %d channels; mono and stereo are supported", l.channels)

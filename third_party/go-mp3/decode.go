@@ -177,13 +177,18 @@ func (d *Decoder) Seek(offset int64, whence int) (int64, error) {
 		}
 		return npos, nil
 	}
-	// Start decoding early enough that the bit reservoir (main data may
-	// begin up to 511 bytes before a frame) is filled, and that the
-	// filterbank has settled (one frame of overlap): upstream backed up
-	// one frame only, so a low-bitrate frame after a seek could be
+	// Start decoding early enough that frames f-2..f are decoded from
+	// their own bytes: main data may begin up to 511 bytes before its
+	// frame (the bit reservoir), and output depends on the previous
+	// frame (IMDCT overlap, synthesis filter history). Upstream backed up
+	// one frame only, so at low bitrates the frames after a seek were
 	// decoded from the wrong bytes.
-	g := f
-	for g > 0 && (f-g < 2 || d.frameStarts[f]-d.frameStarts[g] < 512+int64(4+32)*(f-g)) {
+	need := f - 2
+	if need < 0 {
+		need = 0
+	}
+	g := need
+	for g > 0 && d.frameStarts[need]-d.frameStarts[g] < 512+int64(4+32)*(need-g) {
 		g--
 	}
 	if _, err := d.source.Seek(d.frameStarts[g], io.SeekStart); err != nil {
