@@ -82,6 +82,15 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	if h.Layer() != consts.Layer3 {
 		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
 	}
+	if h.UseIntensityStereo() {
+		// Upstream's intensity stereo takes the intensity positions from
+		// the left channel's scale factors (the standard: the right's),
+		// applies M/S over the intensity bands too, and uses the MPEG-1
+		// rules for MPEG-2 (which has its own scale factor coding and
+		// ratios). No encoder at hand makes such frames (LAME does not),
+		// so a fix could not be verified: refuse rather than garble.
+		return nil, 0, fmt.Errorf("mp3: intensity stereo is not supported")
+	}
 
 	si, err := sideinfo.Read(source, h)
 	if err != nil {
