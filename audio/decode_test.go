@@ -417,7 +417,6 @@ func TestPrepareRejects(t *testing.T) {
 	assertOnlyFiles(t, dir, names...)
 }
 
-
 // assertOnlyFiles fails if dir holds anything but names (a leftover
 // temporary file, for example).
 func assertOnlyFiles(t *testing.T, dir string, names ...string) {

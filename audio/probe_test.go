@@ -32,7 +32,9 @@ func TestProbeFormats(t *testing.T) {
 		frames   int64 // 0: only compare with the decoder
 	}
 	lame := func(rate, ch int, sec float64, args ...string) func(string) {
-		return func(dst string) { run(t, "lame", append(append([]string{"--quiet"}, args...), sig(rate, ch, sec), dst)...) }
+		return func(dst string) {
+			run(t, "lame", append(append([]string{"--quiet"}, args...), sig(rate, ch, sec), dst)...)
+		}
 	}
 	ffmpeg := func(rate, ch int, sec float64, args ...string) func(string) {
 		return func(dst string) {

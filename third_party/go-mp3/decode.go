@@ -41,6 +41,7 @@ type Decoder struct {
 	frameStarts   []int64
 	frameEnds     []int64
 	buf           []byte
+	backing       []byte // storage that buf is a window of, when it is
 	frame         *frame.Frame
 	ref           frameheader.FrameHeader
 	pos           int64 // output byte position
@@ -89,7 +90,13 @@ func (d *Decoder) readFrame() error {
 		}
 		return err
 	}
-	d.buf = append(d.buf, d.frame.Decode()...)
+	if len(d.buf) == 0 {
+		d.buf = d.backing[:0] // reuse the storage of consumed output
+	}
+	d.buf = d.frame.Decode(d.buf)
+	if cap(d.buf) > cap(d.backing) {
+		d.backing = d.buf[:0]
+	}
 	return nil
 }
 

@@ -101,10 +101,12 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	// signal to calling function so that decoding isn't done!
 	// Get main data (scalefactors and Huffman coded frequency data)
 	var prevM *bits.Bits
+	var md *maindata.MainData
 	if prev != nil {
 		prevM = prev.mainDataBits
+		md = prev.mainData
 	}
-	md, mdb, err := maindata.Read(source, prevM, h, si)
+	md, mdb, err := maindata.Read(source, prevM, h, si, md)
 	if err == maindata.ErrReservoir {
 		// Not decodable: play silence, keep the filter state running.
 		si = &sideinfo.SideInfo{}
@@ -113,16 +115,16 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	if err != nil {
 		return nil, 0, err
 	}
-	nf := &Frame{
-		header:       h,
-		sideInfo:     si,
-		mainData:     md,
-		mainDataBits: mdb,
+	// The new frame continues the previous one's filter state; reuse the
+	// previous Frame (13 KB) rather than copy it into a new one.
+	nf := prev
+	if nf == nil {
+		nf = &Frame{}
 	}
-	if prev != nil {
-		nf.store = prev.store
-		nf.v_vec = prev.v_vec
-	}
+	nf.header = h
+	nf.sideInfo = si
+	nf.mainData = md
+	nf.mainDataBits = mdb
 	return nf, pos, nil
 }
 
@@ -130,8 +132,13 @@ func (f *Frame) SamplingFrequency() (int, error) {
 	return f.header.SamplingFrequencyValue()
 }
 
-func (f *Frame) Decode() []byte {
-	out := make([]byte, f.header.BytesPerFrame())
+// Decode appends the frame's PCM (16-bit little-endian stereo) to dst.
+func (f *Frame) Decode(dst []byte) []byte {
+	n := f.header.BytesPerFrame()
+	if cap(dst)-len(dst) < n {
+		dst = append(dst, make([]byte, n)...)[:len(dst)]
+	}
+	out := dst[len(dst) : len(dst)+n]
 	nch := f.header.NumberOfChannels()
 	for gr := 0; gr < f.header.Granules(); gr++ {
 		for ch := 0; ch < nch; ch++ {
@@ -146,7 +153,7 @@ func (f *Frame) Decode() []byte {
 			f.subbandSynthesis(gr, ch, out[consts.SamplesPerGr*4*gr:])
 		}
 	}
-	return out
+	return dst[:len(dst)+n]
 }
 
 func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
@@ -470,11 +477,8 @@ func (f *Frame) hybridSynthesis(gr int, ch int) {
 			bt = 0
 		}
 		// Do the inverse modified DCT and windowing
-		in := make([]float32, 18)
-		for i := range in {
-			in[i] = f.mainData.Is[gr][ch][sb*18+i]
-		}
-		rawout := imdct.Win(in, bt)
+		var rawout [36]float32
+		imdct.Win(f.mainData.Is[gr][ch][sb*18:sb*18+18], bt, &rawout)
 		// Overlapp add with stored vector into main_data vector
 		for i := 0; i < 18; i++ {
 			f.mainData.Is[gr][ch][sb*18+i] = rawout[i] + f.store[ch][sb][i]
