@@ -46,6 +46,11 @@ func TestProbeFormats(t *testing.T) {
 		{"stereo24.wav", ffmpeg(48000, 2, 1, "-c:a", "pcm_s24le"), []string{"ffmpeg"}, "wav", 48000, 2, 48000},
 		{"float32.wav", ffmpeg(44100, 1, 1, "-c:a", "pcm_f32le"), []string{"ffmpeg"}, "wav", 44100, 1, 44100},
 		{"u8.wav", ffmpeg(8000, 1, 1, "-c:a", "pcm_u8"), []string{"ffmpeg"}, "wav", 8000, 1, 8000},
+		{"unsized.wav", func(dst string) {
+			// A recorder that never wrote the length: 0xFFFFFFFF means "to the end".
+			writeWAV16(t, dst, 16000, 2, sine(16000, 440, 0.5, 0.5))
+			setDataSize(t, dst, 0xFFFFFFFF)
+		}, nil, "wav", 16000, 2, 8000},
 		{"list-chunk.wav", ffmpeg(16000, 1, 1, "-c:a", "pcm_s16le", "-metadata", "title=Bản tin"), []string{"ffmpeg"}, "wav", 16000, 1, 16000},
 		{"stereo.flac", ffmpeg(44100, 2, 1.5, "-c:a", "flac"), []string{"ffmpeg"}, "flac", 44100, 2, 66150},
 		{"mono24.flac", ffmpeg(48000, 1, 1, "-c:a", "flac", "-sample_fmt", "s32"), []string{"ffmpeg"}, "flac", 48000, 1, 48000},
