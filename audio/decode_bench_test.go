@@ -34,11 +34,13 @@ func BenchmarkPrepareMP3(b *testing.B) {
 	dst := filepath.Join(b.TempDir(), "out.wav")
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		if _, err := Prepare(mp3, dst, 44100, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(((cpuTime()-cpu0)/time.Duration(b.N)).Microseconds())/1000, "cpu-ms")
 	b.ReportMetric(60/(b.Elapsed().Seconds()/float64(b.N)), "x-realtime")
 }
 
@@ -48,11 +50,13 @@ func BenchmarkPrepareMP3Resample(b *testing.B) {
 	mp3 := bench60sMP3(b)
 	dst := filepath.Join(b.TempDir(), "out.wav")
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		if _, err := Prepare(mp3, dst, 48000, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(((cpuTime()-cpu0)/time.Duration(b.N)).Microseconds())/1000, "cpu-ms")
 	b.ReportMetric(60/(b.Elapsed().Seconds()/float64(b.N)), "x-realtime")
 }
 
