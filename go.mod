@@ -36,3 +36,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
+
+// beep's MP3 decoder garbles low-rate MPEG-2 files and cannot play MPEG-2.5;
+// third_party/go-mp3/NOTICE says what the fork changes and why.
+replace github.com/hajimehoshi/go-mp3 => ./third_party/go-mp3

@@ -1,0 +1,34 @@
+// Added for loa: see NOTICE.
+
+package mp3
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// FuzzDecoder: any input decodes to an error or to bounded output, without
+// a panic.
+func FuzzDecoder(f *testing.F) {
+	frame := append([]byte{0xff, 0xf3, 0x48, 0xc4}, make([]byte, 100)...)
+	f.Add(bytes.Repeat(frame, 3))
+	mono := append([]byte{0xff, 0xfb, 0x92, 0xc4}, make([]byte, 413)...)
+	f.Add(bytes.Repeat(mono, 3))
+	st := append([]byte{0xff, 0xfb, 0x90, 0x64}, bytes.Repeat([]byte{0x5a, 0xa5, 0x33}, 140)...)
+	f.Add(bytes.Repeat(st[:417], 4))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := NewDecoder(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		n, _ := io.Copy(io.Discard, io.LimitReader(d, 1<<26))
+		if n >= 1<<26 {
+			t.Fatalf("%d bytes decode to over %d bytes", len(data), n)
+		}
+		if d.Length() > 0 {
+			d.Seek(d.Length()/2/4*4, io.SeekStart)
+			io.Copy(io.Discard, io.LimitReader(d, 1<<20))
+		}
+	})
+}
