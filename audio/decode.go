@@ -390,7 +390,7 @@ func Prepare(src, dst string, rate int, observe func([][2]float64)) (Prepared, e
 			if observe != nil {
 				observe(buf[:n])
 			}
-			if err := w.write(buf[:n]); err != nil {
+			if err := w.Write(buf[:n]); err != nil {
 				return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
 			}
 		}
@@ -418,7 +418,7 @@ func Prepare(src, dst string, rate int, observe func([][2]float64)) (Prepared, e
 		return Prepared{}, mediaErr(src, ErrCorrupt, "is truncated: it decodes to %s but its header says %s",
 			framesDuration(counted.n, p.Rate).Round(time.Millisecond), p.Duration.Round(time.Millisecond))
 	}
-	if err := w.finish(); err != nil {
+	if err := w.Flush(); err != nil {
 		return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
 	}
 	if err := tmp.Sync(); err != nil {

@@ -134,10 +134,10 @@ func writeWAV16(tb testing.TB, path string, rate, channels int, frames [][2]floa
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := w.write(frames); err != nil {
+	if err := w.Write(frames); err != nil {
 		tb.Fatal(err)
 	}
-	if err := w.finish(); err != nil {
+	if err := w.Flush(); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -282,8 +282,8 @@ func TestResampleImages(t *testing.T) {
 		mid := out[2000 : len(out)-2000]
 		return dB(toneLevel(mid, 44100, 9000) / 0.5), dB(toneLevel(mid, 44100, 13050) / 0.5), len(out)
 	}
-	tone, image, n := measure(newResampler(beep.StreamerFunc(sliceStreamer(in)), 22050, 44100, true))
-	btone, bimage, _ := measure(beep.Resample(6, 22050, 44100, beep.StreamerFunc(sliceStreamer(in))))
+	tone, image, n := measure(newResampler(&sliceStreamer{frames: in}, 22050, 44100, true))
+	btone, bimage, _ := measure(beep.Resample(6, 22050, 44100, &sliceStreamer{frames: in}))
 	t.Logf("9 kHz tone 22.05 -> 44.1 kHz: sinc resampler: tone %.3f dB, image %.1f dB; beep.Resample(6): tone %.3f dB, image %.1f dB", tone, image, btone, bimage)
 	if n != 2*len(in) {
 		t.Errorf("%d frames in, %d out; want %d", len(in), n, 2*len(in))
@@ -293,18 +293,6 @@ func TestResampleImages(t *testing.T) {
 	}
 	if image > -80 {
 		t.Errorf("image at 13.05 kHz is %.1f dB; want <= -80", image)
-	}
-}
-
-// sliceStreamer streams frames from a slice.
-func sliceStreamer(frames [][2]float64) func([][2]float64) (int, bool) {
-	return func(dst [][2]float64) (int, bool) {
-		if len(frames) == 0 {
-			return 0, false
-		}
-		n := copy(dst, frames)
-		frames = frames[n:]
-		return n, true
 	}
 }
 
@@ -321,7 +309,7 @@ func TestPrepareMP3(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref, _ := mpg123Decode(t, path)
-	refUp := readAll(t, newResampler(beep.StreamerFunc(sliceStreamer(ref)), 22050, 44100, true))
+	refUp := readAll(t, newResampler(&sliceStreamer{frames: ref}, 22050, 44100, true))
 	got := readPCM(t, dst)
 	if p.Channels != 1 || int64(len(got)) != p.Frames || len(got) != len(refUp) {
 		t.Fatalf("Prepared %+v, file %d frames, mpg123 resampled %d", p, len(got), len(refUp))

@@ -1,12 +1,10 @@
 package audio
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 )
 
@@ -16,88 +14,6 @@ import (
 // long as the samples are 16-bit PCM.
 
 const wavHeaderSize = 44
-
-// wavWriter writes a canonical 16-bit PCM WAV; the header's sizes are
-// filled in by finish.
-type wavWriter struct {
-	f        *os.File
-	w        *bufio.Writer
-	rate     int
-	channels int
-	frames   int64
-	b        []byte
-}
-
-func newWAVWriter(f *os.File, rate, channels int) (*wavWriter, error) {
-	w := &wavWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), rate: rate, channels: channels}
-	if _, err := w.w.Write(wavHeader(rate, channels, 0)); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-func wavHeader(rate, channels int, frames int64) []byte {
-	h := make([]byte, wavHeaderSize)
-	data := frames * int64(channels) * 2
-	copy(h[0:], "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(min(36+data, math.MaxUint32)))
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1)
-	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
-	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(rate*channels*2))
-	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
-	binary.LittleEndian.PutUint16(h[34:], 16)
-	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(min(data, math.MaxUint32)))
-	return h
-}
-
-// toInt16 rounds and clips a float sample to 16 bits.
-func toInt16(v float64) int16 {
-	v = math.Round(v * 32768)
-	if v > 32767 {
-		return 32767
-	}
-	if v < -32768 {
-		return -32768
-	}
-	return int16(v)
-}
-
-func (w *wavWriter) write(frames [][2]float64) error {
-	need := len(frames) * w.channels * 2
-	if cap(w.b) < need {
-		w.b = make([]byte, need)
-	}
-	b := w.b[:need]
-	if w.channels == 1 {
-		for i, f := range frames {
-			binary.LittleEndian.PutUint16(b[2*i:], uint16(toInt16(f[0])))
-		}
-	} else {
-		for i, f := range frames {
-			binary.LittleEndian.PutUint16(b[4*i:], uint16(toInt16(f[0])))
-			binary.LittleEndian.PutUint16(b[4*i+2:], uint16(toInt16(f[1])))
-		}
-	}
-	w.frames += int64(len(frames))
-	if w.frames*int64(w.channels)*2 > math.MaxUint32-wavHeaderSize {
-		return errors.New("the audio is too long for a WAV file (4 GB)")
-	}
-	_, err := w.w.Write(b)
-	return err
-}
-
-// finish flushes the samples and writes the final sizes into the header.
-func (w *wavWriter) finish() error {
-	if err := w.w.Flush(); err != nil {
-		return err
-	}
-	_, err := w.f.WriteAt(wavHeader(w.rate, w.channels, w.frames), 0)
-	return err
-}
 
 // PCMFile reads a PCM cache file (16-bit WAV) for playout. ReadFrames uses
 // ReadAt and a buffer owned by the PCMFile: one goroutine may read at any

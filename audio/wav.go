@@ -32,22 +32,27 @@ func CreateWAV(path string, rate, channels int) (*WAVWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &WAVWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), channels: channels, rate: rate}
-	if _, err := w.w.Write(wavHeader(rate, channels, 0)); err != nil {
+	w, err := newWAVWriter(f, rate, channels)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	return w, nil
 }
 
-func wavHeader(rate, channels int, frames int64) []byte {
-	dataLen := frames * int64(channels) * 2
-	if dataLen > math.MaxUint32-36 {
-		dataLen = math.MaxUint32 - 36
+func newWAVWriter(f *os.File, rate, channels int) (*WAVWriter, error) {
+	w := &WAVWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), channels: channels, rate: rate}
+	if _, err := w.w.Write(wavHeader(rate, channels, 0)); err != nil {
+		return nil, err
 	}
-	h := make([]byte, 44)
+	return w, nil
+}
+
+func wavHeader(rate, channels int, frames int64) []byte {
+	h := make([]byte, wavHeaderSize)
+	data := frames * int64(channels) * 2
 	copy(h[0:], "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], uint32(36+dataLen))
+	binary.LittleEndian.PutUint32(h[4:], uint32(min(36+data, math.MaxUint32)))
 	copy(h[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(h[16:], 16)
 	binary.LittleEndian.PutUint16(h[20:], 1) // PCM
@@ -57,33 +62,34 @@ func wavHeader(rate, channels int, frames int64) []byte {
 	binary.LittleEndian.PutUint16(h[32:], uint16(channels*2))
 	binary.LittleEndian.PutUint16(h[34:], 16)
 	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[40:], uint32(dataLen))
+	binary.LittleEndian.PutUint32(h[40:], uint32(min(data, math.MaxUint32)))
 	return h
 }
 
-// Write appends frames, converted to 16-bit with rounding and clipping.
+// Write appends frames, converted to 16-bit with rounding and clipping. A
+// mono file gets the mean of the two channels.
 func (w *WAVWriter) Write(frames [][2]float64) error {
 	need := len(frames) * w.channels * 2
 	if cap(w.buf) < need {
 		w.buf = make([]byte, need)
 	}
 	b := w.buf[:need]
-	i := 0
-	for _, fr := range frames {
-		if w.channels == 1 {
-			binary.LittleEndian.PutUint16(b[i:], uint16(FloatToInt16((fr[0]+fr[1])/2)))
-			i += 2
-			continue
+	if w.channels == 1 {
+		for i, f := range frames {
+			binary.LittleEndian.PutUint16(b[2*i:], uint16(FloatToInt16((f[0]+f[1])/2)))
 		}
-		binary.LittleEndian.PutUint16(b[i:], uint16(FloatToInt16(fr[0])))
-		binary.LittleEndian.PutUint16(b[i+2:], uint16(FloatToInt16(fr[1])))
-		i += 4
+	} else {
+		for i, f := range frames {
+			binary.LittleEndian.PutUint16(b[4*i:], uint16(FloatToInt16(f[0])))
+			binary.LittleEndian.PutUint16(b[4*i+2:], uint16(FloatToInt16(f[1])))
+		}
 	}
-	if _, err := w.w.Write(b); err != nil {
-		return err
+	if (w.frames+int64(len(frames)))*int64(w.channels)*2 > math.MaxUint32-wavHeaderSize {
+		return errors.New("the audio is too long for a WAV file (4 GB)")
 	}
 	w.frames += int64(len(frames))
-	return nil
+	_, err := w.w.Write(b)
+	return err
 }
 
 // Frames is how many frames have been written.
@@ -94,10 +100,8 @@ func (w *WAVWriter) Flush() error {
 	if err := w.w.Flush(); err != nil {
 		return err
 	}
-	if _, err := w.f.WriteAt(wavHeader(w.rate, w.channels, w.frames), 0); err != nil {
-		return err
-	}
-	return nil
+	_, err := w.f.WriteAt(wavHeader(w.rate, w.channels, w.frames), 0)
+	return err
 }
 
 // Close flushes, fixes the header and closes the file.
@@ -106,10 +110,11 @@ func (w *WAVWriter) Close() error {
 	return errors.Join(err, w.f.Close())
 }
 
-// FloatToInt16 converts a sample in [-1, 1] to 16 bits, rounding to nearest
-// and clipping.
+// FloatToInt16 converts a sample in [-1, 1) to 16 bits, rounding to nearest
+// and clipping: the inverse of the decoders' int16/32768, so 16-bit audio
+// goes through the cache bit-exact.
 func FloatToInt16(v float64) int16 {
-	v = math.Round(v * 32767)
+	v = math.Round(v * 32768)
 	if v > 32767 {
 		return 32767
 	}
