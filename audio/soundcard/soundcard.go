@@ -34,11 +34,11 @@ type Card struct {
 	ctx            *oto.Context
 	anchor         *audio.ClockAnchor
 
-	engine  atomic.Pointer[audio.Engine]
-	mix     [][2]float64
+	engine   atomic.Pointer[audio.Engine]
+	mix      [][2]float64
 	lastRead atomic.Int64 // unix ns of the last pull
-	mu      sync.Mutex
-	err     error
+	mu       sync.Mutex
+	err      error
 }
 
 var opened atomic.Bool
