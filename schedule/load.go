@@ -1,0 +1,235 @@
+package schedule
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Resolve asks r for every media reference of the file (each distinct
+// reference once) and fills in Key and Duration. Failures are returned as an
+// ErrorList: "FILE:LINE: media REF: <resolver's error>".
+func (f *File) Resolve(r MediaResolver) error {
+	type result struct {
+		m   Media
+		err error
+	}
+	base := filepath.Dir(f.Path)
+	seen := make(map[string]result)
+	var errs ErrorList
+	for _, p := range f.Programs {
+		p.mediaRefs(func(ref *MediaRef) {
+			res, ok := seen[ref.Ref]
+			if !ok {
+				res.m, res.err = r.Resolve(base, ref.Ref)
+				if res.err == nil && res.m.Key == "" {
+					res.err = errors.New("the resolver gave no key")
+				}
+				seen[ref.Ref] = res
+			}
+			if res.err != nil {
+				errs = append(errs, &Error{File: f.Path, Line: ref.Line, Msg: fmt.Sprintf("media %s: %v", ref.Ref, res.err), Err: res.err})
+				return
+			}
+			ref.Key, ref.Duration = res.m.Key, res.m.Duration
+		})
+	}
+	return errs.err()
+}
+
+// OverlapWindow is how far ahead CheckOverlaps looks.
+const OverlapWindow = 366 * 24 * time.Hour
+
+// CheckOverlaps reports every pair of programs of equal priority whose
+// occurrences overlap in [from, from+366 days), at its first clash, at the
+// line of the later program in the file. A program that overlaps its own
+// next occurrence is reported too. Programs of different priorities may
+// overlap: the higher cuts the lower.
+//
+// It needs the media durations (Resolve first); programs whose length is
+// not known, or that Parse found errors in, are left out.
+func (f *File) CheckOverlaps(from time.Time) error {
+	loc := f.Location
+	if loc == nil {
+		loc = DefaultLocation()
+	}
+	type cand struct {
+		p      *Program
+		tm     timing
+		length int64
+	}
+	var cands []*cand
+	var maxLen int64
+	for _, p := range f.Programs {
+		if p.invalid || !measured(p) {
+			continue
+		}
+		tm, err := compileTiming(p)
+		if err != nil {
+			continue
+		}
+		c := &cand{p: p, tm: tm, length: int64(lengthOf(p))}
+		if c.length <= 0 {
+			continue // never on air, cannot clash
+		}
+		cands = append(cands, c)
+		maxLen = max(maxLen, c.length)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+
+	// Occurrences starting before from may still be on air at from.
+	lo := from.UnixNano() - maxLen
+	hi := from.Add(OverlapWindow).UnixNano()
+	first := DateOf(time.Unix(0, lo).In(loc)).AddDays(-1)
+	last := DateOf(time.Unix(0, hi).In(loc))
+
+	// Merge every program's starts in time order.
+	h := make(occHeap, 0, len(cands))
+	for i, c := range cands {
+		it := newStartIter(&c.tm, loc, first, last)
+		for {
+			s, ok := it.next()
+			if !ok {
+				break
+			}
+			if s >= lo {
+				h = append(h, occHead{start: s, idx: i, it: it})
+				break
+			}
+		}
+	}
+	heap.Init(&h)
+
+	// Per priority, the occurrence that ends last so far: any later start
+	// before that end is a clash.
+	type running struct {
+		end   int64
+		start int64
+		c     *cand
+	}
+	latest := make(map[Priority]*running)
+	type pair struct{ a, b *Program }
+	reported := make(map[pair]bool)
+	var errs ErrorList
+	for len(h) > 0 {
+		head := &h[0]
+		c := cands[head.idx]
+		start, end := head.start, head.start+c.length
+		if start >= hi {
+			break
+		}
+		r := latest[c.p.Priority]
+		if r == nil {
+			r = &running{}
+			latest[c.p.Priority] = r
+		}
+		if r.c != nil && start < r.end && min(r.end, end) > from.UnixNano() {
+			a, b := r.c.p, c.p
+			if b.Line < a.Line {
+				a, b = b, a
+			}
+			if !reported[pair{a, b}] {
+				reported[pair{a, b}] = true
+				clash := clashText(time.Unix(0, start).In(loc), time.Unix(0, min(r.end, end)).In(loc), loc)
+				if a == b {
+					errs = append(errs, &Error{File: f.Path, Line: a.Line, Msg: fmt.Sprintf(
+						"program %q (line %d) overlaps its own next occurrence on %s", a.ID, a.Line, clash)})
+				} else {
+					errs = append(errs, &Error{File: f.Path, Line: b.Line, Msg: fmt.Sprintf(
+						"programs %q (line %d) and %q (line %d) overlap on %s", a.ID, a.Line, b.ID, b.Line, clash)})
+				}
+			}
+		}
+		if end > r.end || r.c == nil {
+			r.end, r.start, r.c = end, start, c
+		}
+		if s, ok := head.it.next(); ok {
+			head.start = s
+			heap.Fix(&h, 0)
+		} else {
+			heap.Pop(&h)
+		}
+	}
+	return errs.err()
+}
+
+// clashText formats a clash as "2026-12-01 05:30–05:45 (Asia/Ho_Chi_Minh)".
+func clashText(from, to time.Time, loc *time.Location) string {
+	s := from.Format("2006-01-02 ") + clock(from) + "–"
+	if DateOf(to) != DateOf(from) {
+		s += to.Format("2006-01-02 ")
+	}
+	return s + clock(to) + " (" + loc.String() + ")"
+}
+
+// clock formats HH:MM, with seconds only when there are some.
+func clock(t time.Time) string {
+	if t.Second() != 0 {
+		return t.Format("15:04:05")
+	}
+	return t.Format("15:04")
+}
+
+type occHead struct {
+	start int64
+	idx   int
+	it    *startIter
+}
+
+type occHeap []occHead
+
+func (h occHeap) Len() int { return len(h) }
+func (h occHeap) Less(i, j int) bool {
+	if h[i].start != h[j].start {
+		return h[i].start < h[j].start
+	}
+	return h[i].idx < h[j].idx
+}
+func (h occHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *occHeap) Push(x any)   { *h = append(*h, x.(occHead)) }
+func (h *occHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// LoadFile reads, parses, resolves and checks a program file, reporting all
+// problems together where it can: field errors, media errors and overlaps
+// (from now on). Any problem means no File.
+func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return nil, ErrorList{{File: path, Msg: "cannot read: " + msg, Err: err}}
+	}
+	f, err := Parse(path, data)
+	var errs ErrorList
+	if err != nil {
+		var list ErrorList
+		if !errors.As(err, &list) || f == nil {
+			return nil, err
+		}
+		errs = append(errs, list...)
+	}
+	if err := f.Resolve(r); err != nil {
+		errs = append(errs, err.(ErrorList)...)
+	}
+	if err := f.CheckOverlaps(now); err != nil {
+		errs = append(errs, err.(ErrorList)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs.err()
+	}
+	return f, nil
+}
