@@ -45,8 +45,9 @@ func (f *File) Resolve(r MediaResolver) error {
 const OverlapWindow = 366 * 24 * time.Hour
 
 // CheckOverlaps reports every pair of programs of equal priority whose
-// occurrences overlap in [from, from+366 days), at its first clash, at the
-// line of the later program in the file. A program that overlaps its own
+// occurrences overlap in [from, from+366 days), at its first clash (the
+// first start, in that window, of an occurrence while another is on air),
+// at the line of the later program in the file. A program that overlaps its own
 // next occurrence is reported too. Programs of different priorities may
 // overlap: the higher cuts the lower.
 //
@@ -129,7 +130,7 @@ func (f *File) CheckOverlaps(from time.Time) error {
 			r = &running{}
 			latest[c.p.Priority] = r
 		}
-		if r.c != nil && start < r.end && min(r.end, end) > from.UnixNano() {
+		if r.c != nil && start < r.end && start >= from.UnixNano() {
 			a, b := r.c.p, c.p
 			if b.Line < a.Line {
 				a, b = b, a
