@@ -68,6 +68,18 @@ func (d Date) String() string {
 // AddDays returns the date n days later (earlier if n < 0).
 func (d Date) AddDays(n int) Date { return civil(d.days() + int64(n)) }
 
+// next returns the following day, without the general arithmetic.
+func (d Date) next() Date {
+	if d.Day < 28 || d.Day < daysIn(d.Year, d.Month) {
+		d.Day++
+		return d
+	}
+	if d.Month == time.December {
+		return Date{d.Year + 1, time.January, 1}
+	}
+	return Date{d.Year, d.Month + 1, 1}
+}
+
 // Before reports whether d is an earlier day than e.
 func (d Date) Before(e Date) bool { return d.days() < e.days() }
 

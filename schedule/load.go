@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -105,16 +104,16 @@ func (f *File) CheckOverlaps(from time.Time) error {
 			}
 		}
 	}
-	heap.Init(&h)
+	h.init()
 
 	// Per priority, the occurrence that ends last so far: any later start
 	// before that end is a clash.
 	type running struct {
+		prio  Priority
 		end   int64
-		start int64
 		c     *cand
 	}
-	latest := make(map[Priority]*running)
+	var latest []*running // one per priority seen; there are few
 	type pair struct{ a, b *Program }
 	reported := make(map[pair]bool)
 	var errs ErrorList
@@ -125,10 +124,16 @@ func (f *File) CheckOverlaps(from time.Time) error {
 		if start >= hi {
 			break
 		}
-		r := latest[c.p.Priority]
+		var r *running
+		for _, l := range latest {
+			if l.prio == c.p.Priority {
+				r = l
+				break
+			}
+		}
 		if r == nil {
-			r = &running{}
-			latest[c.p.Priority] = r
+			r = &running{prio: c.p.Priority}
+			latest = append(latest, r)
 		}
 		if r.c != nil && start < r.end && start >= from.UnixNano() {
 			a, b := r.c.p, c.p
@@ -148,14 +153,15 @@ func (f *File) CheckOverlaps(from time.Time) error {
 			}
 		}
 		if end > r.end || r.c == nil {
-			r.end, r.start, r.c = end, start, c
+			r.end, r.c = end, c
 		}
 		if s, ok := head.it.next(); ok {
 			head.start = s
-			heap.Fix(&h, 0)
 		} else {
-			heap.Pop(&h)
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
 		}
+		h.down(0)
 	}
 	return errs.err()
 }
@@ -183,22 +189,40 @@ type occHead struct {
 	it    *startIter
 }
 
+// occHeap is a min-heap of program iterators by next start (then by
+// program order, so that results are deterministic).
 type occHeap []occHead
 
-func (h occHeap) Len() int { return len(h) }
-func (h occHeap) Less(i, j int) bool {
+func (h occHeap) less(i, j int) bool {
 	if h[i].start != h[j].start {
 		return h[i].start < h[j].start
 	}
 	return h[i].idx < h[j].idx
 }
-func (h occHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *occHeap) Push(x any)   { *h = append(*h, x.(occHead)) }
-func (h *occHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h occHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// down restores the heap order below i after h[i] grew.
+func (h occHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 // LoadFile reads, parses, resolves and checks a program file, reporting all

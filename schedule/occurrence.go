@@ -44,9 +44,34 @@ type Occurrence struct {
 	Source     string
 	Start, End time.Time
 
-	rank int       // Source.Rank
-	src  int       // position of the source in New's arguments
-	segs []Segment // shared with every occurrence of the program; read only
+	// e is the schedule's entry for the program (rank, segments); nil for
+	// an Occurrence built by hand. A pointer keeps Occurrence comparable.
+	e *entry
+}
+
+// segments returns the program's segment layout, shared and read only.
+func (o *Occurrence) segments() []Segment {
+	if o.e != nil {
+		return o.e.segs
+	}
+	if o.Program != nil {
+		return segmentsOf(o.Program)
+	}
+	return nil
+}
+
+func (o *Occurrence) rank() int {
+	if o.e != nil {
+		return o.e.rank
+	}
+	return 0
+}
+
+func (o *Occurrence) src() int {
+	if o.e != nil {
+		return o.e.src
+	}
+	return 0
 }
 
 // Segments returns what the occurrence plays, in order: the chime, then the
@@ -54,20 +79,13 @@ type Occurrence struct {
 // the program's duration ends it. A relay is one segment lasting the
 // duration, after the chime if there is one.
 func (o Occurrence) Segments() []Segment {
-	segs := o.segs
-	if segs == nil && o.Program != nil {
-		segs = segmentsOf(o.Program)
-	}
-	return append([]Segment(nil), segs...)
+	return append([]Segment(nil), o.segments()...)
 }
 
 // Locate finds the segment playing at offset from the start: its index in
 // Segments and how far into it. ok is false outside the occurrence.
 func (o Occurrence) Locate(offset time.Duration) (index int, within time.Duration, ok bool) {
-	segs := o.segs
-	if segs == nil && o.Program != nil {
-		segs = segmentsOf(o.Program)
-	}
+	segs := o.segments()
 	if offset < 0 {
 		return 0, 0, false
 	}
@@ -159,14 +177,14 @@ func (o *Occurrence) beats(x *Occurrence) bool {
 	if o.Program.Priority != x.Program.Priority {
 		return o.Program.Priority > x.Program.Priority
 	}
-	if o.rank != x.rank {
-		return o.rank > x.rank
+	if o.rank() != x.rank() {
+		return o.rank() > x.rank()
 	}
 	if c := o.Start.Compare(x.Start); c != 0 {
 		return c > 0
 	}
-	if o.src != x.src {
-		return o.src < x.src
+	if o.src() != x.src() {
+		return o.src() < x.src()
 	}
 	return o.Program.Line < x.Program.Line
 }

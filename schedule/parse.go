@@ -34,20 +34,13 @@ var (
 // The File is then still returned when the YAML could be read, holding what
 // could be understood, so that LoadFile can report media problems in the
 // same pass; it must not be scheduled.
-func Parse(path string, data []byte) (f *File, err error) {
+func Parse(path string, data []byte) (*File, error) {
 	p := &parser{file: path}
-	defer func() {
-		// The YAML library has panicked on hostile input in the past; an
-		// operator's file must never crash the agent.
-		if r := recover(); r != nil {
-			f, err = nil, ErrorList{{File: path, Line: 1, Msg: fmt.Sprintf("cannot read YAML: %v", r)}}
-		}
-	}()
 	root := p.decode(data)
 	if root == nil {
 		return nil, p.errs.err()
 	}
-	f = p.file0(root)
+	f := p.file0(root)
 	return f, p.errs.err()
 }
 
@@ -64,7 +57,15 @@ func (p *parser) errorf(line int, format string, args ...any) {
 }
 
 // decode parses the YAML into a node tree, or reports why it cannot.
-func (p *parser) decode(data []byte) *yaml.Node {
+func (p *parser) decode(data []byte) (root *yaml.Node) {
+	defer func() {
+		// The YAML library has panicked on hostile input in the past; an
+		// operator's file must never crash the agent.
+		if r := recover(); r != nil {
+			root = nil
+			p.errorf(1, "invalid YAML: %v", r)
+		}
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -154,6 +155,10 @@ func (p *parser) fields(m *yaml.Node, known []string, where func() string) map[s
 			continue
 		}
 		name := k.Value
+		if name == "<<" && k.Tag == "!!merge" {
+			p.errorf(k.Line, "merge keys (<<) are not supported; write the keys out")
+			continue
+		}
 		if !contains(known, name) {
 			hint := ""
 			if s := closest(name, known); s != "" {
@@ -188,9 +193,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// closest returns the known key within two edits of s, if there is one.
+// closest returns the known key within two edits of s (fewer for short
+// names), if there is one.
 func closest(s string, known []string) string {
-	best, bestDist := "", 3
+	best, bestDist := "", min(3, (len(s)+1)/2)
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(s), k); d < bestDist {
 			best, bestDist = k, d

@@ -71,6 +71,11 @@ programs:
 	if err != nil || f.Location.String() != DefaultTimezone || len(f.Programs) != 0 {
 		t.Fatalf("empty programs: %v %v %d", err, f.Location, len(f.Programs))
 	}
+	// A file saved on Windows: byte order mark, CRLF; a one-digit hour.
+	f, err = Parse("p.yaml", []byte("\ufeffprograms:\r\n  - id: a\r\n    date: 2027-02-06\r\n    at: 7:00\r\n    items: [a.mp3]\r\n"))
+	if err != nil || len(f.Programs) != 1 || f.Programs[0].At != "7:00" || f.Programs[0].Items[0].Line != 5 {
+		t.Fatalf("CRLF: %v", err)
+	}
 	f, err = Parse("p.yaml", []byte("timezone: Europe/Berlin\nprograms: []\n"))
 	if err != nil || f.Location.String() != "Europe/Berlin" {
 		t.Fatalf("Berlin: %v %v", err, f.Location)
@@ -203,6 +208,9 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:4: duration "-5m" must be more than zero`}},
 		{"duration over a day", head + "  - id: a\n    cron: \"0 6 * * *\"\n    duration: 1000h\n    items: [a.mp3]\n", []string{
 			`f.yaml:4: duration "1000h" is longer than 24h`}},
+		{"merge key", head + "  - id: a\n    cron: \"0 6 * * *\"\n    items: [a.mp3]\n  - <<: {cron: \"0 7 * * *\"}\n    id: b\n    items: [a.mp3]\n", []string{
+			`f.yaml:5: merge keys (<<) are not supported; write the keys out`,
+			`f.yaml:5: program "b" has no cron, nor date with at`}},
 		{"empty chime", head + "  - id: a\n    cron: \"0 6 * * *\"\n    chime:\n    items: [a.mp3]\n", []string{
 			`f.yaml:4: chime is empty`}},
 		{"all together, sorted by line", "timezone: Mars/Olympus\nprograms:\n" +

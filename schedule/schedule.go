@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"cmp"
-	"container/heap"
 	"slices"
 	"sync"
 	"time"
@@ -25,7 +24,7 @@ type Schedule struct {
 	maxLen time.Duration
 
 	mu   sync.RWMutex
-	days map[Date]*day
+	days map[int64]*day // by Date.days()
 }
 
 // entry is a program ready to be scheduled.
@@ -51,13 +50,14 @@ const dayCacheSize = 16
 
 // New builds the schedule of a station whose days begin at midnight in loc
 // (nil: Asia/Ho_Chi_Minh). Each program keeps its own file's zone. Programs
-// whose timing does not parse (possible only for a Program built by hand)
-// are left out. The files must not be changed afterwards.
+// Parse found errors in, and programs whose timing does not parse (possible
+// only for a Program built by hand), are left out. The files must not be
+// changed afterwards.
 func New(loc *time.Location, sources ...Source) *Schedule {
 	if loc == nil {
 		loc = DefaultLocation()
 	}
-	s := &Schedule{loc: loc, days: make(map[Date]*day)}
+	s := &Schedule{loc: loc, days: make(map[int64]*day)}
 	for i, src := range sources {
 		if src.File == nil {
 			continue
@@ -67,6 +67,9 @@ func New(loc *time.Location, sources ...Source) *Schedule {
 			floc = DefaultLocation()
 		}
 		for _, p := range src.File.Programs {
+			if p.invalid {
+				continue
+			}
 			tm, err := compileTiming(p)
 			if err != nil {
 				continue
@@ -98,7 +101,7 @@ func (s *Schedule) Timeline(d Date) []Occurrence {
 func (s *Schedule) At(t time.Time) (o Occurrence, offset time.Duration, ok bool) {
 	var best *Occurrence
 	last := DateOf(t.In(s.loc))
-	for d := DateOf(t.Add(-s.maxLen).In(s.loc)); !last.Before(d); d = d.AddDays(1) {
+	for d := DateOf(t.Add(-s.maxLen).In(s.loc)); !last.Before(d); d = d.next() {
 		occ := s.day(d).occ
 		// The occurrences that start at or before t.
 		n := searchAfter(occ, t)
@@ -155,17 +158,18 @@ func (s *Schedule) Next(t time.Time, n int) []Occurrence {
 			}
 		}
 	}
-	heap.Init(&h)
+	h.init()
 	out := make([]Occurrence, 0, n)
 	for len(h) > 0 && len(out) < n {
 		head := &h[0]
 		out = append(out, s.occurrence(&s.entries[head.idx], time.Unix(0, head.start)))
 		if v, ok := head.it.next(); ok {
 			head.start = v
-			heap.Fix(&h, 0)
 		} else {
-			heap.Pop(&h)
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
 		}
+		h.down(0)
 	}
 	return out
 }
@@ -215,8 +219,9 @@ func (s *Schedule) Displaced(d Date) []Occurrence {
 
 // day returns the cached timeline of date d, computing it if needed.
 func (s *Schedule) day(d Date) *day {
+	key := d.days()
 	s.mu.RLock()
-	dy := s.days[d]
+	dy := s.days[key]
 	s.mu.RUnlock()
 	if dy != nil {
 		return dy
@@ -224,14 +229,14 @@ func (s *Schedule) day(d Date) *day {
 	dy = s.build(d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cached := s.days[d]; cached != nil {
+	if cached := s.days[key]; cached != nil {
 		return cached
 	}
 	if len(s.days) >= dayCacheSize {
-		var far Date
+		var far int64
 		farDist := int64(-1)
 		for k := range s.days {
-			dist := k.days() - d.days()
+			dist := k - key
 			if dist < 0 {
 				dist = -dist
 			}
@@ -241,7 +246,7 @@ func (s *Schedule) day(d Date) *day {
 		}
 		delete(s.days, far)
 	}
-	s.days[d] = dy
+	s.days[key] = dy
 	return dy
 }
 
@@ -289,6 +294,5 @@ func (s *Schedule) build(d Date) *day {
 
 func (s *Schedule) occurrence(e *entry, start time.Time) Occurrence {
 	start = start.In(s.loc)
-	return Occurrence{Program: e.prog, Source: e.source, Start: start, End: start.Add(e.length),
-		rank: e.rank, src: e.src, segs: e.segs}
+	return Occurrence{Program: e.prog, Source: e.source, Start: start, End: start.Add(e.length), e: e}
 }

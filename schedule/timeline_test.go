@@ -264,6 +264,10 @@ func TestAt(t *testing.T) {
 	if got != want {
 		t.Errorf("Timeline:\n%swant\n%s", got, want)
 	}
+	// Occurrences compare with ==: the player can tell "still the same one".
+	if o, _, _ := s.At(at(t, vn, "2026-12-01 06:15:00")); o != s.Timeline(d)[2] {
+		t.Errorf("At 06:15 = %v, not the timeline's %v", o, s.Timeline(d)[2])
+	}
 	if dis := s.Displaced(d); len(dis) != 0 {
 		t.Errorf("Displaced = %s", describe(dis, vn))
 	}

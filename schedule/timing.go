@@ -274,12 +274,12 @@ func (it *startIter) next() (int64, bool) {
 func (it *startIter) nextDay(d Date) Date {
 	if s := it.tm.spec; s != nil {
 		for n := 0; n < 12; n++ {
-			next := d.AddDays(1)
+			next := d.next()
 			if next.Month == d.Month || s.Month&(1<<uint(next.Month)) != 0 {
 				return next
 			}
 			d = Date{next.Year, next.Month, daysIn(next.Year, next.Month)}
 		}
 	}
-	return d.AddDays(1)
+	return d.next()
 }
