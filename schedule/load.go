@@ -109,9 +109,9 @@ func (f *File) CheckOverlaps(from time.Time) error {
 	// Per priority, the occurrence that ends last so far: any later start
 	// before that end is a clash.
 	type running struct {
-		prio  Priority
-		end   int64
-		c     *cand
+		prio Priority
+		end  int64
+		c    *cand
 	}
 	var latest []*running // one per priority seen; there are few
 	type pair struct{ a, b *Program }
