@@ -56,6 +56,46 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
+// The three steps of BenchmarkLoad apart.
+func BenchmarkLoadSteps(b *testing.B) {
+	data, media := benchFile()
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, DefaultLocation())
+	parsed := func() *File {
+		f, err := Parse("bench.yaml", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			parsed()
+		}
+	})
+	b.Run("resolve", func(b *testing.B) {
+		f := parsed()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := f.Resolve(media); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("overlaps", func(b *testing.B) {
+		f := parsed()
+		if err := f.Resolve(media); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := f.CheckOverlaps(from); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // The same, plus an urgent 30-second program every minute: 527,040 more
 // occurrences to merge.
 func BenchmarkLoadEveryMinute(b *testing.B) {

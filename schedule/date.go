@@ -84,9 +84,12 @@ func (d Date) next() Date {
 func (d Date) Before(e Date) bool { return d.days() < e.days() }
 
 // Weekday returns the day of the week.
-func (d Date) Weekday() time.Weekday {
+func (d Date) Weekday() time.Weekday { return weekday(d.days()) }
+
+// weekday is the day of the week of day number dn.
+func weekday(dn int64) time.Weekday {
 	// 1970-01-01 was a Thursday.
-	w := (d.days() + 4) % 7
+	w := (dn + 4) % 7
 	if w < 0 {
 		w += 7
 	}

@@ -91,8 +91,9 @@ func (f *File) CheckOverlaps(from time.Time) error {
 
 	// Merge every program's starts in time order.
 	h := make(occHeap, 0, len(cands))
+	z := newZoneDays(loc, first, last)
 	for i, c := range cands {
-		it := newStartIter(&c.tm, loc, first, last)
+		it := newStartIter(&c.tm, z, first, last)
 		for {
 			s, ok := it.next()
 			if !ok {

@@ -40,7 +40,7 @@ func Parse(path string, data []byte) (*File, error) {
 	if root == nil {
 		return nil, p.errs.err()
 	}
-	f := p.file0(root)
+	f := p.topLevel(root)
 	return f, p.errs.err()
 }
 
@@ -263,7 +263,8 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-func (p *parser) file0(root *yaml.Node) *File {
+// topLevel reads the file's mapping: timezone and programs.
+func (p *parser) topLevel(root *yaml.Node) *File {
 	f := &File{Path: p.file, Location: DefaultLocation()}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		p.errorf(root.Line, `file is empty; want a "programs:" list`)

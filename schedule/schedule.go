@@ -143,10 +143,17 @@ func (s *Schedule) Next(t time.Time, n int) []Occurrence {
 	}
 	after := t.UnixNano()
 	h := make(occHeap, 0, len(s.entries))
+	zones := make(map[*time.Location]*zoneDays) // files share zones
 	for i := range s.entries {
 		e := &s.entries[i]
 		first := DateOf(t.In(e.loc)).AddDays(-1)
-		it := newStartIter(&e.tm, e.loc, first, first.AddDays(9*366))
+		z := zones[e.loc]
+		if z == nil {
+			// Remember the days most calls need: a few weeks.
+			z = newZoneDays(e.loc, first, first.AddDays(40))
+			zones[e.loc] = z
+		}
+		it := newStartIter(&e.tm, z, first, first.AddDays(9*366))
 		for {
 			v, ok := it.next()
 			if !ok {
@@ -257,14 +264,20 @@ func (s *Schedule) build(d Date) *day {
 	lo, hi := from.UnixNano(), to.UnixNano()
 	var occ []Occurrence
 	var starts []int64
+	zones := make(map[*time.Location]*zoneDays) // files share zones
 	for i := range s.entries {
 		e := &s.entries[i]
+		z := zones[e.loc]
+		if z == nil {
+			z = newZoneDays(e.loc, DateOf(from.In(e.loc)).AddDays(-1), DateOf(to.In(e.loc)))
+			zones[e.loc] = z
+		}
 		// The file's dates that overlap the station's day; one more before,
 		// since a time shifted out of a DST gap can cross midnight.
 		first := DateOf(from.In(e.loc)).AddDays(-1)
 		last := DateOf(to.In(e.loc))
 		for fd := first; !last.Before(fd); fd = fd.AddDays(1) {
-			starts = e.tm.appendStarts(starts[:0], fd, e.loc)
+			starts = e.tm.appendStarts(starts[:0], fd, fd.days(), z)
 			for _, v := range starts {
 				if v >= lo && v < hi {
 					occ = append(occ, s.occurrence(e, time.Unix(0, v)))

@@ -106,8 +106,9 @@ func compileTiming(p *Program) (timing, error) {
 	return timing{date: d, hour: h, minute: m}, nil
 }
 
-// matches reports whether the program may start on the local date d.
-func (tm *timing) matches(d Date) bool {
+// matches reports whether the program may start on the local date d, whose
+// day number (Date.days) is dn.
+func (tm *timing) matches(d Date, dn int64) bool {
 	if tm.spec == nil {
 		return d == tm.date
 	}
@@ -116,33 +117,33 @@ func (tm *timing) matches(d Date) bool {
 		return false
 	}
 	domMatch := s.Dom&(1<<uint(d.Day)) != 0
-	dowMatch := s.Dow&(1<<uint(d.Weekday())) != 0
+	dowMatch := s.Dow&(1<<uint(weekday(dn))) != 0
 	if s.Dom&starBit != 0 || s.Dow&starBit != 0 {
 		return domMatch && dowMatch
 	}
 	return domMatch || dowMatch
 }
 
-// appendStarts appends the program's start instants on the local date d in
-// loc, in increasing order, as Unix nanoseconds.
+// appendStarts appends the program's start instants on the local date d
+// (day number dn) in z's zone, in increasing order, as Unix nanoseconds.
 //
 // On a day with a DST transition, a wall time in a spring-forward gap is
 // shifted forward by the jump (02:30 becomes 03:30 in Europe/Berlin, as
 // time.Date normalizes it), and a wall time that happens twice in a
 // fall-back hour starts once, at the first instant. Starts that fall on the
 // same instant are kept once.
-func (tm *timing) appendStarts(dst []int64, d Date, loc *time.Location) []int64 {
-	if !tm.matches(d) {
+func (tm *timing) appendStarts(dst []int64, d Date, dn int64, z *zoneDays) []int64 {
+	if !tm.matches(d, dn) {
 		return dst
 	}
+	loc := z.loc
 	if tm.spec == nil {
 		return append(dst, wallInstant(d, tm.hour, tm.minute, loc).UnixNano())
 	}
 	hours := tm.spec.Hour &^ starBit
 	minutes := tm.spec.Minute &^ starBit
 	start := len(dst)
-	if midnight, ok := uniformDay(d, loc); ok {
-		base := midnight.UnixNano()
+	if base, ok := z.uniform(d, dn); ok {
 		for h := hours; h != 0; h &= h - 1 {
 			hour := int64(bits.TrailingZeros64(h))
 			for m := minutes; m != 0; m &= m - 1 {
@@ -181,18 +182,56 @@ func sortInt64(s []int64) {
 	}
 }
 
+// zoneDays answers, per local date in one zone, whether the whole day has
+// one UTC offset (so that wall time h:m is midnight + h:m) and when its
+// midnight is. Every program of a file asks this of the same days; a
+// zoneDays made for a range of dates remembers the answers. It is not safe
+// for concurrent use.
+type zoneDays struct {
+	loc  *time.Location
+	base int64 // days() of the first remembered date
+	info []dayInfo
+}
+
+type dayInfo struct {
+	midnight int64 // Unix nanoseconds
+	state    uint8 // 0 not yet known, 1 one offset all day, 2 a transition
+}
+
+// newZoneDays remembers the days from first to last; outside them it
+// computes each time.
+func newZoneDays(loc *time.Location, first, last Date) *zoneDays {
+	n := max(0, last.days()-first.days()+1)
+	return &zoneDays{loc: loc, base: first.days(), info: make([]dayInfo, n)}
+}
+
+func (z *zoneDays) uniform(d Date, dn int64) (midnight int64, ok bool) {
+	i := dn - z.base
+	if i < 0 || i >= int64(len(z.info)) {
+		return uniformDay(d, z.loc)
+	}
+	if z.info[i].state == 0 {
+		m, ok := uniformDay(d, z.loc)
+		z.info[i].midnight, z.info[i].state = m, 2
+		if ok {
+			z.info[i].state = 1
+		}
+	}
+	return z.info[i].midnight, z.info[i].state == 1
+}
+
 // uniformDay returns the local midnight of d when the whole day has one UTC
-// offset, so that wall time h:m is midnight + h:m.
-func uniformDay(d Date, loc *time.Location) (time.Time, bool) {
+// offset.
+func uniformDay(d Date, loc *time.Location) (int64, bool) {
 	midnight := d.Midnight(loc)
 	if midnight.Hour() != 0 || midnight.Minute() != 0 {
-		return midnight, false // midnight fell in a gap
+		return 0, false // midnight fell in a gap
 	}
 	_, end := midnight.ZoneBounds()
 	if end.IsZero() || !end.Before(midnight.Add(24*time.Hour)) {
-		return midnight, true
+		return midnight.UnixNano(), true
 	}
-	return midnight, false
+	return 0, false
 }
 
 // wallInstant returns the instant the clock in loc shows h:m on d: a time in
@@ -227,23 +266,26 @@ func wallInstant(d Date, h, m int, loc *time.Location) time.Time {
 // startIter yields a program's starts in increasing order, day by day, from
 // a first local date up to a last one.
 type startIter struct {
-	tm   *timing
-	loc  *time.Location
-	day  Date // next date to expand
-	last Date // last date to expand
-	buf  []int64
+	tm    *timing
+	z     *zoneDays
+	day   Date  // next date to expand
+	dn    int64 // its day number
+	lastN int64 // day number of the last date to expand
+	buf   []int64
 	i    int
 	prev int64 // last start yielded; starts never repeat or go back
 	any  bool
 }
 
-func newStartIter(tm *timing, loc *time.Location, first, last Date) *startIter {
-	it := &startIter{tm: tm, loc: loc, day: first, last: last}
+func newStartIter(tm *timing, z *zoneDays, first, last Date) *startIter {
+	it := &startIter{tm: tm, z: z, day: first, dn: first.days(), lastN: last.days()}
 	if tm.spec == nil {
 		// A one-off: expand its single day directly.
-		it.day, it.last = tm.date, tm.date
+		it.day, it.dn = tm.date, tm.date.days()
 		if tm.date.Before(first) || last.Before(tm.date) {
-			it.last = tm.date.AddDays(-1)
+			it.lastN = it.dn - 1
+		} else {
+			it.lastN = it.dn
 		}
 	}
 	return it
@@ -261,25 +303,25 @@ func (it *startIter) next() (int64, bool) {
 			it.prev, it.any = v, true
 			return v, true
 		}
-		if it.last.Before(it.day) {
+		if it.dn > it.lastN {
 			return 0, false
 		}
-		it.buf = it.tm.appendStarts(it.buf[:0], it.day, it.loc)
+		it.buf = it.tm.appendStarts(it.buf[:0], it.day, it.dn, it.z)
 		it.i = 0
-		it.day = it.nextDay(it.day)
+		it.advance()
 	}
 }
 
-// nextDay skips whole months the spec excludes.
-func (it *startIter) nextDay(d Date) Date {
-	if s := it.tm.spec; s != nil {
-		for n := 0; n < 12; n++ {
-			next := d.next()
-			if next.Month == d.Month || s.Month&(1<<uint(next.Month)) != 0 {
-				return next
-			}
-			d = Date{next.Year, next.Month, daysIn(next.Year, next.Month)}
+// advance moves to the next date, skipping whole months the spec excludes.
+func (it *startIter) advance() {
+	d := it.day
+	next := d.next()
+	if s := it.tm.spec; s != nil && next.Month != d.Month && s.Month&(1<<uint(next.Month)) == 0 {
+		for n := 0; n < 12 && s.Month&(1<<uint(next.Month)) == 0; n++ {
+			next = Date{next.Year, next.Month, daysIn(next.Year, next.Month)}.next()
 		}
+		it.day, it.dn = next, next.days()
+		return
 	}
-	return d.next()
+	it.day, it.dn = next, it.dn+1
 }
