@@ -272,9 +272,9 @@ type startIter struct {
 	dn    int64 // its day number
 	lastN int64 // day number of the last date to expand
 	buf   []int64
-	i    int
-	prev int64 // last start yielded; starts never repeat or go back
-	any  bool
+	i     int
+	prev  int64 // last start yielded; starts never repeat or go back
+	any   bool
 }
 
 func newStartIter(tm *timing, z *zoneDays, first, last Date) *startIter {
