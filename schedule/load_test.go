@@ -63,6 +63,10 @@ func TestOverlaps(t *testing.T) {
 			"  - id: late\n    cron: \"50 23 * * *\"\n    items: [long.mp3]\n" +
 			"  - id: early\n    cron: \"0 1 * * *\"\n    items: [a.mp3]\n", []string{
 			`f.yaml:5: programs "late" (line 2) and "early" (line 5) overlap on 2026-12-01 01:00–01:05 (Asia/Ho_Chi_Minh)`}},
+		{"clash across midnight", head +
+			"  - id: late\n    cron: \"50 23 * * *\"\n    items: [long.mp3]\n" +
+			"  - id: later\n    cron: \"55 23 * * *\"\n    items: [a.mp3, b.mp3]\n", []string{
+			`f.yaml:5: programs "late" (line 2) and "later" (line 5) overlap on 2026-12-01 23:55–2026-12-02 00:10 (Asia/Ho_Chi_Minh)`}},
 		{"a program longer than its period", head +
 			"  - id: a\n    cron: \"*/10 * * * *\"\n    items: [long.mp3]\n", []string{
 			`f.yaml:2: program "a" (line 2) overlaps its own next occurrence on 2026-12-01 00:00–01:50 (Asia/Ho_Chi_Minh)`}},

@@ -71,6 +71,17 @@ programs:
 	if err != nil || f.Location.String() != DefaultTimezone || len(f.Programs) != 0 {
 		t.Fatalf("empty programs: %v %v %d", err, f.Location, len(f.Programs))
 	}
+	// With errors, Parse still returns what it read (so LoadFile can go on
+	// to media), and New leaves the faulty programs out.
+	f, err = Parse("p.yaml", []byte("programs:\n  - id: a\n    cron: \"0 6 * * *\"\n    items: [a.mp3]\n"+
+		"  - id: b\n    cron: \"0 7 * * *\"\n    volume: 101\n    items: [a.mp3]\n"))
+	if err == nil || f == nil || len(f.Programs) != 2 {
+		t.Fatalf("Parse with an error: %v, %v", f, err)
+	}
+	if tl := New(nil, Source{File: f}).Timeline(Date{2026, time.December, 1}); len(tl) != 1 || tl[0].Program.ID != "a" {
+		t.Errorf("New scheduled %s", describe(tl, DefaultLocation()))
+	}
+
 	// A file saved on Windows: byte order mark, CRLF; a one-digit hour.
 	f, err = Parse("p.yaml", []byte("\ufeffprograms:\r\n  - id: a\r\n    date: 2027-02-06\r\n    at: 7:00\r\n    items: [a.mp3]\r\n"))
 	if err != nil || len(f.Programs) != 1 || f.Programs[0].At != "7:00" || f.Programs[0].Items[0].Line != 5 {

@@ -333,6 +333,11 @@ func TestSegments(t *testing.T) {
 			t.Errorf("Locate(%v) = %d, %v, %v; want %d, %v, %v", c.off, i, w, ok, c.index, c.within, c.ok)
 		}
 	}
+	// An Occurrence built by hand lays out its program the same way.
+	byHand := Occurrence{Program: o.Program, Start: o.Start, End: o.End}
+	if i, w, ok := byHand.Locate(4*time.Minute + 20*time.Second); i != 2 || w != 10*time.Second || !ok || len(byHand.Segments()) != 3 {
+		t.Errorf("by hand: Locate = %d %v %v, %d segments", i, w, ok, len(byHand.Segments()))
+	}
 	// The caller's copy is its own.
 	segs := o.Segments()
 	segs[0].Duration = time.Hour
