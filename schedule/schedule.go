@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +24,11 @@ type Schedule struct {
 	// maxLen is the longest occurrence: how far back At must look.
 	maxLen time.Duration
 
-	mu   sync.RWMutex
-	days map[int64]*day // by Date.days()
+	// days caches day timelines by Date.days(). Readers load the map
+	// without locking; a writer copies it (it is small), adds a day and
+	// swaps it in, under mu.
+	mu   sync.Mutex
+	days atomic.Pointer[map[int64]*day]
 }
 
 // entry is a program ready to be scheduled.
@@ -57,7 +61,8 @@ func New(loc *time.Location, sources ...Source) *Schedule {
 	if loc == nil {
 		loc = DefaultLocation()
 	}
-	s := &Schedule{loc: loc, days: make(map[int64]*day)}
+	s := &Schedule{loc: loc}
+	s.days.Store(&map[int64]*day{})
 	for i, src := range sources {
 		if src.File == nil {
 			continue
@@ -227,22 +232,24 @@ func (s *Schedule) Displaced(d Date) []Occurrence {
 // day returns the cached timeline of date d, computing it if needed.
 func (s *Schedule) day(d Date) *day {
 	key := d.days()
-	s.mu.RLock()
-	dy := s.days[key]
-	s.mu.RUnlock()
-	if dy != nil {
+	if dy := (*s.days.Load())[key]; dy != nil {
 		return dy
 	}
-	dy = s.build(d)
+	dy := s.build(d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cached := s.days[key]; cached != nil {
+	old := *s.days.Load()
+	if cached := old[key]; cached != nil {
 		return cached
 	}
-	if len(s.days) >= dayCacheSize {
+	days := make(map[int64]*day, len(old)+1)
+	for k, v := range old {
+		days[k] = v
+	}
+	if len(days) >= dayCacheSize {
 		var far int64
 		farDist := int64(-1)
-		for k := range s.days {
+		for k := range days {
 			dist := k - key
 			if dist < 0 {
 				dist = -dist
@@ -251,9 +258,10 @@ func (s *Schedule) day(d Date) *day {
 				far, farDist = k, dist
 			}
 		}
-		delete(s.days, far)
+		delete(days, far)
 	}
-	s.days[key] = dy
+	days[key] = dy
+	s.days.Store(&days)
 	return dy
 }
 

@@ -406,7 +406,7 @@ func TestConcurrentUse(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	if n := len(s.days); n > dayCacheSize {
+	if n := len(*s.days.Load()); n > dayCacheSize {
 		t.Errorf("cache holds %d days", n)
 	}
 }
