@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// Amplifier switches the amplifier's power with the configured commands
+// (for example `gpioset gpiochip0 17=1`): on a pre-roll before sound is
+// due, off a while after the last sound. With no commands configured it
+// only keeps the state for status.
+type Amplifier struct {
+	on, off  string
+	preRoll  time.Duration
+	offDelay time.Duration
+	log      *slog.Logger
+
+	mu        sync.Mutex
+	powered   bool
+	known     bool
+	lastSound time.Time
+	lastErr   string
+	run       func(ctx context.Context, cmd string) error
+}
+
+// NewAmplifier makes the amplifier control.
+func NewAmplifier(cfg AmplifierConfig, log *slog.Logger) *Amplifier {
+	return &Amplifier{on: cfg.On, off: cfg.Off, preRoll: cfg.PreRoll.D(), offDelay: cfg.OffDelay.D(), log: log, run: runShell}
+}
+
+func runShell(ctx context.Context, cmd string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/bin/sh", "-c", cmd).CombinedOutput()
+	if err != nil && len(out) > 0 {
+		return &cmdError{err: err, out: string(out)}
+	}
+	return err
+}
+
+type cmdError struct {
+	err error
+	out string
+}
+
+func (e *cmdError) Error() string { return e.err.Error() + ": " + e.out }
+
+// Update decides the power from what is happening: sounding is true while
+// something plays, nextSound is when something is due (zero: nothing).
+func (a *Amplifier) Update(ctx context.Context, now time.Time, sounding bool, nextSound time.Time) {
+	a.mu.Lock()
+	if sounding {
+		a.lastSound = now
+	}
+	due := !nextSound.IsZero() && nextSound.Sub(now) <= a.preRoll
+	want := sounding || due || (!a.lastSound.IsZero() && now.Sub(a.lastSound) < a.offDelay)
+	if a.known && want == a.powered {
+		a.mu.Unlock()
+		return
+	}
+	if !a.known && !want && a.off == "" {
+		a.known = true
+		a.mu.Unlock()
+		return
+	}
+	a.powered, a.known = want, true
+	cmd := a.off
+	if want {
+		cmd = a.on
+	}
+	a.mu.Unlock()
+	if cmd == "" {
+		return
+	}
+	err := a.run(ctx, cmd)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	state := "off"
+	if want {
+		state = "on"
+	}
+	if err != nil {
+		a.lastErr = err.Error()
+		a.log.Error("amplifier command failed", "state", state, "cmd", cmd, "err", err)
+		a.known = false // try again next time
+		return
+	}
+	a.lastErr = ""
+	a.log.Info("amplifier "+state, "cmd", cmd)
+}
+
+// State reports whether the amplifier is powered and the last command error.
+func (a *Amplifier) State() (powered bool, lastErr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.powered, a.lastErr
+}

@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the agent's configuration file (YAML). Every key has a default;
+// systemd/loa-agent.conf lists them all with a line of explanation.
+type Config struct {
+	Data  string `yaml:"data"`
+	Ward  string `yaml:"ward"`
+	Clock string `yaml:"clock"` // auto | trust
+
+	Audio     AudioConfig     `yaml:"audio"`
+	Amplifier AmplifierConfig `yaml:"amplifier"`
+	HTTP      HTTPConfig      `yaml:"http"`
+	Log       LogConfig       `yaml:"log"`
+	AsRun     AsRunConfig     `yaml:"asrun"`
+	Silence   SilenceConfig   `yaml:"silence"`
+	City      CityConfig      `yaml:"city"`
+	Alerts    AlertsConfig    `yaml:"alerts"`
+
+	path string
+}
+
+type AudioConfig struct {
+	Output         string   `yaml:"output"` // auto | alsa | wav:PATH | null
+	Card           string   `yaml:"card"`   // ALSA card (sets ALSA_CARD); "" = the system default
+	Rate           int      `yaml:"rate"`
+	Channels       int      `yaml:"channels"`
+	Buffer         Duration `yaml:"buffer"`
+	TargetLUFS     float64  `yaml:"target_lufs"`
+	MasterVolume   int      `yaml:"master_volume"`
+	CeilingDBTP    float64  `yaml:"ceiling_dbtp"`
+	LatencyExtra   Duration `yaml:"latency_adjust"`
+	DeviceHoldTime Duration `yaml:"device_hold"`
+}
+
+type AmplifierConfig struct {
+	On       string   `yaml:"on"`
+	Off      string   `yaml:"off"`
+	PreRoll  Duration `yaml:"pre_roll"`
+	OffDelay Duration `yaml:"off_delay"`
+}
+
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+type LogConfig struct {
+	Format string `yaml:"format"` // text | json
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+type AsRunConfig struct {
+	RetentionDays int `yaml:"retention_days"`
+}
+
+type SilenceConfig struct {
+	ThresholdDBFS float64  `yaml:"threshold_dbfs"`
+	After         Duration `yaml:"after"`
+}
+
+type CityConfig struct {
+	URL       string   `yaml:"url"`
+	Token     string   `yaml:"token"`
+	PublicKey string   `yaml:"public_key"`
+	Poll      Duration `yaml:"poll"`
+	GCGrace   Duration `yaml:"gc_grace"`
+}
+
+type AlertsConfig struct {
+	MaxWait Duration `yaml:"max_wait"`
+}
+
+// Duration is a time.Duration written like 150ms, 30s, 10m in YAML.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 150ms, 30s, 10m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// DefaultDataDir is where a packaged agent keeps its state.
+const DefaultDataDir = "/var/lib/loa"
+
+// DefaultConfig returns the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		Data:  DefaultDataDir,
+		Clock: "auto",
+		Audio: AudioConfig{
+			Output: "auto", Rate: 44100, Channels: 2, Buffer: Duration(150 * time.Millisecond),
+			TargetLUFS: -16, MasterVolume: 100, CeilingDBTP: -1, DeviceHoldTime: Duration(30 * time.Second),
+		},
+		Amplifier: AmplifierConfig{PreRoll: Duration(3 * time.Second), OffDelay: Duration(30 * time.Second)},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:8790"},
+		Log:       LogConfig{Format: "text", Level: "info"},
+		AsRun:     AsRunConfig{RetentionDays: 90},
+		Silence:   SilenceConfig{ThresholdDBFS: -50, After: Duration(10 * time.Second)},
+		City:      CityConfig{Poll: Duration(60 * time.Second), GCGrace: Duration(7 * 24 * time.Hour)},
+		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second)},
+	}
+}
+
+// LoadConfig reads a configuration file over the defaults. A missing file
+// is an error only when it was asked for explicitly.
+func LoadConfig(path string, explicit bool) (Config, error) {
+	cfg := DefaultConfig()
+	cfg.path = path
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("config %s: %v", path, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func (c *Config) validate() error {
+	switch c.Clock {
+	case "auto", "trust":
+	default:
+		return fmt.Errorf("clock: %q: must be auto or trust", c.Clock)
+	}
+	if c.Audio.Rate < 8000 || c.Audio.Rate > 192000 {
+		return fmt.Errorf("audio.rate: %d: must be between 8000 and 192000", c.Audio.Rate)
+	}
+	if c.Audio.Channels != 1 && c.Audio.Channels != 2 {
+		return fmt.Errorf("audio.channels: %d: must be 1 or 2", c.Audio.Channels)
+	}
+	if c.Audio.Buffer.D() < 20*time.Millisecond {
+		return fmt.Errorf("audio.buffer: %s: too small (a Raspberry Pi needs at least 50ms)", c.Audio.Buffer.D())
+	}
+	if c.Audio.MasterVolume < 0 || c.Audio.MasterVolume > 100 {
+		return fmt.Errorf("audio.master_volume: %d: must be 0-100", c.Audio.MasterVolume)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q: must be text or json", c.Log.Format)
+	}
+	return nil
+}

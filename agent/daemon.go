@@ -1,0 +1,441 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"loa/audio"
+	"loa/audio/soundcard"
+	"loa/player"
+	"loa/schedule"
+	"loa/sqlite"
+)
+
+// Daemon is `loa-agent run`: the ward station that plays the day on time,
+// unattended, for months.
+type Daemon struct {
+	Cfg Config
+	Log *slog.Logger
+	Now func() time.Time
+	// Clock reports whether the wall clock can be trusted (default: from
+	// Cfg.Clock).
+	Clock func() ClockState
+	// OpenOutput opens the audio output (default: from Cfg.Audio.Output).
+	OpenOutput func() (audio.Output, error)
+	// Ready, if set, receives the HTTP address once the daemon serves.
+	Ready func(addr string)
+
+	st      *Station
+	eng     *audio.Engine
+	out     audio.Output
+	pl      *player.Player
+	amp     *Amplifier
+	m       *metrics
+	started time.Time
+	records chan player.AsRun
+
+	mu         sync.Mutex
+	clock      ClockState
+	deviceErr  error
+	deviceAt   time.Time
+	dbErr      error
+	schedErrs  []error
+	sched      *schedule.Schedule
+	lastLoop   time.Time
+	silentRun  time.Duration
+	lastSilent time.Time
+}
+
+// Run runs the daemon until ctx ends. It returns an error when the station
+// cannot work at all (database), or when the audio device failed and the
+// hold time passed: systemd then starts a fresh process, the only way to
+// open a sound card again with oto.
+func (d *Daemon) Run(ctx context.Context) error {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = clockCheck(d.Cfg.Clock)
+	}
+	d.started = time.Now()
+	d.m = newMetrics()
+	cfg := d.Cfg
+
+	st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, d.Now)
+	if err != nil {
+		return err
+	}
+	d.st = st
+	defer st.Close()
+	st.Store.CleanTemp()
+
+	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
+	d.eng.SetMaster(volumeGain(cfg.Audio.MasterVolume))
+	d.amp = NewAmplifier(cfg.Amplifier, d.Log)
+
+	out, err := d.openOutput()
+	if err != nil {
+		d.deviceFailed(err)
+		// Keep serving health and status with a null output until the
+		// hold time runs out.
+		out = audio.NewPaced("null (device failed)", cfg.Audio.Rate, cfg.Audio.Buffer.D(), d.Now, nil)
+	}
+	d.out = out
+	d.Log.Info("audio output", "output", out.Name(), "rate", cfg.Audio.Rate, "latency", out.Latency())
+
+	pcfg := player.Config{Rate: cfg.Audio.Rate, TargetLUFS: cfg.Audio.TargetLUFS, MaxWait: cfg.Alerts.MaxWait.D()}
+	d.pl = player.New(pcfg, d.eng, player.OutputTime{Out: out, Rate: cfg.Audio.Rate}, st, openPCM, recorderFunc(d.record), d.Log)
+	d.records = make(chan player.AsRun, 256)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	outErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		outErr <- out.Run(ctx, d.eng)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.writeAsRun(ctx)
+	}()
+
+	srv, ln, err := d.listen()
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if d.Ready != nil {
+		d.Ready(ln.Addr().String())
+	}
+
+	d.reloadSchedule(ctx)
+	stamp, _ := st.DB.ProgramsStamp(ctx)
+	sdNotify("READY=1\nSTATUS=on air")
+
+	err = d.loop(ctx, stamp, outErr)
+	cancel()
+	wg.Wait()
+	d.drainAsRun()
+	sdNotify("STOPPING=1")
+	return err
+}
+
+type recorderFunc func(player.AsRun)
+
+func (f recorderFunc) Record(e player.AsRun) { f(e) }
+
+func (d *Daemon) openOutput() (audio.Output, error) {
+	if d.OpenOutput != nil {
+		return d.OpenOutput()
+	}
+	return OpenOutput(d.Cfg.Audio, d.Now)
+}
+
+// OpenOutput opens the output a configuration names: the sound card
+// (alsa, auto), a WAV file written in real time (wav:PATH) or nothing
+// (null).
+func OpenOutput(a AudioConfig, now func() time.Time) (audio.Output, error) {
+	switch {
+	case a.Output == "null":
+		return audio.NewPaced("null", a.Rate, a.Buffer.D(), now, nil), nil
+	case len(a.Output) > 4 && a.Output[:4] == "wav:":
+		path := a.Output[4:]
+		w, err := audio.CreateWAV(path, a.Rate, a.Channels)
+		if err != nil {
+			return nil, err
+		}
+		var n int
+		return audio.NewPaced("wav:"+path, a.Rate, a.Buffer.D(), now, func(f [][2]float64) error {
+			if err := w.Write(f); err != nil {
+				return err
+			}
+			// Keep the header current about once a second, so the file can
+			// be played while it grows.
+			if n++; n%50 == 0 {
+				return w.Flush()
+			}
+			return nil
+		}), nil
+	case a.Output == "alsa" || a.Output == "auto":
+		if a.Card != "" {
+			os.Setenv("ALSA_CARD", a.Card)
+		}
+		return soundcard.Open(a.Rate, a.Channels, a.Buffer.D(), now)
+	}
+	return nil, fmt.Errorf("audio.output %q: want auto, alsa, wav:PATH or null", a.Output)
+}
+
+func (d *Daemon) deviceFailed(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.deviceErr != nil {
+		return
+	}
+	d.deviceErr = err
+	d.deviceAt = time.Now()
+	d.m.deviceErrors.Inc()
+	d.Log.Error("audio device failed; the station is silent", "err", err, "restart_in", d.Cfg.Audio.DeviceHoldTime.D())
+}
+
+func (d *Daemon) listen() (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", d.Cfg.HTTP.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http.listen %s: %w", d.Cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
+	return srv, ln, nil
+}
+
+const (
+	stepEvery     = 100 * time.Millisecond
+	reloadEvery   = 500 * time.Millisecond
+	watchdogEvery = 10 * time.Second
+)
+
+func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) error {
+	tick := time.NewTicker(stepEvery)
+	defer tick.Stop()
+	var jumps jumpDetector
+	var lastReload, lastWatchdog, lastPrune, lastClock time.Time
+	var holdUntil time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-outErr:
+			if err != nil {
+				d.deviceFailed(err)
+			}
+			outErr = nil
+		case <-tick.C:
+		}
+		mono := time.Now()
+		now := d.Now()
+		if jump := jumps.observe(mono); jump > time.Second || jump < -time.Second {
+			d.Log.Warn("wall clock jumped: re-planning the day", "jump", jump.Round(time.Millisecond))
+			d.pl.ClockJumped(jump)
+		}
+		if mono.Sub(lastClock) >= time.Second {
+			lastClock = mono
+			cs := d.Clock()
+			d.mu.Lock()
+			if cs.Trusted != d.clock.Trusted {
+				if cs.Trusted {
+					d.Log.Info("clock trusted: scheduled playback on", "source", cs.Source)
+				} else {
+					d.Log.Warn("clock not trusted: scheduled playback waits", "detail", cs.Detail)
+				}
+			}
+			d.clock = cs
+			d.mu.Unlock()
+			d.pl.SetClockTrusted(cs.Trusted)
+			d.m.clockSynced.Set(b2f(cs.Trusted))
+		}
+		if mono.Sub(lastReload) >= reloadEvery {
+			lastReload = mono
+			if s, err := d.st.DB.ProgramsStamp(ctx); err == nil && s != stamp {
+				stamp = s
+				d.Log.Info("programs changed: switching")
+				d.reloadSchedule(ctx)
+			}
+		}
+		d.pl.Step(now)
+		d.observe(ctx, now)
+
+		d.mu.Lock()
+		d.lastLoop = mono
+		devErr, devAt := d.deviceErr, d.deviceAt
+		d.mu.Unlock()
+		if devErr == nil {
+			if err := d.out.Err(); err != nil {
+				d.deviceFailed(err)
+			}
+		} else if holdUntil.IsZero() {
+			holdUntil = devAt.Add(d.Cfg.Audio.DeviceHoldTime.D())
+		}
+		if !holdUntil.IsZero() && mono.After(holdUntil) {
+			return fmt.Errorf("audio device failed %s ago: %w", time.Since(devAt).Round(time.Second), devErr)
+		}
+
+		if mono.Sub(lastWatchdog) >= watchdogEvery/2 {
+			lastWatchdog = mono
+			// The watchdog is fed only while the loop runs and the database
+			// answers: a wedged daemon gets restarted by systemd.
+			err := d.st.DB.PingContext(ctx)
+			d.mu.Lock()
+			d.dbErr = err
+			d.mu.Unlock()
+			if err == nil {
+				sdNotify("WATCHDOG=1")
+			}
+		}
+		if mono.Sub(lastPrune) >= time.Hour {
+			lastPrune = mono
+			d.prune(ctx, now)
+		}
+	}
+}
+
+// observe updates the amplifier, silence detection and metrics after a step.
+func (d *Daemon) observe(ctx context.Context, now time.Time) {
+	ps := d.pl.Status()
+	sounding := d.eng.Sounding() > 0
+	var next time.Time
+	d.mu.Lock()
+	sched := d.sched
+	d.mu.Unlock()
+	if sched != nil && ps.ClockTrusted {
+		if n := sched.Next(now, 1); len(n) > 0 {
+			next = n[0].Start
+		}
+	}
+	d.amp.Update(ctx, now, sounding || ps.Scheduled || ps.Alert != nil, next)
+
+	peak := d.eng.PeakDBFS()
+	if math.IsInf(peak, -1) {
+		peak = -150
+	}
+	d.m.outputLevel.Set(peak)
+	silent := d.eng.SilentFor()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	onAir := ps.Program != nil || ps.Alert != nil
+	if onAir && silent >= d.Cfg.Silence.After.D() {
+		if d.silentRun == 0 {
+			d.Log.Warn("silence on air: a program is playing but the output is below the threshold",
+				"threshold_dbfs", d.Cfg.Silence.ThresholdDBFS, "for", silent.Round(time.Second))
+		}
+		if !d.lastSilent.IsZero() {
+			d.m.silenceSeconds.Add(now.Sub(d.lastSilent).Seconds())
+		}
+		d.silentRun = silent
+		d.lastSilent = now
+	} else {
+		d.silentRun = 0
+		d.lastSilent = time.Time{}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (d *Daemon) reloadSchedule(ctx context.Context) {
+	sched, errs := d.st.Schedule(ctx)
+	for _, err := range errs {
+		d.Log.Error("program source not loaded", "err", err)
+	}
+	d.mu.Lock()
+	d.sched, d.schedErrs = sched, errs
+	d.mu.Unlock()
+	d.pl.SetSchedule(sched)
+	day := schedule.DateOf(d.Now().In(sched.Location()))
+	d.m.occToday.Set(float64(len(sched.Timeline(day))))
+}
+
+// record is the player's as-run sink: it must not block the player, so
+// entries go to a writer goroutine.
+func (d *Daemon) record(e player.AsRun) {
+	d.m.items.WithLabelValues(resultLabel(e.Result)).Inc()
+	if e.Kind == "program" && !e.Actual.IsZero() && e.Note == "" && e.Actual.Sub(e.Planned) < time.Minute && isFirstPart(e) {
+		d.m.startError.Observe(e.Actual.Sub(e.Planned).Seconds())
+	}
+	d.mu.Lock()
+	if d.silentRun > 0 && !e.Actual.IsZero() {
+		if e.Note != "" {
+			e.Note += "; "
+		}
+		e.Note += fmt.Sprintf("im lặng bất thường / silent on air %s", d.silentRun.Round(time.Second))
+	}
+	d.mu.Unlock()
+	select {
+	case d.records <- e:
+	default:
+		d.Log.Error("as-run log is behind: entry dropped", "program", e.Program, "item", e.Item)
+	}
+}
+
+func isFirstPart(e player.AsRun) bool { return e.Planned.Equal(e.Occurrence) }
+
+func (d *Daemon) writeAsRun(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-d.records:
+			d.storeAsRun(e)
+		}
+	}
+}
+
+func (d *Daemon) drainAsRun() {
+	for {
+		select {
+		case e := <-d.records:
+			d.storeAsRun(e)
+		default:
+			return
+		}
+	}
+}
+
+func (d *Daemon) storeAsRun(e player.AsRun) {
+	_, err := d.st.DB.AddAsRun(context.Background(), sqlite.AsRunEntry{
+		Program: e.Program, Source: e.Source, Occurrence: e.Occurrence, Part: e.Part, Item: e.Item, Kind: e.Kind,
+		Planned: e.Planned, Actual: e.Actual, End: e.End, Result: e.Result, Missed: e.Missed, Note: e.Note,
+	})
+	if err != nil {
+		d.mu.Lock()
+		d.dbErr = err
+		d.mu.Unlock()
+		d.Log.Error("as-run log write failed", "err", err)
+		return
+	}
+	d.Log.Info("as-run", "kind", e.Kind, "program", e.Program, "item", e.Item, "result", e.Result,
+		"late_ms", lateMS(e))
+}
+
+func lateMS(e player.AsRun) int64 {
+	if e.Actual.IsZero() {
+		return 0
+	}
+	return e.Actual.Sub(e.Planned).Milliseconds()
+}
+
+func (d *Daemon) prune(ctx context.Context, now time.Time) {
+	days := d.Cfg.AsRun.RetentionDays
+	if days <= 0 {
+		return
+	}
+	cutoff := now.AddDate(0, 0, -days)
+	// Entries the city never acknowledged are kept twice as long.
+	n, err := d.st.DB.PruneAsRun(ctx, cutoff, now.AddDate(0, 0, -2*days))
+	if err != nil {
+		d.Log.Error("as-run retention", "err", err)
+	} else if n > 0 {
+		d.Log.Info("as-run retention: old entries removed", "rows", n)
+	}
+}
+
+// errNoDaemon is returned by status when nothing answers.
+var errNoDaemon = errors.New("no loa-agent daemon answers")

@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"loa/player"
+	"loa/schedule"
+)
+
+// StatusReport is GET /api/v1/status and `loa-agent status --json`.
+type StatusReport struct {
+	Version   string        `json:"version"`
+	Ward      string        `json:"ward,omitempty"`
+	Now       time.Time     `json:"now"`
+	Uptime    float64       `json:"uptime_s"`
+	Healthy   bool          `json:"healthy"`
+	Problems  []string      `json:"problems"`
+	Clock     ClockState    `json:"clock"`
+	Device    DeviceState   `json:"device"`
+	Program   *player.OnAir `json:"now_playing"`
+	Alert     *player.OnAir `json:"alert"`
+	Next      []NextEntry   `json:"next"`
+	Silent    float64       `json:"silent_s"`
+	Amplifier AmpState      `json:"amplifier"`
+	AsRun     []AsRunRow    `json:"last_asrun"`
+	Timezone  string        `json:"timezone"`
+}
+
+// DeviceState is the audio output's health.
+type DeviceState struct {
+	Output    string  `json:"output"`
+	OK        bool    `json:"ok"`
+	Error     string  `json:"error,omitempty"`
+	LevelDBFS float64 `json:"level_dbfs"`
+	LatencyMS float64 `json:"latency_ms"`
+	Position  int64   `json:"frames"`
+}
+
+// AmpState is the amplifier power.
+type AmpState struct {
+	Powered bool   `json:"powered"`
+	Error   string `json:"error,omitempty"`
+}
+
+// NextEntry is an upcoming occurrence.
+type NextEntry struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	ID    string    `json:"id"`
+	Title string    `json:"title"`
+}
+
+// AsRunRow is an as-run entry in JSON.
+type AsRunRow struct {
+	Kind    string    `json:"kind"`
+	Program string    `json:"program"`
+	Part    int       `json:"part"`
+	Item    string    `json:"item"`
+	Planned time.Time `json:"planned"`
+	Actual  time.Time `json:"actual,omitempty"`
+	End     time.Time `json:"end,omitempty"`
+	LateMS  int64     `json:"late_ms"`
+	Result  string    `json:"result"`
+	Missed  float64   `json:"missed_s"`
+	Note    string    `json:"note,omitempty"`
+}
+
+func (d *Daemon) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", d.handleHealth)
+	mux.HandleFunc("GET /api/v1/status", d.handleStatus)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Report builds the status report.
+func (d *Daemon) Report(ctx context.Context) StatusReport {
+	now := d.Now()
+	ps := d.pl.Status()
+	d.mu.Lock()
+	clock, devErr, dbErr, sched, silent, schedErrs := d.clock, d.deviceErr, d.dbErr, d.sched, d.silentRun, d.schedErrs
+	lastLoop := d.lastLoop
+	d.mu.Unlock()
+
+	r := StatusReport{
+		Version: Version, Ward: d.Cfg.Ward, Now: now, Uptime: time.Since(d.started).Seconds(),
+		Clock: clock, Program: ps.Program, Alert: ps.Alert, Silent: silent.Seconds(), Problems: []string{},
+	}
+	peak := d.eng.PeakDBFS()
+	if math.IsInf(peak, -1) {
+		peak = -150
+	}
+	r.Device = DeviceState{Output: d.out.Name(), OK: devErr == nil, LevelDBFS: math.Round(peak*10) / 10,
+		LatencyMS: float64(d.out.Latency().Milliseconds()), Position: d.eng.Position()}
+	if devErr != nil {
+		r.Device.Error = devErr.Error()
+		r.Problems = append(r.Problems, "Lỗi thiết bị âm thanh / audio device error: "+devErr.Error())
+	}
+	if !clock.Trusted {
+		r.Problems = append(r.Problems, "Lệch giờ / clock not trusted: "+clock.Detail)
+	}
+	if dbErr != nil {
+		r.Problems = append(r.Problems, "Lỗi cơ sở dữ liệu / database error: "+dbErr.Error())
+	}
+	if silent > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("Im lặng bất thường / silent on air for %s", silent.Round(time.Second)))
+	}
+	if !lastLoop.IsZero() && time.Since(lastLoop) > 5*time.Second {
+		r.Problems = append(r.Problems, fmt.Sprintf("playout loop stalled for %s", time.Since(lastLoop).Round(time.Second)))
+	}
+	for _, e := range schedErrs {
+		r.Problems = append(r.Problems, "Chương trình không nạp được / programs not loaded: "+e.Error())
+	}
+	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
+	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
+	r.Next = []NextEntry{}
+	if sched != nil {
+		r.Timezone = sched.Location().String()
+		for _, o := range sched.Next(now, 5) {
+			r.Next = append(r.Next, NextEntry{Start: o.Start, End: o.End, ID: o.Program.ID, Title: o.Program.Title})
+		}
+	}
+	r.AsRun = []AsRunRow{}
+	if rows, err := d.st.DB.LastAsRun(ctx, 20); err == nil {
+		for _, e := range rows {
+			row := AsRunRow{Kind: e.Kind, Program: e.Program, Part: e.Part, Item: e.Item, Planned: e.Planned, Actual: e.Actual,
+				End: e.End, Result: e.Result, Missed: e.Missed.Seconds(), Note: e.Note}
+			if !e.Actual.IsZero() {
+				row.LateMS = e.Actual.Sub(e.Planned).Milliseconds()
+			}
+			r.AsRun = append(r.AsRun, row)
+		}
+	}
+	return r
+}
+
+// handleHealth is 200 when the station plays what it should (or is
+// correctly idle), 503 with the reasons otherwise.
+func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
+	rep := d.Report(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	if !rep.Healthy {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(struct {
+		Healthy  bool     `json:"healthy"`
+		Problems []string `json:"problems"`
+	}{rep.Healthy, rep.Problems})
+}
+
+func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(d.Report(r.Context()))
+}
+
+var _ = schedule.DateOf

@@ -1,0 +1,271 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"loa/audio"
+	"loa/audio/loudness"
+	"loa/mediastore"
+	"loa/schedule"
+	"loa/sqlite"
+)
+
+// Ingest brings media files into a station: it hashes each file, checks it
+// is audio, decodes it once to the PCM cache at the station rate and
+// measures its loudness on that decode. Everything is staged in the store's
+// temporary folder; nothing is in the store until Commit, so a program file
+// with any error changes nothing.
+//
+// Ingest is a schedule.MediaResolver: program loading resolves media
+// references through it.
+type Ingest struct {
+	store *mediastore.Store
+	db    *sqlite.AgentDB // may be nil (render: nothing is known yet)
+	rate  int
+	now   func() time.Time
+
+	mu     sync.Mutex
+	stage  string
+	byPath map[string]ingested
+	staged map[string]*stagedMedia
+}
+
+type ingested struct {
+	key      string
+	duration time.Duration
+	err      error
+}
+
+type stagedMedia struct {
+	media    sqlite.Media
+	original string // staged copy of the original
+	cache    string // staged decode
+}
+
+// NewIngest prepares an ingest into store at the given station rate.
+func NewIngest(store *mediastore.Store, db *sqlite.AgentDB, rate int, now func() time.Time) *Ingest {
+	return &Ingest{store: store, db: db, rate: rate, now: now, byPath: map[string]ingested{}, staged: map[string]*stagedMedia{}}
+}
+
+// Resolve implements schedule.MediaResolver. Errors are the reason only:
+// the schedule package puts the file, line and reference in front.
+func (in *Ingest) Resolve(baseDir, ref string) (schedule.Media, error) {
+	path := ref
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(baseDir, ref)
+	}
+	in.mu.Lock()
+	r, ok := in.byPath[path]
+	in.mu.Unlock()
+	if !ok {
+		r = in.ingest(path)
+		in.mu.Lock()
+		in.byPath[path] = r
+		in.mu.Unlock()
+	}
+	return schedule.Media{Key: r.key, Duration: r.duration}, r.err
+}
+
+// Prefetch ingests many files at once on all cores, so that the Resolve
+// calls that follow find them done. Order and errors are Resolve's.
+func (in *Ingest) Prefetch(paths []string, workers int) {
+	if workers < 1 {
+		workers = 1
+	}
+	ch := make(chan string)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range ch {
+				in.Resolve("", p)
+			}
+		}()
+	}
+	for _, p := range paths {
+		ch <- p
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func (in *Ingest) ingest(path string) ingested {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ingested{err: errors.New("no such file")}
+	case errors.Is(err, fs.ErrPermission):
+		return ingested{err: errors.New("cannot read the file: permission denied")}
+	case err != nil:
+		return ingested{err: fmt.Errorf("cannot read the file: %v", err)}
+	case st.IsDir():
+		return ingested{err: errors.New("is a folder, not a media file")}
+	}
+	key, size, err := mediastore.HashFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return ingested{err: errors.New("cannot read the file: permission denied")}
+		}
+		return ingested{err: fmt.Errorf("cannot read the file: %v", err)}
+	}
+	if d, ok := in.known(key); ok {
+		return ingested{key: key, duration: d}
+	}
+	in.mu.Lock()
+	if sm, ok := in.staged[key]; ok {
+		in.mu.Unlock()
+		return ingested{key: key, duration: sm.media.Duration()}
+	}
+	in.mu.Unlock()
+
+	sm, err := in.prepare(path, key, size)
+	if err != nil {
+		return ingested{err: err}
+	}
+	in.mu.Lock()
+	in.staged[key] = sm
+	in.mu.Unlock()
+	return ingested{key: key, duration: sm.media.Duration()}
+}
+
+// known reports media already in the store with a decode at this rate.
+func (in *Ingest) known(key string) (time.Duration, bool) {
+	if in.db == nil {
+		return 0, false
+	}
+	m, err := in.db.Media(context.Background(), key)
+	if err != nil || m.CacheRate != in.rate || !in.store.Has(key) {
+		return 0, false
+	}
+	if _, err := os.Stat(in.store.CachePath(key, in.rate)); err != nil {
+		return 0, false
+	}
+	return m.Duration(), true
+}
+
+func (in *Ingest) stageDir() (string, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stage == "" {
+		dir, err := os.MkdirTemp(filepath.Join(in.store.Dir, "tmp"), "stage-")
+		if err != nil {
+			return "", err
+		}
+		in.stage = dir
+	}
+	return in.stage, nil
+}
+
+func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
+	info, err := audio.Probe(path)
+	if err != nil {
+		return nil, errors.New(plainReason(err))
+	}
+	dir, err := in.stageDir()
+	if err != nil {
+		return nil, err
+	}
+	sm := &stagedMedia{original: filepath.Join(dir, key), cache: filepath.Join(dir, key+".wav")}
+	if err := copyFile(path, sm.original); err != nil {
+		return nil, fmt.Errorf("cannot copy into the store: %v", err)
+	}
+	meter := loudness.NewMeter(in.rate, info.Channels)
+	prep, err := audio.Prepare(path, sm.cache, in.rate, meter.Write)
+	if err != nil {
+		os.Remove(sm.original)
+		return nil, errors.New(plainReason(err))
+	}
+	m := sqlite.Media{
+		SHA256: key, Size: size, Name: filepath.Base(path), Codec: info.Codec, SourceRate: info.Rate,
+		Channels: prep.Channels, CacheRate: in.rate, Frames: prep.Frames, AddedAt: in.now(),
+	}
+	if l := meter.Integrated(); !math.IsInf(l, 0) && !math.IsNaN(l) {
+		m.LoudnessLUFS, m.HasLoudness = l, true
+	}
+	if tp := meter.TruePeak(); !math.IsInf(tp, 0) && !math.IsNaN(tp) {
+		m.TruePeakDB = tp
+	} else {
+		m.TruePeakDB = -150
+	}
+	sm.media = m
+	return sm, nil
+}
+
+// plainReason drops the file name the audio package puts in front: the
+// program file's line and reference already say which file it is.
+func plainReason(err error) string {
+	r := audio.Reason(err)
+	if errors.Is(err, audio.ErrNotAudio) {
+		return "not an audio file: " + r
+	}
+	return r
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Staged lists the media staged so far (what Commit will add).
+func (in *Ingest) Staged() []sqlite.Media {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]sqlite.Media, 0, len(in.staged))
+	for _, sm := range in.staged {
+		out = append(out, sm.media)
+	}
+	return out
+}
+
+// Commit moves the staged files into the store. The caller records the
+// media rows (in the same transaction as the programs that use them).
+func (in *Ingest) Commit() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for key, sm := range in.staged {
+		if err := in.store.CommitFile(sm.original, in.store.Path(key)); err != nil {
+			return err
+		}
+		if err := in.store.CommitFile(sm.cache, in.store.CachePath(key, in.rate)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Discard removes whatever was staged.
+func (in *Ingest) Discard() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stage != "" {
+		os.RemoveAll(in.stage)
+		in.stage = ""
+	}
+	in.staged = map[string]*stagedMedia{}
+}

@@ -1,0 +1,74 @@
+package player
+
+import (
+	"time"
+)
+
+// Status is what the player is doing, for health checks and status pages.
+type Status struct {
+	At           time.Time `json:"at"`
+	ClockTrusted bool      `json:"clock_trusted"`
+	Program      *OnAir    `json:"program,omitempty"`
+	Alert        *OnAir    `json:"alert,omitempty"`
+	// Scheduled is true when the schedule has a program on air now (whether
+	// or not it sounds: the difference is what silence detection reports).
+	Scheduled bool `json:"scheduled"`
+	Steps     int64 `json:"steps"`
+}
+
+// OnAir describes the clip on air.
+type OnAir struct {
+	Kind       string        `json:"kind"`
+	ID         string        `json:"id"`
+	Title      string        `json:"title,omitempty"`
+	Source     string        `json:"source,omitempty"`
+	Item       string        `json:"item,omitempty"`
+	Part       int           `json:"part"`
+	Start      time.Time     `json:"start"`
+	End        time.Time     `json:"end,omitempty"`
+	Offset     time.Duration `json:"offset_ns"`
+	ItemOffset time.Duration `json:"item_offset_ns"`
+}
+
+// Status returns the latest status (safe from any goroutine).
+func (p *Player) Status() Status { return *p.status.Load() }
+
+func (p *Player) publish(now time.Time) {
+	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1}
+	if p.sched != nil && p.trusted {
+		_, _, st.Scheduled = p.sched.At(now)
+	}
+	for _, c := range p.sortedClips() {
+		if !c.started || c.ended {
+			continue
+		}
+		oa := &OnAir{Kind: c.kind, Part: -1}
+		switch c.kind {
+		case "program":
+			oa.ID, oa.Title, oa.Source = c.occ.Program.ID, c.occ.Program.Title, c.occ.Source
+			oa.Start, oa.End = c.occ.Start, c.occ.End
+			oa.Offset = now.Sub(c.occ.Start)
+			if c.cur >= 0 {
+				pp := c.parts[c.cur]
+				oa.Item, oa.Part = pp.item, pp.index
+				oa.ItemOffset = pp.joined + now.Sub(p.tm.TimeAt(c.curFrame))
+			}
+			if oa.Offset < 0 {
+				continue // queued, not heard yet
+			}
+			st.Program = oa
+		case "alert":
+			if c.alert == nil {
+				continue
+			}
+			oa.ID, oa.Title = c.alert.ID, c.alert.Title
+			oa.Start = p.tm.TimeAt(c.actual)
+			if now.Before(oa.Start) {
+				continue
+			}
+			oa.Offset = now.Sub(oa.Start)
+			st.Alert = oa
+		}
+	}
+	p.status.Store(st)
+}
