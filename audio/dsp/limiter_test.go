@@ -368,3 +368,21 @@ func ffmpegTruePeak(t *testing.T, dir, raw string, rate int) float64 {
 	}
 	return 20 * math.Log10(v)
 }
+
+// The smallest settings still hold the ceiling: a one-frame attack (a gain
+// step, clicks allowed) and a one-frame release, at 8 kHz.
+func TestLimiterSmallestSettings(t *testing.T) {
+	l := dsp.NewLimiter(8000, -1, 0, 0)
+	if l.Latency() != 12 {
+		t.Errorf("latency %d frames, want 1 + 11", l.Latency())
+	}
+	in := sines(8000, 1, [][2]float64{{440, 1.5}}, [][2]float64{{1000, 0.3}, {3000, 1}})
+	out := clone(in)
+	l.Process(out)
+	ceiling := dsp.DBToGain(-1)
+	for i, f := range out {
+		if math.Abs(f[0]) > ceiling || math.Abs(f[1]) > ceiling {
+			t.Fatalf("frame %d %v over the ceiling %v", i, f, ceiling)
+		}
+	}
+}
