@@ -32,8 +32,8 @@ const (
 )
 
 // The gating histograms have one bin per 0.01 LU from -70 to +10 LUFS;
-// louder blocks (not possible for a stereo signal in [-1, 1] through the
-// K filter, which gains at most 4 dB) go in the top bin. Each integrated
+// louder blocks (well beyond full-scale stereo, which reads at most about
+// +6 LUFS: the K filter gains at most 4 dB) go in the top bin. Each integrated
 // bin also keeps the exact energy sum of its blocks, so only the
 // classification of blocks within 0.005 LU of the relative gate is
 // approximate, not their energies.
@@ -196,8 +196,9 @@ func (h *histogram) add(energy float64) (int, bool) {
 	return b, true
 }
 
-// relativeBin returns the first bin at or above the relative gate offset LU
-// under the mean energy of the blocks kept, and whether any were kept.
+// relativeBin returns the bin holding the relative gate, offset LU under
+// the mean energy of the blocks kept, and whether any were kept. Blocks in
+// that bin and above pass the gate (ffmpeg's convention).
 func (h *histogram) relativeBin(offset float64) (int, bool) {
 	if h.kept == 0 {
 		return 0, false
@@ -206,11 +207,13 @@ func (h *histogram) relativeBin(offset float64) (int, bool) {
 }
 
 // Momentary returns the loudness of the last 400 ms (LUFS), as of the last
-// complete 100 ms step; -Inf for silence.
+// complete 100 ms step; time before the stream began counts as silence.
+// -Inf for silence.
 func (m *Meter) Momentary() float64 { return lufs(m.windowEnergy(momentarySteps)) }
 
 // ShortTerm returns the loudness of the last 3 s (LUFS), as of the last
-// complete 100 ms step; -Inf for silence.
+// complete 100 ms step; time before the stream began counts as silence.
+// -Inf for silence.
 func (m *Meter) ShortTerm() float64 { return lufs(m.windowEnergy(shortTermSteps)) }
 
 // Integrated returns the gated loudness of everything written so far
@@ -252,8 +255,10 @@ func (m *Meter) LoudnessRange() float64 {
 	if n == 0 {
 		return 0
 	}
-	// The same quantile convention as ffmpeg's ebur128 filter.
-	lowRank := uint64(rangeLowerShare*float64(n) + 0.5)
+	// The quantile convention of ffmpeg's ebur128 filter, except that the
+	// lower rank is at least 1: with fewer than 5 values ffmpeg's is 0 and
+	// it takes the (empty) gate bin as the low end, reading 20 LU.
+	lowRank := max(1, uint64(rangeLowerShare*float64(n)+0.5))
 	highRank := uint64(rangeUpperShare*float64(n) + 0.5)
 	low, high := from, from
 	var seen uint64

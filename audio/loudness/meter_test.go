@@ -123,6 +123,17 @@ func TestTech3342LoudnessRange(t *testing.T) {
 	}
 }
 
+// With only a few short-term values (just over 3 s), a steady tone still
+// has no range.
+func TestLoudnessRangeOfShortSteadyTone(t *testing.T) {
+	for _, seconds := range []float64{3.1, 3.2, 3.3, 3.4, 3.5, 4} {
+		m := measure(48000, 2, render(48000, tone{1000, -20, seconds, 0}))
+		if lra := m.LoudnessRange(); lra != 0 {
+			t.Errorf("%.1f s of a steady tone: loudness range %.2f LU, want 0", seconds, lra)
+		}
+	}
+}
+
 // Tech 3341 cases 15–18 (true peak of sines at fractions of the rate, with
 // phases that put the samples off the crest; -6.0 dBTP, +0.2/-0.4 dB) and
 // the same tone with its samples at 0 dBFS, whose crest is +3.01 dBTP.
