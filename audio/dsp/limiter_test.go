@@ -65,6 +65,44 @@ func square(rate int, seconds, freqL, freqR float64) [][2]float64 {
 	return out
 }
 
+// noise returns seconds of quiet (-30 dBFS peak) deterministic noise.
+func noise(rate int, seconds float64) [][2]float64 {
+	out := make([][2]float64, int(seconds*float64(rate)))
+	seed := uint32(7)
+	for i := range out {
+		for ch := range 2 {
+			seed = seed*1664525 + 1013904223
+			out[i][ch] = float64(int32(seed)) / (1 << 31) * 0.03
+		}
+	}
+	return out
+}
+
+// clicks puts single samples at ±2 (+6 dBFS) into quiet noise, 0.3 s
+// apart: the limiter must catch each alone, not helped by a neighbour.
+func clicks(rate int) [][2]float64 {
+	out := noise(rate, 3)
+	for i, v := rate/10, 2.0; i < len(out); i, v = i+rate*3/10, -v {
+		out[i][i/rate%2] = v
+	}
+	return out
+}
+
+// bursts puts 2 ms of a 3 kHz tone at +6 dBFS into quiet noise, 0.3 s
+// apart.
+func bursts(rate int) [][2]float64 {
+	out := noise(rate, 3)
+	n := rate / 500
+	for start := rate / 10; start+n < len(out); start += rate * 3 / 10 {
+		for i := range n {
+			v := 2 * math.Sin(2*math.Pi*3000*float64(i)/float64(rate))
+			out[start+i][0] += v
+			out[start+i][1] -= v
+		}
+	}
+	return out
+}
+
 func clone(f [][2]float64) [][2]float64 { return append([][2]float64(nil), f...) }
 
 // limit runs frames through a new limiter in blocks of the given size, as
@@ -104,6 +142,8 @@ func TestLimiterCeiling(t *testing.T) {
 		{"two tones overdriven to +6 dBFS at 44.1 kHz", 44100, -1, overdriven(44100), ffmpegTolerance},
 		{"two tones overdriven, ceiling -3 dBTP", 48000, -3, overdriven(48000), ffmpegTolerance},
 		{"two tones overdriven, ceiling 0 dBTP", 48000, 0, overdriven(48000), ffmpegTolerance},
+		{"isolated +6 dB clicks in quiet noise", 48000, -1, clicks(48000), ffmpegTolerance},
+		{"isolated 2 ms bursts of 3 kHz at +6 dBFS", 48000, -1, bursts(48000), ffmpegTolerance},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
