@@ -45,9 +45,10 @@ const interpolatorReach = InterpolatorDelay
 // asked for: the output's sample peaks never exceed the ceiling, and its
 // interpolated peaks exceed it only by what a gain that differs across
 // those frames adds (measured with the same Annex 2 interpolator: nothing,
-// to 0.0001 dB, on full-scale square waves, tones driven 6 dB over and
-// speech driven 12 dB over). ffmpeg's true peak, a longer filter, reads
-// the limited output of tones and speech within 0.03 dB of the ceiling;
+// to 0.0001 dB, on full-scale square waves, tones driven 6 dB over,
+// isolated clicks and bursts, and speech driven 12 dB over). ffmpeg's true
+// peak, a longer filter, reads the limited output of all but the square
+// waves within 0.03 dB of the ceiling;
 // on naive full-scale square waves, whose energy reaches the Nyquist
 // frequency where the Annex 2 filter rolls off, up to 0.4 dB over.
 //
