@@ -81,7 +81,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	st.Store.CleanTemp()
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
-	d.eng.SetMaster(volumeGain(cfg.Audio.MasterVolume))
+	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
 	d.amp = NewAmplifier(cfg.Amplifier, d.Log)
 
 	out, err := d.openOutput()

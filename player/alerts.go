@@ -192,7 +192,7 @@ func (p *Player) preemptUrgent(sf int64) {
 }
 
 func (p *Player) startAlert(pa *pendingAlert, sf int64) {
-	gain := volumeGain(pa.Volume)
+	gain := VolumeGain(pa.Volume)
 	var parts []audio.Part
 	add := func(key string) error {
 		m, err := p.media.Lookup(key)

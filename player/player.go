@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/audio/dsp"
 	"loa/schedule"
 )
 
@@ -282,25 +283,34 @@ type interval struct {
 	from, to time.Time
 }
 
-// plan lists who wins the program bus from `from` to `to`. The winner can
-// only change where an occurrence starts or where the current winner ends,
-// so the walk asks At at those instants only.
+// plan lists who wins the program bus from `from` until `to`, and how long
+// each winner keeps it: the last stretch runs past `to` to its real end, so
+// that a clip is planned whole, not cut at the edge of the window. The
+// winner can only change where an occurrence starts or where the current
+// winner ends, so the walk asks At at those instants only.
 func plan(s *schedule.Schedule, from, to time.Time, skip map[occKey]bool) []interval {
 	var out []interval
 	t := from
-	for guard := 0; t.Before(to) && guard < 1000; guard++ {
-		next := to
-		if n := s.Next(t, 1); len(n) > 0 && n[0].Start.Before(next) {
+	for guard := 0; guard < 1000; guard++ {
+		o, _, ok := s.At(t)
+		ok = ok && !skip[keyOf(o)]
+		if !t.Before(to) {
+			// Past the window: only to find where the last winner ends.
+			if !ok || len(out) == 0 || keyOf(out[len(out)-1].occ) != keyOf(o) || !out[len(out)-1].to.Equal(t) {
+				break
+			}
+		}
+		var next time.Time
+		if n := s.Next(t, 1); len(n) > 0 {
 			next = n[0].Start
 		}
-		o, _, ok := s.At(t)
-		if ok && o.End.Before(next) {
+		if ok && (next.IsZero() || o.End.Before(next)) {
 			next = o.End
 		}
-		if !next.After(t) {
-			next = t.Add(time.Millisecond)
+		if next.IsZero() {
+			break // nothing more, ever
 		}
-		if ok && !skip[keyOf(o)] {
+		if ok {
 			if k := len(out); k > 0 && keyOf(out[k-1].occ) == keyOf(o) && out[k-1].to.Equal(t) {
 				out[k-1].to = next
 			} else {
@@ -473,7 +483,7 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 	// Missed parts before the join point are logged now: they will never
 	// reach the air.
 	for i, seg := range o.Segments() {
-		if seg.Offset+seg.Duration <= offset && !detached {
+		if seg.Offset+seg.Duration <= offset && !detached && !p.played[k] {
 			p.record(AsRun{Kind: "program", Program: o.Program.ID, Title: o.Program.Title, Source: o.Source, Occurrence: o.Start,
 				Part: i, Item: segmentItem(seg), Planned: o.Start.Add(seg.Offset), Result: "missed",
 				Missed: seg.Duration, Note: fmt.Sprintf("joined %s after the start", offset.Round(time.Second))})
@@ -516,7 +526,7 @@ type builtPart struct {
 // sequence.
 func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPart, error) {
 	var out []builtPart
-	gain := volumeGain(o.Program.Volume)
+	gain := VolumeGain(o.Program.Volume)
 	for i, seg := range o.Segments() {
 		end := seg.Offset + seg.Duration
 		if end <= offset {
@@ -565,13 +575,13 @@ func (p *Player) normGain(m MediaInfo) float64 {
 		return 1
 	}
 	db := min(p.cfg.TargetLUFS-m.LoudnessLUFS, p.cfg.MaxGainDB)
-	return audio.DBToGain(db)
+	return dsp.DBToGain(db)
 }
 
-// volumeGain maps a volume in percent to a gain with a square-law taper:
+// VolumeGain maps a volume in percent to a gain with a square-law taper:
 // 100 % is 0 dB, 50 % is −12 dB, 10 % is −40 dB, which an operator hears as
 // roughly even steps.
-func volumeGain(v int) float64 {
+func VolumeGain(v int) float64 {
 	if v <= 0 {
 		return 0
 	}
