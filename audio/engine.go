@@ -513,4 +513,3 @@ func (e *Engine) grow(n int) {
 		e.bufs[b] = make([][2]float64, n)
 	}
 }
-
