@@ -219,6 +219,7 @@ type partPlan struct {
 	planned time.Time // when the part was planned to start
 	length  time.Duration
 	joined  time.Duration // how far into the part playback began
+	capped  bool          // the program's duration ends inside this part
 }
 
 // Step brings the output in line with what should be on air at now, and
@@ -268,6 +269,11 @@ func (p *Player) drainEvents() {
 		}
 	}
 }
+
+// earliest is the first output frame the player can still change: the
+// engine has mixed up to its position plus its own delay (the limiter's
+// look-ahead).
+func (p *Player) earliest() int64 { return p.eng.Position() + int64(p.eng.Latency()) }
 
 func (p *Player) frames(d time.Duration) int64 { return audio.DurationToFrames(d, p.cfg.Rate) }
 
@@ -323,7 +329,7 @@ func plan(s *schedule.Schedule, from, to time.Time, skip map[occKey]bool) []inte
 }
 
 func (p *Player) reconcileProgram(now time.Time) {
-	pos := p.eng.Position()
+	pos := p.earliest()
 	if _, ok := p.tm.FrameAt(now); !ok {
 		return
 	}
@@ -533,7 +539,8 @@ func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPa
 			continue
 		}
 		within := max(offset-seg.Offset, 0)
-		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within}}
+		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within,
+			capped: seg.Media != nil && seg.Duration < seg.Media.Duration}}
 		frames := p.frames(seg.Duration) - p.frames(within)
 		switch {
 		case seg.Kind == schedule.SegmentRelay:
@@ -604,7 +611,7 @@ func (p *Player) stopAt(c *clip, at time.Time, fade time.Duration, reason string
 func (p *Player) stopNow(c *clip, reason string) {
 	c.stopping = true
 	c.stopReason = reason
-	if err := p.eng.Stop(c.id, p.eng.Position(), int(p.frames(p.cfg.CutFade))); err != nil {
+	if err := p.eng.Stop(c.id, p.earliest(), int(p.frames(p.cfg.CutFade))); err != nil {
 		p.log.Error("audio engine refused a stop", "err", err)
 	}
 }
@@ -675,7 +682,21 @@ func (p *Player) partIndex(c *clip, index int) int {
 
 // closePart writes the as-run entry of the part on air in clip c, which
 // ended at output frame end.
-func (p *Player) closePart(c *clip, end int64) {
+func (p *Player) closePart(c *clip, end int64) { p.closePartAt(c, end, false) }
+
+// Flush logs the items still on air as they stand, for a render that ends
+// in the middle of them.
+func (p *Player) Flush(now time.Time) {
+	p.drainEvents()
+	end, _ := p.tm.FrameAt(now)
+	for _, c := range p.sortedClips() {
+		if c.started && !c.ended {
+			p.closePartAt(c, end, true)
+		}
+	}
+}
+
+func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 	if c.cur < 0 || c.kind != "program" {
 		c.cur = -1
 		return
@@ -696,18 +717,27 @@ func (p *Player) closePart(c *clip, end int64) {
 	}
 	missedByMute := audio.FramesToDuration(p.mutedWithin(c.curFrame, end), p.cfg.Rate)
 	short := expected - played
+	if unfinished {
+		short = 0
+		e.Note = joinNote(e.Note, "still on air at the end")
+	}
 	switch {
 	case c.curFailed != nil:
 		e.Result = "failed: " + c.curFailed.Error()
 	case missedByMute > 10*time.Millisecond:
 		e.Result = "interrupted"
 		e.Missed = missedByMute + max(short, 0)
+	case unfinished:
+		e.Result = "unfinished"
 	case short > 50*time.Millisecond:
 		e.Result = "cut"
 		if c.stopReason == "interrupted" {
 			e.Result = "interrupted"
 		}
 		e.Missed = short
+	case pp.capped:
+		e.Result = "cut"
+		e.Note = joinNote(e.Note, "cut at the program's duration")
 	}
 	p.record(e)
 	c.cur = -1
@@ -755,6 +785,13 @@ func (p *Player) pruneMuted(now int64) {
 		}
 	}
 	p.muted = kept
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func fmtOffset(d time.Duration) string {
