@@ -339,4 +339,3 @@ func (c *CLI) logger(format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(c.Stderr, opts))
 }
-

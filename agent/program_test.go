@@ -216,4 +216,3 @@ func TestLoadRejectsCorruptMedia(t *testing.T) {
 		}
 	}
 }
-
