@@ -202,9 +202,11 @@ type clip struct {
 	actual      int64
 	stopping    bool
 	stopReason  string // cut | interrupted | cancelled | replaced
-	detached    bool   // late: restart — runs on its own timing
-	cur         int    // index in parts of the part on air, -1 none
+	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
+	detachNote  string
+	cur         int // index in parts of the part on air, -1 none
 	curFrame    int64
+	curStart    time.Time // when the part on air started, by the clock of that moment
 	curFailed   error
 	alert       *pendingAlert
 	ended       bool
@@ -465,6 +467,9 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		from: d.from, to: d.to, detached: detached, cur: -1, offset: offset,
 	}
 	if detached {
+		c.detachNote = fmt.Sprintf("late: restart (%s late)", late.Round(time.Second))
+	}
+	if detached {
 		c.from, c.to = start, start.Add(o.End.Sub(o.Start))
 	}
 	var seqParts []audio.Part
@@ -643,6 +648,7 @@ func (p *Player) handle(ev audio.Event) {
 		p.closePart(c, ev.Frame)
 		c.cur = p.partIndex(c, ev.Part)
 		c.curFrame = ev.Frame
+		c.curStart = p.tm.TimeAt(ev.Frame)
 		c.curFailed = nil
 		if ev.Kind == audio.PartFailed {
 			c.curFailed = ev.Err
@@ -702,8 +708,10 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 		return
 	}
 	pp := c.parts[c.cur]
-	actual := p.tm.TimeAt(c.curFrame)
-	endT := p.tm.TimeAt(end)
+	// Times by the clock of the moment the part started: a clock that
+	// jumped since then does not rewrite history.
+	actual := c.curStart
+	endT := actual.Add(audio.FramesToDuration(end-c.curFrame, p.cfg.Rate))
 	played := audio.FramesToDuration(end-c.curFrame, p.cfg.Rate)
 	expected := pp.length - pp.joined
 	e := AsRun{
@@ -711,7 +719,7 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 		Part: pp.index, Item: pp.item, Planned: pp.planned, Actual: actual, End: endT, Result: "completed",
 	}
 	if c.detached {
-		e.Note = "late: restart"
+		e.Note = c.detachNote
 	} else if pp.joined > 0 {
 		e.Note = fmt.Sprintf("joined at %s", fmtOffset(pp.joined))
 	}
@@ -827,6 +835,7 @@ func (p *Player) ClockJumped(delta time.Duration) {
 			}
 			if delta < 0 {
 				c.detached = true
+				c.detachNote = fmt.Sprintf("the clock moved back %s while on air: played to its end", (-delta).Round(time.Second))
 				c.to = p.tm.TimeAt(c.actual).Add(audio.FramesToDuration(c.frames, p.cfg.Rate))
 			}
 		}
