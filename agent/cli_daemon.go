@@ -167,8 +167,8 @@ func (c *CLI) doctor(ctx context.Context, args []string) error {
 	case running:
 		report(rep.Device.OK, "thiết bị âm thanh / audio device", "in use by the running daemon: "+orDefault(rep.Device.Error, rep.Device.Output+" OK"),
 			"check the sound card and /etc/asound.conf; `journalctl -u loa-agent`")
-	case *noTone || cfg.Audio.Output == "null" || strings.HasPrefix(cfg.Audio.Output, "wav:"):
-		report(true, "thiết bị âm thanh / audio device", "output "+cfg.Audio.Output+" (no tone played)", "")
+	case *noTone || cfg.Audio.Output == "null" || strings.HasPrefix(string(cfg.Audio.Output), "wav:"):
+		report(true, "thiết bị âm thanh / audio device", "output "+string(cfg.Audio.Output)+" (no tone played)", "")
 	default:
 		err := playTestTone(ctx, cfg)
 		report(err == nil, "thiết bị âm thanh / audio device", orDefault(errString(err), "played a 1 s test tone at 1 kHz"),

@@ -31,7 +31,7 @@ type Config struct {
 }
 
 type AudioConfig struct {
-	Output         string   `yaml:"output"` // auto | alsa | wav:PATH | null
+	Output         Name     `yaml:"output"` // auto | alsa | wav:PATH | null
 	Card           string   `yaml:"card"`   // ALSA card (sets ALSA_CARD); "" = the system default
 	Rate           int      `yaml:"rate"`
 	Channels       int      `yaml:"channels"`
@@ -78,6 +78,32 @@ type CityConfig struct {
 
 type AlertsConfig struct {
 	MaxWait Duration `yaml:"max_wait"`
+}
+
+// Name is a word in the configuration.
+type Name string
+
+// lookup finds the value node at a path of mapping keys.
+func lookup(n *yaml.Node, path ...string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
 }
 
 // Duration is a time.Duration written like 150ms, 30s, 10m in YAML.
@@ -138,6 +164,14 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return cfg, fmt.Errorf("config %s: %v", path, err)
+	}
+	// `output: null` is the null output. YAML reads the word as null, which
+	// would leave the default (the sound card) in place: look for it.
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil {
+		if n := lookup(&doc, "audio", "output"); n != nil && n.Tag == "!!null" && n.Value == "null" {
+			cfg.Audio.Output = "null"
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)

@@ -131,6 +131,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	sdNotify("READY=1\nSTATUS=on air")
 
 	err = d.loop(ctx, stamp, outErr)
+	// What is on air is logged as it stands: the broadcast log must say
+	// where playback stopped.
+	d.pl.Flush(d.Now(), "agent stopped")
 	cancel()
 	wg.Wait()
 	d.drainAsRun()
@@ -157,7 +160,7 @@ func OpenOutput(a AudioConfig, now func() time.Time) (audio.Output, error) {
 	case a.Output == "null":
 		return audio.NewPaced("null", a.Rate, a.Buffer.D(), now, nil), nil
 	case len(a.Output) > 4 && a.Output[:4] == "wav:":
-		path := a.Output[4:]
+		path := string(a.Output[4:])
 		w, err := audio.CreateWAV(path, a.Rate, a.Channels)
 		if err != nil {
 			return nil, err

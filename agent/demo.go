@@ -168,9 +168,9 @@ programs:
 			} else {
 				fmt.Fprintf(c.Stdout, "  không có card âm thanh (%v)\n  → ghi ra / writing to %s\n", err, wavPath)
 			}
-			cfg.Audio.Output = "wav:" + wavPath
+			cfg.Audio.Output = Name("wav:" + wavPath)
 		default:
-			cfg.Audio.Output = *output
+			cfg.Audio.Output = Name(*output)
 		}
 		return OpenOutput(cfg.Audio, c.Now)
 	}

@@ -275,7 +275,7 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 	// One last step collects the events of the final block; what is still
 	// on air is logged as it stands.
 	pl.Step(tm.TimeAt(total))
-	pl.Flush(tm.TimeAt(total))
+	pl.Flush(tm.TimeAt(total), "still on air at the end of the render")
 	if err := w.Close(); err != nil {
 		return err
 	}

@@ -688,21 +688,21 @@ func (p *Player) partIndex(c *clip, index int) int {
 
 // closePart writes the as-run entry of the part on air in clip c, which
 // ended at output frame end.
-func (p *Player) closePart(c *clip, end int64) { p.closePartAt(c, end, false) }
+func (p *Player) closePart(c *clip, end int64) { p.closePartAt(c, end, "") }
 
-// Flush logs the items still on air as they stand, for a render that ends
-// in the middle of them.
-func (p *Player) Flush(now time.Time) {
+// Flush logs the items still on air as they stand, with a note saying why
+// (a render that ends, an agent that stops in the middle of them).
+func (p *Player) Flush(now time.Time, note string) {
 	p.drainEvents()
 	end, _ := p.tm.FrameAt(now)
 	for _, c := range p.sortedClips() {
 		if c.started && !c.ended {
-			p.closePartAt(c, end, true)
+			p.closePartAt(c, end, note)
 		}
 	}
 }
 
-func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
+func (p *Player) closePartAt(c *clip, end int64, unfinished string) {
 	if c.cur < 0 || c.kind != "program" {
 		c.cur = -1
 		return
@@ -725,9 +725,9 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 	}
 	missedByMute := audio.FramesToDuration(p.mutedWithin(c.curFrame, end), p.cfg.Rate)
 	short := expected - played
-	if unfinished {
+	if unfinished != "" {
 		short = 0
-		e.Note = joinNote(e.Note, "still on air at the end")
+		e.Note = joinNote(e.Note, unfinished)
 	}
 	switch {
 	case c.curFailed != nil:
@@ -735,7 +735,7 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 	case missedByMute > 10*time.Millisecond:
 		e.Result = "interrupted"
 		e.Missed = missedByMute + max(short, 0)
-	case unfinished:
+	case unfinished != "":
 		e.Result = "unfinished"
 	case short > 50*time.Millisecond:
 		e.Result = "cut"

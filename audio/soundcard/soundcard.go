@@ -47,6 +47,7 @@ var opened atomic.Bool
 // ALSA buffer of the given length (≥ 50 ms on a Raspberry Pi). It waits
 // until the device is ready or has failed.
 func Open(rate, channels int, buffer time.Duration, now func() time.Time) (*Card, error) {
+	quietALSA()
 	if !opened.CompareAndSwap(false, true) {
 		return nil, errors.New("sound card: already opened in this process (oto allows one context)")
 	}
@@ -69,9 +70,14 @@ func Open(rate, channels int, buffer time.Duration, now func() time.Time) (*Card
 	return c, nil
 }
 
-// playerBuffer is oto's own buffer in front of ALSA's; kept small, since it
-// adds to the latency, and the engine is cheap to call.
-func (c *Card) playerBuffer() time.Duration { return 20 * time.Millisecond }
+// playerBuffer is oto's own buffer in front of ALSA's. oto's writer takes
+// one ALSA period (half the ALSA buffer) at a time from it and fills any
+// shortfall with silence, without a word: so it must always hold a whole
+// period. One period plus one engine block is the smallest that never
+// starves; more would only add latency.
+func (c *Card) playerBuffer() time.Duration {
+	return c.buffer/2 + time.Duration(c.block)*time.Second/time.Duration(c.rate)
+}
 
 // Latency is the delay from a frame being mixed to it leaving the card:
 // oto's buffer plus ALSA's.

@@ -1,0 +1,361 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"loa/audio"
+	"loa/sqlite"
+)
+
+var ict, _ = time.LoadLocation("Asia/Ho_Chi_Minh")
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func tone(t *testing.T, path string, freq, secs float64) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	w, err := audio.CreateWAV(path, 44100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(secs * 44100)
+	buf := make([][2]float64, n)
+	for i := range buf {
+		v := 0.5 * math.Sin(2*math.Pi*freq*float64(i)/44100)
+		buf[i] = [2]float64{v, v}
+	}
+	w.Write(buf)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nextMinute is the next whole minute at least `lead` away.
+func nextMinute(lead time.Duration) time.Time {
+	now := time.Now().In(ict)
+	m := now.Truncate(time.Minute).Add(time.Minute)
+	if m.Sub(now) < lead {
+		m = m.Add(time.Minute)
+	}
+	return m
+}
+
+type agentProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	config string
+	data   string
+	log    *os.File
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit, once done is closed
+}
+
+// wait waits for the process to exit and returns how it did.
+func (a *agentProc) wait() error {
+	<-a.done
+	return a.err
+}
+
+// writeAgentConfig writes a configuration for a test agent.
+func writeAgentConfig(t *testing.T, dir, data, addr, output string, extra string) string {
+	t.Helper()
+	cfg := fmt.Sprintf("data: %s\nclock: trust\nhttp:\n  listen: %s\naudio:\n  output: %s\n  buffer: 150ms\n  device_hold: 4s\nlog:\n  format: json\n  level: debug\n%s", data, addr, output, extra)
+	path := filepath.Join(dir, "agent.conf")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startAgent(t *testing.T, config, addr, data string, env []string) *agentProc {
+	t.Helper()
+	a := &agentProc{t: t, addr: addr, config: config, data: data, done: make(chan struct{})}
+	a.cmd = exec.Command(filepath.Join(bin, "loa-agent"), "run", "--config", config)
+	a.cmd.Env = append(os.Environ(), env...)
+	var err error
+	a.log, err = os.CreateTemp(t.TempDir(), "agent-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.err = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		a.cmd.Process.Kill()
+		a.wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(a.log.Name())
+			t.Logf("agent log:\n%s", tail(string(b), 60))
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, _ := a.get("/api/v1/status"); code == 200 {
+			return a
+		}
+		select {
+		case <-a.done:
+			b, _ := os.ReadFile(a.log.Name())
+			t.Fatalf("agent exited at start: %v\n%s", a.err, b)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatal("agent did not answer in 15 s")
+	return nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (a *agentProc) get(path string) (int, string) {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + a.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+type status struct {
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems"`
+	Program  *struct {
+		ID       string  `json:"id"`
+		Item     string  `json:"item"`
+		OffsetNS float64 `json:"offset_ns"`
+	} `json:"now_playing"`
+	Device struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	} `json:"device"`
+}
+
+func (a *agentProc) status() status {
+	a.t.Helper()
+	code, body := a.get("/api/v1/status")
+	var s status
+	if code != 200 || json.Unmarshal([]byte(body), &s) != nil {
+		a.t.Fatalf("status: %d %s", code, body)
+	}
+	return s
+}
+
+func loadProgram(t *testing.T, data, path string) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, "loa-agent"), "program", "load", path, "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("program load: %v\n%s", err, out)
+	}
+}
+
+func asrun(t *testing.T, data string) []sqlite.AsRunEntry {
+	t.Helper()
+	db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.IntegrityCheck(context.Background()); err != nil {
+		t.Fatalf("database after the run: %v", err)
+	}
+	rows, err := db.AsRun(context.Background(), time.Time{}, time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
+// The real daemon on the real oto → ALSA → PulseAudio path starts a program
+// on time: its first sample leaves the (paced) device at the scheduled
+// instant.
+func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tone(t, filepath.Join(dir, "media/tone.wav"), 1000, 4)
+	start := nextMinute(12 * time.Second)
+	prog := filepath.Join(dir, "p.yaml")
+	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: dung-gio\n    date: %s\n    at: \"%s\"\n    items: [media/tone.wav]\n",
+		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
+	loadProgram(t, data, prog)
+
+	pa := startPulse(t)
+	rec := pa.record(t)
+	addr := freePort(t)
+	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, pa.env())
+	if code, body := a.get("/healthz"); code != 200 {
+		t.Fatalf("healthz before the program: %d %s", code, body)
+	}
+	sleepUntil(start.Add(2 * time.Second))
+	if s := a.status(); s.Program == nil || s.Program.ID != "dung-gio" || math.Abs(s.Program.OffsetNS/1e9-2) > 0.3 {
+		t.Fatalf("status 2 s into the program: %+v", s.Program)
+	}
+	if code, body := a.get("/healthz"); code != 200 {
+		t.Fatalf("healthz while playing: %d %s", code, body)
+	}
+	sleepUntil(start.Add(5 * time.Second))
+
+	onset, ok := rec.onset(start.Add(-3*time.Second), 0.01)
+	if !ok {
+		t.Fatal("the tone never reached the sound device")
+	}
+	errStart := onset.Sub(start)
+	t.Logf("measured start error at the device: %+.1f ms (PulseAudio null sink monitor)", float64(errStart.Microseconds())/1000)
+	if errStart.Abs() > 100*time.Millisecond {
+		t.Errorf("started %s off the scheduled instant", errStart)
+	}
+	rows := asrun(t, data)
+	if len(rows) != 1 || rows[0].Result != "completed" || !rows[0].Planned.Equal(start) {
+		t.Fatalf("as-run %+v", rows)
+	}
+	t.Logf("as-run: planned %s, actual %s (the agent's own estimate)", rows[0].Planned.Format("15:04:05.000"), rows[0].Actual.In(ict).Format("15:04:05.000"))
+	_, metrics := a.get("/metrics")
+	if !strings.Contains(metrics, "loa_start_error_seconds_count 1") || !strings.Contains(metrics, `loa_items_total{result="completed"} 1`) {
+		t.Fatalf("metrics do not show the start:\n%s", grep(metrics, "loa_"))
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Killed with SIGKILL in the middle of an item, the agent restarted joins
+// the program where the wall clock says, within 3 s, and its database is
+// intact.
+func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tone(t, filepath.Join(dir, "media/long.wav"), 440, 30)
+	start := nextMinute(8 * time.Second)
+	prog := filepath.Join(dir, "p.yaml")
+	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: dai\n    date: %s\n    at: \"%s\"\n    items: [media/long.wav]\n",
+		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
+	loadProgram(t, data, prog)
+	addr := freePort(t)
+	config := writeAgentConfig(t, dir, data, addr, "null", "")
+	a := startAgent(t, config, addr, data, nil)
+	sleepUntil(start.Add(6 * time.Second))
+	if s := a.status(); s.Program == nil || s.Program.ID != "dai" {
+		t.Fatalf("not on air before the kill: %+v", s)
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.wait()
+	time.Sleep(2 * time.Second)
+
+	restarted := time.Now()
+	b := startAgent(t, config, addr, data, nil)
+	var joined time.Duration
+	for time.Since(restarted) < 3*time.Second {
+		if s := b.status(); s.Program != nil && s.Program.ID == "dai" {
+			joined = time.Since(restarted)
+			want := time.Since(start).Seconds()
+			if got := s.Program.OffsetNS / 1e9; math.Abs(got-want) > 0.5 {
+				t.Fatalf("joined at offset %.2f s, the wall clock says %.2f s", got, want)
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if joined == 0 {
+		t.Fatal("not back on air within 3 s of the restart")
+	}
+	t.Logf("back on air %s after the restart", joined.Round(time.Millisecond))
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	if err := b.wait(); err != nil {
+		t.Fatalf("agent stopped with %v after SIGTERM, want a clean exit", err)
+	}
+	rows := asrun(t, data) // also checks PRAGMA integrity_check
+	// One row: the item joined after the restart, logged when the agent
+	// stopped. (The kill -9 left no row: it happened before the item ended.)
+	if len(rows) != 1 || !strings.Contains(rows[0].Note, "joined at 00:0") || !strings.Contains(rows[0].Note, "agent stopped") {
+		t.Fatalf("as-run after the restart: %+v", rows)
+	}
+}
+
+// An ALSA configuration pointing at a device that does not exist: health
+// says so, the metric counts it, and the daemon exits only after its hold
+// time, never in a fast crash loop.
+func TestAgentDeviceFailure(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/usr/share/alsa/alsa.conf"); err != nil {
+		t.Skip("ALSA is not installed")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	alsa := filepath.Join(dir, "asound.conf")
+	os.WriteFile(alsa, []byte("</usr/share/alsa/alsa.conf>\npcm.!default {\n type hw\n card 9\n}\n"), 0o644)
+	addr := freePort(t)
+	began := time.Now()
+	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, []string{"ALSA_CONFIG_PATH=" + alsa})
+	code, body := a.get("/healthz")
+	if code != 503 || !strings.Contains(body, "audio device error") {
+		t.Fatalf("healthz with a missing device: %d %s", code, body)
+	}
+	if _, m := a.get("/metrics"); !strings.Contains(m, "loa_device_errors_total 1") {
+		t.Fatalf("device error not counted:\n%s", grep(m, "loa_device"))
+	}
+	select {
+	case <-a.done:
+		err := a.err
+		lived := time.Since(began)
+		var ee *exec.ExitError
+		if lived < 4*time.Second {
+			t.Fatalf("exited after %s: faster than the 4 s hold", lived)
+		}
+		if err == nil || !asExit(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("exit: %v, want status 1 so that systemd restarts it", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20 s after the device failed")
+	}
+	b, _ := os.ReadFile(a.log.Name())
+	if n := strings.Count(string(b), "ALSA lib"); n > 20 {
+		t.Errorf("ALSA wrote %d lines of noise to the journal", n)
+	}
+}
+
+func asExit(err error, ee **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	*ee = e
+	return ok
+}
