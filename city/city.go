@@ -167,7 +167,7 @@ func (c *City) AddWard(ctx context.Context, id string, groups []string) (string,
 			return err
 		}
 		l := newSetLoader(ctx, tx)
-		if errs := c.checkWards(l, []sqlite.Ward{w}, "", ""); len(errs) > 0 {
+		if errs := c.checkWards(l, []sqlite.Ward{w}, "", "ward "+id); len(errs) > 0 {
 			return fmt.Errorf("ward %s: the programs of its groups clash:\n%w", id, errs)
 		}
 		_, err = c.buildManifest(l, w)
