@@ -87,11 +87,11 @@ func TestAddWardAndUserOverAPI(t *testing.T) {
 		t.Errorf("ward shown again with its token: %s", body)
 	}
 	for body, want := range map[string]int{
-		`{"id":"xa-an-binh"}`:            400, // exists
-		`{"id":"Bad Id"}`:                400,
-		`{"id":"ok","groups":["a/b"]}`:   400,
-		`{"id":"ok","colour":"red"}`:     400, // unknown field
-		`not json`:                       400,
+		`{"id":"xa-an-binh"}`:          400, // exists
+		`{"id":"Bad Id"}`:              400,
+		`{"id":"ok","groups":["a/b"]}`: 400,
+		`{"id":"ok","colour":"red"}`:   400, // unknown field
+		`not json`:                     400,
 	} {
 		if status, b, _ := c.Do(t, "POST", "/api/v1/wards", c.Admin, strings.NewReader(body)); status != want {
 			t.Errorf("POST wards %s: %d %s, want %d", body, status, b, want)
