@@ -70,9 +70,9 @@ func (e *env) syncer(url string, mod ...func(*playlist.Config)) *playlist.Syncer
 
 // snapshot is what a test checks did not change.
 type snapshot struct {
-	version       int64
+	version        int64
 	applied, added int
-	keys          string
+	keys           string
 }
 
 func (e *env) snapshot(t *testing.T) snapshot {
