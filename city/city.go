@@ -43,6 +43,7 @@ type City struct {
 	// transcodes bounds concurrent ffmpeg runs.
 	transcodes chan struct{}
 	uploads    lockMap
+	seen       seenTracker
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key

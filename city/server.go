@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"loa/city/api"
@@ -179,9 +180,7 @@ func (c *City) getManifest(w http.ResponseWriter, r *http.Request, p principal) 
 	ctx := r.Context()
 	tx := c.DB.Read()
 	if v, err := strconv.ParseInt(r.Header.Get(ManifestVersionHeader), 10, 64); err == nil {
-		if err := tx.WardSeen(ctx, p.ward, c.Now(), v); err != nil {
-			c.Log.Warn("record ward seen", "ward", p.ward, "err", err)
-		}
+		c.seen.note(p.ward, c.Now(), v)
 	}
 	etag, _, err := tx.ManifestETag(ctx, p.ward)
 	if err != nil {
@@ -596,6 +595,9 @@ func (c *City) getPrograms(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
+	if at, v, ok := c.seen.get(w.ID); ok && at.After(w.LastSeen) {
+		w.LastSeen, w.SeenVersion = at, v
+	}
 	a := api.Ward{ID: w.ID, Groups: w.Groups, CreatedAt: w.CreatedAt.UTC(), SeenVersion: w.SeenVersion}
 	if a.Groups == nil {
 		a.Groups = []string{}
@@ -718,13 +720,20 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
+	flush := time.NewTicker(seenFlushInterval)
+	defer flush.Stop()
 	for {
 		select {
 		case err := <-errc:
+			c.FlushSeen(context.WithoutCancel(ctx))
 			return err
-		case <-tick.C:
+		case <-flush.C:
+			if err := c.FlushSeen(ctx); err != nil {
+				c.Log.Warn("record wards seen", "err", err)
+			}
+		case <-hourly.C:
 			if err := c.ExpireUploads(ctx); err != nil {
 				c.Log.Warn("expire uploads", "err", err)
 			}
@@ -735,7 +744,78 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 			if errors.Is(err, context.DeadlineExceeded) {
 				srv.Close()
 			}
+			if ferr := c.FlushSeen(context.Background()); ferr != nil {
+				c.Log.Warn("record wards seen", "err", ferr)
+			}
 			return err
 		}
 	}
+}
+
+// seenFlushInterval is how often wards' last requests are written to the
+// database: one transaction for all, rather than a synced write per poll.
+const seenFlushInterval = 10 * time.Second
+
+// seenTracker holds the wards' last manifest requests until FlushSeen.
+type seenTracker struct {
+	mu sync.Mutex
+	m  map[string]seenEntry
+}
+
+type seenEntry struct {
+	at      time.Time
+	version int64
+}
+
+func (s *seenTracker) note(ward string, at time.Time, version int64) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[string]seenEntry{}
+	}
+	s.m[ward] = seenEntry{at, version}
+	s.mu.Unlock()
+}
+
+func (s *seenTracker) get(ward string) (time.Time, int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[ward]
+	return e.at, e.version, ok
+}
+
+// FlushSeen writes the wards' last requests to the database.
+func (c *City) FlushSeen(ctx context.Context) error {
+	c.seen.mu.Lock()
+	pending := c.seen.m
+	c.seen.m = nil
+	c.seen.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+		for ward, e := range pending {
+			if err := tx.WardSeen(ctx, ward, e.at, e.version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Keep them for the next flush, unless newer ones came.
+		c.seen.mu.Lock()
+		for ward, e := range pending {
+			if _, ok := c.seen.m[ward]; !ok {
+				c.seen.note0(ward, e)
+			}
+		}
+		c.seen.mu.Unlock()
+	}
+	return err
+}
+
+func (s *seenTracker) note0(ward string, e seenEntry) {
+	if s.m == nil {
+		s.m = map[string]seenEntry{}
+	}
+	s.m[ward] = e
 }

@@ -6,6 +6,7 @@ package citytest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,9 +20,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"loa/city"
 	"loa/city/api"
+	"loa/sqlite"
 )
 
 // City is a running city station.
@@ -173,4 +176,39 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// AddVariant adds to the library a copy of the canonical file of base with
+// its last four bytes set to n: a distinct item (another sha256) that
+// still probes as the same audio. It skips ffmpeg, for tests and
+// benchmarks that need hundreds of items.
+func (c *City) AddVariant(t testing.TB, base api.Media, n uint32, name string) api.Media {
+	t.Helper()
+	data, err := os.ReadFile(c.Store.Path(base.SHA256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(data[len(data)-4:], n)
+	key, size, err := c.Store.Put(bytes.NewReader(data), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src, err := c.DB.Read().Media(ctx, base.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := src
+	m.SHA256, m.Size, m.OriginalName, m.OriginalSHA256, m.Title = key, size, name, key, name
+	m.AddedAt = time.Time{}
+	err = c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+		if _, err := tx.PutMedia(ctx, m); err != nil {
+			return err
+		}
+		return tx.NameMedia(ctx, name, key, true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.Media{SHA256: key, Size: size, Names: []string{name}, DurationSeconds: base.DurationSeconds}
 }
