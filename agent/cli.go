@@ -339,9 +339,3 @@ func (c *CLI) logger(format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(c.Stderr, opts))
 }
-
-// Placeholders until the daemon lands.
-func (c *CLI) run(ctx context.Context, args []string) error    { return errors.New("run: not built yet") }
-func (c *CLI) status(ctx context.Context, args []string) error { return errors.New("status: not built yet") }
-func (c *CLI) doctor(ctx context.Context, args []string) error { return errors.New("doctor: not built yet") }
-func (c *CLI) demo(ctx context.Context, args []string) error   { return errors.New("demo: not built yet") }

@@ -51,17 +51,15 @@ func clockCheck(mode string) func() ClockState {
 // jumpDetector notices the wall clock moving by itself: between two
 // readings, the wall clock and the monotonic clock must agree.
 type jumpDetector struct {
-	last time.Time
+	wall, mono time.Time
 }
 
-// observe returns how far the wall clock jumped since the last reading
-// (0 when it did not). now must carry a monotonic reading (time.Now()).
-func (j *jumpDetector) observe(now time.Time) time.Duration {
-	defer func() { j.last = now }()
-	if j.last.IsZero() {
+// observe takes a wall-clock reading and a monotonic one (time.Now()) taken
+// together, and returns how far the wall clock jumped since the last pair.
+func (j *jumpDetector) observe(wall, mono time.Time) time.Duration {
+	defer func() { j.wall, j.mono = wall, mono }()
+	if j.mono.IsZero() {
 		return 0
 	}
-	wall := now.Round(0).Sub(j.last.Round(0))
-	mono := now.Sub(j.last)
-	return wall - mono
+	return wall.Round(0).Sub(j.wall.Round(0)) - mono.Sub(j.mono)
 }

@@ -81,7 +81,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	st.Store.CleanTemp()
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
-	d.eng.SetMaster(volumeGain(cfg.Audio.MasterVolume))
+	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
 	d.amp = NewAmplifier(cfg.Amplifier, d.Log)
 
 	out, err := d.openOutput()
@@ -127,6 +127,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.reloadSchedule(ctx)
 	stamp, _ := st.DB.ProgramsStamp(ctx)
+	d.checkClock()
 	sdNotify("READY=1\nSTATUS=on air")
 
 	err = d.loop(ctx, stamp, outErr)
@@ -228,25 +229,13 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 		}
 		mono := time.Now()
 		now := d.Now()
-		if jump := jumps.observe(mono); jump > time.Second || jump < -time.Second {
+		if jump := jumps.observe(now, mono); jump > time.Second || jump < -time.Second {
 			d.Log.Warn("wall clock jumped: re-planning the day", "jump", jump.Round(time.Millisecond))
 			d.pl.ClockJumped(jump)
 		}
 		if mono.Sub(lastClock) >= time.Second {
 			lastClock = mono
-			cs := d.Clock()
-			d.mu.Lock()
-			if cs.Trusted != d.clock.Trusted {
-				if cs.Trusted {
-					d.Log.Info("clock trusted: scheduled playback on", "source", cs.Source)
-				} else {
-					d.Log.Warn("clock not trusted: scheduled playback waits", "detail", cs.Detail)
-				}
-			}
-			d.clock = cs
-			d.mu.Unlock()
-			d.pl.SetClockTrusted(cs.Trusted)
-			d.m.clockSynced.Set(b2f(cs.Trusted))
+			d.checkClock()
 		}
 		if mono.Sub(lastReload) >= reloadEvery {
 			lastReload = mono
@@ -291,6 +280,22 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			d.prune(ctx, now)
 		}
 	}
+}
+
+func (d *Daemon) checkClock() {
+	cs := d.Clock()
+	d.mu.Lock()
+	if cs.Trusted != d.clock.Trusted || d.clock.Source == "" {
+		if cs.Trusted {
+			d.Log.Info("clock trusted: scheduled playback on", "source", cs.Source)
+		} else {
+			d.Log.Warn("clock not trusted: scheduled playback waits", "detail", cs.Detail)
+		}
+	}
+	d.clock = cs
+	d.mu.Unlock()
+	d.pl.SetClockTrusted(cs.Trusted)
+	d.m.clockSynced.Set(b2f(cs.Trusted))
 }
 
 // observe updates the amplifier, silence detection and metrics after a step.

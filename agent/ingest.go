@@ -33,10 +33,11 @@ type Ingest struct {
 	rate  int
 	now   func() time.Time
 
-	mu     sync.Mutex
-	stage  string
-	byPath map[string]ingested
-	staged map[string]*stagedMedia
+	mu      sync.Mutex
+	stage   string
+	byPath  map[string]ingested
+	staged  map[string]*stagedMedia
+	working map[string]chan struct{} // keys being prepared: the same content under two names is decoded once
 }
 
 type ingested struct {
@@ -53,7 +54,8 @@ type stagedMedia struct {
 
 // NewIngest prepares an ingest into store at the given station rate.
 func NewIngest(store *mediastore.Store, db *sqlite.AgentDB, rate int, now func() time.Time) *Ingest {
-	return &Ingest{store: store, db: db, rate: rate, now: now, byPath: map[string]ingested{}, staged: map[string]*stagedMedia{}}
+	return &Ingest{store: store, db: db, rate: rate, now: now, byPath: map[string]ingested{}, staged: map[string]*stagedMedia{},
+		working: map[string]chan struct{}{}}
 }
 
 // Resolve implements schedule.MediaResolver. Errors are the reason only:
@@ -121,20 +123,32 @@ func (in *Ingest) ingest(path string) ingested {
 	if d, ok := in.known(key); ok {
 		return ingested{key: key, duration: d}
 	}
-	in.mu.Lock()
-	if sm, ok := in.staged[key]; ok {
+	for {
+		in.mu.Lock()
+		if sm, ok := in.staged[key]; ok {
+			in.mu.Unlock()
+			return ingested{key: key, duration: sm.media.Duration()}
+		}
+		wait, busy := in.working[key]
+		if !busy {
+			in.working[key] = make(chan struct{})
+			in.mu.Unlock()
+			break
+		}
 		in.mu.Unlock()
-		return ingested{key: key, duration: sm.media.Duration()}
+		<-wait // the same content under another name: wait for it
 	}
-	in.mu.Unlock()
-
 	sm, err := in.prepare(path, key, size)
+	in.mu.Lock()
+	if err == nil {
+		in.staged[key] = sm
+	}
+	close(in.working[key])
+	delete(in.working, key)
+	in.mu.Unlock()
 	if err != nil {
 		return ingested{err: err}
 	}
-	in.mu.Lock()
-	in.staged[key] = sm
-	in.mu.Unlock()
 	return ingested{key: key, duration: sm.media.Duration()}
 }
 

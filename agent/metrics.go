@@ -40,6 +40,11 @@ func newMetrics() *metrics {
 		relayFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "loa_relay_failures_total", Help: "Relay streams that failed or went silent."}),
 		syncAge:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_sync_age_seconds", Help: "Seconds since the last successful sync with the city."}),
 	}
+	// Every result shows from the start (at 0), so that rate() and alert
+	// rules work before the first failure.
+	for _, r := range []string{"completed", "cut", "interrupted", "failed", "missed", "skipped", "cancelled", "unfinished"} {
+		m.items.WithLabelValues(r)
+	}
 	m.reg.MustRegister(m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,
 		m.alertsRejected, m.relayFailures, m.syncAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

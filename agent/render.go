@@ -230,30 +230,41 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 	}
 	eng := NewEngine(o.Rate, o.CeilingDBTP, -50)
 	rec := &asrunCSV{}
-	tm := player.VirtualTime{From: from, Rate: o.Rate}
+	// The engine's first frames are its limiter's delay: the virtual clock
+	// starts that much before `from`, and those frames are not written, so
+	// that output frame 0 is `from` and a program at `from` starts on it.
+	lead := int64(eng.Latency())
+	tm := player.VirtualTime{From: from.Add(-audio.FramesToDuration(lead, o.Rate)), Rate: o.Rate}
 	pl := player.New(player.Config{Rate: o.Rate, TargetLUFS: o.TargetLUFS}, eng, tm, st, openPCM, rec, log)
 	pl.SetSchedule(sched)
 	pl.SetClockTrusted(true)
 
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].offset < alerts[j].offset })
-	total := audio.DurationToFrames(o.Duration, o.Rate)
+	total := audio.DurationToFrames(o.Duration, o.Rate) + lead
 	const block = 4410 // 100 ms, the daemon's step
 	buf := make([][2]float64, block)
 	next := 0
 	for pos := int64(0); pos < total; {
 		now := tm.TimeAt(pos)
 		n := min(int64(block), total-pos)
-		end := tm.TimeAt(pos + n)
-		for next < len(alerts) && from.Add(alerts[next].offset).Before(end) {
+		// Alerts are handed over a block ahead, as if they had arrived just
+		// before their instant, so they start on their exact frame.
+		ahead := tm.TimeAt(pos + n + block)
+		for next < len(alerts) && from.Add(alerts[next].offset).Before(ahead) {
 			a := alerts[next]
 			pl.PlayAlert(alertFromFile(fmt.Sprintf("render-%d", next+1), a.file, am[next].content, am[next].chime, from.Add(a.offset)))
 			next++
 		}
+		if pos == 0 && lead > 0 {
+			n = min(n, lead) // the limiter's delay: mixed, not written
+		}
 		pl.Step(now)
 		eng.Mix(buf[:n])
-		if err := w.Write(buf[:n]); err != nil {
-			w.Close()
-			return err
+		if pos >= lead {
+			if err := w.Write(buf[:n]); err != nil {
+				w.Close()
+				return err
+			}
 		}
 		pos += n
 		if ctx.Err() != nil {
@@ -261,8 +272,10 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 			return ctx.Err()
 		}
 	}
-	// One last step collects the events of the final block.
+	// One last step collects the events of the final block; what is still
+	// on air is logged as it stands.
 	pl.Step(tm.TimeAt(total))
+	pl.Flush(tm.TimeAt(total))
 	if err := w.Close(); err != nil {
 		return err
 	}
@@ -293,7 +306,13 @@ func storedSource(f *schedule.File) sqlite.ProgramSource {
 	return sqlite.ProgramSource{Name: SourceLocal, Path: f.Path, Body: body, MediaMap: refs}
 }
 
-func openPCM(path string) (audio.FrameReader, error) { return audio.OpenPCM(path) }
+func openPCM(path string) (audio.FrameReader, error) {
+	f, err := audio.OpenPCM(path)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return f, nil
+}
 
 // writeAsRunCSV writes the as-run entries, times local to loc.
 func writeAsRunCSV(path string, rows []player.AsRun, loc *time.Location) error {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gopxl/beep/v2"
+
+	"loa/audio/dsp"
 )
 
 // Bus is a level of the priority ladder (design.md §3). A clip on a higher
@@ -115,7 +117,8 @@ type Engine struct {
 	// Owned by the output goroutine.
 	clips      [numBuses][]*clipState
 	activity   [numBuses][]span
-	duck       [numBuses]ramp
+	duck       [numBuses]*dsp.Ramp
+	release    [numBuses]int // frames for a ducked bus to come back up
 	master     float64
 	limiter    Limiter
 	bufs       [numBuses][][2]float64
@@ -154,10 +157,10 @@ func NewEngine(cfg EngineConfig) *Engine {
 		events:     make(chan Event, 1024),
 		master:     1,
 		limiter:    cfg.Limiter,
-		silenceAmp: DBToGain(cfg.SilenceDBFS),
+		silenceAmp: dsp.DBToGain(cfg.SilenceDBFS),
 	}
 	for b := range e.duck {
-		e.duck[b] = ramp{gain: 1, target: 1}
+		e.duck[b] = dsp.NewRamp(1)
 	}
 	if e.limiter != nil {
 		e.mixPos = int64(e.limiter.Latency())
@@ -190,7 +193,7 @@ func (e *Engine) Latency() int {
 
 // PeakDBFS is the sample peak of the last mixed block, in dBFS.
 func (e *Engine) PeakDBFS() float64 {
-	return GainToDB(math.Float64frombits(e.peakBits.Load()))
+	return dsp.GainToDB(math.Float64frombits(e.peakBits.Load()))
 }
 
 // SilentFor is how long the output has stayed below the silence threshold
@@ -249,11 +252,11 @@ func (e *Engine) emit(ev Event) {
 type clipState struct {
 	Clip
 	started  bool
-	pos      int64 // frames produced by the source so far
-	env      ramp  // fade in / fade out
-	stopAt   int64 // mix frame at which the fade-out starts; -1: none
+	env      *dsp.Ramp // fade in / fade out
+	stopAt   int64     // output frame at which the fade-out starts; -1: none
 	stopFade int
 	stopping bool
+	fadeLeft int // frames of the fade-out still to play
 }
 
 func (e *Engine) apply() {
@@ -262,10 +265,9 @@ func (e *Engine) apply() {
 		case c := <-e.cmds:
 			switch {
 			case c.play != nil:
-				cs := &clipState{Clip: *c.play, stopAt: -1}
-				cs.env = ramp{gain: 1, target: 1}
+				cs := &clipState{Clip: *c.play, stopAt: -1, env: dsp.NewRamp(1)}
 				if cs.FadeIn > 0 {
-					cs.env = ramp{gain: 0, target: 0}
+					cs.env = dsp.NewRamp(0)
 				}
 				if cs.Bus < 0 || cs.Bus >= numBuses {
 					cs.Bus = BusProgram
@@ -325,13 +327,13 @@ func (e *Engine) Mix(dst [][2]float64) {
 			if !cs.started {
 				cs.started = true
 				if cs.FadeIn > 0 {
-					cs.env.set(1, cs.FadeIn)
+					cs.env.SetTarget(1, cs.FadeIn)
 				}
 				e.emit(Event{Kind: ClipStarted, Clip: cs.ID, Frame: base + int64(from)})
 			}
 			end, done, err := e.renderClip(cs, buf, from, n, base)
 			if end > from {
-				duck := DBToGain(cs.DuckDB)
+				duck := dsp.DBToGain(cs.DuckDB)
 				if cs.Mute {
 					duck = 0
 				}
@@ -357,7 +359,7 @@ func (e *Engine) Mix(dst [][2]float64) {
 	clear(dst)
 	for b := numBuses - 1; b >= 0; b-- {
 		buf := e.bufs[b][:n]
-		r := &e.duck[b]
+		r := e.duck[b]
 		for at := 0; at < n; {
 			target, rampLen, next := 1.0, 0, n
 			for hb := b + 1; hb < numBuses; hb++ {
@@ -373,17 +375,17 @@ func (e *Engine) Mix(dst [][2]float64) {
 					}
 				}
 			}
-			if target != r.target {
-				if target > r.target {
+			if target != r.Target() {
+				if target > r.Target() {
 					// Coming back: at the pace of the clip that held the bus down.
-					rampLen = r.release
+					rampLen = e.release[b]
 				} else {
-					r.release = rampLen
+					e.release[b] = rampLen
 				}
-				r.set(target, rampLen)
+				r.SetTarget(target, rampLen)
 			}
 			seg := buf[at:next]
-			r.apply(seg)
+			r.Process(seg)
 			for i := range seg {
 				dst[at+i][0] += seg[i][0]
 				dst[at+i][1] += seg[i][1]
@@ -425,15 +427,14 @@ func (e *Engine) renderClip(cs *clipState, buf [][2]float64, from, n int, base i
 	if cs.stopAt >= 0 && !cs.stopping {
 		stopIdx := max(int(cs.stopAt-base), from)
 		if stopIdx == from {
-			cs.stopping = true
-			cs.env.set(0, cs.stopFade)
+			cs.beginStop()
 		} else if stopIdx < n {
 			// Play up to the stop, and the fade after it, no further.
 			want = min(want, stopIdx-from+cs.stopFade)
 		}
 	}
 	if cs.stopping {
-		want = min(want, cs.env.left)
+		want = min(want, cs.fadeLeft)
 		if want == 0 {
 			return from, true, nil
 		}
@@ -444,7 +445,7 @@ func (e *Engine) renderClip(cs *clipState, buf [][2]float64, from, n int, base i
 		k, ok := cs.Source.Stream(tmp[got:])
 		if seq, isSeq := cs.Source.(*Sequence); isSeq {
 			seq.drain(func(part int, at int64, perr error) {
-				ev := Event{Kind: PartStarted, Clip: cs.ID, Part: part, Frame: base + int64(from) + (at - cs.pos)}
+				ev := Event{Kind: PartStarted, Clip: cs.ID, Part: part, Frame: base + int64(from) + (at - cs.produced(seq, got, k))}
 				if perr != nil {
 					ev.Kind, ev.Err = PartFailed, perr
 				}
@@ -463,25 +464,44 @@ func (e *Engine) renderClip(cs *clipState, buf [][2]float64, from, n int, base i
 			break // nothing available now (a stream waiting for data): silence
 		}
 	}
-	stopAtIdx := -1
-	if cs.stopAt >= 0 && !cs.stopping {
-		stopAtIdx = int(cs.stopAt - base)
+	seg := tmp[:got]
+	// Frames before split play as they are; from split on, the fade-out.
+	split := got
+	switch {
+	case cs.stopping:
+		split = 0
+	case cs.stopAt >= 0:
+		split = min(max(int(cs.stopAt-base)-from, 0), got)
 	}
-	for i := 0; i < got; i++ {
-		idx := from + i
-		if idx == stopAtIdx {
-			cs.stopping = true
-			cs.env.set(0, cs.stopFade)
+	cs.env.Process(seg[:split])
+	if split < got {
+		if !cs.stopping {
+			cs.beginStop()
 		}
-		g := cs.env.next() * cs.Gain
-		buf[idx][0] += tmp[i][0] * g
-		buf[idx][1] += tmp[i][1] * g
+		cs.env.Process(seg[split:])
+		cs.fadeLeft -= got - split
 	}
-	cs.pos += int64(got)
-	if cs.stopping && cs.env.left == 0 {
+	g := cs.Gain
+	for i := range seg {
+		buf[from+i][0] += seg[i][0] * g
+		buf[from+i][1] += seg[i][1] * g
+	}
+	if cs.stopping && cs.fadeLeft <= 0 {
 		done = true
 	}
 	return from + got, done, err
+}
+
+func (cs *clipState) beginStop() {
+	cs.stopping = true
+	cs.fadeLeft = cs.stopFade
+	cs.env.SetTarget(0, cs.stopFade)
+}
+
+// produced is the sequence position at the start of the current block:
+// part events carry sequence positions, turned into output frames here.
+func (cs *clipState) produced(seq *Sequence, gotBefore, k int) int64 {
+	return seq.pos - int64(gotBefore+k)
 }
 
 func (e *Engine) grow(n int) {
@@ -493,49 +513,3 @@ func (e *Engine) grow(n int) {
 		e.bufs[b] = make([][2]float64, n)
 	}
 }
-
-// ramp moves a gain linearly to a target over a number of frames.
-type ramp struct {
-	gain, target, step float64
-	left               int
-	release            int // ducking: frames to come back up
-}
-
-func (r *ramp) set(target float64, frames int) {
-	r.target = target
-	if frames <= 0 {
-		r.gain, r.left, r.step = target, 0, 0
-		return
-	}
-	r.left = frames
-	r.step = (target - r.gain) / float64(frames)
-}
-
-func (r *ramp) next() float64 {
-	g := r.gain
-	if r.left > 0 {
-		r.left--
-		r.gain += r.step
-		if r.left == 0 {
-			r.gain = r.target
-		}
-	}
-	return g
-}
-
-func (r *ramp) apply(frames [][2]float64) {
-	if r.left == 0 && r.gain == 1 {
-		return
-	}
-	for i := range frames {
-		g := r.next()
-		frames[i][0] *= g
-		frames[i][1] *= g
-	}
-}
-
-// DBToGain converts decibels to a linear gain.
-func DBToGain(db float64) float64 { return math.Pow(10, db/20) }
-
-// GainToDB converts a linear gain to decibels (−Inf for 0).
-func GainToDB(g float64) float64 { return 20 * math.Log10(g) }

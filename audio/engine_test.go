@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"testing"
+
+	"loa/audio/dsp"
 )
 
 const testRate = 44100
@@ -213,7 +215,7 @@ func TestDuckingDepthAndRamp(t *testing.T) {
 	e.Play(Clip{ID: 2, Bus: BusLive, Start: liveAt, Source: &sliceStreamer{frames: dc(live, 0)}, DuckDB: -15, DuckRamp: ramp})
 	out := render(e, 5*testRate, 1024)
 
-	ducked := 0.5 * DBToGain(-15)
+	ducked := 0.5 * dsp.DBToGain(-15)
 	if got := out[liveAt-1][0]; got != 0.5 {
 		t.Fatalf("before the live voice: %v, want 0.5", got)
 	}
@@ -221,8 +223,8 @@ func TestDuckingDepthAndRamp(t *testing.T) {
 	if got, want := out[liveAt+ramp/2][0], (0.5+ducked)/2; math.Abs(got-want) > 1e-4 {
 		t.Fatalf("mid-ramp level %v, want %v", got, want)
 	}
-	if got := out[liveAt+ramp][0]; math.Abs(GainToDB(got/0.5)-(-15)) > 0.01 {
-		t.Fatalf("after the ramp: %.3f dB, want -15 dB", GainToDB(got/0.5))
+	if got := out[liveAt+ramp][0]; math.Abs(dsp.GainToDB(got/0.5)-(-15)) > 0.01 {
+		t.Fatalf("after the ramp: %.3f dB, want -15 dB", dsp.GainToDB(got/0.5))
 	}
 	if got := out[liveAt+ramp-100][0]; got <= ducked {
 		t.Fatalf("reached the ducked level before the ramp ended")

@@ -127,6 +127,7 @@ func (s *Sequence) next() bool {
 	if p.Path != "" {
 		s.reader, err = s.open(p.Path)
 		if err != nil {
+			s.reader = nil
 			s.failed = true
 			err = fmt.Errorf("part %d: %w", p.Index, err)
 		}

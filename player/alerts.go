@@ -93,7 +93,7 @@ func (p *Player) report(pa *pendingAlert, state string, at time.Time) {
 
 // reconcileAlerts starts the alerts that are waiting, in order.
 func (p *Player) reconcileAlerts(now time.Time) {
-	pos := p.eng.Position()
+	pos := p.earliest()
 	kept := p.alerts[:0]
 	for _, pa := range p.alerts {
 		if !pa.done {
@@ -192,7 +192,7 @@ func (p *Player) preemptUrgent(sf int64) {
 }
 
 func (p *Player) startAlert(pa *pendingAlert, sf int64) {
-	gain := volumeGain(pa.Volume)
+	gain := VolumeGain(pa.Volume)
 	var parts []audio.Part
 	add := func(key string) error {
 		m, err := p.media.Lookup(key)
@@ -235,7 +235,7 @@ func (p *Player) startAlert(pa *pendingAlert, sf int64) {
 	}
 	pa.clip = c
 	p.clips[c.id] = c
-	p.log.Info("alert queued", "alert", pa.ID, "priority", pa.Priority.String(), "starts_in", p.tm.TimeAt(sf).Sub(p.tm.TimeAt(p.eng.Position())).Round(time.Millisecond))
+	p.log.Info("alert queued", "alert", pa.ID, "priority", pa.Priority.String(), "starts_in", p.tm.TimeAt(sf).Sub(p.tm.TimeAt(p.earliest())).Round(time.Millisecond))
 }
 
 func (p *Player) alertEnded(c *clip, ev audio.Event) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/audio/dsp"
 	"loa/schedule"
 )
 
@@ -201,9 +202,11 @@ type clip struct {
 	actual      int64
 	stopping    bool
 	stopReason  string // cut | interrupted | cancelled | replaced
-	detached    bool   // late: restart — runs on its own timing
-	cur         int    // index in parts of the part on air, -1 none
+	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
+	detachNote  string
+	cur         int // index in parts of the part on air, -1 none
 	curFrame    int64
+	curStart    time.Time // when the part on air started, by the clock of that moment
 	curFailed   error
 	alert       *pendingAlert
 	ended       bool
@@ -218,6 +221,7 @@ type partPlan struct {
 	planned time.Time // when the part was planned to start
 	length  time.Duration
 	joined  time.Duration // how far into the part playback began
+	capped  bool          // the program's duration ends inside this part
 }
 
 // Step brings the output in line with what should be on air at now, and
@@ -268,6 +272,11 @@ func (p *Player) drainEvents() {
 	}
 }
 
+// earliest is the first output frame the player can still change: the
+// engine has mixed up to its position plus its own delay (the limiter's
+// look-ahead).
+func (p *Player) earliest() int64 { return p.eng.Position() + int64(p.eng.Latency()) }
+
 func (p *Player) frames(d time.Duration) int64 { return audio.DurationToFrames(d, p.cfg.Rate) }
 
 func (p *Player) newID() uint64 {
@@ -282,25 +291,34 @@ type interval struct {
 	from, to time.Time
 }
 
-// plan lists who wins the program bus from `from` to `to`. The winner can
-// only change where an occurrence starts or where the current winner ends,
-// so the walk asks At at those instants only.
+// plan lists who wins the program bus from `from` until `to`, and how long
+// each winner keeps it: the last stretch runs past `to` to its real end, so
+// that a clip is planned whole, not cut at the edge of the window. The
+// winner can only change where an occurrence starts or where the current
+// winner ends, so the walk asks At at those instants only.
 func plan(s *schedule.Schedule, from, to time.Time, skip map[occKey]bool) []interval {
 	var out []interval
 	t := from
-	for guard := 0; t.Before(to) && guard < 1000; guard++ {
-		next := to
-		if n := s.Next(t, 1); len(n) > 0 && n[0].Start.Before(next) {
+	for guard := 0; guard < 1000; guard++ {
+		o, _, ok := s.At(t)
+		ok = ok && !skip[keyOf(o)]
+		if !t.Before(to) {
+			// Past the window: only to find where the last winner ends.
+			if !ok || len(out) == 0 || keyOf(out[len(out)-1].occ) != keyOf(o) || !out[len(out)-1].to.Equal(t) {
+				break
+			}
+		}
+		var next time.Time
+		if n := s.Next(t, 1); len(n) > 0 {
 			next = n[0].Start
 		}
-		o, _, ok := s.At(t)
-		if ok && o.End.Before(next) {
+		if ok && (next.IsZero() || o.End.Before(next)) {
 			next = o.End
 		}
-		if !next.After(t) {
-			next = t.Add(time.Millisecond)
+		if next.IsZero() {
+			break // nothing more, ever
 		}
-		if ok && !skip[keyOf(o)] {
+		if ok {
 			if k := len(out); k > 0 && keyOf(out[k-1].occ) == keyOf(o) && out[k-1].to.Equal(t) {
 				out[k-1].to = next
 			} else {
@@ -313,7 +331,7 @@ func plan(s *schedule.Schedule, from, to time.Time, skip map[occKey]bool) []inte
 }
 
 func (p *Player) reconcileProgram(now time.Time) {
-	pos := p.eng.Position()
+	pos := p.earliest()
 	if _, ok := p.tm.FrameAt(now); !ok {
 		return
 	}
@@ -449,6 +467,9 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		from: d.from, to: d.to, detached: detached, cur: -1, offset: offset,
 	}
 	if detached {
+		c.detachNote = fmt.Sprintf("late: restart (%s late)", late.Round(time.Second))
+	}
+	if detached {
 		c.from, c.to = start, start.Add(o.End.Sub(o.Start))
 	}
 	var seqParts []audio.Part
@@ -473,7 +494,7 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 	// Missed parts before the join point are logged now: they will never
 	// reach the air.
 	for i, seg := range o.Segments() {
-		if seg.Offset+seg.Duration <= offset && !detached {
+		if seg.Offset+seg.Duration <= offset && !detached && !p.played[k] {
 			p.record(AsRun{Kind: "program", Program: o.Program.ID, Title: o.Program.Title, Source: o.Source, Occurrence: o.Start,
 				Part: i, Item: segmentItem(seg), Planned: o.Start.Add(seg.Offset), Result: "missed",
 				Missed: seg.Duration, Note: fmt.Sprintf("joined %s after the start", offset.Round(time.Second))})
@@ -516,14 +537,15 @@ type builtPart struct {
 // sequence.
 func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPart, error) {
 	var out []builtPart
-	gain := volumeGain(o.Program.Volume)
+	gain := VolumeGain(o.Program.Volume)
 	for i, seg := range o.Segments() {
 		end := seg.Offset + seg.Duration
 		if end <= offset {
 			continue
 		}
 		within := max(offset-seg.Offset, 0)
-		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within}}
+		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within,
+			capped: seg.Media != nil && seg.Duration < seg.Media.Duration}}
 		frames := p.frames(seg.Duration) - p.frames(within)
 		switch {
 		case seg.Kind == schedule.SegmentRelay:
@@ -565,13 +587,13 @@ func (p *Player) normGain(m MediaInfo) float64 {
 		return 1
 	}
 	db := min(p.cfg.TargetLUFS-m.LoudnessLUFS, p.cfg.MaxGainDB)
-	return audio.DBToGain(db)
+	return dsp.DBToGain(db)
 }
 
-// volumeGain maps a volume in percent to a gain with a square-law taper:
+// VolumeGain maps a volume in percent to a gain with a square-law taper:
 // 100 % is 0 dB, 50 % is −12 dB, 10 % is −40 dB, which an operator hears as
 // roughly even steps.
-func volumeGain(v int) float64 {
+func VolumeGain(v int) float64 {
 	if v <= 0 {
 		return 0
 	}
@@ -594,7 +616,7 @@ func (p *Player) stopAt(c *clip, at time.Time, fade time.Duration, reason string
 func (p *Player) stopNow(c *clip, reason string) {
 	c.stopping = true
 	c.stopReason = reason
-	if err := p.eng.Stop(c.id, p.eng.Position(), int(p.frames(p.cfg.CutFade))); err != nil {
+	if err := p.eng.Stop(c.id, p.earliest(), int(p.frames(p.cfg.CutFade))); err != nil {
 		p.log.Error("audio engine refused a stop", "err", err)
 	}
 }
@@ -626,6 +648,7 @@ func (p *Player) handle(ev audio.Event) {
 		p.closePart(c, ev.Frame)
 		c.cur = p.partIndex(c, ev.Part)
 		c.curFrame = ev.Frame
+		c.curStart = p.tm.TimeAt(ev.Frame)
 		c.curFailed = nil
 		if ev.Kind == audio.PartFailed {
 			c.curFailed = ev.Err
@@ -665,14 +688,30 @@ func (p *Player) partIndex(c *clip, index int) int {
 
 // closePart writes the as-run entry of the part on air in clip c, which
 // ended at output frame end.
-func (p *Player) closePart(c *clip, end int64) {
+func (p *Player) closePart(c *clip, end int64) { p.closePartAt(c, end, false) }
+
+// Flush logs the items still on air as they stand, for a render that ends
+// in the middle of them.
+func (p *Player) Flush(now time.Time) {
+	p.drainEvents()
+	end, _ := p.tm.FrameAt(now)
+	for _, c := range p.sortedClips() {
+		if c.started && !c.ended {
+			p.closePartAt(c, end, true)
+		}
+	}
+}
+
+func (p *Player) closePartAt(c *clip, end int64, unfinished bool) {
 	if c.cur < 0 || c.kind != "program" {
 		c.cur = -1
 		return
 	}
 	pp := c.parts[c.cur]
-	actual := p.tm.TimeAt(c.curFrame)
-	endT := p.tm.TimeAt(end)
+	// Times by the clock of the moment the part started: a clock that
+	// jumped since then does not rewrite history.
+	actual := c.curStart
+	endT := actual.Add(audio.FramesToDuration(end-c.curFrame, p.cfg.Rate))
 	played := audio.FramesToDuration(end-c.curFrame, p.cfg.Rate)
 	expected := pp.length - pp.joined
 	e := AsRun{
@@ -680,24 +719,33 @@ func (p *Player) closePart(c *clip, end int64) {
 		Part: pp.index, Item: pp.item, Planned: pp.planned, Actual: actual, End: endT, Result: "completed",
 	}
 	if c.detached {
-		e.Note = "late: restart"
+		e.Note = c.detachNote
 	} else if pp.joined > 0 {
 		e.Note = fmt.Sprintf("joined at %s", fmtOffset(pp.joined))
 	}
 	missedByMute := audio.FramesToDuration(p.mutedWithin(c.curFrame, end), p.cfg.Rate)
 	short := expected - played
+	if unfinished {
+		short = 0
+		e.Note = joinNote(e.Note, "still on air at the end")
+	}
 	switch {
 	case c.curFailed != nil:
 		e.Result = "failed: " + c.curFailed.Error()
 	case missedByMute > 10*time.Millisecond:
 		e.Result = "interrupted"
 		e.Missed = missedByMute + max(short, 0)
+	case unfinished:
+		e.Result = "unfinished"
 	case short > 50*time.Millisecond:
 		e.Result = "cut"
 		if c.stopReason == "interrupted" {
 			e.Result = "interrupted"
 		}
 		e.Missed = short
+	case pp.capped:
+		e.Result = "cut"
+		e.Note = joinNote(e.Note, "cut at the program's duration")
 	}
 	p.record(e)
 	c.cur = -1
@@ -747,6 +795,13 @@ func (p *Player) pruneMuted(now int64) {
 	p.muted = kept
 }
 
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 func fmtOffset(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
@@ -780,6 +835,7 @@ func (p *Player) ClockJumped(delta time.Duration) {
 			}
 			if delta < 0 {
 				c.detached = true
+				c.detachNote = fmt.Sprintf("the clock moved back %s while on air: played to its end", (-delta).Round(time.Second))
 				c.to = p.tm.TimeAt(c.actual).Add(audio.FramesToDuration(c.frames, p.cfg.Rate))
 			}
 		}

@@ -12,7 +12,7 @@ type Status struct {
 	Alert        *OnAir    `json:"alert,omitempty"`
 	// Scheduled is true when the schedule has a program on air now (whether
 	// or not it sounds: the difference is what silence detection reports).
-	Scheduled bool `json:"scheduled"`
+	Scheduled bool  `json:"scheduled"`
 	Steps     int64 `json:"steps"`
 }
 

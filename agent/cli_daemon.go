@@ -1,0 +1,288 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"loa/audio"
+	"loa/audio/soundcard"
+)
+
+func (c *CLI) run(ctx context.Context, args []string) error {
+	fs := c.flags("run", "run [--config FILE] [--data DIR]")
+	load := c.configFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := c.logger(cfg.Log.Format, cfg.Log.Level)
+	log.Info("loa-agent starting", "version", Version, "ward", cfg.Ward, "data", cfg.Data)
+	d := &Daemon{Cfg: cfg, Log: log, Now: c.Now}
+	return d.Run(ctx)
+}
+
+// fetchStatus asks the running daemon for its status.
+func fetchStatus(ctx context.Context, listen string) (StatusReport, error) {
+	var rep StatusReport
+	addr := listen
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/api/v1/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rep, fmt.Errorf("%w at %s: %v", errNoDaemon, addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return rep, fmt.Errorf("status: HTTP %s", resp.Status)
+	}
+	return rep, json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rep)
+}
+
+func (c *CLI) status(ctx context.Context, args []string) error {
+	fs := c.flags("status", "status [--json] [--config FILE]")
+	asJSON := fs.Bool("json", false, "print the daemon's JSON status")
+	load := c.configFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	rep, err := fetchStatus(ctx, cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printStatus(c.Stdout, rep)
+	if !rep.Healthy {
+		return errors.New("the station has problems (see above)")
+	}
+	return nil
+}
+
+func printStatus(w io.Writer, r StatusReport) {
+	loc, err := time.LoadLocation(r.Timezone)
+	if err != nil || r.Timezone == "" {
+		loc = time.UTC
+	}
+	state := "TỐT / OK"
+	if !r.Healthy {
+		state = "CÓ LỖI / PROBLEMS"
+	}
+	ward := r.Ward
+	if ward == "" {
+		ward = "(chưa đặt tên / unnamed)"
+	}
+	fmt.Fprintf(w, "Đài truyền thanh %s — %s\n", ward, state)
+	fmt.Fprintf(w, "  phiên bản / version %s, chạy / up %s\n", r.Version, (time.Duration(r.Uptime) * time.Second).String())
+	clock := "đúng giờ / trusted (" + r.Clock.Source + ")"
+	if !r.Clock.Trusted {
+		clock = "LỆCH GIỜ / NOT TRUSTED: " + r.Clock.Detail
+	}
+	fmt.Fprintf(w, "  đồng hồ / clock: %s\n", clock)
+	dev := fmt.Sprintf("%s, mức / level %.1f dBFS, trễ / latency %.0f ms", r.Device.Output, r.Device.LevelDBFS, r.Device.LatencyMS)
+	if !r.Device.OK {
+		dev = "LỖI / ERROR: " + r.Device.Error
+	}
+	fmt.Fprintf(w, "  thiết bị / device: %s\n", dev)
+	amp := "tắt / off"
+	if r.Amplifier.Powered {
+		amp = "bật / on"
+	}
+	fmt.Fprintf(w, "  âm ly / amplifier: %s\n", amp)
+	switch {
+	case r.Alert != nil:
+		fmt.Fprintf(w, "  ĐANG PHÁT CẢNH BÁO / ALERT ON AIR: %s %s\n", r.Alert.ID, r.Alert.Title)
+	case r.Program != nil:
+		fmt.Fprintf(w, "  đang phát / on air: %s — %s (%s), %s\n", r.Program.ID, r.Program.Title, r.Program.Item, fmtOffsetLong(r.Program.Offset))
+	default:
+		fmt.Fprintln(w, "  nghỉ / idle")
+	}
+	if len(r.Next) > 0 {
+		fmt.Fprintln(w, "  tiếp theo / next:")
+		for _, n := range r.Next {
+			fmt.Fprintf(w, "    %s  %s  %s\n", n.Start.In(loc).Format("02/01 15:04"), n.ID, n.Title)
+		}
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, "  ! "+p)
+	}
+}
+
+func fmtOffsetLong(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// doctor checks what a technician would check, and says what to fix.
+func (c *CLI) doctor(ctx context.Context, args []string) error {
+	fs := c.flags("doctor", "doctor [--config FILE] [--no-tone]")
+	noTone := fs.Bool("no-tone", false, "do not play the 1 s test tone")
+	load := c.configFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	bad := 0
+	report := func(ok bool, what, detail, fix string) {
+		mark := "OK  "
+		if !ok {
+			mark = "LỖI"
+			bad++
+		}
+		fmt.Fprintf(c.Stdout, "[%s] %s: %s\n", mark, what, detail)
+		if !ok && fix != "" {
+			fmt.Fprintf(c.Stdout, "       → %s\n", fix)
+		}
+	}
+
+	// The daemon, if it runs, holds the device: ask it instead.
+	rep, derr := fetchStatus(ctx, cfg.HTTP.Listen)
+	running := derr == nil
+	switch {
+	case running:
+		report(rep.Device.OK, "thiết bị âm thanh / audio device", "in use by the running daemon: "+orDefault(rep.Device.Error, rep.Device.Output+" OK"),
+			"check the sound card and /etc/asound.conf; `journalctl -u loa-agent`")
+	case *noTone || cfg.Audio.Output == "null" || strings.HasPrefix(cfg.Audio.Output, "wav:"):
+		report(true, "thiết bị âm thanh / audio device", "output "+cfg.Audio.Output+" (no tone played)", "")
+	default:
+		err := playTestTone(ctx, cfg)
+		report(err == nil, "thiết bị âm thanh / audio device", orDefault(errString(err), "played a 1 s test tone at 1 kHz"),
+			"check the card with `aplay -l`, choose it with audio.card or /etc/asound.conf, check the `audio` group")
+	}
+
+	cs := clockCheck(cfg.Clock)()
+	report(cs.Trusted, "đồng hồ / clock", orDefault(cs.Detail, "trusted ("+cs.Source+")"),
+		"enable time sync: `timedatectl set-ntp true` (systemd-timesyncd); on a machine with a real-time clock set `clock: trust`")
+
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(cfg.Data, &sfs); err != nil {
+		report(false, "ổ đĩa / disk", err.Error(), "create "+cfg.Data+" (the package does) or set data:")
+	} else {
+		free := int64(sfs.Bavail) * int64(sfs.Bsize)
+		report(free > 500<<20, "ổ đĩa / disk", fmt.Sprintf("%s free in %s", humanBytes(free), cfg.Data),
+			"free space: old media are removed after their grace period; a larger SD card helps")
+	}
+
+	dbPath := filepath.Join(cfg.Data, "loa.db")
+	if _, err := os.Stat(dbPath); err != nil {
+		report(false, "cơ sở dữ liệu / database", "no database at "+dbPath, "run `loa-agent program load FILE` or start the daemon once")
+	} else if st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, c.Now); err != nil {
+		report(false, "cơ sở dữ liệu / database", err.Error(), "the database can be rebuilt: stop the agent, move "+dbPath+" aside, load the programs again")
+	} else {
+		err := st.DB.IntegrityCheck(ctx)
+		report(err == nil, "cơ sở dữ liệu / database", orDefault(errString(err), "integrity check ok"),
+			"stop the agent, move "+dbPath+" aside, load the programs again (the city resends its own)")
+		st.Close()
+	}
+	if running {
+		report(rep.Healthy, "dịch vụ / daemon", fmt.Sprintf("running, up %s", time.Duration(rep.Uptime)*time.Second), strings.Join(rep.Problems, "; "))
+	} else {
+		report(false, "dịch vụ / daemon", "not running", "`systemctl start loa-agent`; see `journalctl -u loa-agent`")
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d check(s) failed", bad)
+	}
+	return nil
+}
+
+// playTestTone plays 1 s of 1 kHz at −20 dBFS through the configured device.
+func playTestTone(ctx context.Context, cfg Config) error {
+	if cfg.Audio.Card != "" {
+		os.Setenv("ALSA_CARD", cfg.Audio.Card)
+	}
+	card, err := soundcard.Open(cfg.Audio.Rate, cfg.Audio.Channels, cfg.Audio.Buffer.D(), time.Now)
+	if err != nil {
+		return err
+	}
+	e := audio.NewEngine(audio.EngineConfig{Rate: cfg.Audio.Rate})
+	n := int64(cfg.Audio.Rate)
+	e.Play(audio.Clip{ID: 1, Source: &testTone{rate: cfg.Audio.Rate, n: n}, FadeIn: cfg.Audio.Rate / 100})
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- card.Run(ctx, e) }()
+	for e.Position() < n+int64(cfg.Audio.Buffer.D().Seconds()*float64(cfg.Audio.Rate)) {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			return errors.New("the sound card stopped before the tone was played")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	return <-done
+}
+
+type testTone struct {
+	rate   int
+	n, pos int64
+}
+
+func (t *testTone) Stream(dst [][2]float64) (int, bool) {
+	if t.pos >= t.n {
+		return 0, false
+	}
+	k := int(min(int64(len(dst)), t.n-t.pos))
+	for i := 0; i < k; i++ {
+		v := 0.1 * sinTable(float64(t.pos+int64(i))*1000/float64(t.rate))
+		dst[i] = [2]float64{v, v}
+	}
+	t.pos += int64(k)
+	return k, true
+}
+
+func (t *testTone) Err() error { return nil }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

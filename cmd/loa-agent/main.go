@@ -1,0 +1,31 @@
+// Command loa-agent is the ward station: it plays the day's programs on
+// time and obeys the city's alerts. See `loa-agent --help`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // a Pi image may have no zoneinfo: schedules must still be right
+
+	"loa/agent"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		cancel()
+		<-sig
+		fmt.Fprintln(os.Stderr, "loa-agent: second signal, exiting now")
+		os.Exit(1)
+	}()
+	cli := &agent.CLI{Stdout: os.Stdout, Stderr: os.Stderr}
+	code := cli.Main(ctx, os.Args[1:])
+	cancel()
+	os.Exit(code)
+}
