@@ -3,6 +3,7 @@ package city_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -129,6 +130,10 @@ func TestMediaFileServing(t *testing.T) {
 	status, body, h = c.Do(t, "GET", "/api/v1/media/"+m.SHA256, c.Operator, nil, "Range", "bytes=100-")
 	if status != 206 || !bytes.Equal(body, whole[100:]) || h.Get("Content-Range") == "" {
 		t.Errorf("Range: %d, %d bytes, %q", status, len(body), h.Get("Content-Range"))
+	}
+	status, body, h = c.Do(t, "HEAD", "/api/v1/media/"+m.SHA256, c.Operator, nil)
+	if status != 200 || len(body) != 0 || h.Get("Content-Length") != fmt.Sprint(len(whole)) {
+		t.Errorf("HEAD: %d, %d bytes, length %s", status, len(body), h.Get("Content-Length"))
 	}
 	status, body, _ = c.Do(t, "GET", "/api/v1/media/"+m.SHA256, c.Operator, nil, "If-None-Match", `"`+m.SHA256+`"`)
 	if status != 304 || len(body) != 0 {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"loa/audio"
 	"loa/city/api"
@@ -315,6 +316,27 @@ func TestResumableUpload(t *testing.T) {
 	_, tmp := storeState(t, c)
 	if len(tmp) != 0 {
 		t.Errorf("tmp after upload: %v", tmp)
+	}
+	// A forgotten upload expires.
+	status, body, _ = c.Do(t, "POST", "/api/v1/uploads?name=y.wav&size=100", c.Operator, nil)
+	json.Unmarshal(body, &up)
+	c.Do(t, "PATCH", "/api/v1/uploads/"+up.ID, c.Operator, strings.NewReader("abc"), "Upload-Offset", "0")
+	now := time.Now().Add(25 * time.Hour)
+	c.Now = func() time.Time { return now }
+	if err := c.ExpireUploads(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := c.Do(t, "GET", "/api/v1/uploads/"+up.ID, c.Operator, nil); status != 404 {
+		t.Errorf("expired upload: %d", status)
+	}
+	// An abandoned upload.
+	status, body, _ = c.Do(t, "POST", "/api/v1/uploads?name=x.wav&size=100", c.Operator, nil)
+	json.Unmarshal(body, &up)
+	if status, _, _ := c.Do(t, "DELETE", "/api/v1/uploads/"+up.ID, c.Operator, nil); status != 204 {
+		t.Errorf("DELETE upload: %d", status)
+	}
+	if _, tmp := storeState(t, c); len(tmp) != 0 {
+		t.Errorf("tmp after DELETE: %v", tmp)
 	}
 	for _, bad := range []string{"size=0", "size=x", "size=" + fmt.Sprint(int64(1)<<50)} {
 		if status, _, _ := c.Do(t, "POST", "/api/v1/uploads?name=a.wav&"+bad, c.Operator, nil); status != 400 && status != 413 {

@@ -2,7 +2,11 @@ package manifest
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
 	"testing"
+
+	"loa/signing"
 )
 
 // FuzzDecode: whatever a (trusted but buggy) city sends, Decode returns a
@@ -25,6 +29,28 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := Decode(b); err != nil {
 			t.Fatalf("re-encoded manifest refused: %v\n%s", err, bytes.TrimSpace(b))
+		}
+	})
+}
+
+// FuzzOpen: whatever arrives from the network, ReadEnvelope and Open
+// return an error or a manifest signed by the trusted key, never panic.
+func FuzzOpen(f *testing.F) {
+	seed := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	pub := seed.Public().(ed25519.PublicKey)
+	good := signing.Sign(seed, []byte(`{"ward":"w","version":1,"issued":"2026-05-01T00:00:00Z","timezone":"Asia/Ho_Chi_Minh","programs":"programs:\n","media":[]}`))
+	b, _ := json.Marshal(good)
+	f.Add(b)
+	f.Add([]byte(`{"payload":"","key_id":"","signature":""}`))
+	f.Add([]byte(`{"payload":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := ReadEnvelope(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		m, err := Open(env, pub)
+		if err == nil && (m == nil || !ed25519.Verify(pub, env.Payload, env.Signature)) {
+			t.Fatal("accepted an envelope the key did not sign")
 		}
 	})
 }
