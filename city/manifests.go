@@ -79,11 +79,9 @@ func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			name := m.OriginalName
-			if len(m.Names) > 0 {
-				name = m.Names[0]
-			}
-			media = append(media, manifest.Media{SHA256: m.SHA256, Size: m.Size, Name: name, URL: "/api/v1/media/" + m.SHA256})
+			// The name it was first uploaded as: names given later must
+			// not re-issue manifests whose programs did not change.
+			media = append(media, manifest.Media{SHA256: m.SHA256, Size: m.Size, Name: m.OriginalName, URL: "/api/v1/media/" + m.SHA256})
 		}
 	}
 	h := sha256.New()

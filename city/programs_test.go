@@ -204,13 +204,22 @@ func TestManifests(t *testing.T) {
 		t.Errorf("gzipped manifest: %v", err)
 	}
 
-	// Renaming media later does not change what a loaded program plays.
+	// Renaming media later does not change what a loaded program plays,
+	// nor re-issue its manifest: the name moves to new content, and the
+	// old content gets another name.
 	dir := t.TempDir()
 	f2, _ := openFile(citytest.Tone(t, dir, "new.wav", 3, 880))
 	c.Do(t, "POST", "/api/v1/media?name=ban-tin.wav&replace=true", c.Operator, f2)
 	f2.Close()
+	again := c.Upload(t, citytest.Tone(t, dir, "nhac-hieu.wav", 2, 440), "a-first.wav")
+	if again.Created || again.SHA256 != names["nhac-hieu.wav"] || again.Names[0] != "a-first.wav" {
+		t.Fatalf("alias upload %+v", again)
+	}
 	if m2, _ := fetchManifest(t, c, tok["phuong-2"]); m2.Version != m.Version {
 		t.Errorf("renaming media re-issued the manifest")
+	}
+	if res, _ := c.City.RebuildAll(t.Context()); len(res) != 0 {
+		t.Errorf("rebuild after renames re-issued %v", res)
 	}
 
 	// Another group: only its ward changes; removing it restores the set.
