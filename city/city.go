@@ -1,0 +1,209 @@
+// Package city is the city station, loa-city: the media library (uploads
+// transcoded to one canonical format), programs per ward, group or the
+// whole city, the ward registry, and the signed manifests and media files
+// the wards fetch over HTTP.
+//
+// Why transcode at the city: wards decode with a pure-Go MP3 decoder that
+// is exact on MPEG-1 Layer III but was found to garble some low-rate MPEG-2
+// files, and a Pi on 3G should download each bulletin once, small. So every
+// upload, whatever its format, becomes one MP3 at 44.1 kHz mono, 64 kbps
+// CBR, checked to decode with the wards' decoder before it is accepted.
+package city
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"loa/mediastore"
+	"loa/signing"
+	"loa/sqlite"
+)
+
+// City is an open city station: its database, media library and key.
+type City struct {
+	Config Config
+	DB     *sqlite.CityDB
+	Store  *mediastore.Store
+	Log    *slog.Logger
+	// Now is the clock (tests fake it).
+	Now func() time.Time
+
+	key   ed25519.PrivateKey
+	pub   ed25519.PublicKey
+	keyID string
+	loc   *time.Location
+	// transcodes bounds concurrent ffmpeg runs.
+	transcodes chan struct{}
+	uploads    lockMap
+	seen       seenTracker
+}
+
+// Open opens (creating) the city station under cfg.Data. The signing key
+// is created on first use; a new key is logged with its fingerprint.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.check(""); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	key, err := loadOrCreateKey(cfg.Key, log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := mediastore.New(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.OpenCity(ctx, filepath.Join(cfg.Data, "city.db"))
+	if err != nil {
+		return nil, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	c := &City{Config: cfg, DB: db, Store: store, Log: log, Now: time.Now,
+		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
+		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
+	db.Now = func() time.Time { return c.Now() }
+	return c, nil
+}
+
+func loadOrCreateKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
+	key, err := signing.LoadKey(path)
+	if err == nil {
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key, err = signing.GenerateKey(path)
+	if errors.Is(err, signing.ErrKeyExists) {
+		return signing.LoadKey(path) // another process made it just now
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create signing key: %w", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	log.Info("created the signing key; give the wards its public key", "file", path,
+		"public_key", signing.PublicKeyText(pub), "key_id", signing.KeyID(pub))
+	return key, nil
+}
+
+// Close closes the database.
+func (c *City) Close() error { return c.DB.Close() }
+
+// PublicKey returns the city's public signing key.
+func (c *City) PublicKey() ed25519.PublicKey { return c.pub }
+
+// KeyID returns the fingerprint of the city's key.
+func (c *City) KeyID() string { return c.keyID }
+
+// Location is the city's zone.
+func (c *City) Location() *time.Location { return c.loc }
+
+// validID reports whether s is a ward or group id: [a-z0-9-]+, at most 64.
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// BadInputError is an error in what the caller asked (HTTP 400, exit 2).
+type BadInputError struct{ Msg string }
+
+func (e *BadInputError) Error() string { return e.Msg }
+
+func badInput(format string, args ...any) error {
+	return &BadInputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// AddWard registers a ward in groups and returns its token, shown once:
+// only its hash is stored. The programs of its groups and of the whole
+// city apply to it at once; the ward is refused if they clash.
+func (c *City) AddWard(ctx context.Context, id string, groups []string) (string, error) {
+	if !validID(id) {
+		return "", badInput("ward id %q: want lowercase letters a-z, digits and '-' (at most 64)", id)
+	}
+	seen := map[string]bool{}
+	var gs []string
+	for _, g := range groups {
+		if !validID(g) {
+			return "", badInput("group %q: want lowercase letters a-z, digits and '-' (at most 64)", g)
+		}
+		if !seen[g] {
+			seen[g] = true
+			gs = append(gs, g)
+		}
+	}
+	token, hash := newToken(wardTokenPrefix)
+	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+		if err := tx.AddWard(ctx, sqlite.Ward{ID: id, Groups: gs}, hash); err != nil {
+			if errors.Is(err, sqlite.ErrExists) {
+				return badInput("ward %s already exists", id)
+			}
+			return err
+		}
+		w, err := tx.Ward(ctx, id)
+		if err != nil {
+			return err
+		}
+		l := newSetLoader(ctx, tx)
+		if errs := c.checkWards(l, []sqlite.Ward{w}, "", "ward "+id); len(errs) > 0 {
+			return fmt.Errorf("ward %s: the programs of its groups clash:\n%w", id, errs)
+		}
+		_, err = c.buildManifest(l, w)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	c.Log.Info("ward added", "ward", id, "groups", strings.Join(gs, ","))
+	return token, nil
+}
+
+// Roles of API users.
+var Roles = []string{"admin", "operator", "alerter", "technician"}
+
+// AddUser adds an API user and returns their token, shown once.
+func (c *City) AddUser(ctx context.Context, name, role string) (string, error) {
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n/") {
+		return "", badInput("user name %q: want a word without spaces or '/' (at most 64)", name)
+	}
+	ok := false
+	for _, r := range Roles {
+		ok = ok || r == role
+	}
+	if !ok {
+		return "", badInput("role %q: want one of %s", role, strings.Join(Roles, ", "))
+	}
+	token, hash := newToken(userTokenPrefix)
+	err := c.DB.Read().AddUser(ctx, sqlite.User{Name: name, Role: role}, hash)
+	if errors.Is(err, sqlite.ErrExists) {
+		return "", badInput("user %s already exists", name)
+	}
+	if err != nil {
+		return "", err
+	}
+	c.Log.Info("user added", "user", name, "role", role)
+	return token, nil
+}

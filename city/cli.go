@@ -1,0 +1,359 @@
+package city
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"loa/signing"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitBadArgs = 2
+)
+
+const usage = `loa-city: the city station (Đài truyền thanh thành phố).
+
+Usage:
+  loa-city run [--config FILE]                      serve the HTTP API
+  loa-city ward add ID [--group G]... [--config FILE]   register a ward; prints its token once
+  loa-city ward list [--json] [--config FILE]
+  loa-city user add NAME --role ROLE [--config FILE]    add an API user; prints the token once
+                                                       (roles: admin, operator, alerter, technician)
+  loa-city user list [--json] [--config FILE]
+  loa-city key [--config FILE]                      the public key the wards must trust
+
+Every command takes --help. Exit status: 0 ok, 1 failure, 2 bad input.
+`
+
+// Main runs loa-city with args (without the program name) and returns the
+// exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBadArgs
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "key":
+		return cmdKey(ctx, rest, stdout, stderr)
+	case "ward", "user":
+		if len(rest) == 0 {
+			fmt.Fprintf(stderr, "loa-city %s: want add or list\n\n%s", cmd, usage)
+			return exitBadArgs
+		}
+		sub := cmd + " " + rest[0]
+		switch sub {
+		case "ward add":
+			return cmdWardAdd(ctx, rest[1:], stdout, stderr)
+		case "ward list":
+			return cmdWardList(ctx, rest[1:], stdout, stderr)
+		case "user add":
+			return cmdUserAdd(ctx, rest[1:], stdout, stderr)
+		case "user list":
+			return cmdUserList(ctx, rest[1:], stdout, stderr)
+		case "ward -h", "ward --help", "user -h", "user --help":
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "loa-city %s: unknown command %q\n\n%s", cmd, rest[0], usage)
+		return exitBadArgs
+	}
+	fmt.Fprintf(stderr, "loa-city: unknown command %q\n\n%s", cmd, usage)
+	return exitBadArgs
+}
+
+// command is one subcommand's flags.
+type command struct {
+	name   string
+	args   string // positional arguments, for the usage line
+	help   string
+	fs     *flag.FlagSet
+	config *string
+	stdout io.Writer
+}
+
+func newCommand(name, args, help string, stdout, stderr io.Writer) *command {
+	c := &command{name: name, args: args, help: help, fs: flag.NewFlagSet(name, flag.ContinueOnError), stdout: stdout}
+	c.fs.SetOutput(stderr)
+	c.config = c.fs.String("config", "", "configuration file (YAML); default: built-in defaults")
+	c.fs.Usage = func() { c.usage(stderr) }
+	return c
+}
+
+func (c *command) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: loa-city %s %s\n\n%s\n\nFlags:\n", c.name, c.args, c.help)
+	c.fs.SetOutput(w)
+	c.fs.PrintDefaults()
+}
+
+// parse reads flags anywhere among the arguments (ward add ID --group G)
+// and returns the positional ones. ok is false when the command must stop
+// with status code (--help: 0; a bad flag: 2).
+func (c *command) parse(args []string, npos int) (pos []string, code int, ok bool) {
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				c.usage(c.stdout)
+				return nil, exitOK, false
+			}
+			return nil, exitBadArgs, false
+		}
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if npos >= 0 && len(pos) != npos {
+		fmt.Fprintf(c.fs.Output(), "loa-city %s: want %d argument(s) (%s), got %d\n", c.name, npos, c.args, len(pos))
+		return nil, exitBadArgs, false
+	}
+	return pos, 0, true
+}
+
+// open loads the configuration and opens the city.
+func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
+	cfg, err := LoadConfig(*c.config)
+	if err != nil {
+		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
+		return nil, exitBadArgs
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
+		return nil, exitBadArgs
+	}
+	city, err := Open(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
+		return nil, exitFailure
+	}
+	return city, exitOK
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(cfg.Level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// failed reports err and returns its exit status: 2 for bad input.
+func failed(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "loa-city %s: %v\n", name, err)
+	var bad *BadInputError
+	if errors.As(err, &bad) {
+		return exitBadArgs
+	}
+	return exitFailure
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("run", "[--config FILE]", "Serve the city's HTTP API until SIGINT or SIGTERM.", stdout, stderr)
+	if _, code, ok := c.parse(args, 0); !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	city.cleanTemp()
+	if err := city.ExpireUploads(ctx); err != nil {
+		city.Log.Warn("expire uploads", "err", err)
+	}
+	changed, err := city.RebuildAll(ctx)
+	if err != nil {
+		return failed(stderr, "run", err)
+	}
+	if len(changed) > 0 {
+		city.Log.Info("manifests re-issued", "wards", strings.Join(changed, ","))
+	}
+	ln, err := net.Listen("tcp", city.Config.Listen)
+	if err != nil {
+		return failed(stderr, "run", err)
+	}
+	city.Log.Info("loa-city listening", "addr", ln.Addr().String(), "data", city.Config.Data,
+		"key_id", city.KeyID(), "timezone", city.Config.Timezone)
+	if err := city.Serve(ctx, ln, 10*time.Second); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return failed(stderr, "run", err)
+	}
+	city.Log.Info("loa-city stopped")
+	return exitOK
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("ward add", "ID [--group G]...", "Register a ward and print its token, once: only its hash is kept.\nPut the token in the ward's loa-agent configuration (city.token).", stdout, stderr)
+	var groups stringList
+	c.fs.Var(&groups, "group", "a group the ward belongs to (district, zone); repeat for several")
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	tok, err := city.AddWard(ctx, pos[0], groups)
+	if err != nil {
+		return failed(stderr, "ward add", err)
+	}
+	fmt.Fprintf(stdout, "ward %s added. Its token (shown only this once):\n%s\n", pos[0], tok)
+	return exitOK
+}
+
+func cmdWardList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("ward list", "[--json]", "List the wards.", stdout, stderr)
+	asJSON := c.fs.Bool("json", false, "JSON output")
+	if _, code, ok := c.parse(args, 0); !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	wards, err := city.DB.Read().Wards(ctx)
+	if err != nil {
+		return failed(stderr, "ward list", err)
+	}
+	out := make([]any, 0, len(wards))
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "WARD\tGROUPS\tMANIFEST\tLAST SEEN")
+	}
+	for _, w := range wards {
+		a := city.wardJSON(ctx, w)
+		out = append(out, a)
+		seen := "never"
+		if a.LastSeen != nil {
+			seen = a.LastSeen.In(city.loc).Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", a.ID, strings.Join(a.Groups, ","), a.ManifestVersion, seen)
+	}
+	if *asJSON {
+		return printJSON(stdout, out)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("user add", "NAME --role ROLE", "Add an API user and print their token, once.\nRoles: admin (everything), operator (media, programs), alerter (alerts),\ntechnician (ward status, as-run).", stdout, stderr)
+	role := c.fs.String("role", "", "admin, operator, alerter or technician (required)")
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	if *role == "" {
+		fmt.Fprintln(stderr, "loa-city user add: --role is required (admin, operator, alerter or technician)")
+		return exitBadArgs
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	tok, err := city.AddUser(ctx, pos[0], *role)
+	if err != nil {
+		return failed(stderr, "user add", err)
+	}
+	fmt.Fprintf(stdout, "user %s (%s) added. Their token (shown only this once):\n%s\n", pos[0], *role, tok)
+	return exitOK
+}
+
+func cmdUserList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("user list", "[--json]", "List the API users.", stdout, stderr)
+	asJSON := c.fs.Bool("json", false, "JSON output")
+	if _, code, ok := c.parse(args, 0); !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	users, err := city.DB.Read().Users(ctx)
+	if err != nil {
+		return failed(stderr, "user list", err)
+	}
+	if *asJSON {
+		type u struct {
+			Name string `json:"name"`
+			Role string `json:"role"`
+		}
+		out := []u{}
+		for _, x := range users {
+			out = append(out, u{x.Name, x.Role})
+		}
+		return printJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tROLE")
+	for _, x := range users {
+		fmt.Fprintf(tw, "%s\t%s\n", x.Name, x.Role)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func cmdKey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("key", "[--config FILE]", "Print the city's public signing key and its fingerprint (created on first use).\nEvery ward's loa-agent configuration must name this key (city.public_key).", stdout, stderr)
+	if _, code, ok := c.parse(args, 0); !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	fmt.Fprintf(stdout, "public key: %s\nkey id:     %s\n", signing.PublicKeyText(city.PublicKey()), city.KeyID())
+	return exitOK
+}

@@ -1,0 +1,129 @@
+package city
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is loa-city's configuration file (YAML). Every key has a default;
+// docs/api.md lists them.
+type Config struct {
+	// Data is the data folder: database, media library, signing key.
+	Data string `yaml:"data"`
+	// Listen is the HTTP address.
+	Listen string `yaml:"listen"`
+	// Timezone is the city's zone; every program file must use it.
+	Timezone string `yaml:"timezone"`
+	// Key is the signing key file (default DATA/city.key).
+	Key    string       `yaml:"key"`
+	Ingest IngestConfig `yaml:"ingest"`
+	Log    LogConfig    `yaml:"log"`
+}
+
+// IngestConfig bounds media ingest.
+type IngestConfig struct {
+	// FFmpeg is the ffmpeg program.
+	FFmpeg string `yaml:"ffmpeg"`
+	// Workers is how many transcodes run at once.
+	Workers int `yaml:"workers"`
+	// MaxUploadMB bounds an upload.
+	MaxUploadMB int64 `yaml:"max_upload_mb"`
+	// Timeout bounds one transcode.
+	Timeout Duration `yaml:"timeout"`
+	// UploadExpiry is how long an unfinished resumable upload is kept.
+	UploadExpiry Duration `yaml:"upload_expiry"`
+}
+
+// LogConfig sets up logging.
+type LogConfig struct {
+	Format string `yaml:"format"` // text | json
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+// Duration is a time.Duration written like "30m" in YAML.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 30s, 5m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultConfig is the configuration with every default.
+func DefaultConfig() Config {
+	return Config{
+		Data:     "/var/lib/loa-city",
+		Listen:   ":8780",
+		Timezone: "Asia/Ho_Chi_Minh",
+		Ingest: IngestConfig{
+			FFmpeg:       "ffmpeg",
+			Workers:      2,
+			MaxUploadMB:  2048,
+			Timeout:      Duration(30 * time.Minute),
+			UploadExpiry: Duration(24 * time.Hour),
+		},
+		Log: LogConfig{Format: "text", Level: "info"},
+	}
+}
+
+// LoadConfig reads a configuration file over the defaults; "" gives the
+// defaults. Unknown keys are errors.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	return cfg, cfg.check(path)
+}
+
+func (c *Config) check(path string) error {
+	where := "configuration"
+	if path != "" {
+		where = path
+	}
+	switch {
+	case c.Data == "":
+		return fmt.Errorf("%s: data: empty", where)
+	case c.Listen == "":
+		return fmt.Errorf("%s: listen: empty", where)
+	case c.Ingest.Workers < 1:
+		return fmt.Errorf("%s: ingest.workers: %d, want at least 1", where, c.Ingest.Workers)
+	case c.Ingest.MaxUploadMB < 1:
+		return fmt.Errorf("%s: ingest.max_upload_mb: %d, want at least 1", where, c.Ingest.MaxUploadMB)
+	case c.Ingest.Timeout <= 0 || c.Ingest.UploadExpiry <= 0:
+		return fmt.Errorf("%s: ingest durations must be positive", where)
+	case c.Log.Format != "text" && c.Log.Format != "json":
+		return fmt.Errorf("%s: log.format: %q, want text or json", where, c.Log.Format)
+	}
+	if c.Timezone == "" || c.Timezone == "Local" {
+		return fmt.Errorf("%s: timezone: %q, want an IANA zone name like Asia/Ho_Chi_Minh", where, c.Timezone)
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		return fmt.Errorf("%s: timezone: unknown zone %q", where, c.Timezone)
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return fmt.Errorf("%s: log.level: %v", where, err)
+	}
+	if c.Key == "" {
+		c.Key = filepath.Join(c.Data, "city.key")
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package city
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"loa/audio"
+	"loa/audio/loudness"
+	"loa/mediastore"
+	"loa/sqlite"
+)
+
+// The canonical distribution format. MPEG-1 Layer III is what the wards'
+// decoder plays exactly; 44.1 kHz mono at 64 kbps CBR keeps everything up
+// to LAME's 16.5 kHz lowpass (horn speakers stop near 8 kHz) at 28.8 MB an
+// hour, which matters on metered 3G/4G links.
+const (
+	CanonicalRate     = 44100
+	CanonicalBitrate  = "64k"
+	canonicalChannels = 1
+)
+
+// formatWhitelist is the containers ffmpeg may read an upload as. Playlist
+// and concat formats (hls, concat, ...) are left out: they make ffmpeg open
+// other files or URLs named inside the upload.
+const formatWhitelist = "mp3,wav,flac,ogg,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,aac,amr,amrnb,amrwb,asf,aiff,caf,w64,au,ac3,eac3,wv,ape,avi,flv,mpeg,mpegts,mp2,voc,rm,dts,truehd,tta,wavpack,mpc,mpc8"
+
+// NotAudioError is an upload that is not usable audio; Reason says why in
+// words an operator understands (HTTP 422).
+type NotAudioError struct{ Reason string }
+
+func (e *NotAudioError) Error() string { return "not usable audio: " + e.Reason }
+
+// ErrNameTaken: the upload's name is used by other media (HTTP 409).
+var ErrNameTaken = errors.New("name already used")
+
+// ErrTooBig: the upload is over ingest.max_upload_mb (HTTP 413).
+var ErrTooBig = errors.New("upload too large")
+
+// UploadInfo is what an operator says about an upload.
+type UploadInfo struct {
+	// Name is the file name programs refer to it by.
+	Name  string
+	Title string
+	By    string
+	// Replace gives Name to this upload if other media has it.
+	Replace bool
+}
+
+func (u *UploadInfo) check() error {
+	n := u.Name
+	switch {
+	case n == "" || n == "." || n == "..":
+		return badInput("upload name %q: want the file name", n)
+	case len(n) > 255 || !utf8.ValidString(n):
+		return badInput("upload name: too long or not UTF-8")
+	case strings.ContainsAny(n, "/\\"):
+		return badInput("upload name %q: a file name, without folders", n)
+	case mediastore.ValidKey(n):
+		return badInput("upload name %q: looks like a sha256 key; rename the file", n)
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return badInput("upload name %q: control characters", n)
+		}
+	}
+	if u.Title == "" {
+		u.Title = strings.TrimSuffix(n, filepath.Ext(n))
+	}
+	if len(u.Title) > 500 || !utf8.ValidString(u.Title) {
+		return badInput("title: too long or not UTF-8")
+	}
+	return nil
+}
+
+func (c *City) maxUpload() int64 { return c.Config.Ingest.MaxUploadMB << 20 }
+
+// Ingest reads an upload from r (streamed to disk, never held in memory)
+// and adds it to the library. created is false when the same content was
+// already there (nothing is transcoded again then).
+func (c *City) Ingest(ctx context.Context, r io.Reader, up UploadInfo) (m sqlite.CityMedia, created bool, err error) {
+	if err := up.check(); err != nil {
+		return m, false, err
+	}
+	f, err := c.Store.TempFile("spool-*")
+	if err != nil {
+		return m, false, err
+	}
+	defer os.Remove(f.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, c.maxUpload()+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("receive upload: %w", err)
+	}
+	if n > c.maxUpload() {
+		return m, false, fmt.Errorf("%w: over %d MB", ErrTooBig, c.Config.Ingest.MaxUploadMB)
+	}
+	return c.ingestFile(ctx, f.Name(), hex.EncodeToString(h.Sum(nil)), n, up)
+}
+
+// ingestFile adds the complete upload at path (sha256 origSHA, origSize
+// bytes) to the library.
+func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize int64, up UploadInfo) (sqlite.CityMedia, bool, error) {
+	if origSize == 0 {
+		return sqlite.CityMedia{}, false, &NotAudioError{Reason: "the file is empty"}
+	}
+	// The same file again: no transcode, at most a new name.
+	if m, err := c.DB.Read().MediaByOriginal(ctx, origSHA); err == nil {
+		err := c.DB.Update(ctx, func(tx sqlite.CityTx) error { return nameMedia(ctx, tx, up, m.SHA256) })
+		if err != nil {
+			return sqlite.CityMedia{}, false, err
+		}
+		m, err = c.DB.Read().Media(ctx, m.SHA256)
+		return m, false, err
+	} else if !errors.Is(err, sqlite.ErrNotFound) {
+		return sqlite.CityMedia{}, false, err
+	}
+
+	out, err := c.Store.TempFile("canon-*.mp3")
+	if err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	out.Close()
+	defer os.Remove(out.Name())
+	if err := c.transcode(ctx, path, out.Name(), up.Name); err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	a, err := analyze(out.Name())
+	if err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	key, size, err := syncAndHash(out.Name())
+	if err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	committed := false
+	if !c.Store.Has(key) {
+		if err := c.Store.CommitFile(out.Name(), c.Store.Path(key)); err != nil {
+			return sqlite.CityMedia{}, false, err
+		}
+		committed = true
+	}
+	m := sqlite.CityMedia{SHA256: key, Size: size, Rate: CanonicalRate, Frames: a.frames,
+		LoudnessLUFS: a.loudness, HasLoudness: a.hasLoudness, TruePeakDB: a.truePeak,
+		Title: up.Title, OriginalName: up.Name, OriginalSHA256: origSHA, OriginalSize: origSize, AddedBy: up.By}
+	created := false
+	err = c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+		var err error
+		if created, err = tx.PutMedia(ctx, m); err != nil {
+			return err
+		}
+		return nameMedia(ctx, tx, up, key)
+	})
+	if err != nil {
+		if committed {
+			// Nothing refers to it: the same content was not in the library.
+			if _, merr := c.DB.Read().Media(ctx, key); errors.Is(merr, sqlite.ErrNotFound) {
+				c.Store.Remove(key)
+			}
+		}
+		return sqlite.CityMedia{}, false, err
+	}
+	m, err = c.DB.Read().Media(ctx, key)
+	if err == nil {
+		c.Log.Info("media added", "media", key, "name", up.Name, "by", up.By, "created", created,
+			"duration", m.Duration().Round(time.Millisecond), "loudness_lufs", a.loudness)
+	}
+	return m, created, err
+}
+
+func nameMedia(ctx context.Context, tx sqlite.CityTx, up UploadInfo, key string) error {
+	err := tx.NameMedia(ctx, up.Name, key, up.Replace)
+	if errors.Is(err, sqlite.ErrExists) {
+		return fmt.Errorf("%w: %v; rename the file, or upload it with replace to give the name to the new file", ErrNameTaken, err)
+	}
+	return err
+}
+
+// transcode runs ffmpeg: the first audio stream of src, as the canonical
+// MP3 at dst. Metadata is dropped and the output is bit-exact, so the same
+// audio always gives the same file (and the same sha256).
+func (c *City) transcode(ctx context.Context, src, dst, name string) error {
+	select {
+	case c.transcodes <- struct{}{}:
+		defer func() { <-c.transcodes }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.Config.Ingest.Timeout))
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.Config.Ingest.FFmpeg,
+		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+		"-protocol_whitelist", "file", "-format_whitelist", formatWhitelist,
+		"-i", "file:"+src,
+		"-map", "0:a:0", "-vn", "-sn", "-dn",
+		"-ac", "1", "-ar", fmt.Sprint(CanonicalRate),
+		"-c:a", "libmp3lame", "-b:a", CanonicalBitrate,
+		"-map_metadata", "-1", "-id3v2_version", "0", "-write_xing", "1",
+		"-fflags", "+bitexact", "-flags:a", "+bitexact",
+		"-f", "mp3", "file:"+dst)
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("transcode %s: took longer than %s", name, time.Duration(c.Config.Ingest.Timeout))
+		}
+		return ctx.Err()
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("transcode %s: cannot run ffmpeg: %w", name, err)
+	}
+	return &NotAudioError{Reason: ffmpegReason(stderr.String(), src, name)}
+}
+
+// ffmpegReason turns ffmpeg's complaint into a reason: its known messages
+// in plain words, others as they are, without the temporary file's name.
+func ffmpegReason(msg, src, name string) string {
+	msg = strings.ReplaceAll(msg, "file:"+src, name)
+	msg = strings.ReplaceAll(msg, src, name)
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "To ignore this") {
+			lines = append(lines, l)
+		}
+	}
+	text := strings.Join(lines, "; ")
+	switch {
+	case strings.Contains(text, "matches no streams"):
+		return "the file has no audio stream"
+	case strings.Contains(text, "Invalid data found when processing input"):
+		return "not an audio file (ffmpeg cannot read it: Invalid data found when processing input)"
+	case strings.Contains(text, "Format not on whitelist"):
+		return "not an audio file (a playlist or container loa does not read)"
+	case text == "":
+		return "ffmpeg failed without saying why"
+	}
+	if len(text) > 400 {
+		text = text[len(text)-400:]
+	}
+	return "ffmpeg: " + text
+}
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 8<<10 {
+		t.b = append(t.b[:0], t.b[len(t.b)-8<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(bytes.ToValidUTF8(t.b, []byte("?"))) }
+
+type analysis struct {
+	frames      int64
+	loudness    float64
+	hasLoudness bool
+	truePeak    float64
+}
+
+// analyze decodes the canonical file with the wards' own decoder, checks
+// it decodes completely, and measures its loudness on that decode.
+func analyze(path string) (analysis, error) {
+	info, err := audio.Probe(path)
+	if err != nil {
+		if errors.Is(err, audio.ErrNotAudio) || errors.Is(err, audio.ErrCorrupt) {
+			// ffmpeg wrote no frames: the upload held no audio samples.
+			return analysis{}, &NotAudioError{Reason: "it holds no audio (" + audio.Reason(err) + ")"}
+		}
+		return analysis{}, fmt.Errorf("canonical file: %w", err)
+	}
+	if info.Codec != "mp3" || info.Rate != CanonicalRate || info.Channels != canonicalChannels {
+		return analysis{}, fmt.Errorf("canonical file is %s %d Hz %d channels, not MP3 %d Hz mono", info.Codec, info.Rate, info.Channels, CanonicalRate)
+	}
+	s, _, err := audio.Open(path)
+	if err != nil {
+		return analysis{}, fmt.Errorf("canonical file: %w", err)
+	}
+	defer s.Close()
+	meter := loudness.NewMeter(CanonicalRate, canonicalChannels)
+	buf := make([][2]float64, 4096)
+	var n int64
+	for {
+		k, ok := s.Stream(buf)
+		meter.Write(buf[:k])
+		n += int64(k)
+		if !ok {
+			break
+		}
+	}
+	if err := s.Err(); err != nil {
+		return analysis{}, fmt.Errorf("canonical file does not decode: %w", err)
+	}
+	if n == 0 {
+		return analysis{}, &NotAudioError{Reason: "it decodes to no audio"}
+	}
+	if info.Frames > 0 && n != info.Frames {
+		return analysis{}, fmt.Errorf("canonical file decodes to %d frames, its header says %d", n, info.Frames)
+	}
+	a := analysis{frames: n, truePeak: meter.TruePeak()}
+	if l := meter.Integrated(); !math.IsInf(l, 0) && !math.IsNaN(l) {
+		a.loudness, a.hasLoudness = l, true
+	}
+	if math.IsInf(a.truePeak, 0) || math.IsNaN(a.truePeak) {
+		a.truePeak = -150
+	}
+	return a, nil
+}
+
+// syncAndHash flushes the file to disk and returns its sha256 and size.
+func syncAndHash(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

@@ -1,0 +1,821 @@
+package city
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"loa/city/api"
+	"loa/mediastore"
+	"loa/schedule"
+	"loa/signing"
+	"loa/sqlite"
+)
+
+// Handler returns the city's HTTP API (docs/api.md).
+func (c *City) Handler() http.Handler {
+	mux := http.NewServeMux()
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, principal), roles ...string) {
+		mux.Handle(pattern, c.authed(fn, roles...))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /api/v1/key", c.getKey)
+
+	h("GET /api/v1/manifest", c.getManifest, roleWard)
+	h("GET /api/v1/media/{sha256}", c.getMediaFile, roleWard, "admin", "operator")
+	h("HEAD /api/v1/media/{sha256}", c.getMediaFile, roleWard, "admin", "operator")
+
+	h("GET /api/v1/media", c.listMedia, "admin", "operator")
+	h("POST /api/v1/media", c.postMedia, "admin", "operator")
+	h("POST /api/v1/uploads", c.postUpload, "admin", "operator")
+	h("GET /api/v1/uploads/{id}", c.getUpload, "admin", "operator")
+	h("PATCH /api/v1/uploads/{id}", c.patchUpload, "admin", "operator")
+	h("DELETE /api/v1/uploads/{id}", c.deleteUpload, "admin", "operator")
+
+	h("GET /api/v1/programs", c.listPrograms, "admin", "operator", "technician")
+	h("GET /api/v1/programs/{target}", c.getPrograms, "admin", "operator", "technician")
+	h("PUT /api/v1/programs/{target}", c.putPrograms, "admin", "operator")
+	h("DELETE /api/v1/programs/{target}", c.deletePrograms, "admin", "operator")
+
+	h("GET /api/v1/wards", c.listWards, "admin", "operator", "technician", "alerter")
+	h("POST /api/v1/wards", c.postWard, "admin")
+	h("GET /api/v1/wards/{id}", c.getWard, "admin", "operator", "technician", "alerter")
+	h("GET /api/v1/wards/{id}/timeline", c.getTimeline, "admin", "operator", "technician")
+
+	h("GET /api/v1/users", c.listUsers, "admin")
+	h("POST /api/v1/users", c.postUser, "admin")
+
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	return mux
+}
+
+const roleWard = "ward"
+
+// principal is who a request comes from: a ward or a user.
+type principal struct {
+	ward string
+	user string
+	role string // roleWard for a ward
+}
+
+func (p principal) name() string {
+	if p.ward != "" {
+		return "ward:" + p.ward
+	}
+	return p.user
+}
+
+// authed checks the bearer token: missing or unknown is 401, a role not in
+// roles is 403.
+func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), roles ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok = strings.TrimSpace(tok)
+		if !ok || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city"`)
+			writeError(w, http.StatusUnauthorized, "no token: send Authorization: Bearer TOKEN")
+			return
+		}
+		p, err := c.lookupToken(r.Context(), tok)
+		if errors.Is(err, sqlite.ErrNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unknown token")
+			return
+		}
+		if err != nil {
+			c.internalError(w, r, err)
+			return
+		}
+		for _, role := range roles {
+			if role == p.role {
+				fn(w, r, p)
+				return
+			}
+		}
+		writeError(w, http.StatusForbidden, "%s (%s) may not %s %s", p.name(), p.role, r.Method, r.URL.Path)
+	})
+}
+
+func (c *City) lookupToken(ctx context.Context, tok string) (principal, error) {
+	h := hashToken(tok)
+	tx := c.DB.Read()
+	if strings.HasPrefix(tok, wardTokenPrefix) {
+		id, err := tx.WardByToken(ctx, h)
+		return principal{ward: id, role: roleWard}, err
+	}
+	u, err := tx.UserByToken(ctx, h)
+	return principal{user: u.Name, role: u.Role}, err
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, api.Error{Error: fmt.Sprintf(format, args...)})
+}
+
+func (c *City) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	c.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error (see the city's log)")
+}
+
+// fail answers err with the status its kind calls for.
+func (c *City) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var bad *BadInputError
+	var notAudio *NotAudioError
+	var list schedule.ErrorList
+	switch {
+	case errors.As(err, &list):
+		out := api.Error{Error: fmt.Sprintf("%d problem(s) in the program file; nothing changed", len(list))}
+		for _, e := range list {
+			out.Errors = append(out.Errors, e.Error())
+		}
+		writeJSON(w, http.StatusBadRequest, out)
+	case errors.As(err, &bad):
+		writeError(w, http.StatusBadRequest, "%s", bad.Msg)
+	case errors.As(err, &notAudio):
+		writeError(w, http.StatusUnprocessableEntity, "%s", notAudio.Reason)
+	case errors.Is(err, ErrNameTaken):
+		writeError(w, http.StatusConflict, "%v", err)
+	case errors.Is(err, ErrTooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "%v", err)
+	case errors.Is(err, ErrUnknownWard), errors.Is(err, sqlite.ErrNotFound):
+		writeError(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, context.Canceled):
+		// The client went away.
+	default:
+		c.internalError(w, r, err)
+	}
+}
+
+func (c *City) getKey(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.Key{PublicKey: signing.PublicKeyText(c.pub), KeyID: c.keyID})
+}
+
+// ManifestVersionHeader is sent by a ward with the manifest version it has
+// in effect, so that the city can show who is out of sync.
+const ManifestVersionHeader = "Loa-Manifest-Version"
+
+func (c *City) getManifest(w http.ResponseWriter, r *http.Request, p principal) {
+	ctx := r.Context()
+	tx := c.DB.Read()
+	if v, err := strconv.ParseInt(r.Header.Get(ManifestVersionHeader), 10, 64); err == nil {
+		c.seen.note(p.ward, c.Now(), v)
+	}
+	etag, _, err := tx.ManifestETag(ctx, p.ward)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	if etag == "" {
+		writeError(w, http.StatusNotFound, "no manifest for ward %s yet", p.ward)
+		return
+	}
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	m, err := tx.WardManifest(ctx, p.ward)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", m.ETag)
+	w.Header().Set("Content-Type", "application/json")
+	body := m.Envelope
+	if acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		body = m.Gzip
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	c.Log.Debug("manifest sent", "ward", p.ward, "version", m.Version, "bytes", len(body))
+}
+
+// etagMatch implements If-None-Match's comparison (weak, as RFC 9110 asks).
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(coding) == "gzip" && strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *City) getMediaFile(w http.ResponseWriter, r *http.Request, p principal) {
+	key := r.PathValue("sha256")
+	if !mediastore.ValidKey(key) {
+		writeError(w, http.StatusBadRequest, "%q is not a sha256 key (64 lowercase hex digits)", key)
+		return
+	}
+	ctx := r.Context()
+	if p.ward != "" {
+		ok, err := c.DB.Read().WardMayFetch(ctx, p.ward, key)
+		if err != nil {
+			c.internalError(w, r, err)
+			return
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, "media %s is not in the manifest of ward %s", key, p.ward)
+			return
+		}
+	}
+	f, err := os.Open(c.Store.Path(key))
+	if errors.Is(err, os.ErrNotExist) {
+		writeError(w, http.StatusNotFound, "no media %s", key)
+		return
+	}
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("ETag", `"`+key+`"`)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Type", "audio/mpeg")
+	// ServeContent does Range (206), If-Range and If-None-Match.
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+func mediaJSON(m sqlite.CityMedia, created bool) api.Media {
+	a := api.Media{SHA256: m.SHA256, Size: m.Size, DurationSeconds: m.Duration().Seconds(), TruePeakDBTP: m.TruePeakDB,
+		Title: m.Title, Names: m.Names, OriginalName: m.OriginalName, OriginalSHA256: m.OriginalSHA256,
+		OriginalSize: m.OriginalSize, AddedBy: m.AddedBy, AddedAt: m.AddedAt.UTC(), Created: created}
+	if m.HasLoudness {
+		l := m.LoudnessLUFS
+		a.LoudnessLUFS = &l
+	}
+	if a.Names == nil {
+		a.Names = []string{}
+	}
+	return a
+}
+
+func (c *City) listMedia(w http.ResponseWriter, r *http.Request, p principal) {
+	all, err := c.DB.Read().AllMedia(r.Context())
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	out := make([]api.Media, len(all))
+	for i, m := range all {
+		out[i] = mediaJSON(m, false)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func uploadInfo(r *http.Request, p principal) UploadInfo {
+	q := r.URL.Query()
+	return UploadInfo{Name: q.Get("name"), Title: q.Get("title"), By: p.name(), Replace: q.Get("replace") == "true" || q.Get("replace") == "1"}
+}
+
+// postMedia is the one-request upload: the body is the file.
+func (c *City) postMedia(w http.ResponseWriter, r *http.Request, p principal) {
+	if r.ContentLength > c.maxUpload() {
+		c.fail(w, r, fmt.Errorf("%w: %d bytes, limit %d MB", ErrTooBig, r.ContentLength, c.Config.Ingest.MaxUploadMB))
+		return
+	}
+	m, created, err := c.Ingest(r.Context(), r.Body, uploadInfo(r, p))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, mediaJSON(m, created))
+}
+
+func (c *City) uploadPath(id string) string {
+	return filepath.Join(c.Store.Dir, "tmp", "upload-"+id+".part")
+}
+
+func validUploadID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// postUpload starts a resumable upload.
+func (c *City) postUpload(w http.ResponseWriter, r *http.Request, p principal) {
+	info := uploadInfo(r, p)
+	if err := info.check(); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+	if err != nil || size < 1 {
+		writeError(w, http.StatusBadRequest, "size: want the file's size in bytes")
+		return
+	}
+	if size > c.maxUpload() {
+		c.fail(w, r, fmt.Errorf("%w: %d bytes, limit %d MB", ErrTooBig, size, c.Config.Ingest.MaxUploadMB))
+		return
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	f, err := os.OpenFile(c.uploadPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	f.Close()
+	u := sqlite.Upload{ID: id, Name: info.Name, Title: info.Title, Size: size, Replace: info.Replace, CreatedBy: p.name()}
+	if err := c.DB.Read().AddUpload(r.Context(), u); err != nil {
+		os.Remove(c.uploadPath(id))
+		c.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/uploads/"+id)
+	writeJSON(w, http.StatusCreated, api.Upload{ID: id, Name: info.Name, Size: size})
+}
+
+// upload finds an upload of p's.
+func (c *City) upload(w http.ResponseWriter, r *http.Request, p principal) (sqlite.Upload, int64, bool) {
+	id := r.PathValue("id")
+	if !validUploadID(id) {
+		writeError(w, http.StatusBadRequest, "%q is not an upload id", id)
+		return sqlite.Upload{}, 0, false
+	}
+	u, err := c.DB.Read().Upload(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, err)
+		return u, 0, false
+	}
+	if u.CreatedBy != p.name() && p.role != "admin" {
+		writeError(w, http.StatusForbidden, "upload %s belongs to %s", id, u.CreatedBy)
+		return u, 0, false
+	}
+	st, err := os.Stat(c.uploadPath(id))
+	if err != nil {
+		c.internalError(w, r, err)
+		return u, 0, false
+	}
+	return u, st.Size(), true
+}
+
+func (c *City) getUpload(w http.ResponseWriter, r *http.Request, p principal) {
+	unlock := c.uploads.lock(r.PathValue("id"))
+	defer unlock()
+	u, off, ok := c.upload(w, r, p)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Upload{ID: u.ID, Name: u.Name, Offset: off, Size: u.Size})
+}
+
+// UploadOffsetHeader says where a PATCH's bytes go in the upload.
+const UploadOffsetHeader = "Upload-Offset"
+
+// patchUpload appends to an upload at Upload-Offset; the request that
+// completes it ingests the file and answers with the media item.
+func (c *City) patchUpload(w http.ResponseWriter, r *http.Request, p principal) {
+	unlock := c.uploads.lock(r.PathValue("id"))
+	defer unlock()
+	u, off, ok := c.upload(w, r, p)
+	if !ok {
+		return
+	}
+	at, err := strconv.ParseInt(r.Header.Get(UploadOffsetHeader), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%s: want the offset the body starts at", UploadOffsetHeader)
+		return
+	}
+	if at != off {
+		w.Header().Set(UploadOffsetHeader, strconv.FormatInt(off, 10))
+		writeJSON(w, http.StatusConflict, api.Error{Error: fmt.Sprintf("the upload has %d bytes, not %d: resume from %d", off, at, off)})
+		return
+	}
+	path := c.uploadPath(u.ID)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	n, cerr := io.Copy(f, io.LimitReader(r.Body, u.Size-off+1))
+	if err := f.Sync(); cerr == nil {
+		cerr = err
+	}
+	f.Close()
+	off += n
+	if off > u.Size {
+		os.Truncate(path, u.Size)
+		writeError(w, http.StatusBadRequest, "more bytes than the announced size %d", u.Size)
+		return
+	}
+	w.Header().Set(UploadOffsetHeader, strconv.FormatInt(off, 10))
+	if cerr != nil {
+		// The client went away mid-body: what arrived is kept.
+		c.Log.Info("upload interrupted", "upload", u.ID, "offset", off, "err", cerr)
+		writeError(w, http.StatusBadRequest, "upload interrupted at %d: %v", off, cerr)
+		return
+	}
+	if off < u.Size {
+		writeJSON(w, http.StatusOK, api.Upload{ID: u.ID, Name: u.Name, Offset: off, Size: u.Size})
+		return
+	}
+	sha, size, err := mediastore.HashFile(path)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	m, created, err := c.ingestFile(r.Context(), path, sha, size,
+		UploadInfo{Name: u.Name, Title: u.Title, By: u.CreatedBy, Replace: u.Replace})
+	var notAudio *NotAudioError
+	if err == nil || errors.As(err, &notAudio) || errors.Is(err, ErrNameTaken) {
+		// Done with the bytes either way: a bad file will not get better.
+		c.DB.Read().DeleteUpload(context.WithoutCancel(r.Context()), u.ID)
+		os.Remove(path)
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, mediaJSON(m, created))
+}
+
+func (c *City) deleteUpload(w http.ResponseWriter, r *http.Request, p principal) {
+	unlock := c.uploads.lock(r.PathValue("id"))
+	defer unlock()
+	u, _, ok := c.upload(w, r, p)
+	if !ok {
+		return
+	}
+	if err := c.DB.Read().DeleteUpload(r.Context(), u.ID); err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	os.Remove(c.uploadPath(u.ID))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ExpireUploads removes resumable uploads older than ingest.upload_expiry
+// and leftovers of interrupted ingests.
+func (c *City) ExpireUploads(ctx context.Context) error {
+	tx := c.DB.Read()
+	ids, err := tx.StaleUploads(ctx, c.Now().Add(-time.Duration(c.Config.Ingest.UploadExpiry)))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		unlock := c.uploads.lock(id)
+		os.Remove(c.uploadPath(id))
+		err = errors.Join(err, tx.DeleteUpload(ctx, id))
+		unlock()
+	}
+	return err
+}
+
+// cleanTemp removes what an interrupted ingest left in the store's tmp
+// folder (spooled uploads, transcodes); resumable uploads stay.
+func (c *City) cleanTemp() {
+	entries, _ := os.ReadDir(filepath.Join(c.Store.Dir, "tmp"))
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, "spool-") || strings.HasPrefix(n, "canon-") || strings.HasPrefix(n, "put-") {
+			os.Remove(filepath.Join(c.Store.Dir, "tmp", n))
+		}
+	}
+}
+
+const maxProgramFile = 1 << 20
+
+func (c *City) putPrograms(w http.ResponseWriter, r *http.Request, p principal) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxProgramFile+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read body: %v", err)
+		return
+	}
+	if len(body) > maxProgramFile {
+		writeError(w, http.StatusRequestEntityTooLarge, "a program file is at most %d bytes", maxProgramFile)
+		return
+	}
+	q := r.URL.Query()
+	check := q.Get("check") == "true" || q.Get("check") == "1"
+	res, err := c.LoadPrograms(r.Context(), r.PathValue("target"), q.Get("file"), body, p.name(), check)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (c *City) deletePrograms(w http.ResponseWriter, r *http.Request, p principal) {
+	res, err := c.DeletePrograms(r.Context(), r.PathValue("target"), p.name())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (c *City) listPrograms(w http.ResponseWriter, r *http.Request, p principal) {
+	sets, err := c.DB.Read().ProgramSets(r.Context())
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	out := make([]api.ProgramSet, 0, len(sets))
+	for _, s := range sets {
+		n := 0
+		if f, err := schedule.Parse(s.File, s.Body); err == nil {
+			n = len(f.Programs)
+		}
+		out = append(out, api.ProgramSet{Target: s.Target, File: s.File, Programs: n, LoadedBy: s.LoadedBy, LoadedAt: s.LoadedAt.UTC()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (c *City) getPrograms(w http.ResponseWriter, r *http.Request, p principal) {
+	target := r.PathValue("target")
+	if _, _, err := parseTarget(target); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	sets, err := c.DB.Read().ProgramSets(r.Context(), target)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	if len(sets) == 0 {
+		writeError(w, http.StatusNotFound, "%s has no programs", target)
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", filepath.Base(sets[0].File)))
+	w.Write(sets[0].Body)
+}
+
+func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
+	if at, v, ok := c.seen.get(w.ID); ok && at.After(w.LastSeen) {
+		w.LastSeen, w.SeenVersion = at, v
+	}
+	a := api.Ward{ID: w.ID, Groups: w.Groups, CreatedAt: w.CreatedAt.UTC(), SeenVersion: w.SeenVersion}
+	if a.Groups == nil {
+		a.Groups = []string{}
+	}
+	if !w.LastSeen.IsZero() {
+		t := w.LastSeen.UTC()
+		a.LastSeen = &t
+	}
+	if _, v, err := c.DB.Read().ManifestETag(ctx, w.ID); err == nil {
+		a.ManifestVersion = v
+	}
+	a.InSync = a.ManifestVersion != 0 && a.SeenVersion == a.ManifestVersion
+	return a
+}
+
+func (c *City) listWards(w http.ResponseWriter, r *http.Request, p principal) {
+	wards, err := c.DB.Read().Wards(r.Context())
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	out := make([]api.Ward, 0, len(wards))
+	for _, wd := range wards {
+		out = append(out, c.wardJSON(r.Context(), wd))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (c *City) getWard(w http.ResponseWriter, r *http.Request, p principal) {
+	wd, err := c.DB.Read().Ward(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.wardJSON(r.Context(), wd))
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "body: %v", err)
+		return false
+	}
+	return true
+}
+
+func (c *City) postWard(w http.ResponseWriter, r *http.Request, p principal) {
+	var nw api.NewWard
+	if !decodeBody(w, r, &nw) {
+		return
+	}
+	tok, err := c.AddWard(r.Context(), nw.ID, nw.Groups)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	wd, err := c.DB.Read().Ward(r.Context(), nw.ID)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	a := c.wardJSON(r.Context(), wd)
+	a.Token = tok
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (c *City) getTimeline(w http.ResponseWriter, r *http.Request, p principal) {
+	d := c.Today()
+	if s := r.URL.Query().Get("date"); s != "" {
+		var err error
+		if d, err = schedule.ParseDate(s); err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
+	tl, err := c.Timeline(r.Context(), r.PathValue("id"), d)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tl)
+}
+
+func (c *City) listUsers(w http.ResponseWriter, r *http.Request, p principal) {
+	users, err := c.DB.Read().Users(r.Context())
+	if err != nil {
+		c.internalError(w, r, err)
+		return
+	}
+	out := make([]api.User, 0, len(users))
+	for _, u := range users {
+		out = append(out, api.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt.UTC()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (c *City) postUser(w http.ResponseWriter, r *http.Request, p principal) {
+	var nu api.NewUser
+	if !decodeBody(w, r, &nu) {
+		return
+	}
+	tok, err := c.AddUser(r.Context(), nu.Name, nu.Role)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, api.User{Name: nu.Name, Role: nu.Role, CreatedAt: c.Now().UTC(), Token: tok})
+}
+
+// Serve runs the HTTP server on ln until ctx ends, then shuts down
+// gracefully (requests in flight get up to grace to finish).
+func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           c.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(c.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
+	flush := time.NewTicker(seenFlushInterval)
+	defer flush.Stop()
+	for {
+		select {
+		case err := <-errc:
+			c.FlushSeen(context.WithoutCancel(ctx))
+			return err
+		case <-flush.C:
+			if err := c.FlushSeen(ctx); err != nil {
+				c.Log.Warn("record wards seen", "err", err)
+			}
+		case <-hourly.C:
+			if err := c.ExpireUploads(ctx); err != nil {
+				c.Log.Warn("expire uploads", "err", err)
+			}
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			err := srv.Shutdown(sctx)
+			if errors.Is(err, context.DeadlineExceeded) {
+				srv.Close()
+			}
+			if ferr := c.FlushSeen(context.Background()); ferr != nil {
+				c.Log.Warn("record wards seen", "err", ferr)
+			}
+			return err
+		}
+	}
+}
+
+// seenFlushInterval is how often wards' last requests are written to the
+// database: one transaction for all, rather than a synced write per poll.
+const seenFlushInterval = 10 * time.Second
+
+// seenTracker holds the wards' last manifest requests until FlushSeen.
+type seenTracker struct {
+	mu sync.Mutex
+	m  map[string]seenEntry
+}
+
+type seenEntry struct {
+	at      time.Time
+	version int64
+}
+
+func (s *seenTracker) note(ward string, at time.Time, version int64) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[string]seenEntry{}
+	}
+	s.m[ward] = seenEntry{at, version}
+	s.mu.Unlock()
+}
+
+func (s *seenTracker) get(ward string) (time.Time, int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[ward]
+	return e.at, e.version, ok
+}
+
+// FlushSeen writes the wards' last requests to the database.
+func (c *City) FlushSeen(ctx context.Context) error {
+	c.seen.mu.Lock()
+	pending := c.seen.m
+	c.seen.m = nil
+	c.seen.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+		for ward, e := range pending {
+			if err := tx.WardSeen(ctx, ward, e.at, e.version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Keep them for the next flush, unless newer ones came.
+		c.seen.mu.Lock()
+		for ward, e := range pending {
+			if _, ok := c.seen.m[ward]; !ok {
+				c.seen.note0(ward, e)
+			}
+		}
+		c.seen.mu.Unlock()
+	}
+	return err
+}
+
+func (s *seenTracker) note0(ward string, e seenEntry) {
+	if s.m == nil {
+		s.m = map[string]seenEntry{}
+	}
+	s.m[ward] = e
+}

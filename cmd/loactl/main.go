@@ -1,0 +1,24 @@
+// Command loactl is the operators' command line for loa-city; see
+// loactl.Main.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"loa/loactl"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tty := false
+	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		tty = true
+	}
+	code := loactl.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, loactl.Env{Getenv: os.Getenv, StderrTTY: tty})
+	stop()
+	os.Exit(code)
+}
