@@ -12,10 +12,15 @@ import (
 	"sync"
 	"time"
 
+	"crypto/ed25519"
+	"strings"
+
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/player"
+	"loa/playlist"
 	"loa/schedule"
+	"loa/signing"
 	"loa/sqlite"
 )
 
@@ -34,6 +39,7 @@ type Daemon struct {
 	Ready func(addr string)
 
 	st      *Station
+	sync    *playlist.Syncer
 	eng     *audio.Engine
 	out     audio.Output
 	pl      *player.Player
@@ -78,7 +84,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.st = st
 	defer st.Close()
-	st.Store.CleanTemp()
+	st.Store.CleanTemp(playlist.IsPartial)
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
 	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
@@ -112,6 +118,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.writeAsRun(ctx)
 	}()
+
+	if cfg.City.URL != "" {
+		sy, err := d.newSyncer()
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+		d.sync = sy
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sy.Run(ctx)
+		}()
+	}
 
 	srv, ln, err := d.listen()
 	if err != nil {
@@ -150,6 +171,26 @@ func (d *Daemon) openOutput() (audio.Output, error) {
 		return d.OpenOutput()
 	}
 	return OpenOutput(d.Cfg.Audio, d.Now)
+}
+
+// newSyncer sets up the city sync from the configuration.
+func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
+	c := d.Cfg.City
+	if c.Token == "" || c.PublicKey == "" {
+		return nil, inputErr(fmt.Errorf("city.url is set: city.token and city.public_key are needed too (loa-city ward add, loa-city key)"))
+	}
+	var keys []ed25519.PublicKey
+	for _, k := range strings.FieldsFunc(c.PublicKey, func(r rune) bool { return r == ',' || r == ' ' }) {
+		pub, err := signing.ParsePublicKey(k)
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("city.public_key: %v", err))
+		}
+		keys = append(keys, pub)
+	}
+	return playlist.NewSyncer(playlist.Config{
+		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(),
+		Now: d.Now, Log: d.Log.With("component", "sync"),
+	}, cityStation{st: d.st}), nil
 }
 
 // OpenOutput opens the output a configuration names: the sound card
@@ -281,6 +322,11 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 		if mono.Sub(lastPrune) >= time.Hour {
 			lastPrune = mono
 			d.prune(ctx, now)
+			if n, err := d.st.CollectGarbage(ctx, now, d.Cfg.City.GCGrace.D(), d.pl.InUse); err != nil {
+				d.Log.Error("media clean-up", "err", err)
+			} else if n > 0 {
+				d.Log.Info("media no longer used removed", "files", n)
+			}
 		}
 	}
 }
@@ -321,6 +367,11 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 		peak = -150
 	}
 	d.m.outputLevel.Set(peak)
+	if d.sync != nil {
+		if ss := d.sync.Status(); !ss.LastSuccess.IsZero() {
+			d.m.syncAge.Set(now.Sub(ss.LastSuccess).Seconds())
+		}
+	}
 	silent := d.eng.SilentFor()
 	d.mu.Lock()
 	defer d.mu.Unlock()

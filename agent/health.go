@@ -31,6 +31,7 @@ type StatusReport struct {
 	Amplifier AmpState      `json:"amplifier"`
 	AsRun     []AsRunRow    `json:"last_asrun"`
 	Timezone  string        `json:"timezone"`
+	Sync      *SyncState    `json:"sync,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -120,6 +121,14 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	}
 	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
+	if d.sync != nil {
+		ss := d.sync.Status()
+		r.Sync = &SyncState{City: d.Cfg.City.URL, Version: ss.Version, LastError: ss.LastError, Pending: ss.Pending, Failures: ss.Failures}
+		if !ss.LastSuccess.IsZero() {
+			r.Sync.LastSuccess = ss.LastSuccess.Format(time.RFC3339)
+			r.Sync.AgeSeconds = now.Sub(ss.LastSuccess).Seconds()
+		}
+	}
 	r.Next = []NextEntry{}
 	if sched != nil {
 		r.Timezone = sched.Location().String()

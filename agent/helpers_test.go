@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/binary"
 	"math"
 	"os"
@@ -117,4 +119,9 @@ func peak(f [][2]float64) float64 {
 		p = max(p, math.Abs(x[0]), math.Abs(x[1]))
 	}
 	return p
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -181,27 +181,39 @@ func (in *Ingest) stageDir() (string, error) {
 }
 
 func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
-	info, err := audio.Probe(path)
-	if err != nil {
-		return nil, errors.New(plainReason(err))
-	}
 	dir, err := in.stageDir()
 	if err != nil {
 		return nil, err
 	}
 	sm := &stagedMedia{original: filepath.Join(dir, key), cache: filepath.Join(dir, key+".wav")}
+	m, err := decodeMedia(path, sm.cache, key, size, in.rate, in.now())
+	if err != nil {
+		return nil, err
+	}
 	if err := copyFile(path, sm.original); err != nil {
+		os.Remove(sm.cache)
 		return nil, fmt.Errorf("cannot copy into the store: %v", err)
 	}
-	meter := loudness.NewMeter(in.rate, info.Channels)
-	prep, err := audio.Prepare(path, sm.cache, in.rate, meter.Write)
+	sm.media = m
+	return sm, nil
+}
+
+// decodeMedia checks that path is audio, decodes it once to a PCM cache file
+// at rate (cache), and measures its loudness on that decode. Errors are the
+// reason in plain words.
+func decodeMedia(path, cache, key string, size int64, rate int, now time.Time) (sqlite.Media, error) {
+	info, err := audio.Probe(path)
 	if err != nil {
-		os.Remove(sm.original)
-		return nil, errors.New(plainReason(err))
+		return sqlite.Media{}, errors.New(plainReason(err))
+	}
+	meter := loudness.NewMeter(rate, info.Channels)
+	prep, err := audio.Prepare(path, cache, rate, meter.Write)
+	if err != nil {
+		return sqlite.Media{}, errors.New(plainReason(err))
 	}
 	m := sqlite.Media{
 		SHA256: key, Size: size, Name: filepath.Base(path), Codec: info.Codec, SourceRate: info.Rate,
-		Channels: prep.Channels, CacheRate: in.rate, Frames: prep.Frames, AddedAt: in.now(),
+		Channels: prep.Channels, CacheRate: rate, Frames: prep.Frames, AddedAt: now,
 	}
 	if l := meter.Integrated(); !math.IsInf(l, 0) && !math.IsNaN(l) {
 		m.LoudnessLUFS, m.HasLoudness = l, true
@@ -211,8 +223,7 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 	} else {
 		m.TruePeakDB = -150
 	}
-	sm.media = m
-	return sm, nil
+	return m, nil
 }
 
 // plainReason drops the file name the audio package puts in front: the

@@ -221,13 +221,18 @@ func (s *Store) Keys() ([]string, error) {
 	return keys, err
 }
 
-// CleanTemp removes leftovers of writes cut short (a power cut mid-download).
-func (s *Store) CleanTemp() error {
+// CleanTemp removes leftovers of writes cut short (a power cut in the
+// middle of a load), except the files keep wants kept (partial downloads
+// that a restarted sync resumes).
+func (s *Store) CleanTemp(keep func(name string) bool) error {
 	entries, err := os.ReadDir(filepath.Join(s.Dir, "tmp"))
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
+		if keep != nil && keep(e.Name()) {
+			continue
+		}
 		os.RemoveAll(filepath.Join(s.Dir, "tmp", e.Name()))
 	}
 	return nil

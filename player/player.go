@@ -128,6 +128,9 @@ type Player struct {
 
 	status atomic.Pointer[Status]
 
+	useMu sync.Mutex
+	inUse map[string]bool // media keys of the clips given to the engine
+
 	// Owned by Step.
 	sched     *schedule.Schedule
 	trusted   bool
@@ -153,6 +156,7 @@ func New(cfg Config, eng *audio.Engine, tm TimeMap, media Media, open func(strin
 	p := &Player{
 		cfg: cfg, eng: eng, tm: tm, media: media, open: open, rec: rec, log: log,
 		clips:   map[uint64]*clip{},
+		inUse:   map[string]bool{},
 		played:  map[occKey]bool{},
 		skipped: map[occKey]bool{},
 	}
@@ -218,6 +222,7 @@ type clip struct {
 type partPlan struct {
 	index   int // segment index in the occurrence (or part number of an alert)
 	item    string
+	key     string // media key, "" for silence or a stream
 	planned time.Time // when the part was planned to start
 	length  time.Duration
 	joined  time.Duration // how far into the part playback began
@@ -544,7 +549,7 @@ func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPa
 			continue
 		}
 		within := max(offset-seg.Offset, 0)
-		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within,
+		bp := builtPart{plan: partPlan{index: i, item: segmentItem(seg), key: segmentKey(seg), planned: o.Start.Add(seg.Offset), length: seg.Duration, joined: within,
 			capped: seg.Media != nil && seg.Duration < seg.Media.Duration}}
 		frames := p.frames(seg.Duration) - p.frames(within)
 		switch {
@@ -572,6 +577,13 @@ func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPa
 		out = append(out, bp)
 	}
 	return out, nil
+}
+
+func segmentKey(seg schedule.Segment) string {
+	if seg.Media != nil {
+		return seg.Media.Key
+	}
+	return ""
 }
 
 func segmentItem(seg schedule.Segment) string {

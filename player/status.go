@@ -71,4 +71,32 @@ func (p *Player) publish(now time.Time) {
 		}
 	}
 	p.status.Store(st)
+
+	p.useMu.Lock()
+	clear(p.inUse)
+	for _, c := range p.clips {
+		for _, pp := range c.parts {
+			if pp.key != "" {
+				p.inUse[pp.key] = true
+			}
+		}
+		if c.alert != nil {
+			p.inUse[c.alert.Content] = true
+			if c.alert.Chime != "" {
+				p.inUse[c.alert.Chime] = true
+			}
+		}
+	}
+	for _, pa := range p.alerts {
+		p.inUse[pa.Content] = true
+	}
+	p.useMu.Unlock()
+}
+
+// InUse reports whether media key is part of a clip the player has given
+// the engine (safe from any goroutine).
+func (p *Player) InUse(key string) bool {
+	p.useMu.Lock()
+	defer p.useMu.Unlock()
+	return p.inUse[key]
 }

@@ -386,6 +386,14 @@ const (
 	partialSuffix = ".part"
 )
 
+// IsPartial reports whether a file name in the store's temporary folder is
+// a partial download, which a station must keep across restarts.
+func IsPartial(name string) bool {
+	key, ok := strings.CutPrefix(name, partialPrefix)
+	key, ok2 := strings.CutSuffix(key, partialSuffix)
+	return ok && ok2 && mediastore.ValidKey(key)
+}
+
 // cleanPartials removes partial downloads that the manifest in effect does
 // not need (an item dropped before it was fetched).
 func (s *Syncer) cleanPartials(m *manifest.Manifest) {

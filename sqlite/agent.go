@@ -316,3 +316,38 @@ func (db *AgentDB) Set(ctx context.Context, key, value string) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
+
+// MediaUse is a media row's garbage-collection state.
+type MediaUse struct {
+	SHA256            string
+	UnreferencedSince time.Time // zero while referred to
+}
+
+// MediaUses lists every media row's garbage-collection state.
+func (db *AgentDB) MediaUses(ctx context.Context) ([]MediaUse, error) {
+	rows, err := db.QueryContext(ctx, `SELECT sha256, unreferenced_since FROM media ORDER BY sha256`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MediaUse
+	for rows.Next() {
+		var u MediaUse
+		var since sql.NullInt64
+		if err := rows.Scan(&u.SHA256, &since); err != nil {
+			return nil, err
+		}
+		if since.Valid {
+			u.UnreferencedSince = fromMS(since.Int64)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SetUnreferenced records since when media is not referred to (zero: it
+// is again).
+func (db *AgentDB) SetUnreferenced(ctx context.Context, sha string, since time.Time) error {
+	_, err := db.ExecContext(ctx, `UPDATE media SET unreferenced_since = ? WHERE sha256 = ?`, nullMS(since), sha)
+	return err
+}
