@@ -222,7 +222,7 @@ type clip struct {
 type partPlan struct {
 	index   int // segment index in the occurrence (or part number of an alert)
 	item    string
-	key     string // media key, "" for silence or a stream
+	key     string    // media key, "" for silence or a stream
 	planned time.Time // when the part was planned to start
 	length  time.Duration
 	joined  time.Duration // how far into the part playback began
