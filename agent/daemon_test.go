@@ -347,3 +347,43 @@ func TestDaemonAmplifierCommands(t *testing.T) {
 		t.Errorf("amplifier off %s after the last sound, want the 2 s delay", after)
 	}
 }
+
+// On equal priority the city's program wins over the ward's own; the
+// ward's is reported displaced in the status and the as-run log.
+func TestDaemonCityProgramDisplacesLocal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeTone(t, filepath.Join(dir, "media/local.wav"), 44100, 440, 0.5, 2)
+	writeTone(t, filepath.Join(dir, "media/city.wav"), 44100, 660, 0.5, 2)
+	clock := &shiftedClock{}
+	clock.setTo(time.Date(2026, 11, 26, 10, 59, 57, 0, ict))
+	loadProgram(t, data, dir, "programs:\n  - id: city-news\n    cron: \"0 11 * * *\"\n    items: [media/city.wav]\n", clock.Now())
+	// Make that load the city's programs, as the sync would have.
+	st, err := OpenStation(ctx, data, 44100, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, _ := st.DB.ProgramSources(ctx)
+	src := srcs[0]
+	src.Name, src.Version = SourceCity, "7"
+	if err := st.DB.ReplaceProgramSource(ctx, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	loadProgram(t, data, dir, "programs:\n  - id: local-news\n    cron: \"0 11 * * *\"\n    items: [media/local.wav]\n", clock.Now())
+	td := startDaemon(t, data, clock, nil)
+	if s := td.status(); len(s.Displaced) != 1 || s.Displaced[0].ID != "local-news" {
+		t.Fatalf("displaced today: %+v", s.Displaced)
+	}
+	waitFor(t, "the city program played", 10*time.Second, func() bool { return len(asrunRows(t, data)) >= 2 })
+	rows := asrunRows(t, data)
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.Program] = r.Result + " " + r.Source + " " + r.Note
+	}
+	if got["city-news"] != "completed city " || got["local-news"] != `displaced local displaced by "city-news" (city)` {
+		t.Fatalf("as-run: %q", got)
+	}
+}

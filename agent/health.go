@@ -32,6 +32,7 @@ type StatusReport struct {
 	AsRun     []AsRunRow    `json:"last_asrun"`
 	Timezone  string        `json:"timezone"`
 	Sync      *SyncState    `json:"sync,omitempty"`
+	Displaced []NextEntry   `json:"displaced_today"`
 }
 
 // DeviceState is the audio output's health.
@@ -130,8 +131,12 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		}
 	}
 	r.Next = []NextEntry{}
+	r.Displaced = []NextEntry{}
 	if sched != nil {
 		r.Timezone = sched.Location().String()
+		for _, o := range sched.Displaced(schedule.DateOf(now.In(sched.Location()))) {
+			r.Displaced = append(r.Displaced, NextEntry{Start: o.Start, End: o.End, ID: o.Program.ID, Title: o.Program.Title})
+		}
 		for _, o := range sched.Next(now, 5) {
 			r.Next = append(r.Next, NextEntry{Start: o.Start, End: o.End, ID: o.Program.ID, Title: o.Program.Title})
 		}
@@ -171,4 +176,3 @@ func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(d.Report(r.Context()))
 }
 
-var _ = schedule.DateOf

@@ -42,7 +42,7 @@ func newMetrics() *metrics {
 	}
 	// Every result shows from the start (at 0), so that rate() and alert
 	// rules work before the first failure.
-	for _, r := range []string{"completed", "cut", "interrupted", "failed", "missed", "skipped", "cancelled", "unfinished"} {
+	for _, r := range []string{"completed", "cut", "interrupted", "failed", "missed", "skipped", "displaced", "cancelled", "unfinished"} {
 		m.items.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,

@@ -142,6 +142,12 @@ type Player struct {
 	alerts    []*pendingAlert
 	lastStep  time.Time
 	lastSteps int64
+
+	// Displaced occurrences are logged once, as their start passes.
+	dispChecked time.Time
+	dispSched   *schedule.Schedule
+	dispDay     schedule.Date
+	dispList    []schedule.Occurrence
 }
 
 // New makes a player. open opens a PCM cache file (audio.OpenPCM).
@@ -241,6 +247,7 @@ func (p *Player) Step(now time.Time) {
 	}
 	p.drainEvents()
 	p.reconcileProgram(now)
+	p.reportDisplaced(now)
 	p.reconcileAlerts(now)
 	p.publish(now)
 	p.lastStep = now
@@ -827,6 +834,33 @@ func (p *Player) sortedClips() []*clip {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].startFrame < out[j].startFrame })
 	return out
+}
+
+// reportDisplaced logs, as their start passes, the occurrences that never
+// air because another program covers them entirely (on equal priority the
+// city's program wins over the ward's own).
+func (p *Player) reportDisplaced(now time.Time) {
+	last := p.dispChecked
+	p.dispChecked = now
+	if p.sched == nil || !p.trusted || last.IsZero() || !now.After(last) || now.Sub(last) > time.Hour {
+		return
+	}
+	loc := p.sched.Location()
+	for d := schedule.DateOf(last.In(loc)); !schedule.DateOf(now.In(loc)).Before(d); d = d.AddDays(1) {
+		if p.dispSched != p.sched || p.dispDay != d {
+			p.dispSched, p.dispDay, p.dispList = p.sched, d, p.sched.Displaced(d)
+		}
+		for _, o := range p.dispList {
+			if o.Start.After(last) && !o.Start.After(now) {
+				note := ""
+				if w, _, ok := p.sched.At(o.Start); ok {
+					note = fmt.Sprintf("displaced by %q (%s)", w.Program.ID, w.Source)
+				}
+				p.log.Info("program displaced: another program is on air", "program", o.Program.ID, "source", o.Source, "note", note)
+				p.recordOccurrence(o, "displaced", note)
+			}
+		}
+	}
 }
 
 // ClockJumped tells the player that the wall clock moved by delta on its
