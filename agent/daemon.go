@@ -17,6 +17,7 @@ import (
 
 	"loa/audio"
 	"loa/audio/soundcard"
+	"loa/mediastore"
 	"loa/player"
 	"loa/playlist"
 	"loa/schedule"
@@ -459,6 +460,12 @@ func (d *Daemon) drainAsRun() {
 }
 
 func (d *Daemon) storeAsRun(e player.AsRun) {
+	if mediastore.ValidKey(e.Item) {
+		// City programs name media by key: log the name operators know.
+		if m, err := d.st.DB.Media(context.Background(), e.Item); err == nil && m.Name != "" && m.Name != e.Item {
+			e.Item = m.Name + " (" + e.Item[:8] + ")"
+		}
+	}
 	_, err := d.st.DB.AddAsRun(context.Background(), sqlite.AsRunEntry{
 		Program: e.Program, Source: e.Source, Occurrence: e.Occurrence, Part: e.Part, Item: e.Item, Kind: e.Kind,
 		Planned: e.Planned, Actual: e.Actual, End: e.End, Result: e.Result, Missed: e.Missed, Note: e.Note,

@@ -175,4 +175,3 @@ func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
 	enc.SetIndent("", "  ")
 	enc.Encode(d.Report(r.Context()))
 }
-

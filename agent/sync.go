@@ -107,7 +107,16 @@ func (c cityStation) ApplyManifest(ctx context.Context, m *manifest.Manifest) er
 		return err
 	}
 	src := sqlite.ProgramSource{Name: SourceCity, Path: path, Body: []byte(m.Programs), MediaMap: refs, Version: strconv.FormatInt(m.Version, 10)}
-	return c.st.DB.ReplaceProgramSource(ctx, src, nil)
+	if err := c.st.DB.ReplaceProgramSource(ctx, src, nil); err != nil {
+		return err
+	}
+	// The operators' names for the media, for the as-run log and status.
+	for _, md := range m.Media {
+		if md.Name != "" {
+			c.st.DB.SetMediaName(ctx, md.SHA256, md.Name)
+		}
+	}
+	return nil
 }
 
 // SyncState is the city sync's part of the status.

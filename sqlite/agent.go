@@ -351,3 +351,9 @@ func (db *AgentDB) SetUnreferenced(ctx context.Context, sha string, since time.T
 	_, err := db.ExecContext(ctx, `UPDATE media SET unreferenced_since = ? WHERE sha256 = ?`, nullMS(since), sha)
 	return err
 }
+
+// SetMediaName records the name operators know a media item by.
+func (db *AgentDB) SetMediaName(ctx context.Context, sha, name string) error {
+	_, err := db.ExecContext(ctx, `UPDATE media SET name = ? WHERE sha256 = ? AND name != ?`, name, sha, name)
+	return err
+}
