@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"loa/audio"
 )
 
 const rate = 44100
@@ -296,5 +298,69 @@ programs:
 	a, b := peak(got[rate/2:rate]), peak(got[2*rate+rate/2:3*rate])
 	if (a == 0) == (b == 0) {
 		t.Fatalf("peaks %v and %v: want exactly one silent item", a, b)
+	}
+}
+
+// A station that starts inside a program's window (after a power cut)
+// follows the program's `late` policy: join where the clock says, restart
+// from the beginning, or skip it.
+func TestRenderLatePolicies(t *testing.T) {
+	dir := t.TempDir()
+	// A rising tone, so that the offset can be read from the frequency:
+	// 200 Hz + 100 Hz per second.
+	writeSweep(t, filepath.Join(dir, "media/sweep.wav"), 10)
+	for _, tc := range []struct {
+		late     string
+		freqAt1s float64 // what sounds 1.25–1.75 s into the render (started 5 s late)
+		result   string
+	}{
+		{"join", 200 + 100*6.5, "completed"},
+		{"restart", 200 + 100*1.5, "completed"},
+		{"skip", 0, "skipped"},
+	} {
+		t.Run(tc.late, func(t *testing.T) {
+			writeFile(t, filepath.Join(dir, "p.yaml"), `
+programs:
+  - id: late
+    cron: "0 6 * * *"
+    late: `+tc.late+`
+    items: [media/sweep.wav]
+`)
+			got, rows := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:05", "--duration", "12s")
+			seg := got[rate+rate/4 : rate+rate*3/4] // around 1 s
+			if tc.freqAt1s == 0 {
+				if p := peak(got); p != 0 {
+					t.Fatalf("skip: sound with peak %v", p)
+				}
+			} else if f := dominantFreq(seg, rate); math.Abs(f-tc.freqAt1s) > 30 {
+				t.Fatalf("%.0f Hz one second in, want about %.0f Hz", f, tc.freqAt1s)
+			}
+			if len(rows) == 0 || rows[len(rows)-1]["result"] != tc.result {
+				t.Fatalf("as-run %v, want %s", rows, tc.result)
+			}
+		})
+	}
+}
+
+// writeSweep writes a tone rising 100 Hz per second from 200 Hz.
+func writeSweep(t *testing.T, path string, secs float64) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	w, err := audio.CreateWAV(path, rate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(secs * rate)
+	buf := make([][2]float64, n)
+	phase := 0.0
+	for i := range buf {
+		f := 200 + 100*float64(i)/rate
+		phase += 2 * math.Pi * f / rate
+		v := 0.5 * math.Sin(phase)
+		buf[i] = [2]float64{v, v}
+	}
+	w.Write(buf)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/internal/testaudio"
 	"loa/sqlite"
 )
 
@@ -212,10 +213,10 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
 	loadProgram(t, data, prog)
 
-	pa := startPulse(t)
-	rec := pa.record(t)
+	pa := testaudio.StartPulse(t)
+	rec := pa.Record(t)
 	addr := freePort(t)
-	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, pa.env())
+	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, pa.Env())
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz before the program: %d %s", code, body)
 	}
@@ -228,7 +229,7 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 	}
 	sleepUntil(start.Add(5 * time.Second))
 
-	onset, ok := rec.onset(start.Add(-3*time.Second), 0.01)
+	onset, ok := rec.Onset(start.Add(-3*time.Second), 0.01)
 	if !ok {
 		t.Fatal("the tone never reached the sound device")
 	}

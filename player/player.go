@@ -479,7 +479,7 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		from: d.from, to: d.to, detached: detached, cur: -1, offset: offset,
 	}
 	if detached {
-		c.detachNote = fmt.Sprintf("late: restart (%s late)", late.Round(time.Second))
+		c.detachNote = fmt.Sprintf("late: restart (%s after its start)", earliest.Sub(o.Start).Round(time.Second))
 	}
 	if detached {
 		c.from, c.to = start, start.Add(o.End.Sub(o.Start))
@@ -515,15 +515,16 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 	// The stretch ends before the occurrence's own end (a higher program
 	// takes over), or at its `duration` in the middle of an item: fade out
 	// so that the last frame sounds at the planned instant.
-	natural := o.Start.Add(offset).Add(audio.FramesToDuration(c.frames, p.cfg.Rate))
+	begin, end := o.Start, o.End // the occurrence, on the clip's own timing
 	if detached {
-		natural = c.to
+		begin, end = start, c.to
 	}
+	natural := begin.Add(offset).Add(audio.FramesToDuration(c.frames, p.cfg.Rate))
 	switch {
 	case c.to.Before(o.End) && !detached:
 		p.stopAt(c, c.to, p.cfg.CutFade, "interrupted")
-	case o.End.Before(natural.Add(-time.Millisecond)) || (o.Program.Duration > 0 && cutsItem(o)):
-		p.stopAt(c, o.End, p.cfg.EndFade, "cut")
+	case end.Before(natural.Add(-time.Millisecond)) || (o.Program.Duration > 0 && cutsItem(o)):
+		p.stopAt(c, end, p.cfg.EndFade, "cut")
 	}
 	p.log.Debug("program clip queued", "program", o.Program.ID, "frame", sf, "offset", offset, "to", c.to)
 	return c

@@ -1,4 +1,8 @@
-package e2e
+// Package testaudio gives tests and benchmarks real audio devices without
+// a sound card: a PulseAudio server with a null sink (paced at the sample
+// rate, like a card) whose monitor can be recorded and placed on the wall
+// clock (docs/design.md §7).
+package testaudio
 
 import (
 	"bufio"
@@ -14,17 +18,17 @@ import (
 	"time"
 )
 
-// pulse is a PulseAudio server with one null sink, started for a test: a
+// Pulse is a PulseAudio server with one null sink, started for a test: a
 // device that consumes samples at exactly the sample rate, like a sound
 // card, and whose monitor can be recorded.
-type pulse struct {
+type Pulse struct {
 	dir    string
 	socket string
 	alsa   string // ALSA configuration whose default PCM is this server
 	cmd    *exec.Cmd
 }
 
-func startPulse(t *testing.T) *pulse {
+func StartPulse(t testing.TB) *Pulse {
 	t.Helper()
 	if _, err := exec.LookPath("pulseaudio"); err != nil {
 		t.Skip("pulseaudio is not installed (scripts/deps.sh installs it)")
@@ -37,7 +41,7 @@ func startPulse(t *testing.T) *pulse {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &pulse{dir: dir, socket: filepath.Join(dir, "native")}
+	p := &Pulse{dir: dir, socket: filepath.Join(dir, "native")}
 	script := fmt.Sprintf("load-module module-null-sink sink_name=loa rate=44100 channels=2\n"+
 		"load-module module-native-protocol-unix socket=%s auth-anonymous=1\nset-default-sink loa\n", p.socket)
 	os.WriteFile(filepath.Join(dir, "default.pa"), []byte(script), 0o644)
@@ -64,14 +68,14 @@ func startPulse(t *testing.T) *pulse {
 	return nil
 }
 
-// env is what a process needs to play to this server through ALSA.
-func (p *pulse) env() []string {
+// Env is what a process needs to play to this server through ALSA.
+func (p *Pulse) Env() []string {
 	return []string{"ALSA_CONFIG_PATH=" + p.alsa, "PULSE_SERVER=unix:" + p.socket, "HOME=" + p.dir}
 }
 
-// recording captures the null sink's monitor with parec, stamping every
+// Recording captures the null sink's monitor with parec, stamping every
 // block as it arrives so that frames can be placed on the wall clock.
-type recording struct {
+type Recording struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	pcm  []int16 // interleaved stereo
@@ -79,15 +83,15 @@ type recording struct {
 	ok   bool
 }
 
-func (p *pulse) record(t *testing.T) *recording {
+func (p *Pulse) Record(t testing.TB) *Recording {
 	t.Helper()
 	if _, err := exec.LookPath("parec"); err != nil {
 		t.Skip("parec is not installed (pulseaudio-utils)")
 	}
-	r := &recording{}
+	r := &Recording{}
 	r.cmd = exec.Command("parec", "--server=unix:"+p.socket, "-d", "loa.monitor", "--raw", "--format=s16le",
 		"--rate=44100", "--channels=2", "--latency-msec=10")
-	r.cmd.Env = append(os.Environ(), p.env()...)
+	r.cmd.Env = append(os.Environ(), p.Env()...)
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +104,7 @@ func (p *pulse) record(t *testing.T) *recording {
 	return r
 }
 
-func (r *recording) read(out io.Reader) {
+func (r *Recording) read(out io.Reader) {
 	br := bufio.NewReaderSize(out, 1<<16)
 	buf := make([]byte, 4096)
 	var frames int64
@@ -127,9 +131,9 @@ func (r *recording) read(out io.Reader) {
 	}
 }
 
-// onset returns the wall-clock instant of the first frame after `after`
+// Onset returns the wall-clock instant of the first frame after `after`
 // whose level exceeds threshold (linear, full scale 1).
-func (r *recording) onset(after time.Time, threshold float64) (time.Time, bool) {
+func (r *Recording) Onset(after time.Time, threshold float64) (time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ok {
