@@ -88,6 +88,33 @@ func (p *PeakInterpolator) Push(x float64) float64 {
 // Tail returns the largest interpolated magnitude that the last
 // InterpolatorDelay samples would still produce if the signal ended now
 // (followed by silence), without changing the interpolator.
+// Store takes the next sample into the history without computing the
+// interpolated points: for stretches where they cannot matter (see
+// quietBound).
+func (p *PeakInterpolator) Store(x float64) {
+	p.buf[p.pos] = x
+	p.buf[p.pos+phaseTaps] = x
+	p.pos++
+	if p.pos == phaseTaps {
+		p.pos = 0
+	}
+}
+
+// gainBound is the largest sum of the magnitudes of one phase's taps: no
+// interpolated point can exceed the largest sample magnitude in its window
+// times this.
+var gainBound = func() float64 {
+	b := 0.0
+	for _, phase := range annex2 {
+		s := 0.0
+		for _, c := range phase {
+			s += math.Abs(c)
+		}
+		b = max(b, s)
+	}
+	return b
+}()
+
 func (p *PeakInterpolator) Tail() float64 {
 	q := *p
 	peak := 0.0

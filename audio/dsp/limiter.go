@@ -63,6 +63,14 @@ type Limiter struct {
 	delay   int     // D: frames between input and output
 
 	interp [2]PeakInterpolator
+	// quiet: a window of samples all under this cannot hold an
+	// interpolated point over the ceiling (ceiling / gainBound), so the
+	// interpolation is skipped while hot is 0; hot counts the frames whose
+	// window still holds a sample over quiet.
+	quiet float64
+	hot   int
+	// exhaustive turns the shortcuts off (tests compare both paths).
+	exhaustive bool
 
 	// line delays the input by delay frames (ring, next slot at linePos).
 	line    [][2]float64
@@ -115,6 +123,7 @@ func NewLimiter(rate int, ceilingDBTP float64, lookahead, release time.Duration)
 		// The margin absorbs the rounding of the moving average (relative
 		// error ~attack × 1e-16), so that ceiling is never crossed by an ulp.
 		ceiling:     DBToGain(ceilingDBTP) * (1 - 1e-9),
+		quiet:       DBToGain(ceilingDBTP) * (1 - 1e-9) / gainBound * (1 - 1e-9),
 		attack:      attack,
 		window:      window,
 		delay:       delay,
@@ -137,6 +146,7 @@ func (l *Limiter) Latency() int { return l.delay }
 // back at 1.
 func (l *Limiter) Reset() {
 	l.interp = [2]PeakInterpolator{}
+	l.hot = 0
 	clear(l.line)
 	l.linePos = 0
 	l.minHead, l.minLen, l.frame = 0, 0, 0
@@ -165,7 +175,37 @@ func (l *Limiter) Process(frames [][2]float64) {
 		}
 
 		// Detect: the gain this frame and its interpolated points ask for.
-		peak := max(math.Abs(x0), math.Abs(x1), l.interp[0].Push(x0), l.interp[1].Push(x1))
+		// Interpolating costs most of the limiter's time and can only find
+		// a peak over the ceiling when a sample of its window is over
+		// `quiet`: at -16 LUFS most windows are not.
+		peak := max(math.Abs(x0), math.Abs(x1))
+		if peak > l.quiet || l.exhaustive {
+			l.hot = phaseTaps
+		}
+		if l.hot > 0 {
+			l.hot--
+			peak = max(peak, l.interp[0].Push(x0), l.interp[1].Push(x1))
+		} else {
+			l.interp[0].Store(x0)
+			l.interp[1].Store(x1)
+			if l.idle() {
+				// Nothing to limit, nothing pending: what the full path
+				// below would do, in a few stores.
+				l.minFrame[l.minHead] = l.frame
+				l.frame++
+				if l.boxPos++; l.boxPos == l.attack {
+					l.boxPos = 0
+				}
+				l.gain = 1
+				out := l.line[l.linePos]
+				l.line[l.linePos] = [2]float64{x0, x1}
+				if l.linePos++; l.linePos == l.delay {
+					l.linePos = 0
+				}
+				frames[i] = out
+				continue
+			}
+		}
 		want := 1.0
 		if peak > l.ceiling {
 			want = l.ceiling / peak
@@ -205,6 +245,13 @@ func (l *Limiter) Process(frames [][2]float64) {
 		}
 		frames[i] = out
 	}
+}
+
+// idle reports that the limiter is at unity with no reduction pending:
+// the envelope, every value in the moving average and the only request in
+// the window are 1.
+func (l *Limiter) idle() bool {
+	return l.envelope == 1 && l.boxUnder == 0 && l.minLen == 1 && l.minGain[l.minHead] == 1
 }
 
 // slideMin adds the gain requested by the current frame and returns the

@@ -426,3 +426,4 @@ func TestLimiterSmallestSettings(t *testing.T) {
 		}
 	}
 }
+
