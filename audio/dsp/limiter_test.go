@@ -426,4 +426,3 @@ func TestLimiterSmallestSettings(t *testing.T) {
 		}
 	}
 }
-
