@@ -14,3 +14,14 @@ go vet ./...
 
 echo "== go test"
 go test -race -count=1 -timeout 15m ./...
+
+# The parsers of outside input, fuzzed briefly: every run explores a little
+# further from the seed corpus; a crash fails the suite and leaves the input
+# under testdata/fuzz for a regression test.
+echo "== fuzz (brief)"
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
+fuzz ./schedule FuzzParse
+fuzz ./audio FuzzProbe
+fuzz ./audio FuzzDecode
+fuzz ./manifest FuzzDecode
+fuzz ./manifest FuzzOpen
