@@ -12,7 +12,9 @@ import (
 // last shut down, and only NTP (or the city) corrects it.
 type ClockState struct {
 	Trusted bool   `json:"trusted"`
-	Source  string `json:"source"` // ntp | config | none
+	Source  string `json:"source"` // ntp | config | city | none
+	// Offset is the correction applied to this machine's clock (city).
+	Offset time.Duration `json:"offset_ns,omitempty"`
 	// MaxError is the kernel's bound on the clock's error (NTP), when known.
 	MaxError time.Duration `json:"max_error_ns,omitempty"`
 	Detail   string        `json:"detail,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crypto/ed25519"
@@ -34,20 +35,25 @@ type Daemon struct {
 	// Clock reports whether the wall clock can be trusted (default: from
 	// Cfg.Clock).
 	Clock func() ClockState
-	// OpenOutput opens the audio output (default: from Cfg.Audio.Output).
-	OpenOutput func() (audio.Output, error)
+	// OpenOutput opens the audio output on the daemon's clock (default:
+	// from Cfg.Audio.Output).
+	OpenOutput func(now func() time.Time) (audio.Output, error)
 	// Ready, if set, receives the HTTP address once the daemon serves.
 	Ready func(addr string)
 
-	st      *Station
-	sync    *playlist.Syncer
-	eng     *audio.Engine
-	out     audio.Output
-	pl      *player.Player
-	amp     *Amplifier
-	m       *metrics
-	started time.Time
-	records chan player.AsRun
+	st   *Station
+	sync *playlist.Syncer
+	// offset is added to Now when the city is the reference clock (no
+	// NTP): see cityClock.
+	offset   atomic.Int64
+	cityTime func(ClockState) ClockState
+	eng      *audio.Engine
+	out      audio.Output
+	pl       *player.Player
+	amp      *Amplifier
+	m        *metrics
+	started  time.Time
+	records  chan player.AsRun
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -79,7 +85,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.m = newMetrics()
 	cfg := d.Cfg
 
-	st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, d.Now)
+	st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, d.wall)
 	if err != nil {
 		return err
 	}
@@ -96,7 +102,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.deviceFailed(err)
 		// Keep serving health and status with a null output until the
 		// hold time runs out.
-		out = audio.NewPaced("null (device failed)", cfg.Audio.Rate, cfg.Audio.Buffer.D(), d.Now, nil)
+		out = audio.NewPaced("null (device failed)", cfg.Audio.Rate, cfg.Audio.Buffer.D(), d.wall, nil)
 	}
 	d.out = out
 	d.Log.Info("audio output", "output", out.Name(), "rate", cfg.Audio.Rate, "latency", out.Latency())
@@ -128,6 +134,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		d.sync = sy
+		d.cityTime = d.cityTimeSource(ctx)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -155,7 +162,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	err = d.loop(ctx, stamp, outErr)
 	// What is on air is logged as it stands: the broadcast log must say
 	// where playback stopped.
-	d.pl.Flush(d.Now(), "agent stopped")
+	d.pl.Flush(d.wall(), "agent stopped")
 	cancel()
 	wg.Wait()
 	d.drainAsRun()
@@ -163,15 +170,60 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// cityTimeSource returns the clock check used when the kernel has no NTP
+// sync: the offset to the city's clock, measured in the background every
+// 10 minutes (every 15 s until the first success).
+func (d *Daemon) cityTimeSource(ctx context.Context) func(ClockState) ClockState {
+	cc := cityClock{url: d.Cfg.City.URL, http: &http.Client{Timeout: 5 * time.Second}, now: d.Now}
+	var mu sync.Mutex
+	var last ClockState
+	var measured, tried time.Time
+	busy := false
+	return func(kernel ClockState) ClockState {
+		mu.Lock()
+		defer mu.Unlock()
+		due := 10 * time.Minute
+		if measured.IsZero() {
+			due = 15 * time.Second
+		}
+		if !busy && time.Since(tried) >= due {
+			busy, tried = true, time.Now()
+			go func() {
+				off, rtt, err := cc.measure(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				busy = false
+				if err != nil {
+					d.Log.Warn("city clock not reachable", "err", err)
+					return
+				}
+				measured = time.Now()
+				d.offset.Store(int64(off))
+				last = ClockState{Trusted: true, Source: "city", Offset: off, MaxError: rtt / 2,
+					Detail: "no NTP sync on this machine: running on the city's clock"}
+			}()
+		}
+		if measured.IsZero() || time.Since(measured) > time.Hour {
+			kernel.Detail += "; the city's clock is not reachable either"
+			return kernel
+		}
+		return last
+	}
+}
+
+// wall is the station's clock: the system clock, or the city's when the
+// city is the reference (no NTP on this machine).
+func (d *Daemon) wall() time.Time { return d.Now().Add(time.Duration(d.offset.Load())) }
+
 type recorderFunc func(player.AsRun)
 
 func (f recorderFunc) Record(e player.AsRun) { f(e) }
 
 func (d *Daemon) openOutput() (audio.Output, error) {
 	if d.OpenOutput != nil {
-		return d.OpenOutput()
+		return d.OpenOutput(d.wall)
 	}
-	return OpenOutput(d.Cfg.Audio, d.Now)
+	return OpenOutput(d.Cfg.Audio, d.wall)
 }
 
 // newSyncer sets up the city sync from the configuration.
@@ -190,7 +242,7 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 	}
 	return playlist.NewSyncer(playlist.Config{
 		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(),
-		Now: d.Now, Log: d.Log.With("component", "sync"),
+		Now: d.wall, Log: d.Log.With("component", "sync"),
 	}, cityStation{st: d.st}), nil
 }
 
@@ -273,7 +325,7 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 		case <-tick.C:
 		}
 		mono := time.Now()
-		now := d.Now()
+		now := d.wall()
 		if jump := jumps.observe(now, mono); jump > time.Second || jump < -time.Second {
 			d.Log.Warn("wall clock jumped: re-planning the day", "jump", jump.Round(time.Millisecond))
 			d.pl.ClockJumped(jump)
@@ -332,8 +384,15 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 	}
 }
 
+// checkClock decides whether the clock is trusted: the kernel's NTP state
+// (or `clock: trust`), else the city's clock when a city is configured.
 func (d *Daemon) checkClock() {
 	cs := d.Clock()
+	if cs.Trusted {
+		d.offset.Store(0)
+	} else if d.cityTime != nil {
+		cs = d.cityTime(cs)
+	}
 	d.mu.Lock()
 	if cs.Trusted != d.clock.Trusted || d.clock.Source == "" {
 		if cs.Trusted {
@@ -409,7 +468,7 @@ func (d *Daemon) reloadSchedule(ctx context.Context) {
 	d.sched, d.schedErrs = sched, errs
 	d.mu.Unlock()
 	d.pl.SetSchedule(sched)
-	day := schedule.DateOf(d.Now().In(sched.Location()))
+	day := schedule.DateOf(d.wall().In(sched.Location()))
 	d.m.occToday.Set(float64(len(sched.Timeline(day))))
 }
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"loa/city/citytest"
+	"loa/signing"
 	"loa/sqlite"
 )
 
@@ -385,5 +387,35 @@ func TestDaemonCityProgramDisplacesLocal(t *testing.T) {
 	}
 	if got["city-news"] != "completed city " || got["local-news"] != `displaced local displaced by "city-news" (city)` {
 		t.Fatalf("as-run: %q", got)
+	}
+}
+
+// With no NTP on the machine, the city's clock is the reference: the
+// station measures its offset and schedules on the city's time.
+func TestDaemonRunsOnTheCityClockWithoutNTP(t *testing.T) {
+	t.Parallel()
+	c := citytest.New(t)
+	cityAhead := 42 * time.Second
+	c.City.Now = func() time.Time { return time.Now().Add(cityAhead) }
+	token := c.AddWard(t, "phuong-9")
+	dir := t.TempDir()
+	clock := &shiftedClock{} // this machine's clock: real time
+	td := startDaemon(t, filepath.Join(dir, "data"), clock, func(cfg *Config) {
+		cfg.Clock = "auto"
+		cfg.Ward = "phuong-9"
+		cfg.City = CityConfig{URL: c.URL, Token: token, PublicKey: signing.PublicKeyText(c.City.PublicKey()), Poll: Duration(time.Minute)}
+	}, func(d *Daemon) {
+		d.Clock = func() ClockState { return ClockState{Source: "none", Detail: "the kernel clock is not synchronised by NTP"} }
+	})
+	var s StatusReport
+	waitFor(t, "the city's clock", 20*time.Second, func() bool { s = td.status(); return s.Clock.Source == "city" })
+	if !s.Clock.Trusted || (s.Clock.Offset-cityAhead).Abs() > 200*time.Millisecond {
+		t.Fatalf("clock %+v, want trusted, offset %s", s.Clock, cityAhead)
+	}
+	if d := s.Now.Sub(time.Now()) - cityAhead; d.Abs() > time.Second {
+		t.Fatalf("the station's time is %s off the city's", d)
+	}
+	if code, body := td.get("/healthz"); code != 200 {
+		t.Fatalf("healthz on the city's clock: %d %s", code, body)
 	}
 }

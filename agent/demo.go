@@ -196,12 +196,12 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 	wavPath, _ := filepath.Abs(*out)
 	d := &Daemon{Cfg: cfg, Log: c.logger("text", "info"), Now: c.Now}
 	played := "alsa"
-	d.OpenOutput = func() (audio.Output, error) {
+	d.OpenOutput = func(now func() time.Time) (audio.Output, error) {
 		a := cfg.Audio
 		switch *output {
 		case "auto":
 			a.Output = "alsa"
-			if o, err := OpenOutput(a, c.Now); err == nil {
+			if o, err := OpenOutput(a, now); err == nil {
 				fmt.Fprintln(c.Stdout, "  phát ra card âm thanh / playing to the sound card")
 				return o, nil
 			} else {
@@ -212,7 +212,7 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 			a.Output = Name(*output)
 		}
 		played = string(a.Output)
-		return OpenOutput(a, c.Now)
+		return OpenOutput(a, now)
 	}
 	fmt.Fprintf(c.Stdout, "  trạng thái / status: http://%s/api/v1/status\n", *listen)
 

@@ -84,7 +84,7 @@ func (d *Daemon) routes() http.Handler {
 
 // Report builds the status report.
 func (d *Daemon) Report(ctx context.Context) StatusReport {
-	now := d.Now()
+	now := d.wall()
 	ps := d.pl.Status()
 	d.mu.Lock()
 	clock, devErr, dbErr, sched, silent, schedErrs := d.clock, d.deviceErr, d.dbErr, d.sched, d.silentRun, d.schedErrs
