@@ -405,7 +405,9 @@ func TestDaemonRunsOnTheCityClockWithoutNTP(t *testing.T) {
 		cfg.Ward = "phuong-9"
 		cfg.City = CityConfig{URL: c.URL, Token: token, PublicKey: signing.PublicKeyText(c.City.PublicKey()), Poll: Duration(time.Minute)}
 	}, func(d *Daemon) {
-		d.Clock = func() ClockState { return ClockState{Source: "none", Detail: "the kernel clock is not synchronised by NTP"} }
+		d.Clock = func() ClockState {
+			return ClockState{Source: "none", Detail: "the kernel clock is not synchronised by NTP"}
+		}
 	})
 	var s StatusReport
 	waitFor(t, "the city's clock", 20*time.Second, func() bool { s = td.status(); return s.Clock.Source == "city" })
