@@ -275,7 +275,12 @@ func OpenOutput(a AudioConfig, now func() time.Time) (audio.Output, error) {
 		if a.Card != "" {
 			os.Setenv("ALSA_CARD", a.Card)
 		}
-		return soundcard.Open(a.Rate, a.Channels, a.Buffer.D(), now)
+		card, err := soundcard.Open(a.Rate, a.Channels, a.Buffer.D(), now)
+		if err != nil {
+			return nil, err
+		}
+		card.SetLatencyAdjust(a.LatencyExtra.D())
+		return card, nil
 	}
 	return nil, fmt.Errorf("audio.output %q: want auto, alsa, wav:PATH or null", a.Output)
 }

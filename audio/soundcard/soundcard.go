@@ -33,6 +33,7 @@ type Card struct {
 	now            func() time.Time
 	ctx            *oto.Context
 	anchor         *audio.ClockAnchor
+	adjust         time.Duration
 
 	engine   atomic.Pointer[audio.Engine]
 	mix      [][2]float64
@@ -80,8 +81,16 @@ func (c *Card) playerBuffer() time.Duration {
 }
 
 // Latency is the delay from a frame being mixed to it leaving the card:
-// oto's buffer plus ALSA's.
-func (c *Card) Latency() time.Duration { return c.buffer + c.playerBuffer() }
+// oto's buffer plus ALSA's, plus the device's own (SetLatencyAdjust).
+func (c *Card) Latency() time.Duration { return c.buffer + c.playerBuffer() + c.adjust }
+
+// SetLatencyAdjust adds what the device itself delays beyond the ALSA
+// buffer (a USB card's FIFO, a PulseAudio server's own buffer), measured
+// once per kind of device, so that starts land on time. Call it before Run.
+func (c *Card) SetLatencyAdjust(d time.Duration) {
+	c.adjust = d
+	c.anchor = audio.NewClockAnchor(c.rate, c.Latency())
+}
 
 // Name describes the output.
 func (c *Card) Name() string { return "alsa" }
