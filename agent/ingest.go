@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -190,7 +192,7 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := copyFile(path, sm.original); err != nil {
+	if err := copyFile(path, sm.original, key); err != nil {
 		os.Remove(sm.cache)
 		return nil, fmt.Errorf("cannot copy into the store: %v", err)
 	}
@@ -236,7 +238,10 @@ func plainReason(err error) string {
 	return r
 }
 
-func copyFile(src, dst string) error {
+// copyFile copies src to dst (synced), checking that what was read hashes
+// to key: a file changed between the hash and the copy is not stored under
+// the wrong name.
+func copyFile(src, dst, key string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -246,7 +251,8 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
 		out.Close()
 		return err
 	}
@@ -254,7 +260,14 @@ func copyFile(src, dst string) error {
 		out.Close()
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != key {
+		os.Remove(dst)
+		return fmt.Errorf("the file changed while it was being loaded (sha256 %s, then %s)", key, got)
+	}
+	return nil
 }
 
 // Staged lists the media staged so far (what Commit will add).
