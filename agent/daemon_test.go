@@ -414,7 +414,7 @@ func TestDaemonRunsOnTheCityClockWithoutNTP(t *testing.T) {
 	if !s.Clock.Trusted || (s.Clock.Offset-cityAhead).Abs() > 200*time.Millisecond {
 		t.Fatalf("clock %+v, want trusted, offset %s", s.Clock, cityAhead)
 	}
-	if d := s.Now.Sub(time.Now()) - cityAhead; d.Abs() > time.Second {
+	if d := time.Until(s.Now) - cityAhead; d.Abs() > time.Second {
 		t.Fatalf("the station's time is %s off the city's", d)
 	}
 	if code, body := td.get("/healthz"); code != 200 {

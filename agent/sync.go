@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -129,6 +128,3 @@ type SyncState struct {
 	Pending     int     `json:"pending_media"`
 	Failures    int     `json:"failures"`
 }
-
-// errNoCity is returned when the sync is asked for without a city.
-var errNoCity = errors.New("no city configured (city.url)")

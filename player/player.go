@@ -222,7 +222,6 @@ type clip struct {
 	ended       bool
 	mutes       bool // mutes the program bus while it sounds
 	frames      int64
-	plannedJoin bool
 }
 
 type partPlan struct {
@@ -485,18 +484,14 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		c.from, c.to = start, start.Add(o.End.Sub(o.Start))
 	}
 	var seqParts []audio.Part
-	for i, pp := range parts {
+	for _, pp := range parts {
 		seqParts = append(seqParts, pp.part)
 		c.parts = append(c.parts, pp.plan)
 		c.frames += pp.part.Frames
-		_ = i
 	}
 	sf, _ := p.tm.FrameAt(start)
 	sf = max(sf, pos)
 	c.startFrame = sf
-	if late > 0 && !detached && offset > 0 {
-		c.plannedJoin = true
-	}
 	src := audio.NewSequence(p.open, seqParts)
 	if err := p.eng.Play(audio.Clip{ID: c.id, Bus: audio.BusProgram, Start: sf, Source: src, FadeIn: joinFade}); err != nil {
 		p.log.Error("audio engine refused a clip", "program", o.Program.ID, "err", err)
@@ -651,12 +646,10 @@ func (p *Player) handle(ev audio.Event) {
 		c.started = true
 		c.actual = ev.Frame
 		if c.kind == "program" {
+			// A clip that started later than asked still begins at its
+			// planned offset: drift() measures from the actual frame, and
+			// re-joins it if that puts it off the wall clock.
 			p.played[c.key] = true
-			if c.actual != c.startFrame {
-				// Started later than asked (the step came late): the clip
-				// still begins at the offset computed for startFrame.
-				c.offset += audio.FramesToDuration(c.actual-c.startFrame, p.cfg.Rate) * 0
-			}
 		}
 		if c.mutes {
 			p.muted = append(p.muted, span{ev.Frame, -1})
