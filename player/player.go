@@ -206,22 +206,22 @@ type clip struct {
 	to    time.Time // planned end of that stretch
 	parts []partPlan
 	// startFrame is where it was asked to start; actual where it did.
-	startFrame  int64
-	offset      time.Duration // into the occurrence at startFrame
-	started     bool
-	actual      int64
-	stopping    bool
-	stopReason  string // cut | interrupted | cancelled | replaced
-	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
-	detachNote  string
-	cur         int // index in parts of the part on air, -1 none
-	curFrame    int64
-	curStart    time.Time // when the part on air started, by the clock of that moment
-	curFailed   error
-	alert       *pendingAlert
-	ended       bool
-	mutes       bool // mutes the program bus while it sounds
-	frames      int64
+	startFrame int64
+	offset     time.Duration // into the occurrence at startFrame
+	started    bool
+	actual     int64
+	stopping   bool
+	stopReason string // cut | interrupted | cancelled | replaced
+	detached   bool   // runs on its own timing (late: restart, or the clock moved back)
+	detachNote string
+	cur        int // index in parts of the part on air, -1 none
+	curFrame   int64
+	curStart   time.Time // when the part on air started, by the clock of that moment
+	curFailed  error
+	alert      *pendingAlert
+	ended      bool
+	mutes      bool // mutes the program bus while it sounds
+	frames     int64
 }
 
 type partPlan struct {
