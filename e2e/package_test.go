@@ -489,6 +489,7 @@ func (c *chroot) exists(path string) bool {
 // renderFixture writes a program that exercises what could differ between
 // builds: resampling (a 22.05 kHz item), the MP3 decoder, gain (volume 80),
 // a chime, and an emergency alert cutting in with its ramps and the limiter.
+// sox runs without dither (-D), so the fixture is the same on every run.
 // It returns the render arguments (paths relative to dir).
 func renderFixture(t testing.TB, dir string) []string {
 	for _, tool := range []string{"sox", "lame"} {
@@ -499,12 +500,12 @@ func renderFixture(t testing.TB, dir string) []string {
 	media := filepath.Join(dir, "media")
 	os.MkdirAll(media, 0o755)
 	for _, c := range [][]string{
-		{"sox", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "a.wav"), "synth", "8", "sine", "440", "vol", "0.5"},
-		{"sox", "-n", "-r", "22050", "-c", "1", "-b", "16", filepath.Join(media, "b.wav"), "synth", "6", "sine", "660", "vol", "0.4"},
-		{"sox", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "c.wav"), "synth", "5", "sine", "300", "vol", "0.5"},
+		{"sox", "-D", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "a.wav"), "synth", "8", "sine", "440", "vol", "0.5"},
+		{"sox", "-D", "-n", "-r", "22050", "-c", "1", "-b", "16", filepath.Join(media, "b.wav"), "synth", "6", "sine", "660", "vol", "0.4"},
+		{"sox", "-D", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "c.wav"), "synth", "5", "sine", "300", "vol", "0.5"},
 		{"lame", "--quiet", "-b", "64", filepath.Join(media, "c.wav"), filepath.Join(media, "c.mp3")},
-		{"sox", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "chime.wav"), "synth", "1", "sine", "880", "vol", "0.3"},
-		{"sox", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "alert.wav"), "synth", "3", "sine", "1000", "vol", "0.9"},
+		{"sox", "-D", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "chime.wav"), "synth", "1", "sine", "880", "vol", "0.3"},
+		{"sox", "-D", "-n", "-r", "44100", "-c", "1", "-b", "16", filepath.Join(media, "alert.wav"), "synth", "3", "sine", "1000", "vol", "0.9"},
 	} {
 		must(t, c[0], c[1:]...)
 	}
@@ -643,7 +644,10 @@ func TestPackageLifecycle(t *testing.T) {
 	if err := daemon.Wait(); err != nil {
 		t.Errorf("the daemon's exit on SIGTERM: %v\n%s", err, dlog.String())
 	}
-	c.stat("/var/lib/loa/loa.db", 0o644, ids[0], ids[1])
+	// Made by the loa user (its mode follows the umask: systemd's is 0027).
+	if st, err := os.Stat(filepath.Join(c.dir, "var/lib/loa/loa.db")); err != nil || st.Sys().(*syscall.Stat_t).Uid != uint32(ids[0]) {
+		t.Errorf("the database is not the loa user's: %v", err)
+	}
 	configured := c.read("/etc/loa/agent.conf")
 
 	// Upgrade: the configuration (a changed conffile) stays as it is,
