@@ -11,6 +11,10 @@
 # MIRROR (http://deb.debian.org/debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "package-ci.sh: run as root (apt-get, debootstrap and chroot need it)" >&2
+  exit 1
+fi
 export PATH="$PATH:/usr/local/go/bin"
 out=${OUT:-dist}
 chroot=${CHROOT:-$out/chroot-bookworm}
