@@ -41,6 +41,7 @@ Usage:
   loa-agent status [--json]                     health of the running daemon
   loa-agent doctor                              check device, clock, disk, database
   loa-agent demo [--out FILE.wav]               a demo station with a generated program
+  loa-agent join --city URL --code CODE         connect this station to the city with a one-time code
   loa-agent version
 
 Every command takes --help. Exit status: 0 ok, 1 failure, 2 bad input.
@@ -89,6 +90,8 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 		err = c.doctor(ctx, args[1:])
 	case "demo":
 		err = c.demo(ctx, args[1:])
+	case "join":
+		err = c.join(ctx, args[1:])
 	default:
 		err = usageErr(fmt.Sprintf("unknown command %q\n\n%s", args[0], agentUsage))
 	}

@@ -29,6 +29,7 @@ const usage = `loa-city: the city station (Đài truyền thanh thành phố).
 Usage:
   loa-city run [--config FILE]                      serve the HTTP API
   loa-city ward add ID [--group G]... [--config FILE]   register a ward; prints its token once
+  loa-city ward code ID [--code-ttl 24h] [--config FILE]   a new one-time join code for a ward
   loa-city ward list [--json] [--config FILE]
   loa-city user add NAME --role ROLE [--config FILE]    add an API user; prints the token once
                                                        (roles: admin, operator, alerter, technician)
@@ -50,6 +51,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "-help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case "version", "--version":
+		fmt.Fprintln(stdout, "loa-city", Version)
+		return exitOK
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "key":
@@ -63,6 +67,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch sub {
 		case "ward add":
 			return cmdWardAdd(ctx, rest[1:], stdout, stderr)
+		case "ward code":
+			return cmdWardCode(ctx, rest[1:], stdout, stderr)
 		case "ward list":
 			return cmdWardList(ctx, rest[1:], stdout, stderr)
 		case "user add":
@@ -205,7 +211,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failed(stderr, "run", err)
 	}
-	city.Log.Info("loa-city listening", "addr", ln.Addr().String(), "data", city.Config.Data,
+	if ln, err = city.WrapTLS(ln); err != nil { // city/tls.go
+		return failed(stderr, "run", err)
+	}
+	city.Log.Info("loa-city listening", "addr", ln.Addr().String(), "tls", city.Config.TLS.Enabled(), "version", Version, "data", city.Config.Data,
 		"key_id", city.KeyID(), "timezone", city.Config.Timezone)
 	if err := city.Serve(ctx, ln, 10*time.Second); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return failed(stderr, "run", err)
@@ -223,6 +232,7 @@ func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c := newCommand("ward add", "ID [--group G]...", "Register a ward and print its token, once: only its hash is kept.\nPut the token in the ward's loa-agent configuration (city.token).", stdout, stderr)
 	var groups stringList
 	c.fs.Var(&groups, "group", "a group the ward belongs to (district, zone); repeat for several")
+	ttl := joinTTLFlag(c.fs) // city/join.go
 	pos, code, ok := c.parse(args, 1)
 	if !ok {
 		return code
@@ -237,7 +247,7 @@ func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return failed(stderr, "ward add", err)
 	}
 	fmt.Fprintf(stdout, "ward %s added. Its token (shown only this once):\n%s\n", pos[0], tok)
-	return exitOK
+	return printJoinCode(ctx, city, pos[0], *ttl, stdout, stderr)
 }
 
 func cmdWardList(ctx context.Context, args []string, stdout, stderr io.Writer) int {

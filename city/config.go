@@ -25,6 +25,8 @@ type Config struct {
 	Key    string       `yaml:"key"`
 	Ingest IngestConfig `yaml:"ingest"`
 	Log    LogConfig    `yaml:"log"`
+	// TLS, when set, serves HTTPS (city/tls.go).
+	TLS TLSConfig `yaml:"tls"`
 }
 
 // IngestConfig bounds media ingest.

@@ -34,6 +34,7 @@ func (c *City) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /api/v1/key", c.getKey)
 	mux.HandleFunc("GET /api/v1/time", c.getTime)
+	mux.Handle("POST /api/v1/join", c.joinHandler()) // city/join.go: a one-time code for a ward's credentials
 
 	h("GET /api/v1/manifest", c.getManifest, roleWard)
 	h("GET /api/v1/media/{sha256}", c.getMediaFile, roleWard, "admin", "operator")

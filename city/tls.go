@@ -1,0 +1,105 @@
+package city
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// TLSConfig makes loa-city serve HTTPS itself. The alternative, a reverse
+// proxy (Caddy, nginx) in front of a loopback listener, is in
+// docs/install.md.
+type TLSConfig struct {
+	// Cert is the certificate chain (PEM), Key its private key (PEM). Both
+	// or neither. The files are read again when they change (certbot or
+	// acme.sh renewals need no restart).
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.Cert != "" || t.Key != "" }
+
+// WrapTLS returns ln itself without tls.cert/tls.key, else a TLS listener
+// over it. A certificate that cannot be loaded is an error now, not at the
+// first client.
+func (c *City) WrapTLS(ln net.Listener) (net.Listener, error) {
+	t := c.Config.TLS
+	if !t.Enabled() {
+		return ln, nil
+	}
+	if t.Cert == "" || t.Key == "" {
+		return nil, errors.New("tls: set both tls.cert and tls.key (or neither, to serve plain HTTP behind a proxy)")
+	}
+	r := &certReloader{certFile: t.Cert, keyFile: t.Key, now: c.Now, log: func(err error) {
+		c.Log.Error("tls: keeping the previous certificate", "err", err)
+	}}
+	if err := r.load(); err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: r.get,
+		NextProtos:     []string{"http/1.1"},
+	}
+	return tls.NewListener(ln, cfg), nil
+}
+
+// certReloader hands out the certificate, re-reading its files at most once
+// a minute when their modification times changed.
+type certReloader struct {
+	certFile, keyFile string
+	now               func() time.Time
+	log               func(error)
+
+	mu        sync.Mutex
+	cert      *tls.Certificate
+	stamp     string
+	lastCheck time.Time
+}
+
+func (r *certReloader) fileStamp() (string, error) {
+	var s string
+	for _, f := range []string{r.certFile, r.keyFile} {
+		st, err := os.Stat(f)
+		if err != nil {
+			return "", fmt.Errorf("tls: %w", err)
+		}
+		s += fmt.Sprintf("%d.%d;", st.ModTime().UnixNano(), st.Size())
+	}
+	return s, nil
+}
+
+// load reads the files; on error the previous certificate stays.
+func (r *certReloader) load() error {
+	stamp, err := r.fileStamp()
+	if err != nil {
+		return err
+	}
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("tls: certificate %s, key %s: %w", r.certFile, r.keyFile, err)
+	}
+	r.cert, r.stamp = &cert, stamp
+	return nil
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); now.Sub(r.lastCheck) >= time.Minute {
+		r.lastCheck = now
+		if stamp, err := r.fileStamp(); err != nil {
+			r.log(err)
+		} else if stamp != r.stamp {
+			if err := r.load(); err != nil {
+				r.log(err)
+			}
+		}
+	}
+	return r.cert, nil
+}

@@ -1,0 +1,5 @@
+package loactl
+
+// Version is stamped at build time (-ldflags "-X loa/loactl.Version=…",
+// scripts/build.sh).
+var Version = "dev"
