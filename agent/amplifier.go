@@ -9,7 +9,7 @@ import (
 )
 
 // Amplifier switches the amplifier's power with the configured commands
-// (for example `gpioset gpiochip0 17=1`): on a pre-roll before sound is
+// (for example `pinctrl set 17 op dh`; see docs/hardware.md): on a pre-roll before sound is
 // due, off a while after the last sound. With no commands configured it
 // only keeps the state for status.
 type Amplifier struct {

@@ -11,13 +11,13 @@ import (
 func TestConfigDefaultsAndOverrides(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "agent.conf")
-	os.WriteFile(path, []byte("data: /srv/loa\naudio:\n  output: null\n  buffer: 200ms\namplifier:\n  on: gpioset gpiochip0 17=1\n"), 0o600)
+	os.WriteFile(path, []byte("data: /srv/loa\naudio:\n  output: null\n  buffer: 200ms\namplifier:\n  on: pinctrl set 17 op dh\n"), 0o600)
 	cfg, err := LoadConfig(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Data != "/srv/loa" || cfg.Audio.Output != "null" || cfg.Audio.Buffer.D() != 200*time.Millisecond ||
-		cfg.Amplifier.On != "gpioset gpiochip0 17=1" || cfg.Amplifier.PreRoll.D() != 3*time.Second || cfg.HTTP.Listen != "127.0.0.1:8790" {
+		cfg.Amplifier.On != "pinctrl set 17 op dh" || cfg.Amplifier.PreRoll.D() != 3*time.Second || cfg.HTTP.Listen != "127.0.0.1:8790" {
 		t.Fatalf("config %+v", cfg)
 	}
 	if _, err := LoadConfig(filepath.Join(dir, "missing.conf"), false); err != nil {
