@@ -38,6 +38,9 @@ type Daemon struct {
 	OpenOutput func() (audio.Output, error)
 	// Ready, if set, receives the HTTP address once the daemon serves.
 	Ready func(addr string)
+	// FleetTransport, if set, carries heartbeats and the as-run log to
+	// the city (heartbeat.go).
+	FleetTransport FleetTransport
 
 	st      *Station
 	sync    *playlist.Syncer
@@ -48,6 +51,7 @@ type Daemon struct {
 	m       *metrics
 	started time.Time
 	records chan player.AsRun
+	fleet   *reporter
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -134,6 +138,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sy.Run(ctx)
 		}()
 	}
+
+	d.startFleet(ctx, &wg)
 
 	srv, ln, err := d.listen()
 	if err != nil {

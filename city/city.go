@@ -44,6 +44,7 @@ type City struct {
 	transcodes chan struct{}
 	uploads    lockMap
 	seen       seenTracker
+	fleet      fleetState
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key

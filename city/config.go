@@ -25,6 +25,7 @@ type Config struct {
 	Key    string       `yaml:"key"`
 	Ingest IngestConfig `yaml:"ingest"`
 	Log    LogConfig    `yaml:"log"`
+	Fleet  FleetConfig  `yaml:"fleet"`
 }
 
 // IngestConfig bounds media ingest.

@@ -54,6 +54,8 @@ func (c *City) Handler() http.Handler {
 	h("POST /api/v1/wards", c.postWard, "admin")
 	h("GET /api/v1/wards/{id}", c.getWard, "admin", "operator", "technician", "alerter")
 	h("GET /api/v1/wards/{id}/timeline", c.getTimeline, "admin", "operator", "technician")
+	h("GET /api/v1/wards/{id}/asrun", c.getAsRun, "admin", "operator", "technician")
+	h("GET /metrics", c.getMetrics, "admin", "operator", "technician", "alerter")
 
 	h("GET /api/v1/users", c.listUsers, "admin")
 	h("POST /api/v1/users", c.postUser, "admin")
@@ -610,6 +612,7 @@ func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
 		a.ManifestVersion = v
 	}
 	a.InSync = a.ManifestVersion != 0 && a.SeenVersion == a.ManifestVersion
+	a.Health = c.wardHealth(w.ID)
 	return a
 }
 
@@ -720,6 +723,7 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer c.startFleet(ctx)()
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
 	flush := time.NewTicker(seenFlushInterval)

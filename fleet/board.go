@@ -248,3 +248,15 @@ func (b *Board) Each(fn func(View)) {
 		fn(e.view(id))
 	}
 }
+
+// Refresh re-evaluates one ward at now and returns its view.
+func (b *Board) Refresh(id string, now time.Time) (View, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.wards[id]
+	if e == nil {
+		return View{}, false
+	}
+	b.evaluate(id, e, now)
+	return e.view(id), true
+}

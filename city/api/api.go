@@ -55,6 +55,8 @@ type Ward struct {
 	SeenVersion     int64 `json:"seen_version"`
 	ManifestVersion int64 `json:"manifest_version"`
 	InSync          bool  `json:"in_sync"`
+	// Health is its state from its heartbeats (api/fleet.go).
+	Health *WardHealth `json:"health,omitempty"`
 	// Token is set once, in the answer to adding the ward.
 	Token string `json:"token,omitempty"`
 }
