@@ -73,12 +73,12 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 		JetStreamMaxStore: cfg.MaxStore,
 		// A storm warning acknowledged to the operator is on disk: a power
 		// cut of the city's server must not lose it.
-		SyncAlways:     true,
-		NoSigs:         true,
-		MaxPayload:     1 << 20,
-		PingInterval:   20 * time.Second,
-		MaxPingsOut:    3,
-		WriteDeadline:  10 * time.Second,
+		SyncAlways:            true,
+		NoSigs:                true,
+		MaxPayload:            1 << 20,
+		PingInterval:          20 * time.Second,
+		MaxPingsOut:           3,
+		WriteDeadline:         10 * time.Second,
 		DisableShortFirstPing: true,
 		// The nonce lets clients prove they hold their NKEY seed.
 		AlwaysEnableNonce: true,
