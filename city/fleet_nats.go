@@ -89,7 +89,9 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 // takeAsRun fetches a batch of as-run messages, stores them in one
 // transaction and acknowledges them.
 func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
-	batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second), jetstream.FetchContext(ctx))
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	batch, err := cons.Fetch(500, jetstream.FetchContext(fctx))
 	if err != nil {
 		return err
 	}
