@@ -25,6 +25,8 @@ type Config struct {
 	Key    string       `yaml:"key"`
 	Ingest IngestConfig `yaml:"ingest"`
 	Log    LogConfig    `yaml:"log"`
+	NATS   NATSConfig   `yaml:"nats"`
+	Alerts AlertsConfig `yaml:"alerts"`
 }
 
 // IngestConfig bounds media ingest.
@@ -72,7 +74,9 @@ func DefaultConfig() Config {
 			Timeout:      Duration(30 * time.Minute),
 			UploadExpiry: Duration(24 * time.Hour),
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log:    LogConfig{Format: "text", Level: "info"},
+		NATS:   defaultNATSConfig(),
+		Alerts: defaultAlertsConfig(),
 	}
 }
 
@@ -125,5 +129,8 @@ func (c *Config) check(path string) error {
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")
 	}
-	return nil
+	if err := c.NATS.check(where, c.Data); err != nil {
+		return err
+	}
+	return c.Alerts.check(where)
 }
