@@ -489,6 +489,9 @@ func CheckSpeechText(s string) error {
 	if n := utf8.RuneCountInString(s); n > MaxText {
 		return fmt.Errorf("%d characters, at most %d (about five minutes of speech)", n, MaxText)
 	}
+	if i := strings.IndexRune(s, utf8.RuneError); i >= 0 {
+		return fmt.Errorf("replacement character U+FFFD at byte %d: the text was not UTF-8 when it was sent", i)
+	}
 	return controlChars(s)
 }
 

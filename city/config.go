@@ -26,6 +26,8 @@ type Config struct {
 	Ingest IngestConfig `yaml:"ingest"`
 	Log    LogConfig    `yaml:"log"`
 	Fleet  FleetConfig  `yaml:"fleet"`
+	NATS   NATSConfig   `yaml:"nats"`
+	Alerts AlertsConfig `yaml:"alerts"`
 }
 
 // IngestConfig bounds media ingest.
@@ -73,7 +75,9 @@ func DefaultConfig() Config {
 			Timeout:      Duration(30 * time.Minute),
 			UploadExpiry: Duration(24 * time.Hour),
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log:    LogConfig{Format: "text", Level: "info"},
+		NATS:   defaultNATSConfig(),
+		Alerts: defaultAlertsConfig(),
 	}
 }
 
@@ -126,5 +130,8 @@ func (c *Config) check(path string) error {
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")
 	}
-	return nil
+	if err := c.NATS.check(where, c.Data); err != nil {
+		return err
+	}
+	return c.Alerts.check(where)
 }

@@ -54,25 +54,19 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return err
 	}
-	if _, err := js.Stream(ctx, fleet.AsRunStream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, asRunStreamConfig())
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
+	// An external server may not answer yet: heartbeats flow as soon as it
+	// does (the subscription waits), the as-run consumer is set up then.
+	var cons jetstream.Consumer
+	for {
+		if cons, err = asRunConsumer(ctx, js); err == nil {
+			break
 		}
-	} else if err != nil {
-		return fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, fleet.AsRunStream, jetstream.ConsumerConfig{
-		Durable:       AsRunConsumer,
-		Description:   "loa-city stores the wards' as-run logs",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
-		MaxDeliver:    -1,
-		MaxAckPending: 20000,
-	})
-	if err != nil {
-		return fmt.Errorf("consumer %s: %w", AsRunConsumer, err)
+		c.Log.Warn("fleet: as-run consumer not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
 	}
 	for ctx.Err() == nil {
 		if err := c.takeAsRun(ctx, cons); err != nil && ctx.Err() == nil {
@@ -84,6 +78,30 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 		}
 	}
 	return nil
+}
+
+func asRunConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	if _, err := js.Stream(ctx, fleet.AsRunStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, asRunStreamConfig())
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, fleet.AsRunStream, jetstream.ConsumerConfig{
+		Durable:       AsRunConsumer,
+		Description:   "loa-city stores the wards' as-run logs",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 20000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", AsRunConsumer, err)
+	}
+	return cons, nil
 }
 
 // takeAsRun fetches a batch of as-run messages, stores them in one

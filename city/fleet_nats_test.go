@@ -59,7 +59,7 @@ func TestFleetOverNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(wardLink.Close)
-	waitFor(t, "the ward's connection", func() bool { return wardLink.Conn.IsConnected() })
+	waitForFleet(t, "the ward's connection", func() bool { return wardLink.Conn.IsConnected() })
 	tr, err := agent.NewNATSFleetTransport(wardLink.Conn, "phuong-1")
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestFleetOverNATS(t *testing.T) {
 	if err := tr.PublishHeartbeat(data); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the heartbeat at the city", func() bool {
+	waitForFleet(t, "the heartbeat at the city", func() bool {
 		v, ok := c.Board().Ward("phuong-1")
 		return ok && v.Beat != nil && v.Health.State == fleet.OnAir
 	})
@@ -116,7 +116,7 @@ func TestFleetOverNATS(t *testing.T) {
 			t.Logf("city log:\n%s", c.Logs.String())
 		}
 	}()
-	waitFor(t, "3 as-run rows at the city", func() bool { return count() == 3 })
+	waitForFleet(t, "3 as-run rows at the city", func() bool { return count() == 3 })
 	// Shipped again after a lost acknowledgement (past the stream's
 	// duplicate window too: the city's table keeps one copy).
 	for _, err := range tr.PublishAsRun(actx, msgs[1:]) {
@@ -134,7 +134,7 @@ func TestFleetOverNATS(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitForFleet(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {

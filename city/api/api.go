@@ -59,6 +59,8 @@ type Ward struct {
 	Health *WardHealth `json:"health,omitempty"`
 	// Token is set once, in the answer to adding the ward.
 	Token string `json:"token,omitempty"`
+	// NATSSeed is the ward's NATS key (city.nats_key), set once, with Token.
+	NATSSeed string `json:"nats_seed,omitempty"`
 }
 
 // NewWard is the body of POST /api/v1/wards.
