@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -353,4 +355,27 @@ func counterValue(c prometheus.Collector) float64 {
 		}
 	}
 	return sum
+}
+
+// printLink adds the city sync and the link to the city to `loa-agent
+// status`.
+func printLink(w io.Writer, r StatusReport) {
+	if s := r.Sync; s != nil {
+		state := "chưa / never"
+		if s.LastSuccess != "" {
+			state = fmt.Sprintf("%s trước / ago", (time.Duration(s.AgeSeconds) * time.Second).String())
+		}
+		fmt.Fprintf(w, "  đồng bộ / sync: v%d, %s", s.Version, state)
+		if s.LastError != "" {
+			fmt.Fprintf(w, " (lỗi / error: %s)", s.LastError)
+		}
+		fmt.Fprintln(w)
+	}
+	if f := r.Fleet; f != nil {
+		link := "MẤT KẾT NỐI / DISCONNECTED"
+		if f.Transport.Connected {
+			link = "đã kết nối / connected " + f.Transport.URL
+		}
+		fmt.Fprintf(w, "  kết nối / link (%s): %s; %d heartbeats sent, as-run not yet shipped: %d\n", f.Transport.Kind, link, f.HeartbeatsSent, f.AsRunUnshipped)
+	}
 }

@@ -161,6 +161,11 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 		rep.Fleet.LastShipped == nil || rep.Fleet.HeartbeatBytes >= 1024 || rep.Fleet.HeartbeatEvery != 10 {
 		t.Errorf("status: %+v", rep.Fleet)
 	}
+	var text strings.Builder
+	printStatus(&text, rep)
+	if !strings.Contains(text.String(), "kết nối / link (nats): đã kết nối / connected nats://") || !strings.Contains(text.String(), "as-run not yet shipped: 0") {
+		t.Errorf("loa-agent status:\n%s", text.String())
+	}
 	bus.mu.Lock()
 	for _, n := range bus.sizes {
 		if n >= 1024 {
