@@ -71,18 +71,21 @@ func TestFleetOverNATS(t *testing.T) {
 	hb := fleet.Heartbeat{Ward: "phuong-1", Seq: 1, Sent: time.Now().UnixMilli(), Every: 15, Version: "test",
 		Clock: fleet.Clock{Source: "ntp", Trusted: true}, Device: fleet.Device{OK: true}, LevelDBFS: -12,
 		OnAir: &fleet.Playing{Kind: "program", ID: "ban-tin-sang"}}
-	data, _ := hb.Encode(nil)
-	if err := tr.PublishHeartbeat(data); err != nil {
-		t.Fatal(err)
-	}
+	// Sent again until the city's subscription is up (a real agent sends
+	// every interval).
 	waitForFleet(t, "the heartbeat at the city", func() bool {
+		hb.Seq++
+		data, _ := hb.Encode(nil)
+		if err := tr.PublishHeartbeat(data); err != nil {
+			t.Fatal(err)
+		}
 		v, ok := c.Board().Ward("phuong-1")
 		return ok && v.Beat != nil && v.Health.State == fleet.OnAir
 	})
 	// phuong-1 speaking for phuong-2: the server refuses the subject.
 	forged := hb
 	forged.Ward = "phuong-2"
-	data, _ = forged.Encode(nil)
+	data, _ := forged.Encode(nil)
 	wardLink.Conn.Publish(fleet.HeartbeatSubject("phuong-2"), data)
 	wardLink.Conn.Flush()
 	time.Sleep(300 * time.Millisecond)
