@@ -111,6 +111,7 @@ func printStatus(w io.Writer, r StatusReport) {
 		amp = "bật / on"
 	}
 	fmt.Fprintf(w, "  âm ly / amplifier: %s\n", amp)
+	printLink(w, r)
 	switch {
 	case r.Alert != nil:
 		fmt.Fprintf(w, "  ĐANG PHÁT CẢNH BÁO / ALERT ON AIR: %s %s\n", r.Alert.ID, r.Alert.Title)

@@ -26,6 +26,7 @@ type Config struct {
 	Silence   SilenceConfig   `yaml:"silence"`
 	City      CityConfig      `yaml:"city"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
+	Fleet     FleetConfig     `yaml:"fleet"`
 
 	path string
 }

@@ -40,6 +40,9 @@ type Daemon struct {
 	OpenOutput func(now func() time.Time) (audio.Output, error)
 	// Ready, if set, receives the HTTP address once the daemon serves.
 	Ready func(addr string)
+	// FleetTransport, if set, carries heartbeats and the as-run log to
+	// the city (heartbeat.go).
+	FleetTransport FleetTransport
 
 	st   *Station
 	sync *playlist.Syncer
@@ -54,6 +57,7 @@ type Daemon struct {
 	m        *metrics
 	started  time.Time
 	records  chan player.AsRun
+	fleet    *reporter
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -141,6 +145,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sy.Run(ctx)
 		}()
 	}
+
+	d.startFleet(ctx, &wg)
 
 	srv, ln, err := d.listen()
 	if err != nil {

@@ -33,6 +33,7 @@ type StatusReport struct {
 	Timezone  string        `json:"timezone"`
 	Sync      *SyncState    `json:"sync,omitempty"`
 	Displaced []NextEntry   `json:"displaced_today"`
+	Fleet     *FleetStatus  `json:"fleet,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -79,6 +80,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", d.handleHealth)
 	mux.HandleFunc("GET /api/v1/status", d.handleStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
+	d.statusPageRoutes(mux)
 	return mux
 }
 
@@ -120,6 +122,7 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	for _, e := range schedErrs {
 		r.Problems = append(r.Problems, "Chương trình không nạp được / programs not loaded: "+e.Error())
 	}
+	r.Fleet = d.fleetStatus()
 	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
 	if d.sync != nil {

@@ -44,6 +44,9 @@ type City struct {
 	transcodes chan struct{}
 	uploads    lockMap
 	seen       seenTracker
+	fleet      fleetState
+	// alerts is the city's NATS side (StartAlerts); nil until started.
+	alerts *alertHub
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key

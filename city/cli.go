@@ -35,6 +35,8 @@ Usage:
                                                        (roles: admin, operator, alerter, technician)
   loa-city user list [--json] [--config FILE]
   loa-city key [--config FILE]                      the public key the wards must trust
+  loa-city ward key ID [--config FILE]               re-issue a ward's NATS key; prints it once
+  loa-city nats config [--config FILE]               users for an external NATS server (docs/nats.md)
 
 Every command takes --help. Exit status: 0 ok, 1 failure, 2 bad input.
 `
@@ -58,6 +60,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "key":
 		return cmdKey(ctx, rest, stdout, stderr)
+	case "nats":
+		return cmdNATS(ctx, rest, stdout, stderr)
 	case "ward", "user":
 		if len(rest) == 0 {
 			fmt.Fprintf(stderr, "loa-city %s: want add or list\n\n%s", cmd, usage)
@@ -71,6 +75,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdWardCode(ctx, rest[1:], stdout, stderr)
 		case "ward list":
 			return cmdWardList(ctx, rest[1:], stdout, stderr)
+		case "ward key":
+			return cmdWardKey(ctx, rest[1:], stdout, stderr)
 		case "user add":
 			return cmdUserAdd(ctx, rest[1:], stdout, stderr)
 		case "user list":
@@ -207,6 +213,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(changed) > 0 {
 		city.Log.Info("manifests re-issued", "wards", strings.Join(changed, ","))
 	}
+	stopAlerts, err := city.StartAlerts(ctx)
+	if err != nil {
+		return failed(stderr, "run", err)
+	}
+	defer stopAlerts()
 	ln, err := net.Listen("tcp", city.Config.Listen)
 	if err != nil {
 		return failed(stderr, "run", err)
@@ -229,10 +240,11 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCommand("ward add", "ID [--group G]...", "Register a ward and print its token, once: only its hash is kept.\nPut the token in the ward's loa-agent configuration (city.token).", stdout, stderr)
+	c := newCommand("ward add", "ID [--group G]...", "Register a ward and print its NATS key and token, once: only the key's public half\nand the token's hash are kept. Put them in the ward's loa-agent configuration\n(city.nats_key, city.token).", stdout, stderr)
 	var groups stringList
 	c.fs.Var(&groups, "group", "a group the ward belongs to (district, zone); repeat for several")
 	ttl := joinTTLFlag(c.fs) // city/join.go
+	asJSON := c.fs.Bool("json", false, "print the credentials as JSON (for scripts)")
 	pos, code, ok := c.parse(args, 1)
 	if !ok {
 		return code
@@ -246,8 +258,41 @@ func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return failed(stderr, "ward add", err)
 	}
-	fmt.Fprintf(stdout, "ward %s added. Its token (shown only this once):\n%s\n", pos[0], tok)
+	seed, err := city.IssueWardKey(ctx, pos[0])
+	if err != nil {
+		return failed(stderr, "ward add", err)
+	}
+	if *asJSON {
+		code, expires, err := city.IssueJoinCode(ctx, pos[0], *ttl)
+		if err != nil {
+			return failed(stderr, "ward add", err)
+		}
+		return writeJSONTo(stdout, stderr, WardAdded{Ward: pos[0], Token: tok, NATSKey: seed, JoinCode: code, JoinExpires: expires,
+			PublicKey: signing.PublicKeyText(city.PublicKey()), KeyID: city.KeyID()})
+	}
+	fmt.Fprintf(stdout, "ward %s added.\nIts token (city.token; shown only this once):\n%s\n", pos[0], tok)
+	fmt.Fprintf(stdout, "Its NATS key (city.nats_key; shown only this once):\n%s\n", seed)
 	return printJoinCode(ctx, city, pos[0], *ttl, stdout, stderr)
+}
+
+// WardAdded is `loa-city ward add --json`: everything a ward needs, once.
+type WardAdded struct {
+	Ward        string    `json:"ward"`
+	Token       string    `json:"token"`
+	NATSKey     string    `json:"nats_key"`
+	JoinCode    string    `json:"join_code"`
+	JoinExpires time.Time `json:"join_expires"`
+	PublicKey   string    `json:"public_key"`
+	KeyID       string    `json:"key_id"`
+}
+
+func writeJSONTo(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return failed(stderr, "json", err)
+	}
+	return exitOK
 }
 
 func cmdWardList(ctx context.Context, args []string, stdout, stderr io.Writer) int {

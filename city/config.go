@@ -26,7 +26,10 @@ type Config struct {
 	Ingest IngestConfig `yaml:"ingest"`
 	Log    LogConfig    `yaml:"log"`
 	// TLS, when set, serves HTTPS (city/tls.go).
-	TLS TLSConfig `yaml:"tls"`
+	TLS    TLSConfig    `yaml:"tls"`
+	Fleet  FleetConfig  `yaml:"fleet"`
+	NATS   NATSConfig   `yaml:"nats"`
+	Alerts AlertsConfig `yaml:"alerts"`
 }
 
 // IngestConfig bounds media ingest.
@@ -74,7 +77,9 @@ func DefaultConfig() Config {
 			Timeout:      Duration(30 * time.Minute),
 			UploadExpiry: Duration(24 * time.Hour),
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log:    LogConfig{Format: "text", Level: "info"},
+		NATS:   defaultNATSConfig(),
+		Alerts: defaultAlertsConfig(),
 	}
 }
 
@@ -127,5 +132,8 @@ func (c *Config) check(path string) error {
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")
 	}
-	return nil
+	if err := c.NATS.check(where, c.Data); err != nil {
+		return err
+	}
+	return c.Alerts.check(where)
 }

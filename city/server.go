@@ -56,6 +56,10 @@ func (c *City) Handler() http.Handler {
 	h("POST /api/v1/wards", c.postWard, "admin")
 	h("GET /api/v1/wards/{id}", c.getWard, "admin", "operator", "technician", "alerter")
 	h("GET /api/v1/wards/{id}/timeline", c.getTimeline, "admin", "operator", "technician")
+	h("GET /api/v1/wards/{id}/asrun", c.getAsRun, "admin", "operator", "technician")
+	h("GET /metrics", c.getMetrics, "admin", "operator", "technician", "alerter")
+
+	c.alertRoutes(h)
 
 	h("GET /api/v1/users", c.listUsers, "admin")
 	h("POST /api/v1/users", c.postUser, "admin")
@@ -252,13 +256,13 @@ func (c *City) getMediaFile(w http.ResponseWriter, r *http.Request, p principal)
 	}
 	ctx := r.Context()
 	if p.ward != "" {
-		ok, err := c.DB.Read().WardMayFetch(ctx, p.ward, key)
+		ok, err := c.wardMayFetch(ctx, p.ward, key)
 		if err != nil {
 			c.internalError(w, r, err)
 			return
 		}
 		if !ok {
-			writeError(w, http.StatusForbidden, "media %s is not in the manifest of ward %s", key, p.ward)
+			writeError(w, http.StatusForbidden, "media %s is not in the manifest of ward %s nor in an alert for it", key, p.ward)
 			return
 		}
 	}
@@ -547,6 +551,9 @@ func (c *City) putPrograms(w http.ResponseWriter, r *http.Request, p principal) 
 		c.fail(w, r, err)
 		return
 	}
+	if !check {
+		c.NotifyPrograms(res.Target, res.Changed)
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -556,6 +563,7 @@ func (c *City) deletePrograms(w http.ResponseWriter, r *http.Request, p principa
 		c.fail(w, r, err)
 		return
 	}
+	c.NotifyPrograms(res.Target, res.Changed)
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -612,6 +620,7 @@ func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
 		a.ManifestVersion = v
 	}
 	a.InSync = a.ManifestVersion != 0 && a.SeenVersion == a.ManifestVersion
+	a.Health = c.wardHealth(w.ID)
 	return a
 }
 
@@ -664,6 +673,10 @@ func (c *City) postWard(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	a := c.wardJSON(r.Context(), wd)
 	a.Token = tok
+	if a.NATSSeed, err = c.IssueWardKey(r.Context(), nw.ID); err != nil {
+		c.internalError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -722,6 +735,7 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer c.startFleet(ctx)()
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
 	flush := time.NewTicker(seenFlushInterval)

@@ -128,7 +128,7 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 	city := startCity(t, dir, cityAddr)
 	cfg := []string{"--config", city.config}
 	key := strings.Fields(run(t, nil, "loa-city", append([]string{"key"}, cfg...)...))[2]
-	wardToken := lastField(run(t, nil, "loa-city", append([]string{"ward", "add", "phuong-1", "--group", "quan-1"}, cfg...)...))
+	wardToken := wardAdd(t, cfg, "phuong-1", "--group", "quan-1").Token
 	admin := lastField(run(t, nil, "loa-city", append([]string{"user", "add", "bien-tap", "--role", "admin"}, cfg...)...))
 	ctl := []string{"LOA_CITY=" + city.url, "LOA_TOKEN=" + admin, "HOME=" + dir}
 
@@ -178,6 +178,23 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 		tl := agentShow(t, data, laterDay)
 		return hasProgram(tl, "thong-bao-moi") && !hasProgram(agentShow(t, data, day), "ban-tin-thanh-pho")
 	})
+}
+
+// wardAdd registers a ward with `loa-city ward add --json`.
+func wardAdd(t *testing.T, cfg []string, id string, args ...string) wardCredentials {
+	t.Helper()
+	out := run(t, nil, "loa-city", append(append([]string{"ward", "add", id, "--json"}, args...), cfg...)...)
+	var w wardCredentials
+	if err := json.Unmarshal([]byte(out), &w); err != nil || w.Token == "" {
+		t.Fatalf("ward add --json: %v\n%s", err, out)
+	}
+	return w
+}
+
+type wardCredentials struct {
+	Token    string `json:"token"`
+	NATSKey  string `json:"nats_key"`
+	JoinCode string `json:"join_code"`
 }
 
 func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {

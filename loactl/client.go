@@ -107,6 +107,16 @@ func (c *Client) Wards(ctx context.Context) ([]api.Ward, error) {
 	return out, c.get(ctx, "/api/v1/wards", &out)
 }
 
+// AsRun returns a ward's broadcast log for date ("" = today at the city).
+func (c *Client) AsRun(ctx context.Context, ward, date string) (api.AsRunDay, error) {
+	var out api.AsRunDay
+	p := "/api/v1/wards/" + url.PathEscape(ward) + "/asrun"
+	if date != "" {
+		p += "?date=" + url.QueryEscape(date)
+	}
+	return out, c.get(ctx, p, &out)
+}
+
 // Timeline returns a ward's timeline for date ("" = today at the city).
 func (c *Client) Timeline(ctx context.Context, ward, date string) (api.Timeline, error) {
 	var out api.Timeline

@@ -46,7 +46,8 @@ Commands:
   media list [--json]                                     the media library
   program load FILE (--ward ID | --group G | --all) [--check]
   program show --ward ID [--date YYYY-MM-DD] [--json]     a ward's broadcast schedule
-  wards [--json]                                          every ward
+  wards [--json] [--watch]                                every ward's health, problems first
+  asrun --ward ID [--date YYYY-MM-DD] [--csv | --json]    a ward's broadcast log (nhật ký phát sóng)
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -81,6 +82,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.programShow(args)
 	case "wards":
 		return r.wards(args)
+	case "asrun":
+		return r.asrun(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -89,7 +92,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 // splitCommand takes the command words (media upload, wards, ...) out of
 // args, wherever the flags are.
 func splitCommand(args []string) (cmd, rest []string) {
-	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true}
+	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true, "every": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -510,42 +513,4 @@ func clock(t time.Time) string {
 		return t.Format("15:04:05")
 	}
 	return t.Format("15:04")
-}
-
-func (r *runner) wards(args []string) int {
-	c := r.command("wards", "[--json]", "List every ward with its groups and whether it has the city's latest schedule.")
-	asJSON := c.fs.Bool("json", false, "JSON output")
-	pos, code, ok := c.parse(args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
-	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	wards, err := cl.Wards(r.ctx)
-	if err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(wards)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WARD\tGROUPS\tSCHEDULE\tLAST SEEN")
-	for _, w := range wards {
-		sync := "in sync"
-		if !w.InSync {
-			sync = "out of sync" // Chưa đồng bộ
-		}
-		seen := "never"
-		if w.LastSeen != nil {
-			seen = w.LastSeen.Local().Format("2006-01-02 15:04:05")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.ID, strings.Join(w.Groups, ","), sync, seen)
-	}
-	tw.Flush()
-	return exitOK
 }

@@ -188,7 +188,7 @@ func TestProgramLoadAndShow(t *testing.T) {
 func TestWardsAndAccess(t *testing.T) {
 	c, env, dir := setup(t)
 	r := run(t, env, false, "wards")
-	if r.code != 0 || !strings.Contains(r.stdout, "phuong-1  quan-1  out of sync  never") {
+	if r.code != 0 || !strings.Contains(r.stdout, "phuong-1  Mất kết nối / offline  never") || !strings.Contains(r.stdout, "2 wards, 2 with problems") {
 		t.Errorf("wards: %q", r.stdout)
 	}
 	r = run(t, env, false, "--json", "wards")

@@ -31,7 +31,8 @@ data: $D/city
 listen: $CITY_ADDR
 CONF
 KEY=$(bin/loa-city key --config "$D/city.yaml" 2>/dev/null | awk '/public key/ {print $3}')
-WARD_TOKEN=$(bin/loa-city ward add demo --group quan-1 --config "$D/city.yaml" 2>/dev/null | tail -n 1)
+WARD=$(bin/loa-city ward add demo --group quan-1 --json --config "$D/city.yaml" 2>/dev/null)
+WARD_TOKEN=$(jq -r .token <<<"$WARD")
 ADMIN_TOKEN=$(bin/loa-city user add bien-tap --role admin --config "$D/city.yaml" 2>/dev/null | tail -n 1)
 bin/loa-city run --config "$D/city.yaml" > "$D/city.log" 2>&1 &
 CITY_PID=$!

@@ -8,7 +8,8 @@ pkgs=(
   gcc pkg-config libasound2-dev        # oto → ALSA (cgo)
   ffmpeg sox lame mpg123 espeak-ng     # media tools: transcoding, fixtures, reference decoder, speech
   alsa-utils libasound2-plugins pulseaudio pulseaudio-utils  # test audio devices (design.md §7)
-  sqlite3 ca-certificates curl
+  sqlite3 ca-certificates curl jq
+  chromium prometheus                  # status page test (headless), promtool for the alert rules
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -55,8 +55,12 @@ type Ward struct {
 	SeenVersion     int64 `json:"seen_version"`
 	ManifestVersion int64 `json:"manifest_version"`
 	InSync          bool  `json:"in_sync"`
+	// Health is its state from its heartbeats (api/fleet.go).
+	Health *WardHealth `json:"health,omitempty"`
 	// Token is set once, in the answer to adding the ward.
 	Token string `json:"token,omitempty"`
+	// NATSSeed is the ward's NATS key (city.nats_key), set once, with Token.
+	NATSSeed string `json:"nats_seed,omitempty"`
 }
 
 // NewWard is the body of POST /api/v1/wards.

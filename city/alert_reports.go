@@ -1,0 +1,139 @@
+package city
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/alert"
+	"loa/natsbus"
+	"loa/sqlite"
+)
+
+// reportMsg is a receipt taken from REPORTS, waiting to be written.
+type reportMsg struct {
+	msg jetstream.Msg
+	rep sqlite.AlertReport
+}
+
+// reportIntake reads the wards' receipts from REPORTS through the city's
+// durable consumer: receipts sent while the city was down wait there.
+func (c *City) reportIntake(ctx context.Context) {
+	h := c.alerts
+	select {
+	case <-ctx.Done():
+		return
+	case <-h.ready:
+	}
+	wait := 500 * time.Millisecond
+	for ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cons, err := h.js.CreateOrUpdateConsumer(cctx, natsbus.StreamReports, natsbus.CityReportConsumer())
+		cancel()
+		var cc jetstream.ConsumeContext
+		if err == nil {
+			cc, err = cons.Consume(func(m jetstream.Msg) { c.takeReport(ctx, m) },
+				jetstream.PullMaxMessages(1000), jetstream.PullHeartbeat(5*time.Second),
+				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+					c.Log.Debug("receipt intake", "err", err)
+				}))
+		}
+		if err != nil {
+			c.Log.Warn("receipt intake not ready; retrying", "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, 10*time.Second)
+			continue
+		}
+		wait = 500 * time.Millisecond
+		select {
+		case <-ctx.Done():
+			cc.Stop()
+			return
+		case <-cc.Closed():
+			c.Log.Warn("receipt intake stopped; starting again")
+		}
+	}
+}
+
+func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
+	ward, ok := natsbus.ReportWard(m.Subject())
+	r, err := alert.DecodeReport(m.Data())
+	if !ok || err != nil {
+		c.Log.Warn("unreadable receipt dropped", "subject", m.Subject(), "err", err)
+		m.Term()
+		return
+	}
+	var seq uint64
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	if r.State == alert.Rejected {
+		c.Log.Warn("a ward rejected an alert", "ward", ward, "alert", r.Alert, "verified", r.Verified, "reason", r.Reason)
+	} else {
+		c.Log.Debug("alert receipt", "ward", ward, "alert", r.Alert, "state", r.String())
+	}
+	rep := sqlite.AlertReport{Alert: r.Alert, Verified: r.Verified, Ward: ward, State: string(r.State), Reason: r.Reason,
+		At: r.At, FetchMS: r.FetchMS, ReceivedAt: c.Now(), StreamSeq: seq}
+	select {
+	case c.alerts.reports <- reportMsg{msg: m, rep: rep}:
+	case <-ctx.Done():
+	}
+}
+
+// reportWriter writes receipts in batches (one transaction, one sync, for
+// up to 500 or 50 ms of them: a thousand wards answer within the same
+// second) and acknowledges them once they are in the database.
+func (c *City) reportWriter(ctx context.Context) {
+	h := c.alerts
+	var batch []reportMsg
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		wctx := context.WithoutCancel(ctx)
+		err := c.DB.Update(wctx, func(tx sqlite.CityTx) error {
+			for _, b := range batch {
+				if err := tx.AddAlertReport(wctx, b.rep); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, b := range batch {
+			if err != nil {
+				b.msg.NakWithDelay(2 * time.Second)
+			} else {
+				b.msg.Ack()
+			}
+		}
+		if err != nil {
+			c.Log.Error("receipts not recorded; NATS will deliver them again", "n", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flush()
+			return
+		case m := <-h.reports:
+			if len(batch) == 0 {
+				timer.Reset(50 * time.Millisecond)
+			}
+			batch = append(batch, m)
+			if len(batch) >= 500 {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package city
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/fleet"
+)
+
+// AsRunConsumer is the city's durable consumer of the ASRUN stream.
+const AsRunConsumer = "city-asrun"
+
+// asRunStreamConfig is the ASRUN stream, created here if the bus has not
+// (natsbus creates it with the same subjects).
+func asRunStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        fleet.AsRunStream,
+		Description: "loa as-run lines, wards to city",
+		Subjects:    []string{fleet.AsRunPrefix + ">"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      30 * 24 * time.Hour,
+		MaxMsgSize:  64 << 10,
+	}
+}
+
+// ServeFleetNATS takes the wards' heartbeats (loa.hb.*) into the board
+// and stores the as-run entries of the ASRUN stream, acknowledging each
+// once it is in the database, until ctx ends.
+func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
+	b := c.Board()
+	var lastBad time.Time
+	sub, err := nc.Subscribe(fleet.HeartbeatPrefix+"*", func(m *nats.Msg) {
+		ward := fleet.WardOfSubject(m.Subject, fleet.HeartbeatPrefix)
+		if err := b.Observe(ward, m.Data, c.Now()); err != nil && time.Since(lastBad) > time.Minute {
+			lastBad = time.Now()
+			c.Log.Warn("fleet: heartbeat refused", "subject", m.Subject, "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe to heartbeats: %w", err)
+	}
+	defer sub.Unsubscribe()
+	// 10,000 wards send 667 a second: room for a minute of them if the
+	// handler ever stalls.
+	sub.SetPendingLimits(64<<10, 64<<20)
+
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	// An external server may not answer yet: heartbeats flow as soon as it
+	// does (the subscription waits), the as-run consumer is set up then.
+	var cons jetstream.Consumer
+	for {
+		if cons, err = asRunConsumer(ctx, js); err == nil {
+			break
+		}
+		c.Log.Warn("fleet: as-run consumer not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+	}
+	for ctx.Err() == nil {
+		if err := c.takeAsRun(ctx, cons); err != nil && ctx.Err() == nil {
+			c.Log.Warn("fleet: as-run not taken", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
+	return nil
+}
+
+func asRunConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	if _, err := js.Stream(ctx, fleet.AsRunStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, asRunStreamConfig())
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, fleet.AsRunStream, jetstream.ConsumerConfig{
+		Durable:       AsRunConsumer,
+		Description:   "loa-city stores the wards' as-run logs",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 20000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", AsRunConsumer, err)
+	}
+	return cons, nil
+}
+
+// takeAsRun fetches a batch of as-run messages, stores them in one
+// transaction and acknowledges them.
+func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	batch, err := cons.Fetch(500, jetstream.FetchContext(fctx))
+	if err != nil {
+		return err
+	}
+	var msgs []jetstream.Msg
+	var entries []fleet.AsRunEntry
+	for m := range batch.Messages() {
+		ward := fleet.WardOfSubject(m.Subject(), fleet.AsRunPrefix)
+		e, err := fleet.DecodeAsRun(m.Data(), ward)
+		if err != nil {
+			c.fleet.asrunBad.Add(1)
+			c.Log.Warn("fleet: as-run message refused", "subject", m.Subject(), "err", err)
+			m.Term()
+			continue
+		}
+		msgs = append(msgs, m)
+		entries = append(entries, e)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		c.Log.Debug("fleet: as-run fetch", "err", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	n, err := c.StoreAsRun(ctx, entries)
+	if err != nil {
+		for _, m := range msgs {
+			m.NakWithDelay(5 * time.Second)
+		}
+		return err
+	}
+	for _, m := range msgs {
+		m.Ack()
+	}
+	c.Log.Debug("fleet: as-run stored", "entries", len(entries), "new", n)
+	return nil
+}

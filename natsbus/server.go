@@ -1,0 +1,180 @@
+package natsbus
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+// Directory finds wards by their NATS key; the city's database answers.
+type Directory interface {
+	// WardByNKey returns the ward whose public NKEY is key, and its
+	// groups; an error when there is none.
+	WardByNKey(ctx context.Context, key string) (ward string, groups []string, err error)
+}
+
+// ServerConfig configures the embedded server.
+type ServerConfig struct {
+	// Listen is the client address (host:port; port 0 picks one).
+	Listen string
+	// StoreDir is JetStream's folder.
+	StoreDir string
+	// MaxStore bounds JetStream's disk use (bytes; 0: 1 GiB).
+	MaxStore int64
+	// CityKey is the city's public NKEY: every right.
+	CityKey string
+	// AdminKeys are other public NKEYs with every right (monitoring,
+	// tools).
+	AdminKeys []string
+	Wards     Directory
+	Log       *slog.Logger
+}
+
+// StartServer starts the embedded NATS server with JetStream: file
+// storage under StoreDir, every write synced to disk before it is
+// acknowledged (sync_interval: always), and NKEY authentication against
+// the ward directory at each connect, so that a ward registered while the
+// server runs can connect at once and its permissions follow its groups.
+func StartServer(cfg ServerConfig) (*server.Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	host, portS, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("nats.listen %q: %v", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return nil, fmt.Errorf("nats.listen %q: bad port", cfg.Listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	if cfg.MaxStore == 0 {
+		cfg.MaxStore = 1 << 30
+	}
+	opts := &server.Options{
+		ServerName:        "loa-city",
+		Host:              host,
+		Port:              port,
+		JetStream:         true,
+		StoreDir:          cfg.StoreDir,
+		JetStreamMaxStore: cfg.MaxStore,
+		// A storm warning acknowledged to the operator is on disk: a power
+		// cut of the city's server must not lose it.
+		SyncAlways:            true,
+		NoSigs:                true,
+		MaxPayload:            1 << 20,
+		PingInterval:          20 * time.Second,
+		MaxPingsOut:           3,
+		WriteDeadline:         10 * time.Second,
+		DisableShortFirstPing: true,
+		// The nonce lets clients prove they hold their NKEY seed.
+		AlwaysEnableNonce: true,
+	}
+	auth := &authenticator{cfg: cfg, admins: map[string]bool{cfg.CityKey: true}}
+	for _, k := range cfg.AdminKeys {
+		auth.admins[k] = true
+	}
+	opts.CustomClientAuthentication = auth
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	s.SetLoggerV2(&slogLogger{log: cfg.Log.With("component", "nats")}, false, false, false)
+	go s.Start()
+	if !s.ReadyForConnections(15 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats server: not ready after 15 s (listen %s)", cfg.Listen)
+	}
+	return s, nil
+}
+
+// authenticator checks a client's NKEY signature of the server's nonce,
+// then binds it to its identity: the city and admins get every right, a
+// ward its own subjects.
+type authenticator struct {
+	cfg    ServerConfig
+	admins map[string]bool
+}
+
+func (a *authenticator) Check(c server.ClientAuthentication) bool {
+	if c.Kind() != server.CLIENT {
+		return false
+	}
+	opts := c.GetOpts()
+	if opts == nil || opts.Nkey == "" || opts.Sig == "" {
+		a.cfg.Log.Warn("nats connection refused: no NKEY", "remote", remote(c))
+		return false
+	}
+	if err := verifyNonce(opts.Nkey, opts.Sig, c.GetNonce()); err != nil {
+		a.cfg.Log.Warn("nats connection refused: bad NKEY signature", "remote", remote(c), "err", err)
+		return false
+	}
+	if a.admins[opts.Nkey] {
+		c.RegisterUser(&server.User{Username: "city"})
+		return true
+	}
+	if a.cfg.Wards == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ward, groups, err := a.cfg.Wards.WardByNKey(ctx, opts.Nkey)
+	if err != nil {
+		a.cfg.Log.Warn("nats connection refused: unknown key", "remote", remote(c), "nkey", opts.Nkey, "err", err)
+		return false
+	}
+	c.RegisterUser(&server.User{Username: "ward:" + ward, Permissions: WardPermissions(ward, groups)})
+	a.cfg.Log.Debug("ward connected", "ward", ward, "remote", remote(c))
+	return true
+}
+
+func remote(c server.ClientAuthentication) string {
+	if addr := c.RemoteAddress(); addr != nil {
+		return addr.String()
+	}
+	return "in-process"
+}
+
+func verifyNonce(nkey, sig string, nonce []byte) error {
+	if len(nonce) == 0 {
+		return errors.New("no nonce")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		if raw, err = base64.StdEncoding.DecodeString(sig); err != nil {
+			return errors.New("signature is not base64")
+		}
+	}
+	if !nkeys.IsValidPublicUserKey(nkey) {
+		return errors.New("not a user NKEY")
+	}
+	pub, err := nkeys.FromPublicKey(nkey)
+	if err != nil {
+		return err
+	}
+	return pub.Verify(nonce, raw)
+}
+
+// slogLogger routes the server's log to slog: its notices (a banner at
+// every start) at debug, warnings and errors as they are.
+type slogLogger struct{ log *slog.Logger }
+
+func (l *slogLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Tracef(format string, v ...any)  {}
