@@ -38,9 +38,12 @@ type Config struct {
 	// JoinFade is the fade-in when playback joins an item in its middle
 	// (restart recovery, resume after an alert) (20 ms).
 	JoinFade time.Duration
-	// Resync: when the output drifts this far from where the wall clock
-	// says a program should be (a clock jump), the program is re-joined at
-	// the right place (1 s).
+	// Resync: when a program on air has drifted this far from where the
+	// wall clock says it should be, it is re-joined at the right place
+	// (5 s). Clock jumps are handled at once (ClockJumped); this catches
+	// what accumulates otherwise — a sound card whose clock runs apart
+	// from the system's, a device that stalled — without skipping a
+	// bulletin's words over a short stall.
 	Resync time.Duration
 	// LateGrace: a start missed by more than this applies the program's
 	// `late` policy; less is simply played from the right offset (2 s).
@@ -64,7 +67,7 @@ func (c *Config) defaults() {
 	def(&c.CutFade, 20*time.Millisecond)
 	def(&c.EndFade, 500*time.Millisecond)
 	def(&c.JoinFade, 20*time.Millisecond)
-	def(&c.Resync, time.Second)
+	def(&c.Resync, 5*time.Second)
 	def(&c.LateGrace, 2*time.Second)
 	def(&c.MaxWait, 60*time.Second)
 	if c.TargetLUFS == 0 {
@@ -870,6 +873,11 @@ func (p *Player) ClockJumped(delta time.Duration) {
 				continue
 			}
 			if !c.started {
+				p.stopNow(c, "replaced")
+				continue
+			}
+			if delta > 0 {
+				// Forward: re-joined at once where the clock now says.
 				p.stopNow(c, "replaced")
 				continue
 			}
