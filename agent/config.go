@@ -70,11 +70,12 @@ type SilenceConfig struct {
 }
 
 type CityConfig struct {
-	URL       string   `yaml:"url"`
-	Token     string   `yaml:"token"`
-	PublicKey string   `yaml:"public_key"`
-	Poll      Duration `yaml:"poll"`
-	GCGrace   Duration `yaml:"gc_grace"`
+	URL        string   `yaml:"url"`
+	Token      string   `yaml:"token"`
+	PublicKey  string   `yaml:"public_key"`
+	Poll       Duration `yaml:"poll"`
+	MaxBackoff Duration `yaml:"max_backoff"`
+	GCGrace    Duration `yaml:"gc_grace"`
 }
 
 type AlertsConfig struct {
@@ -141,7 +142,7 @@ func DefaultConfig() Config {
 		Log:       LogConfig{Format: "text", Level: "info"},
 		AsRun:     AsRunConfig{RetentionDays: 90},
 		Silence:   SilenceConfig{ThresholdDBFS: -50, After: Duration(10 * time.Second)},
-		City:      CityConfig{Poll: Duration(60 * time.Second), GCGrace: Duration(7 * 24 * time.Hour)},
+		City:      CityConfig{Poll: Duration(60 * time.Second), MaxBackoff: Duration(10 * time.Minute), GCGrace: Duration(7 * 24 * time.Hour)},
 		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second)},
 	}
 }

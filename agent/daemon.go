@@ -247,7 +247,7 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 		keys = append(keys, pub)
 	}
 	return playlist.NewSyncer(playlist.Config{
-		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(),
+		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(), MaxBackoff: c.MaxBackoff.D(),
 		Now: d.wall, Log: d.Log.With("component", "sync"),
 	}, cityStation{st: d.st}), nil
 }

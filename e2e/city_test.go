@@ -142,7 +142,7 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 
 	data := filepath.Join(dir, "ward-data")
 	addr := freePort(t)
-	extra := fmt.Sprintf("ward: phuong-1\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n", city.url, wardToken, key)
+	extra := fmt.Sprintf("ward: phuong-1\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  max_backoff: 3s\n", city.url, wardToken, key)
 	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "null", extra), addr, data, nil)
 	day := start.Format("2006-01-02")
 	waitUntil(t, "the city's program on the ward", 15*time.Second, func() bool { return hasProgram(agentShow(t, data, day), "ban-tin-thanh-pho") })
