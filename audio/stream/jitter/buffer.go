@@ -70,6 +70,9 @@ const (
 	servoKp  = 0.01   // 1/s
 	servoKi  = 2.5e-5 // 1/s², = kp²/4
 	maxCorr  = 3e-3   // ±0.3 %
+	// integBand: errors beyond it (s) are not integrated. A 0.25 % drift
+	// peaks at 184 ms.
+	integBand = 0.25
 )
 
 // Buffer is the jitter buffer. Restart, Write and End belong to the
@@ -93,6 +96,7 @@ type Buffer struct {
 	lastInput  atomic.Int64  // unix ns of the last Write
 	lastSound  atomic.Int64  // unix ns of the last Write above the silence level
 	playing    atomic.Bool
+	waiting    atomic.Bool // the producer waits for room
 	ended      atomic.Bool
 	endErr     error // written before ended is set
 	underruns  atomic.Int64
@@ -108,6 +112,7 @@ type Buffer struct {
 	// Consumer's.
 	fade     int // frames of fade-in left
 	filt     float64
+	setpoint float64
 	integ    float64
 	servoOn  bool
 	finished bool
@@ -145,7 +150,6 @@ func New(cfg Config) *Buffer {
 	b.mask = size - 1
 	now := cfg.Now().UnixNano()
 	b.started.Store(now)
-	b.lastSound.Store(now)
 	b.lastInput.Store(now)
 	b.Restart(cfg.InRate)
 	return b
@@ -191,7 +195,11 @@ func (b *Buffer) Write(ctx context.Context, frames [][2]float64) error {
 		corr = math.Float64frombits(b.corr.Load())
 	}
 	b.out = b.rs.process(frames, b.out[:0], corr)
-	return b.push(ctx, b.out)
+	err := b.push(ctx, b.out)
+	if b.bounded {
+		b.lastInput.Store(b.now().UnixNano()) // the wait for room was not a stall
+	}
+	return err
 }
 
 func (b *Buffer) push(ctx context.Context, out [][2]float64) error {
@@ -204,10 +212,13 @@ func (b *Buffer) push(ctx context.Context, out [][2]float64) error {
 				b.overflowed.Add(int64(len(out)))
 				return nil
 			}
+			b.waiting.Store(true)
 			select {
 			case <-b.space:
+				b.waiting.Store(false)
 				continue
 			case <-ctx.Done():
+				b.waiting.Store(false)
 				return ctx.Err()
 			}
 		}
@@ -337,6 +348,9 @@ func (b *Buffer) Stream(dst [][2]float64) (int, bool) {
 		clear(dst[done:])
 		b.underruns.Add(1)
 		b.playing.Store(false)
+		// What arrives while we wait is resampled at the drift found so
+		// far, without the proportional term of the drained buffer.
+		b.corr.Store(math.Float64bits(servoKi * b.integ))
 		return int(n), true
 	}
 
@@ -352,12 +366,23 @@ func (b *Buffer) servo(depth, n int64) {
 	d := float64(depth) / float64(b.rate)
 	dt := float64(n) / float64(b.rate)
 	if !b.servoOn {
+		// Hold the depth where playback (re)started: the target, less
+		// what the first read took and where the producer's chunks
+		// happened to fall. Aiming at the target itself would start
+		// the ratio off by a few hundred ppm for nothing. The integral
+		// (the drift found so far) is kept.
 		b.filt = d
+		b.setpoint = d
 		b.servoOn = true
 	}
 	b.filt += min(dt/servoTau, 1) * (d - b.filt)
-	e := b.filt - float64(b.target)/float64(b.rate)
-	b.integ += e * dt
+	e := b.filt - b.setpoint
+	// Only small errors are drift. A large one is a network event (the
+	// buffer draining while the producer is stalled, a catch-up burst):
+	// the proportional term answers it, the integral must not learn it.
+	if math.Abs(e) < integBand {
+		b.integ += e * dt
+	}
 	lim := maxCorr / servoKi
 	b.integ = max(-lim, min(lim, b.integ))
 	c := servoKp*e + servoKi*b.integ
@@ -407,8 +432,17 @@ func (b *Buffer) DriftPPM() float64 {
 func (b *Buffer) LastInput() time.Time { return time.Unix(0, b.lastInput.Load()) }
 
 // LastSound is when the producer last wrote audio above the silence level
-// (or New).
-func (b *Buffer) LastSound() time.Time { return time.Unix(0, b.lastSound.Load()) }
+// (the zero time if it never did).
+func (b *Buffer) LastSound() time.Time {
+	if ns := b.lastSound.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Waiting says whether the producer of a bounded buffer is waiting for
+// room (so the absence of new input is not a stall).
+func (b *Buffer) Waiting() bool { return b.waiting.Load() }
 
 // Target is the depth the buffer keeps.
 func (b *Buffer) Target() time.Duration {
