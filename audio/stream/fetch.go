@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -342,7 +343,10 @@ func (m *icyReader) Read(p []byte) (int, error) {
 }
 
 // streamTitle finds StreamTitle='…'; in an ICY metadata block. The text is
-// UTF-8 when it is valid UTF-8 (Icecast converts), else Latin-1.
+// UTF-8 when it is valid UTF-8, else Latin-1. Icecast 2.4 converts titles
+// to Latin-1 for MP3 mounts and writes what Latin-1 lacks (most of
+// Vietnamese: "ế") as HTML character references ("&#7871;"), which are
+// decoded here.
 func streamTitle(b []byte) (string, bool) {
 	b = bytes.TrimRight(b, "\x00")
 	const key = "StreamTitle='"
@@ -356,14 +360,18 @@ func streamTitle(b []byte) (string, bool) {
 	} else {
 		v = bytes.TrimSuffix(v, []byte("'"))
 	}
-	if utf8.Valid(v) {
-		return string(v), true
+	t := string(v)
+	if !utf8.Valid(v) {
+		r := make([]rune, len(v))
+		for i, c := range v {
+			r[i] = rune(c)
+		}
+		t = string(r)
 	}
-	r := make([]rune, len(v))
-	for i, c := range v {
-		r[i] = rune(c)
+	if strings.Contains(t, "&") {
+		t = html.UnescapeString(t)
 	}
-	return string(r), true
+	return t, true
 }
 
 // newClient makes the default HTTP client: no overall timeout (a stream is

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gomp3 "github.com/hajimehoshi/go-mp3"
 )
 
 // TestRelaysToneWithICYMetadata: an Icecast-like server sends an MP3 tone
@@ -486,4 +488,57 @@ func TestCloseEndsTheSource(t *testing.T) {
 	if src.Err() != nil {
 		t.Errorf("Err() after Close = %v", src.Err())
 	}
+}
+
+func TestStreamTitle(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"StreamTitle='Bản tin sáng';StreamUrl='';\x00\x00", "Bản tin sáng"},
+		{"StreamTitle='Ti&#7871;p s\xf3ng VOV1';", "Tiếp sóng VOV1"}, // Icecast's Latin-1 with references
+		{"StreamTitle='It''s';", "It''s"},
+		{"StreamTitle='Rock & Roll';", "Rock & Roll"},
+		{"StreamTitle='unterminated'", "unterminated"},
+	} {
+		got, ok := streamTitle([]byte(c.in))
+		if !ok || got != c.want {
+			t.Errorf("streamTitle(%q) = %q, %v; want %q", c.in, got, ok, c.want)
+		}
+	}
+	if _, ok := streamTitle([]byte("StreamUrl='x';")); ok {
+		t.Error("a block without StreamTitle gave a title")
+	}
+}
+
+// FuzzFramer: no input makes the framer, the ICY reader or the decoder
+// behind them panic or loop: whatever bytes a server sends, decoding ends
+// with an error or the end of the input.
+func FuzzFramer(f *testing.F) {
+	if data, err := os.ReadFile(toneMP3(f)); err == nil {
+		f.Add(data[:8000], 0)
+		f.Add(data[:8000], 1000)
+	}
+	f.Add([]byte("ID3\x04\x00\x00\x7f\x7f\x7f\x7f"), 0)
+	f.Add([]byte{0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0}, 0)
+	f.Add([]byte{0xFF, 0xF1, 0x50, 0x80, 0x02, 0x1F, 0xFC}, 0)
+	f.Fuzz(func(t *testing.T, data []byte, metaint int) {
+		var r io.Reader = strings.NewReader(string(data))
+		if metaint > 0 {
+			r = &icyReader{r: r, every: metaint%65536 + 1, left: metaint%65536 + 1, title: func(string) {}}
+		}
+		fr := newFramer(r)
+		fr.maxJunk = 4096
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d, err := gomp3.NewDecoder(fr)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, d)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			panic(fmt.Sprintf("no end after 5 s on %d bytes (metaint %d)", len(data), metaint))
+		}
+	})
 }
