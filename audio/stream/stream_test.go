@@ -183,9 +183,11 @@ func TestStallAndReconnect(t *testing.T) {
 	f.mu.Unlock()
 	base := float64(f.next)*f.frameDur - d.seconds()
 	d.burst = base
-	for end := d.seconds() + 10; d.seconds() < end && d.src.Stats().State != Playing; {
+	// The retry timer runs on the wall clock: step until it plays, for
+	// at most 10 s of wall time.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && d.src.Stats().State != Playing; {
 		d.step(1024)
-		time.Sleep(time.Millisecond) // the retry timer runs on the wall clock
+		time.Sleep(time.Millisecond)
 	}
 	if st := d.src.Stats(); st.State != Playing || st.Reconnects != 1 || st.FailingFor != 0 {
 		t.Fatalf("after the server came back: %+v", st)
