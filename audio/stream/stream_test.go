@@ -544,3 +544,45 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
+
+// panicky is a response body that panics after some bytes, standing in for
+// a decoder bug deep in the read path.
+type panicky struct {
+	r    io.Reader
+	left int
+}
+
+func (p *panicky) Read(b []byte) (int, error) {
+	if p.left <= 0 {
+		panic("boom")
+	}
+	n, err := p.r.Read(b[:min(len(b), p.left)])
+	p.left -= n
+	return n, err
+}
+
+func (p *panicky) Close() error { return nil }
+
+type panickyTransport struct{ data []byte }
+
+func (t panickyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{"Content-Type": {"audio/mpeg"}},
+		Body: &panicky{r: strings.NewReader(string(t.data)), left: 40000}, ContentLength: -1, Request: r}, nil
+}
+
+// TestPanicInTheReadPathIsRecovered: a panic while reading or decoding
+// becomes the connection's error (and a reconnect), not a crash.
+func TestPanicInTheReadPathIsRecovered(t *testing.T) {
+	data, err := os.ReadFile(toneMP3(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Open(context.Background(), Config{URL: "http://relay.test/live.mp3", HTTP: &http.Client{Transport: panickyTransport{data}}, RetryMin: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+	defer src.Close()
+	st := waitStats(t, src, 5*time.Second, "two crashes", func(s Stats) bool {
+		return strings.Contains(s.LastError, "crashed: boom") && s.Reconnects >= 1
+	})
+	if st.Codec == "" || st.BufferDepth == 0 {
+		t.Errorf("nothing was decoded before the crashes: %+v", st)
+	}
+}
