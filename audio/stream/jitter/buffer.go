@@ -118,8 +118,11 @@ type Buffer struct {
 	finished bool
 }
 
-// New makes a buffer. Its capacity is the high-water mark plus 4 s, in
-// float32 frames (about 0.35 MB a second at 44.1 kHz).
+// New makes a buffer. Its capacity is the high-water mark plus 3 s, rounded
+// up to a power of two, in float32 frames (0.35 MB a second at 44.1 kHz:
+// 2 MB for the default 1 s target). The 3 s are the head room for a
+// source opened before anyone pulls it (a relay opened early to be
+// buffered at its start time).
 func New(cfg Config) *Buffer {
 	if cfg.Target <= 0 {
 		cfg.Target = time.Second
@@ -143,7 +146,7 @@ func New(cfg Config) *Buffer {
 		space:      make(chan struct{}, 1),
 	}
 	size := int64(1)
-	for size < b.highWater+4*rate {
+	for size < b.highWater+3*rate {
 		size <<= 1
 	}
 	b.ring = make([][2]float32, size)
