@@ -1,0 +1,182 @@
+package stream
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"loa/internal/icecasttest"
+)
+
+// These tests relay a real Icecast2 server fed by ffmpeg in real time, and
+// pull the relay in real time like a sound card (by the wall clock, in
+// 10 ms blocks). Their deadlines are generous multiples of the timeouts.
+
+// puller pulls a source at the sample rate by the wall clock and keeps the
+// left channel of what it pulled.
+type puller struct {
+	src  *Source
+	rate int
+	mu   sync.Mutex
+	out  []float64
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startPuller(t testing.TB, src *Source, rate int) *puller {
+	p := &puller{src: src, rate: rate, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		t0 := time.Now()
+		pulled := 0
+		buf := make([][2]float64, rate)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			// At most 100 ms at a time, like a card's period; if this
+			// goroutine was held up longer (a loaded machine, -race),
+			// the card would have underrun: that time is skipped, it is
+			// not the relay's to make up.
+			due := int(time.Since(t0).Seconds()*float64(rate)) - pulled
+			want := min(due, rate/10)
+			n, ok := src.Stream(buf[:want])
+			pulled += due
+			p.mu.Lock()
+			for _, v := range buf[:n] {
+				p.out = append(p.out, v[0])
+			}
+			p.mu.Unlock()
+			if !ok {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(p.stop); <-p.done })
+	return p
+}
+
+// record returns the next d of audio pulled.
+func (p *puller) record(d time.Duration) []float64 {
+	p.mu.Lock()
+	from := len(p.out)
+	p.mu.Unlock()
+	need := int(d.Seconds() * float64(p.rate))
+	for {
+		time.Sleep(20 * time.Millisecond)
+		p.mu.Lock()
+		if len(p.out)-from >= need {
+			x := append([]float64(nil), p.out[from:from+need]...)
+			p.mu.Unlock()
+			return x
+		}
+		p.mu.Unlock()
+	}
+}
+
+func checkIcecastTone(t *testing.T, src *Source, x []float64, rate int) {
+	t.Helper()
+	defer func() {
+		if t.Failed() {
+			t.Logf("stats %+v", src.Stats())
+		}
+	}()
+	f := toneFrequency(x, float64(rate))
+	if math.Abs(f-1000) > 5 {
+		t.Fatalf("tone at %.2f Hz, want 1000 Hz", f)
+	}
+	w := rate / 10
+	for at := 0; at+w <= len(x); at += w {
+		amp, snr := fitSine(x[at:at+w], f, float64(rate))
+		if snr < 35 || amp < 0.05 {
+			t.Fatalf("window at %.1f s: amplitude %.3f, SNR %.1f dB: not a clean 1 kHz tone", float64(at)/float64(rate), amp, snr)
+		}
+	}
+}
+
+// TestIcecastRelay: ffmpeg sends a 1 kHz sine to Icecast; the relay plays
+// it at 1000 Hz (at the engine's 48 kHz, too), with the stream title set
+// through Icecast's admin interface.
+func TestIcecastRelay(t *testing.T) {
+	ice := icecasttest.Start(t)
+	ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
+	ice.WaitMount(t, "/live.mp3", 10*time.Second)
+	ice.SetTitle(t, "/live.mp3", "Tiếp sóng VOV1")
+	for _, rate := range []int{44100, 48000} {
+		src := Open(context.Background(), Config{URL: ice.URL("/live.mp3"), Rate: rate, Log: testLog(t)})
+		p := startPuller(t, src, rate)
+		waitStats(t, src, 10*time.Second, "playing", func(s Stats) bool { return s.State == Playing })
+		p.record(500 * time.Millisecond) // the encoder's start, if the relay joined that early
+		checkIcecastTone(t, src, p.record(2*time.Second), rate)
+		st := src.Stats()
+		if st.Underruns != 0 || st.Title != "Tiếp sóng VOV1" || !strings.HasPrefix(st.Codec, "MP3 (MPEG-1 layer III) 128 kbps 44100 Hz") {
+			t.Errorf("stats %+v", st)
+		}
+		src.Close()
+	}
+}
+
+// TestIcecastSourceDies: the encoder is killed; the relay goes stalled or
+// failed within the stall timeout, FailingFor grows while the mount is
+// gone; the encoder comes back, and the relay reconnects by itself and
+// plays the tone again.
+func TestIcecastSourceDies(t *testing.T) {
+	ice := icecasttest.Start(t)
+	feed := ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
+	ice.WaitMount(t, "/live.mp3", 10*time.Second)
+	src := Open(context.Background(), Config{URL: ice.URL("/live.mp3"),
+		StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, 44100)
+	waitStats(t, src, 10*time.Second, "playing", func(s Stats) bool { return s.State == Playing })
+	p.record(time.Second)
+
+	feed.Kill()
+	killed := time.Now()
+	st := waitStats(t, src, 2*time.Second+3*time.Second, "stalled or failed", func(s Stats) bool {
+		return s.State == Stalled || s.State == Failed
+	})
+	t.Logf("%v after the kill: %s (%s)", time.Since(killed).Round(time.Millisecond), st.State, st.LastError)
+	st1 := waitStats(t, src, 5*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
+	time.Sleep(time.Second)
+	st2 := src.Stats()
+	if st2.State != Failed || st2.FailingFor < st1.FailingFor+900*time.Millisecond || st2.LastError == "" {
+		t.Fatalf("while the encoder is down: %+v, then %+v", st1, st2)
+	}
+	if err := src.Err(); err == nil {
+		t.Error("Err() = nil while failing")
+	}
+
+	ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
+	ice.WaitMount(t, "/live.mp3", 10*time.Second)
+	st = waitStats(t, src, 10*time.Second, "playing again", func(s Stats) bool { return s.State == Playing })
+	if st.Reconnects < 1 || st.FailingFor != 0 {
+		t.Errorf("after the encoder came back: %+v", st)
+	}
+	p.record(500 * time.Millisecond) // the new encoder's start
+	checkIcecastTone(t, src, p.record(2*time.Second), 44100)
+}
+
+// TestIcecastSilence: an encoder that sends digital silence keeps the
+// relay connected, but after SilenceAfter it reports silent, and
+// FailingFor counts from the start.
+func TestIcecastSilence(t *testing.T) {
+	ice := icecasttest.Start(t)
+	ice.Feed(t, "/quiet.mp3", "anullsrc=r=44100:cl=stereo")
+	ice.WaitMount(t, "/quiet.mp3", 10*time.Second)
+	src := Open(context.Background(), Config{URL: ice.URL("/quiet.mp3"), Buffer: 300 * time.Millisecond,
+		SilenceAfter: 2 * time.Second, Log: testLog(t)})
+	defer src.Close()
+	startPuller(t, src, 44100)
+	st := waitStats(t, src, 10*time.Second, "silent", func(s Stats) bool { return s.State == Silent })
+	if st.FailingFor < 2*time.Second || st.LastError != "" || st.BytesIn == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
