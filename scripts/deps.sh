@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 pkgs=(
   gcc pkg-config libasound2-dev        # oto → ALSA (cgo)
   ffmpeg sox lame mpg123 espeak-ng     # media tools: transcoding, fixtures, reference decoder, speech
-  alsa-utils libasound2-plugins pulseaudio pulseaudio-utils  # test audio devices (design.md §7)
+  alsa-utils libasound2-plugins pulseaudio pulseaudio-utils  # test audio devices (design.md §7); arecord for line-in
+  icecast2                             # live streams (relays, live announcements) in tests
   sqlite3 ca-certificates curl jq
   chromium prometheus                  # status page test (headless), promtool for the alert rules
 )
