@@ -40,6 +40,8 @@ Usage:
                    [--alert ALERT.yaml@+MM:SS] [--rate 44100] [--channels 1|2] [--asrun FILE.csv]
   loa-agent status [--json]                     health of the running daemon
   loa-agent doctor                              check device, clock, disk, database
+  loa-agent live start [--input alsa:DEVICE] [--mode duck|exclusive] | live stop
+                                                the ward's own live voice over the program
   loa-agent demo [--out FILE.wav]               a demo station with a generated program
   loa-agent join --city URL --code CODE         connect this station to the city with a one-time code
   loa-agent version
@@ -88,6 +90,8 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 		err = c.status(ctx, args[1:])
 	case "doctor":
 		err = c.doctor(ctx, args[1:])
+	case "live":
+		err = c.live(ctx, args[1:])
 	case "demo":
 		err = c.demo(ctx, args[1:])
 	case "join":

@@ -26,6 +26,7 @@ type Config struct {
 	Silence   SilenceConfig   `yaml:"silence"`
 	City      CityConfig      `yaml:"city"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
+	Live      LiveConfig      `yaml:"live"`
 	Fleet     FleetConfig     `yaml:"fleet"`
 
 	path string
@@ -144,6 +145,7 @@ func DefaultConfig() Config {
 		Silence:   SilenceConfig{ThresholdDBFS: -50, After: Duration(10 * time.Second)},
 		City:      CityConfig{Poll: Duration(60 * time.Second), MaxBackoff: Duration(10 * time.Minute), GCGrace: Duration(7 * 24 * time.Hour)},
 		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second)},
+		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"loa/audio"
 	"loa/audio/soundcard"
+	"loa/audio/stream"
 	"loa/mediastore"
 	"loa/player"
 	"loa/playlist"
@@ -58,6 +59,7 @@ type Daemon struct {
 	started  time.Time
 	records  chan player.AsRun
 	fleet    *reporter
+	liveCtx  context.Context
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -111,9 +113,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.out = out
 	d.Log.Info("audio output", "output", out.Name(), "rate", cfg.Audio.Rate, "latency", out.Latency())
 
-	pcfg := player.Config{Rate: cfg.Audio.Rate, TargetLUFS: cfg.Audio.TargetLUFS, MaxWait: cfg.Alerts.MaxWait.D()}
+	pcfg := player.Config{Rate: cfg.Audio.Rate, TargetLUFS: cfg.Audio.TargetLUFS, MaxWait: cfg.Alerts.MaxWait.D(),
+		OnRelayFailure: func() { d.m.relayFailures.Inc() }}
 	d.pl = player.New(pcfg, d.eng, player.OutputTime{Out: out, Rate: cfg.Audio.Rate}, st, openPCM, recorderFunc(d.record), d.Log)
 	d.records = make(chan player.AsRun, 256)
+	d.pl.SetRelayOpener(func(url string) player.RelaySource {
+		return stream.Open(ctx, stream.Config{URL: url, Rate: cfg.Audio.Rate, Log: d.Log.With("component", "relay")})
+	})
+	defer d.pl.Close()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -147,6 +154,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	d.startFleet(ctx, &wg)
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.pushToTalk(ctx)
+	}()
+	d.liveCtx = ctx
 
 	srv, ln, err := d.listen()
 	if err != nil {

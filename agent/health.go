@@ -16,24 +16,26 @@ import (
 
 // StatusReport is GET /api/v1/status and `loa-agent status --json`.
 type StatusReport struct {
-	Version   string        `json:"version"`
-	Ward      string        `json:"ward,omitempty"`
-	Now       time.Time     `json:"now"`
-	Uptime    float64       `json:"uptime_s"`
-	Healthy   bool          `json:"healthy"`
-	Problems  []string      `json:"problems"`
-	Clock     ClockState    `json:"clock"`
-	Device    DeviceState   `json:"device"`
-	Program   *player.OnAir `json:"now_playing"`
-	Alert     *player.OnAir `json:"alert"`
-	Next      []NextEntry   `json:"next"`
-	Silent    float64       `json:"silent_s"`
-	Amplifier AmpState      `json:"amplifier"`
-	AsRun     []AsRunRow    `json:"last_asrun"`
-	Timezone  string        `json:"timezone"`
-	Sync      *SyncState    `json:"sync,omitempty"`
-	Displaced []NextEntry   `json:"displaced_today"`
-	Fleet     *FleetStatus  `json:"fleet,omitempty"`
+	Version   string               `json:"version"`
+	Ward      string               `json:"ward,omitempty"`
+	Now       time.Time            `json:"now"`
+	Uptime    float64              `json:"uptime_s"`
+	Healthy   bool                 `json:"healthy"`
+	Problems  []string             `json:"problems"`
+	Clock     ClockState           `json:"clock"`
+	Device    DeviceState          `json:"device"`
+	Program   *player.OnAir        `json:"now_playing"`
+	Alert     *player.OnAir        `json:"alert"`
+	Next      []NextEntry          `json:"next"`
+	Silent    float64              `json:"silent_s"`
+	Amplifier AmpState             `json:"amplifier"`
+	AsRun     []AsRunRow           `json:"last_asrun"`
+	Timezone  string               `json:"timezone"`
+	Sync      *SyncState           `json:"sync,omitempty"`
+	Live      *player.OnAir        `json:"live,omitempty"`
+	Relays    []player.RelayStatus `json:"relays,omitempty"`
+	Displaced []NextEntry          `json:"displaced_today"`
+	Fleet     *FleetStatus         `json:"fleet,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -79,6 +81,8 @@ func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.handleHealth)
 	mux.HandleFunc("GET /api/v1/status", d.handleStatus)
+	mux.HandleFunc("POST /api/v1/live", func(w http.ResponseWriter, r *http.Request) { d.handleLiveStart(d.liveCtx)(w, r) })
+	mux.HandleFunc("DELETE /api/v1/live", d.handleLiveStop)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.statusPageRoutes(mux)
 	return mux
@@ -119,11 +123,23 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	if !lastLoop.IsZero() && time.Since(lastLoop) > 5*time.Second {
 		r.Problems = append(r.Problems, fmt.Sprintf("playout loop stalled for %s", time.Since(lastLoop).Round(time.Second)))
 	}
+	r.Live, r.Relays = ps.Live, ps.Relays
+	relayBad := false
+	for _, rs := range ps.Relays {
+		if rs.Fallback || rs.FailingFor >= 10*time.Second {
+			relayBad = true
+			reason := rs.Reason
+			if reason == "" {
+				reason = fmt.Sprintf("%s for %s", rs.State, rs.FailingFor.Round(time.Second))
+			}
+			r.Problems = append(r.Problems, fmt.Sprintf("Tiếp sóng lỗi / relay failed: %s (%s): %s", rs.Program, rs.URL, reason))
+		}
+	}
 	for _, e := range schedErrs {
 		r.Problems = append(r.Problems, "Chương trình không nạp được / programs not loaded: "+e.Error())
 	}
 	r.Fleet = d.fleetStatus()
-	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
+	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && !relayBad && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
 	if d.sync != nil {
 		ss := d.sync.Status()

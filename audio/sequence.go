@@ -26,6 +26,10 @@ type Part struct {
 	Offset int64
 	Frames int64
 	Gain   float64
+	// Reader, when set, is read instead of opening Path: a live stream (a
+	// relay) read from its current position for Frames frames. The
+	// sequence does not close it; its owner does.
+	Reader FrameReader
 }
 
 // Sequence plays parts back to back with no gap: a program's chime and
@@ -124,7 +128,9 @@ func (s *Sequence) next() bool {
 	}
 	p := s.parts[s.cur]
 	var err error
-	if p.Path != "" {
+	if p.Reader != nil {
+		s.reader = keepOpen{p.Reader}
+	} else if p.Path != "" {
 		s.reader, err = s.open(p.Path)
 		if err != nil {
 			s.reader = nil
@@ -154,3 +160,25 @@ func (s *Sequence) Close() error {
 	}
 	return nil
 }
+
+// keepOpen is a reader the sequence must not close.
+type keepOpen struct{ FrameReader }
+
+func (keepOpen) Close() error { return nil }
+
+// StreamReader reads a live source (a beep.Streamer that never blocks, such
+// as a relay) as a FrameReader: positions are ignored, frames come in
+// order, and what the source lacks is silence.
+type StreamReader struct {
+	S interface {
+		Stream([][2]float64) (int, bool)
+	}
+}
+
+func (r StreamReader) ReadFrames(_ int64, dst [][2]float64) (int, error) {
+	n, _ := r.S.Stream(dst)
+	clear(dst[n:])
+	return len(dst), nil
+}
+
+func (r StreamReader) Close() error { return nil }

@@ -55,6 +55,9 @@ type Config struct {
 	// (−16 LUFS); MaxGainDB caps the boost of quiet items (+20 dB).
 	TargetLUFS float64
 	MaxGainDB  float64
+	// OnRelayFailure, if set, is called each time a relay is given up for
+	// its fallback (the daemon counts loa_relay_failures_total).
+	OnRelayFailure func()
 }
 
 func (c *Config) defaults() {
@@ -143,6 +146,9 @@ type Player struct {
 	skipped   map[occKey]bool
 	muted     []span // output frames during which the program bus was muted
 	alerts    []*pendingAlert
+	openRelay RelayOpener
+	relays    map[occKey]*relay
+	live      *liveState
 	lastStep  time.Time
 	lastSteps int64
 
@@ -166,6 +172,7 @@ func New(cfg Config, eng *audio.Engine, tm TimeMap, media Media, open func(strin
 		cfg: cfg, eng: eng, tm: tm, media: media, open: open, rec: rec, log: log,
 		clips:   map[uint64]*clip{},
 		inUse:   map[string]bool{},
+		relays:  map[occKey]*relay{},
 		played:  map[occKey]bool{},
 		skipped: map[occKey]bool{},
 	}
@@ -209,22 +216,24 @@ type clip struct {
 	to    time.Time // planned end of that stretch
 	parts []partPlan
 	// startFrame is where it was asked to start; actual where it did.
-	startFrame int64
-	offset     time.Duration // into the occurrence at startFrame
-	started    bool
-	actual     int64
-	stopping   bool
-	stopReason string // cut | interrupted | cancelled | replaced
-	detached   bool   // runs on its own timing (late: restart, or the clock moved back)
-	detachNote string
-	cur        int // index in parts of the part on air, -1 none
-	curFrame   int64
-	curStart   time.Time // when the part on air started, by the clock of that moment
-	curFailed  error
-	alert      *pendingAlert
-	ended      bool
-	mutes      bool // mutes the program bus while it sounds
-	frames     int64
+	startFrame  int64
+	offset      time.Duration // into the occurrence at startFrame
+	started     bool
+	actual      int64
+	stopping    bool
+	stopReason  string // cut | interrupted | cancelled | replaced
+	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
+	detachNote  string
+	relayFailed string     // why the relay in this clip was given up
+	live        *liveState // a live announcement
+	cur         int        // index in parts of the part on air, -1 none
+	curFrame    int64
+	curStart    time.Time // when the part on air started, by the clock of that moment
+	curFailed   error
+	alert       *pendingAlert
+	ended       bool
+	mutes       bool // mutes the program bus while it sounds
+	frames      int64
 }
 
 type partPlan struct {
@@ -249,6 +258,7 @@ func (p *Player) Step(now time.Time) {
 	}
 	p.drainEvents()
 	p.reconcileProgram(now)
+	p.reconcileRelays(now)
 	p.reportDisplaced(now)
 	p.reconcileAlerts(now)
 	p.publish(now)
@@ -445,6 +455,9 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		// It aired already: the clock moved back over it.
 		return nil
 	}
+	if r := p.relays[k]; r != nil && r.fallback {
+		return nil // its fallback is on air instead
+	}
 	if late > 0 {
 		// The stretch began before the first frame we can still change.
 		resume := p.played[k]
@@ -501,6 +514,11 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 		return nil
 	}
 	p.clips[c.id] = c
+	if o.Program.Relay != "" {
+		if r := p.relays[k]; r != nil {
+			r.clip = c
+		}
+	}
 	// Missed parts before the join point are logged now: they will never
 	// reach the air.
 	for i, seg := range o.Segments() {
@@ -560,10 +578,15 @@ func (p *Player) partsOf(o schedule.Occurrence, offset time.Duration) ([]builtPa
 		frames := p.frames(seg.Duration) - p.frames(within)
 		switch {
 		case seg.Kind == schedule.SegmentRelay:
-			// Streams arrive with the relay issue; until then a relay is
-			// silence on air, and the log says so.
-			p.log.Warn("relay is not supported yet: silence in its place", "program", o.Program.ID, "url", seg.URL)
-			bp.part = audio.Part{Index: i, Frames: frames}
+			r := p.relayFor(o)
+			if r == nil || r.fallback {
+				// No stream (render, or no opener): silence on air, and the
+				// log says so.
+				p.log.Warn("relay not played: silence in its place", "program", o.Program.ID, "url", seg.URL)
+				bp.part = audio.Part{Index: i, Frames: frames}
+				break
+			}
+			bp.part = audio.Part{Index: i, Frames: frames, Gain: gain, Reader: audio.NewLevelFollower(r.src, p.cfg.Rate, p.cfg.TargetLUFS)}
 		case seg.Media != nil:
 			m, err := p.media.Lookup(seg.Media.Key)
 			if err != nil {
@@ -660,6 +683,9 @@ func (p *Player) handle(ev audio.Event) {
 		if c.alert != nil {
 			c.alert.started = true
 		}
+		if c.live != nil && c.live.Report != nil {
+			c.live.Report(c.live.ID, "started", p.tm.TimeAt(ev.Frame))
+		}
 	case audio.PartStarted, audio.PartFailed:
 		p.closePart(c, ev.Frame)
 		c.cur = p.partIndex(c, ev.Part)
@@ -682,6 +708,12 @@ func (p *Player) handle(ev audio.Event) {
 		}
 		if c.alert != nil {
 			p.alertEnded(c, ev)
+		}
+		if c.live != nil {
+			p.liveEnded(c, c.live, p.tm.TimeAt(ev.Frame))
+			if p.live == c.live {
+				p.live = nil
+			}
 		}
 		if c.detached {
 			// It ran on its own timing: the wall clock's idea of the same
@@ -719,7 +751,7 @@ func (p *Player) Flush(now time.Time, note string) {
 }
 
 func (p *Player) closePartAt(c *clip, end int64, unfinished string) {
-	if c.cur < 0 || c.kind != "program" {
+	if c.cur < 0 || (c.kind != "program" && c.kind != "fallback") {
 		c.cur = -1
 		return
 	}
@@ -734,7 +766,9 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished string) {
 		Kind: "program", Program: c.occ.Program.ID, Title: c.occ.Program.Title, Source: c.occ.Source, Occurrence: c.occ.Start,
 		Part: pp.index, Item: pp.item, Planned: pp.planned, Actual: actual, End: endT, Result: "completed",
 	}
-	if c.detached {
+	if c.kind == "fallback" {
+		e.Note = "fallback for the relay " + c.occ.Program.Relay
+	} else if c.detached {
 		e.Note = c.detachNote
 	} else if pp.joined > 0 {
 		e.Note = fmt.Sprintf("joined at %s", fmtOffset(pp.joined))
@@ -746,6 +780,12 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished string) {
 		e.Note = joinNote(e.Note, unfinished)
 	}
 	switch {
+	case c.relayFailed != "" && pp.key == "":
+		e.Result = "failed: " + c.relayFailed
+		if r := p.relays[c.key]; r != nil && r.played {
+			e.Result, e.Note = "partial", joinNote(e.Note, "relay given up: "+c.relayFailed)
+		}
+		e.Missed = max(short, 0)
 	case c.curFailed != nil:
 		e.Result = "failed: " + c.curFailed.Error()
 	case missedByMute > 10*time.Millisecond:

@@ -12,8 +12,10 @@ type Status struct {
 	Alert        *OnAir    `json:"alert,omitempty"`
 	// Scheduled is true when the schedule has a program on air now (whether
 	// or not it sounds: the difference is what silence detection reports).
-	Scheduled bool  `json:"scheduled"`
-	Steps     int64 `json:"steps"`
+	Scheduled bool          `json:"scheduled"`
+	Steps     int64         `json:"steps"`
+	Relays    []RelayStatus `json:"relays,omitempty"`
+	Live      *OnAir        `json:"live,omitempty"`
 }
 
 // OnAir describes the clip on air.
@@ -34,7 +36,7 @@ type OnAir struct {
 func (p *Player) Status() Status { return *p.status.Load() }
 
 func (p *Player) publish(now time.Time) {
-	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1}
+	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1, Relays: p.relayStatus()}
 	if p.sched != nil && p.trusted {
 		_, _, st.Scheduled = p.sched.At(now)
 	}
@@ -44,7 +46,7 @@ func (p *Player) publish(now time.Time) {
 		}
 		oa := &OnAir{Kind: c.kind, Part: -1}
 		switch c.kind {
-		case "program":
+		case "program", "fallback":
 			oa.ID, oa.Title, oa.Source = c.occ.Program.ID, c.occ.Program.Title, c.occ.Source
 			oa.Start, oa.End = c.occ.Start, c.occ.End
 			oa.Offset = now.Sub(c.occ.Start)
@@ -57,6 +59,14 @@ func (p *Player) publish(now time.Time) {
 				continue // queued, not heard yet
 			}
 			st.Program = oa
+		case "live":
+			if c.live == nil {
+				continue
+			}
+			oa.ID, oa.Title = c.live.ID, c.live.Title
+			oa.Start = p.tm.TimeAt(c.actual)
+			oa.Offset = now.Sub(oa.Start)
+			st.Live = oa
 		case "alert":
 			if c.alert == nil {
 				continue
