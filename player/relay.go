@@ -127,7 +127,8 @@ func (p *Player) startFallback(r *relay, now time.Time) {
 		}
 		frames := min(m.Frames, p.frames(left-at))
 		parts = append(parts, audio.Part{Index: i, Path: m.Path, Frames: frames, Gain: gain * p.normGain(m)})
-		c.parts = append(c.parts, partPlan{index: i, item: ref.Ref, key: ref.Key, planned: start.Add(at), length: audio.FramesToDuration(frames, p.cfg.Rate)})
+		c.parts = append(c.parts, partPlan{index: i, item: ref.Ref, key: ref.Key, planned: start.Add(at), length: audio.FramesToDuration(frames, p.cfg.Rate),
+			capped: frames < m.Frames})
 		c.frames += frames
 		at += audio.FramesToDuration(frames, p.cfg.Rate)
 	}

@@ -1,0 +1,223 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"loa/internal/icecasttest"
+)
+
+// These tests relay real streams: an icecast2 server fed by ffmpeg, as a
+// station relays VOV or the provincial radio, through the real daemon to a
+// WAV file written in real time.
+
+func needIcecast(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"icecast2", "ffmpeg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (scripts/deps.sh installs it)", tool)
+		}
+	}
+}
+
+// wavAt maps wall-clock instants to frames of the daemon's WAV output.
+type wavAt struct {
+	base time.Time
+	rate int
+}
+
+func (w wavAt) frame(t time.Time) int { return int(t.Sub(w.base).Seconds() * float64(w.rate)) }
+
+func (w wavAt) slice(f [][2]float64, from, to time.Time) [][2]float64 {
+	a, b := max(w.frame(from), 0), min(w.frame(to), len(f))
+	if a >= b {
+		return nil
+	}
+	return f[a:b]
+}
+
+func rmsDB(f [][2]float64) float64 {
+	s := 0.0
+	for _, x := range f {
+		s += x[0] * x[0]
+	}
+	return 10 * math.Log10(s/float64(max(len(f), 1))+1e-20)
+}
+
+// A relay plays the stream from its scheduled start; when the source dies
+// mid-relay, the program's fallback takes over within 10 s and the failure
+// is reported in health, metrics and the as-run log; the relay ends on time.
+func TestDaemonRelayWithFallback(t *testing.T) {
+	t.Parallel()
+	needIcecast(t)
+	ice := icecasttest.Start(t)
+	feed := ice.Feed(t, "/vov.mp3", "sine=f=1000:sample_rate=44100")
+	ice.WaitMount(t, "/vov.mp3", 15*time.Second)
+
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeTone(t, filepath.Join(dir, "media/du-phong.wav"), 44100, 440, 0.5, 60)
+	clock := &shiftedClock{}
+	start := time.Date(2026, 11, 26, 11, 0, 0, 0, ict)
+	clock.setTo(start.Add(-12 * time.Second))
+	loadProgram(t, data, dir, `
+programs:
+  - id: tiep-song
+    title: Tiếp sóng
+    cron: "0 11 * * *"
+    duration: 40s
+    relay: `+ice.URL("/vov.mp3")+`
+    fallback: [media/du-phong.wav]
+`, clock.Now())
+	out := filepath.Join(dir, "out.wav")
+	td := startDaemon(t, data, clock, func(c *Config) { c.Audio.Output = Name("wav:" + out) })
+	base, _ := td.d.out.Anchor()
+	at := wavAt{base: base, rate: 44100}
+
+	time.Sleep(time.Until(start.Add(8*time.Second).Add(-time.Duration(clock.offset.Load()))))
+	feed.Kill()
+	waitFor(t, "the fallback", 20*time.Second, func() bool {
+		code, body := td.get("/healthz")
+		return code == 503 && strings.Contains(body, "relay failed")
+	})
+	failedAt := clock.Now()
+	time.Sleep(time.Until(start.Add(42 * time.Second).Add(-time.Duration(clock.offset.Load()))))
+	_, metrics := td.get("/metrics")
+	td.stop()
+
+	got := readWAV(t, out)
+	// Nothing before the start, the stream from the start.
+	if p := peak(at.slice(got, start.Add(-2*time.Second), start.Add(-50*time.Millisecond))); p > 0.001 {
+		t.Fatalf("sound before the relay's start: peak %v", p)
+	}
+	onset := firstSounding(got, at.frame(start.Add(-time.Second)), 0.01)
+	lateMS := float64(onset-at.frame(start)) / 44.1
+	t.Logf("relay's first sound %+.1f ms from its scheduled start (the stream was buffered 8 s ahead)", lateMS)
+	if math.Abs(lateMS) > 50 {
+		t.Errorf("relay started %.0f ms off its scheduled instant", lateMS)
+	}
+	if f := dominantFreq(at.slice(got, start.Add(time.Second), start.Add(7*time.Second)), 44100); math.Abs(f-1000) > 10 {
+		t.Fatalf("the relay plays %.0f Hz, want the stream's 1000 Hz", f)
+	}
+	// The fallback within 10 s of the stream going quiet (plus its 1 s
+	// buffer), to the end of the window.
+	kill := start.Add(8 * time.Second)
+	if d := failedAt.Sub(kill); d > 13*time.Second {
+		t.Errorf("fallback %s after the source died, want within 10 s (+ the 1 s buffer)", d)
+	}
+	if f := dominantFreq(at.slice(got, failedAt.Add(time.Second), start.Add(39*time.Second)), 44100); math.Abs(f-440) > 10 {
+		t.Fatalf("after the failure: %.0f Hz, want the fallback's 440 Hz", f)
+	}
+	// The window ends on time, with a fade.
+	if p := peak(at.slice(got, start.Add(40*time.Second+50*time.Millisecond), start.Add(41*time.Second))); p > 0.001 {
+		t.Fatalf("sound after the relay's duration: peak %v", p)
+	}
+	if !strings.Contains(metrics, "loa_relay_failures_total 1") {
+		t.Errorf("relay failure not counted:\n%s", grepLines(metrics, "relay"))
+	}
+	var relayRow, fallbackRow string
+	for _, r := range asrunRows(t, data) {
+		switch {
+		case r.Item == ice.URL("/vov.mp3"):
+			relayRow = r.Result + " | " + r.Note
+		case r.Item == "media/du-phong.wav":
+			fallbackRow = r.Result + " | " + r.Note
+		}
+	}
+	if !strings.HasPrefix(relayRow, "partial | relay given up: ") || !strings.HasPrefix(fallbackRow, "cut | fallback for the relay") {
+		t.Fatalf("as-run: relay %q, fallback %q", relayRow, fallbackRow)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// A live voice in duck mode lowers the program by the asked dB, with the
+// asked ramp, and the program comes back when it ends.
+func TestDaemonLiveDuck(t *testing.T) {
+	t.Parallel()
+	needIcecast(t)
+	ice := icecasttest.Start(t)
+	// The voice is silence here, so that what the output shows is the
+	// program's level alone.
+	ice.Feed(t, "/live.mp3", "anullsrc=r=44100:cl=stereo")
+	ice.WaitMount(t, "/live.mp3", 15*time.Second)
+
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeTone(t, filepath.Join(dir, "media/nhac.wav"), 44100, 440, 0.5, 30)
+	clock := &shiftedClock{}
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, ict)
+	clock.setTo(start.Add(-3 * time.Second))
+	loadProgram(t, data, dir, "programs:\n  - id: nhac\n    cron: \"0 12 * * *\"\n    items: [media/nhac.wav]\n", clock.Now())
+	out := filepath.Join(dir, "out.wav")
+	td := startDaemon(t, data, clock, func(c *Config) { c.Audio.Output = Name("wav:" + out) })
+	base, _ := td.d.out.Anchor()
+	at := wavAt{base: base, rate: 44100}
+
+	wallAt := func(t time.Time) { time.Sleep(time.Until(t.Add(-time.Duration(clock.offset.Load())))) }
+	wallAt(start.Add(5 * time.Second))
+	body, _ := json.Marshal(LiveRequest{Input: ice.URL("/live.mp3"), Mode: "duck", DuckDB: -12})
+	resp, err := http.Post("http://"+td.addr+"/api/v1/live", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("live start: %v %v", err, resp)
+	}
+	liveOn := clock.Now()
+	wallAt(start.Add(12 * time.Second))
+	req, _ := http.NewRequest("DELETE", "http://"+td.addr+"/api/v1/live", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("live stop: %v %v", err, resp)
+	}
+	liveOff := clock.Now()
+	wallAt(start.Add(18 * time.Second))
+	td.stop()
+	got := readWAV(t, out)
+
+	before := rmsDB(at.slice(got, start.Add(2*time.Second), start.Add(4*time.Second)))
+	during := rmsDB(at.slice(got, liveOn.Add(time.Second), liveOff.Add(-200*time.Millisecond)))
+	after := rmsDB(at.slice(got, liveOff.Add(1500*time.Millisecond), start.Add(17*time.Second)))
+	t.Logf("program level: %.2f dB before, %.2f dB under the live voice, %.2f dB after", before, during, after)
+	if d := during - before; math.Abs(d-(-12)) > 1 {
+		t.Errorf("ducked by %.2f dB, want -12 ±1 dB", d)
+	}
+	if math.Abs(after-before) > 0.5 {
+		t.Errorf("the program came back at %.2f dB, want %.2f dB", after, before)
+	}
+	// The ramp: 10 ms windows from the first one below the start level to
+	// the first one at the ducked level (within 0.5 dB).
+	win := 441
+	from := at.frame(liveOn.Add(-300 * time.Millisecond))
+	rampStart, rampEnd := -1, -1
+	for i := from; i+win < len(got) && i < at.frame(liveOn.Add(2*time.Second)); i += win {
+		l := rmsDB(got[i : i+win])
+		if rampStart < 0 && l < before-0.3 {
+			rampStart = i
+		}
+		if rampStart >= 0 && l < before-11.5 {
+			rampEnd = i
+			break
+		}
+	}
+	if rampStart < 0 || rampEnd < 0 {
+		t.Fatal("no ramp found")
+	}
+	ramp := time.Duration(float64(rampEnd-rampStart) / 44100 * float64(time.Second))
+	t.Logf("duck ramp: %s (asked 500 ms)", ramp.Round(time.Millisecond))
+	if ramp < 350*time.Millisecond || ramp > 600*time.Millisecond {
+		t.Errorf("ramp of %s, want about 0.5 s", ramp)
+	}
+}
