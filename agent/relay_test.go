@@ -81,7 +81,7 @@ programs:
 	base, _ := td.d.out.Anchor()
 	at := wavAt{base: base, rate: 44100}
 
-	time.Sleep(time.Until(start.Add(8*time.Second).Add(-time.Duration(clock.offset.Load()))))
+	time.Sleep(time.Until(start.Add(8 * time.Second).Add(-time.Duration(clock.offset.Load()))))
 	feed.Kill()
 	waitFor(t, "the fallback", 20*time.Second, func() bool {
 		code, body := td.get("/healthz")
