@@ -60,6 +60,9 @@ type Daemon struct {
 	records  chan player.AsRun
 	fleet    *reporter
 	liveCtx  context.Context
+	// Sound card suspension while idle (owned by the loop).
+	idleSince time.Time
+	suspended bool
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -446,6 +449,7 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 		}
 	}
 	d.amp.Update(ctx, now, sounding || ps.Scheduled || ps.Alert != nil, next)
+	d.idle(ps, now, next)
 
 	peak := d.eng.PeakDBFS()
 	if math.IsInf(peak, -1) {
@@ -474,6 +478,53 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 	} else {
 		d.silentRun = 0
 		d.lastSilent = time.Time{}
+	}
+}
+
+// suspender is an output that can stop pulling samples while idle (the
+// sound card).
+type suspender interface {
+	Suspend() error
+	Resume() error
+}
+
+// idleAfter: an output with nothing to play for this long is suspended;
+// wakeAhead: it is resumed this long before the next program.
+const (
+	idleAfter = 10 * time.Second
+	wakeAhead = 15 * time.Second
+)
+
+// idle suspends the sound card while the station has nothing to play, so
+// that an idle Pi does not spend its CPU mixing silence, and wakes it ahead
+// of the next program or at once for an alert or a live voice.
+func (d *Daemon) idle(ps player.Status, now, next time.Time) {
+	s, ok := d.out.(suspender)
+	if !ok {
+		return
+	}
+	want := ps.Busy || ps.Scheduled || (!next.IsZero() && next.Sub(now) <= wakeAhead)
+	switch {
+	case want:
+		d.idleSince = time.Time{}
+		if d.suspended {
+			if err := s.Resume(); err != nil {
+				d.deviceFailed(fmt.Errorf("resume: %w", err))
+				return
+			}
+			d.suspended = false
+			d.Log.Debug("sound card resumed")
+		}
+	case d.suspended:
+	case d.idleSince.IsZero():
+		d.idleSince = time.Now()
+	case time.Since(d.idleSince) >= idleAfter:
+		if err := s.Suspend(); err != nil {
+			d.Log.Warn("sound card could not be suspended", "err", err)
+			return
+		}
+		d.suspended = true
+		d.Log.Debug("sound card suspended: nothing to play")
 	}
 }
 

@@ -69,6 +69,14 @@ func (a *ClockAnchor) Stamp(frame int64, now time.Time) {
 	}
 }
 
+// Reset forgets the mapping until the next stamp (an output resumed after
+// a pause: the sample clock stood still while the wall clock ran).
+func (a *ClockAnchor) Reset() {
+	a.mu.Lock()
+	a.ok, a.winOK = false, false
+	a.mu.Unlock()
+}
+
 // Base is the instant frame 0 is heard.
 func (a *ClockAnchor) Base() (time.Time, bool) {
 	a.mu.Lock()

@@ -16,6 +16,9 @@ type Status struct {
 	Steps     int64         `json:"steps"`
 	Relays    []RelayStatus `json:"relays,omitempty"`
 	Live      *OnAir        `json:"live,omitempty"`
+	// Busy is true while the player has anything on air or queued (clips,
+	// alerts waiting, a live voice, relay streams open).
+	Busy bool `json:"busy"`
 }
 
 // OnAir describes the clip on air.
@@ -36,7 +39,8 @@ type OnAir struct {
 func (p *Player) Status() Status { return *p.status.Load() }
 
 func (p *Player) publish(now time.Time) {
-	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1, Relays: p.relayStatus()}
+	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1, Relays: p.relayStatus(),
+		Busy: len(p.clips) > 0 || len(p.alerts) > 0 || p.live != nil || len(p.relays) > 0}
 	if p.sched != nil && p.trusted {
 		_, _, st.Scheduled = p.sched.At(now)
 	}

@@ -35,11 +35,12 @@ type Card struct {
 	anchor         *audio.ClockAnchor
 	adjust         time.Duration
 
-	engine   atomic.Pointer[audio.Engine]
-	mix      [][2]float64
-	lastRead atomic.Int64 // unix ns of the last pull
-	mu       sync.Mutex
-	err      error
+	engine    atomic.Pointer[audio.Engine]
+	mix       [][2]float64
+	lastRead  atomic.Int64 // unix ns of the last pull
+	suspended atomic.Bool
+	mu        sync.Mutex
+	err       error
 }
 
 var opened atomic.Bool
@@ -144,12 +145,39 @@ func (c *Card) Run(ctx context.Context, e *audio.Engine) error {
 			c.fail(fmt.Errorf("sound card player: %w", err))
 			return c.Err()
 		}
+		if c.suspended.Load() {
+			continue
+		}
 		if stall := time.Since(time.Unix(0, c.lastRead.Load())); stall > 2*time.Second {
 			c.fail(fmt.Errorf("sound card stopped taking samples %s ago", stall.Round(time.Millisecond)))
 			return c.Err()
 		}
 	}
 }
+
+// Suspend stops the card pulling samples while the station is idle: no
+// mixing of silence, no wake-ups. The sample clock stands still.
+func (c *Card) Suspend() error {
+	if c.suspended.Swap(true) {
+		return nil
+	}
+	return c.ctx.Suspend()
+}
+
+// Resume starts the card again. The clock anchor is forgotten until the
+// first pull, so that nothing is scheduled on the clock of before.
+func (c *Card) Resume() error {
+	if !c.suspended.Load() {
+		return nil
+	}
+	c.anchor.Reset()
+	c.lastRead.Store(time.Now().UnixNano())
+	c.suspended.Store(false)
+	return c.ctx.Resume()
+}
+
+// Suspended reports whether the card is suspended.
+func (c *Card) Suspended() bool { return c.suspended.Load() }
 
 // reader is what oto pulls from: one block of the engine's mix per call,
 // as float32 little endian.
