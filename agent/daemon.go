@@ -48,6 +48,10 @@ type Daemon struct {
 	m       *metrics
 	started time.Time
 	records chan player.AsRun
+	// alerts takes the city's alerts (city.nats); alertKick asks the loop
+	// to step now.
+	alerts    *AlertReceiver
+	alertKick chan struct{}
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -133,6 +137,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			defer wg.Done()
 			sy.Run(ctx)
 		}()
+	}
+	if err := d.startAlerts(ctx, &wg); err != nil {
+		cancel()
+		wg.Wait()
+		return err
 	}
 
 	srv, ln, err := d.listen()
@@ -271,6 +280,7 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			}
 			outErr = nil
 		case <-tick.C:
+		case <-d.alertKick:
 		}
 		mono := time.Now()
 		now := d.Now()

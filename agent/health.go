@@ -33,6 +33,7 @@ type StatusReport struct {
 	Timezone  string        `json:"timezone"`
 	Sync      *SyncState    `json:"sync,omitempty"`
 	Displaced []NextEntry   `json:"displaced_today"`
+	Alerts    *AlertsState  `json:"alerts,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -121,6 +122,10 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		r.Problems = append(r.Problems, "Chương trình không nạp được / programs not loaded: "+e.Error())
 	}
 	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
+	if problem := d.alertsReport(ctx, &r); problem != "" {
+		r.Problems = append(r.Problems, problem)
+		r.Healthy = false
+	}
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
 	if d.sync != nil {
 		ss := d.sync.Status()
