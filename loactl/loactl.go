@@ -34,6 +34,8 @@ type Env struct {
 	Getenv func(string) string
 	// Stderr is a terminal: show progress bars.
 	StderrTTY bool
+	// StdoutTTY: redraw live tables in place (alert send --wait).
+	StdoutTTY bool
 }
 
 const usage = `loactl: the operators' command line for loa-city.
@@ -47,6 +49,12 @@ Commands:
   program load FILE (--ward ID | --group G | --all) [--check]
   program show --ward ID [--date YYYY-MM-DD] [--json]     a ward's broadcast schedule
   wards [--json]                                          every ward
+  alert send (--text T [--voice V] [--speed N] | --file F | --media NAME | --stream URL --duration D)
+             --to all|ID,...|group:G [--priority emergency|urgent] [--repeat N] [--gap 10s]
+             [--expires 30m] [--wait]                     send an alert (Cảnh báo); prints its id
+  alert cancel ID                                         cancel an alert (Huỷ cảnh báo)
+  alert status ID [--wait] [--json]                       where an alert stands at each ward
+  alert list [--json]                                     the latest alerts
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -62,7 +70,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 	cmd, args := splitCommand(args)
 	r := &runner{ctx: ctx, stdout: stdout, stderr: stderr, env: env}
 	switch strings.Join(cmd, " ") {
-	case "", "help", "media", "program":
+	case "", "help", "media", "program", "alert":
 		if len(cmd) == 1 && cmd[0] == "help" || wantsHelp(args) {
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -81,6 +89,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.programShow(args)
 	case "wards":
 		return r.wards(args)
+	case "alert send":
+		return r.alertSend(args)
+	case "alert cancel":
+		return r.alertCancel(args)
+	case "alert status":
+		return r.alertStatus(args)
+	case "alert list":
+		return r.alertList(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -89,7 +105,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 // splitCommand takes the command words (media upload, wards, ...) out of
 // args, wherever the flags are.
 func splitCommand(args []string) (cmd, rest []string) {
-	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true}
+	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true,
+		// alert send
+		"text": true, "voice": true, "speed": true, "file": true, "media": true, "stream": true, "duration": true, "to": true,
+		"priority": true, "repeat": true, "gap": true, "expires": true, "volume": true, "status": true, "update": true, "headline": true,
+		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -104,7 +124,7 @@ func splitCommand(args []string) (cmd, rest []string) {
 			}
 			continue
 		}
-		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program") {
+		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert") {
 			cmd = append(cmd, a)
 			continue
 		}
