@@ -60,6 +60,16 @@ func (r *AlertReceiver) Run(ctx context.Context) error {
 	return nil
 }
 
+// A ward's pull request waits at the server for pullExpiry; the server
+// sends a heartbeat every pullHeartbeat while it waits, and two missed
+// mean the request was lost (its server died): a new one is sent. On a
+// 3G link that is about 1 MB a day; it bounds how long a failover in a
+// cluster can hold an alert up (about 2 × pullHeartbeat).
+const (
+	pullExpiry    = 60 * time.Second
+	pullHeartbeat = 10 * time.Second
+)
+
 // consume reads the ward's durable consumer; when it stops (the consumer
 // is not there yet, the server changed) it starts again.
 func (r *AlertReceiver) consume(ctx context.Context, js jetstream.JetStream) {
@@ -72,7 +82,7 @@ func (r *AlertReceiver) consume(ctx context.Context, js jetstream.JetStream) {
 		var cc jetstream.ConsumeContext
 		if err == nil {
 			cc, err = cons.Consume(func(m jetstream.Msg) { r.onMsg(ctx, m) },
-				jetstream.PullMaxMessages(16), jetstream.PullExpiry(30*time.Second), jetstream.PullHeartbeat(5*time.Second),
+				jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
 				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 					r.log.Debug("alert consumer", "err", err)
 				}))

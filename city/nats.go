@@ -190,7 +190,7 @@ func (c *City) alertLoop(ctx context.Context) {
 	h := c.alerts
 	wait := 500 * time.Millisecond
 	for {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := natsbus.EnsureStreams(sctx, h.js, natsbus.StreamOptions{Replicas: c.Config.NATS.Replicas,
 			AlertMaxAge: alert.MaxLifetime + 24*time.Hour})
 		cancel()

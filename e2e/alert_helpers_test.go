@@ -33,11 +33,21 @@ type alertCity struct {
 	adminKey string            // seed of a key in nats.admin_keys
 	ctl      []string          // loactl's environment (alerter)
 	adminCtl []string          // loactl's environment (admin)
+	addr     string            // HTTP
+	config   string
 }
 
 // newAlertCity writes a city configuration (extra YAML appended), registers
 // wards ("id" or "id:group"), and starts loa-city.
 func newAlertCity(t *testing.T, extra string, wards ...string) *alertCity {
+	t.Helper()
+	c := prepareAlertCity(t, extra, wards...)
+	c.start()
+	return c
+}
+
+// prepareAlertCity does what newAlertCity does but start the city.
+func prepareAlertCity(t *testing.T, extra string, wards ...string) *alertCity {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not installed")
@@ -79,16 +89,26 @@ func newAlertCity(t *testing.T, extra string, wards ...string) *alertCity {
 	}
 	alerter := lastField(run(t, nil, "loa-city", args("user", "add", "canh-bao", "--role", "alerter")...))
 	admin := lastField(run(t, nil, "loa-city", args("user", "add", "quan-tri", "--role", "admin")...))
-	c.proc = startCity(t, dir, addr)
-	c.ctl = []string{"LOA_CITY=" + c.proc.url, "LOA_TOKEN=" + alerter, "HOME=" + dir}
-	c.adminCtl = []string{"LOA_CITY=" + c.proc.url, "LOA_TOKEN=" + admin, "HOME=" + dir}
+	c.addr, c.config = addr, config
+	c.ctl = []string{"LOA_CITY=http://" + addr, "LOA_TOKEN=" + alerter, "HOME=" + dir}
+	c.adminCtl = []string{"LOA_CITY=http://" + addr, "LOA_TOKEN=" + admin, "HOME=" + dir}
 	return c
+}
+
+func (c *alertCity) start() {
+	c.proc = startCity(c.t, c.dir, c.addr)
+	c.t.Cleanup(func() {
+		if c.t.Failed() {
+			b, _ := os.ReadFile(c.proc.log)
+			c.t.Logf("city log:\n%s", tail(string(b), 80))
+		}
+	})
 }
 
 // agentConfig is the city part of a ward's configuration.
 func (c *alertCity) agentConfig(ward string) string {
 	return fmt.Sprintf("ward: %s\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  nats: %s\n  nats_key: %s\n",
-		ward, c.proc.url, c.tokens[ward], c.key, c.natsURL, c.seeds[ward])
+		ward, "http://"+c.addr, c.tokens[ward], c.key, c.natsURL, c.seeds[ward])
 }
 
 // startWard starts ward's agent with output ("null" or "wav:PATH").
