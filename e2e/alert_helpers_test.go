@@ -35,6 +35,8 @@ type alertCity struct {
 	adminCtl []string          // loactl's environment (admin)
 	addr     string            // HTTP
 	config   string
+	// agentExtra is appended to every ward's configuration.
+	agentExtra string
 }
 
 // newAlertCity writes a city configuration (extra YAML appended), registers
@@ -107,8 +109,12 @@ func (c *alertCity) start() {
 
 // agentConfig is the city part of a ward's configuration.
 func (c *alertCity) agentConfig(ward string) string {
-	return fmt.Sprintf("ward: %s\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  nats: %s\n  nats_key: %s\n",
-		ward, "http://"+c.addr, c.tokens[ward], c.key, c.natsURL, c.seeds[ward])
+	poll := "2s"
+	if strings.Contains(c.agentExtra, "#poll:10m") {
+		poll = "10m"
+	}
+	return fmt.Sprintf("ward: %s\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: %s\n  nats: %s\n  nats_key: %s\n%s",
+		ward, "http://"+c.addr, c.tokens[ward], c.key, poll, c.natsURL, c.seeds[ward], c.agentExtra)
 }
 
 // startWard starts ward's agent with output ("null" or "wav:PATH").

@@ -212,10 +212,14 @@ func TestAlertOfflineWardAndExpiry(t *testing.T) {
 func TestAlertSurvivesCityRestart(t *testing.T) {
 	t.Parallel()
 	c := newAlertCity(t, "", "phuong-1")
+	c.agentExtra = "alerts:\n  offline_after: 2s\n"
 	tone(t, filepath.Join(c.dir, "coi.wav"), 700, 2)
 	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "coi.wav"))
 	a := c.startWard("phuong-1", "null")
 	a.waitLinked()
+	if code, body := a.get("/healthz"); code != 200 {
+		t.Fatalf("healthz with the link up: %d %s", code, body)
+	}
 	a.stop()
 
 	id := c.alertSend("--media", "coi.wav", "--to", "phuong-1", "--priority", "emergency", "--expires", "5m")
@@ -237,8 +241,38 @@ func TestAlertSurvivesCityRestart(t *testing.T) {
 		rows := alertRows(t, a.data)
 		return len(rows) == 2
 	})
+	// The link down longer than alerts.offline_after: health says so.
+	waitUntil(t, "healthz to report the alert link down", 10*time.Second, func() bool {
+		code, body := a.get("/healthz")
+		return code == 503 && strings.Contains(body, "alert link down")
+	})
 	c.proc.start()
 	c.waitWardState(id2, "phuong-1", "finished", 30*time.Second)
+	waitUntil(t, "healthz back to 200", 15*time.Second, func() bool {
+		code, _ := a.get("/healthz")
+		return code == 200
+	})
+}
+
+// A program loaded at the city reaches a ward at once, through the NATS
+// notification, not at its next poll (10 minutes away here).
+func TestProgramChangeNotifiedOverNATS(t *testing.T) {
+	t.Parallel()
+	c := newAlertCity(t, "", "phuong-1")
+	c.agentExtra = "#poll:10m\n"
+	tone(t, filepath.Join(c.dir, "ban-tin.wav"), 440, 1)
+	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "ban-tin.wav"))
+	a := c.startWard("phuong-1", "null")
+	a.waitLinked()
+	time.Sleep(time.Second) // past the first poll at start
+	later := time.Now().In(ict).Add(3 * time.Hour)
+	prog := filepath.Join(c.dir, "p.yaml")
+	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: thong-bao\n    date: %s\n    at: \"%s\"\n    items: [ban-tin.wav]\n",
+		later.Format("2006-01-02"), later.Format("15:04"))), 0o644)
+	loaded := time.Now()
+	run(t, c.adminCtl, "loactl", "program", "load", prog, "--ward", "phuong-1")
+	waitUntil(t, "the program on the ward", 10*time.Second, func() bool { return hasProgram(agentShow(t, a.data, later.Format("2006-01-02")), "thong-bao") })
+	t.Logf("on the ward %s after the load", time.Since(loaded).Round(10*time.Millisecond))
 }
 
 // Forged, tampered, expired, replayed and misaddressed alerts published
