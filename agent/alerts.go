@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"loa/alert"
+	"loa/natsbus"
 	"loa/player"
 	"loa/signing"
 	"loa/sqlite"
@@ -38,9 +39,11 @@ type AlertConfig struct {
 	// Ward is this ward's id: alerts for others are refused.
 	Ward string
 	// NATS are the server URLs (city.nats), Seed the ward's NKEY seed
-	// (city.nats_key).
+	// (city.nats_key). Link, if set, is a connection made with them
+	// already (shared with the fleet reports); Run does not close it.
 	NATS string
 	Seed string
+	Link *natsbus.Link
 	// PublicKeys are the city keys trusted (city.public_key).
 	PublicKeys []ed25519.PublicKey
 	DB         *sqlite.AgentDB

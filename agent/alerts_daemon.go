@@ -41,8 +41,15 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		keys = append(keys, pub)
 	}
 	d.alertKick = make(chan struct{}, 1)
+	// One connection for alerts and whatever else the ward sends the city
+	// (heartbeats, as-run: d.alertLink.Conn).
+	link, err := DialCityNATS(c.NATS, c.NATSKey, d.Cfg.Ward, d.Log)
+	if err != nil {
+		return inputErr(fmt.Errorf("city.nats: %v", err))
+	}
+	d.alertLink = link
 	rx, err := NewAlertReceiver(AlertConfig{
-		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, PublicKeys: keys, DB: d.st.DB,
+		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
 		Now: d.Now, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected,
 		OnNotify: func(all bool) {
@@ -63,12 +70,14 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		},
 	})
 	if err != nil {
+		link.Close()
 		return inputErr(err)
 	}
 	d.alerts = rx
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer link.Close()
 		if err := rx.Run(ctx); err != nil {
 			d.Log.Error("alerts: cannot start", "err", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/mediastore"
+	"loa/natsbus"
 	"loa/player"
 	"loa/playlist"
 	"loa/schedule"
@@ -52,6 +53,7 @@ type Daemon struct {
 	// to step now.
 	alerts    *AlertReceiver
 	alertKick chan struct{}
+	alertLink *natsbus.Link
 
 	mu         sync.Mutex
 	clock      ClockState

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -24,12 +25,14 @@ type linkStater interface {
 // the receipts queued in the database, resumes alerts a restart cut, and
 // passes program-change notifications on.
 func (r *AlertReceiver) Run(ctx context.Context) error {
-	link, err := natsbus.Dial(natsbus.ConnOptions{URLs: r.cfg.NATS, Seed: r.cfg.Seed, Name: "loa-agent " + r.cfg.Ward,
-		InboxPrefix: natsbus.InboxPrefix(r.cfg.Ward), Log: r.log.With("component", "nats")})
-	if err != nil {
-		return err
+	link := r.cfg.Link
+	if link == nil {
+		var err error
+		if link, err = DialCityNATS(r.cfg.NATS, r.cfg.Seed, r.cfg.Ward, r.log); err != nil {
+			return err
+		}
+		defer link.Close()
 	}
-	defer link.Close()
 	r.mu.Lock()
 	r.link = link
 	r.mu.Unlock()
@@ -69,6 +72,14 @@ const (
 	pullExpiry    = 60 * time.Second
 	pullHeartbeat = 10 * time.Second
 )
+
+// DialCityNATS connects a ward to the city's NATS: its NKEY, its own
+// inbox prefix (the only replies it may read), reconnecting for ever. It
+// returns at once; the link comes up when a server answers.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger) (*natsbus.Link, error) {
+	return natsbus.Dial(natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
+		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")})
+}
 
 // consume reads the ward's durable consumer; when it stops (the consumer
 // is not there yet, the server changed) it starts again.

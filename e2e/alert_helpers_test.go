@@ -83,11 +83,19 @@ func prepareAlertCity(t *testing.T, extra string, wards ...string) *alertCity {
 			a = append(a, "--group", group)
 		}
 		out := run(t, nil, "loa-city", a...)
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 4 || !strings.HasPrefix(lines[1], "SU") {
+		// Each credential is on the line after the one that names it.
+		lines := strings.Split(out, "\n")
+		for i := 0; i+1 < len(lines); i++ {
+			switch {
+			case strings.Contains(lines[i], "(city.nats_key;"):
+				c.seeds[id] = strings.TrimSpace(lines[i+1])
+			case strings.Contains(lines[i], "token (city.token;"), strings.Contains(lines[i], "Its token"):
+				c.tokens[id] = strings.TrimSpace(lines[i+1])
+			}
+		}
+		if !strings.HasPrefix(c.seeds[id], "SU") || !strings.HasPrefix(c.tokens[id], "loaw_") {
 			t.Fatalf("ward add printed:\n%s", out)
 		}
-		c.seeds[id], c.tokens[id] = lines[1], lastField(out)
 	}
 	alerter := lastField(run(t, nil, "loa-city", args("user", "add", "canh-bao", "--role", "alerter")...))
 	admin := lastField(run(t, nil, "loa-city", args("user", "add", "quan-tri", "--role", "admin")...))
