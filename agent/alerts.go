@@ -82,6 +82,7 @@ type AlertReceiver struct {
 	reportNo int64
 
 	mu       sync.Mutex
+	seen     map[string]uint64       // ids accepted (or refused as expired) → stream sequence
 	active   map[string]*activeAlert // accepted, not ended
 	last     *AlertSummary
 	rejected int64
@@ -128,8 +129,12 @@ func NewAlertReceiver(cfg AlertConfig) (*AlertReceiver, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	seen, err := cfg.DB.SeenAlertIDs(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("alerts seen: %w", err)
+	}
 	r := &AlertReceiver{cfg: cfg, log: cfg.Log, events: make(chan playerEvent, 256), outbox: make(chan struct{}, 1),
-		active: map[string]*activeAlert{}}
+		active: map[string]*activeAlert{}, seen: seen}
 	if cfg.Rejected != nil {
 		for _, reason := range alert.RejectReasons {
 			cfg.Rejected.WithLabelValues(reason)
@@ -170,25 +175,31 @@ func (r *AlertReceiver) Handle(ctx context.Context, data []byte, seq uint64, rec
 		r.reject(ctx, a.ID, true, alert.ReasonNotAddressed, fmt.Errorf("for %s, this is %s", a.Targets.String(), r.cfg.Ward), seq)
 		return nil
 	}
+	r.mu.Lock()
+	seenSeq, seen := r.seen[a.ID]
+	first := !seen
+	if first {
+		r.seen[a.ID] = seq // held from here: a second copy is a replay
+	}
+	r.mu.Unlock()
+	if seen && seq != 0 && seenSeq == seq {
+		// The same copy again (its acknowledgement was lost, or the city's
+		// server restarted and delivers the live alerts again).
+		r.log.Debug("alert delivered again; already handled", "alert", a.ID, "seq", seq)
+		return nil
+	}
 	now := r.cfg.Now()
 	if !now.Before(a.Expires) {
 		r.reject(ctx, a.ID, true, alert.ReasonExpired, fmt.Errorf("expired %s ago (at %s)", now.Sub(a.Expires).Round(time.Second), a.Expires.Format(time.RFC3339)), seq)
+		if first {
+			// Remembered, so that the same copy delivered again is not
+			// reported again.
+			r.record(ctx, sqlite.SeenAlert{ID: a.ID, StreamSeq: seq, ReceivedAt: recv, Expires: a.Expires, State: "expired", Envelope: data})
+		}
 		return nil
 	}
-	seen, err := r.cfg.DB.SeenAlert(ctx, a.ID)
-	switch {
-	case err == nil && seq != 0 && seen.StreamSeq == seq:
-		// The same copy again (its acknowledgement was lost): done already.
-		r.log.Debug("alert delivered again; already handled", "alert", a.ID, "seq", seq)
-		return nil
-	case err == nil:
-		r.reject(ctx, a.ID, true, alert.ReasonReplay, fmt.Errorf("accepted before, at %s", seen.ReceivedAt.Format(time.RFC3339)), seq)
-		return nil
-	case !errors.Is(err, sqlite.ErrNotFound):
-		return err
-	}
-	if r.isActive(a.ID) {
-		r.reject(ctx, a.ID, true, alert.ReasonReplay, errors.New("being handled now"), seq)
+	if seen {
+		r.reject(ctx, a.ID, true, alert.ReasonReplay, fmt.Errorf("accepted before (stream sequence %d, this is %d)", seenSeq, seq), seq)
 		return nil
 	}
 	return r.accept(ctx, a, data, seq, recv)
@@ -215,13 +226,6 @@ func (r *AlertReceiver) reject(ctx context.Context, id string, verified bool, re
 	r.rejected++
 	r.mu.Unlock()
 	r.report(ctx, alert.Report{Alert: id, Verified: verified, State: alert.Rejected, Reason: reason})
-}
-
-func (r *AlertReceiver) isActive(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.active[id]
-	return ok
 }
 
 // accept takes a verified alert: it is played at once if its media are
@@ -253,10 +257,7 @@ func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte,
 			r.play(act, recv)
 		}
 	}
-	err := r.cfg.DB.AddSeenAlert(ctx, sqlite.SeenAlert{ID: a.ID, StreamSeq: seq, ReceivedAt: recv, Expires: a.Expires, State: string(state), Envelope: data})
-	if err != nil && !errors.Is(err, sqlite.ErrExists) {
-		r.log.Error("alert not recorded (the replay guard cannot hold it)", "alert", a.ID, "err", err)
-	}
+	r.record(ctx, sqlite.SeenAlert{ID: a.ID, StreamSeq: seq, ReceivedAt: recv, Expires: a.Expires, State: string(state), Envelope: data})
 	r.setLast(a, string(state))
 	r.report(ctx, alert.Report{Alert: a.ID, Verified: true, State: alert.Received, At: recv})
 	switch {
@@ -272,6 +273,14 @@ func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte,
 		go r.fetchAndPlay(context.WithoutCancel(ctx), act, recv)
 	}
 	return nil
+}
+
+// record writes an alert to the replay guard on disk.
+func (r *AlertReceiver) record(ctx context.Context, s sqlite.SeenAlert) {
+	err := r.cfg.DB.AddSeenAlert(context.WithoutCancel(ctx), s)
+	if err != nil && !errors.Is(err, sqlite.ErrExists) {
+		r.log.Error("alert not recorded: its id is refused until a restart only", "alert", s.ID, "err", err)
+	}
 }
 
 // stop cancels alert id (a Cancel or Update named it).

@@ -127,6 +127,11 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	}
 	h.link.OnChange(func(up bool) {
 		if up {
+			// The server may have restarted and lost the wards' consumers
+			// (kept in memory): check them all again.
+			h.mu.Lock()
+			clear(h.consumers)
+			h.mu.Unlock()
 			h.poke(h.wardsCh)
 			h.poke(h.kick)
 		}
@@ -252,6 +257,16 @@ func (c *City) reconcileConsumers(ctx context.Context) {
 	if len(todo) == 0 {
 		return
 	}
+	// A consumer made now delivers the alerts still live (a server that
+	// restarted lost the consumers, not the alerts); wards take those they
+	// had as duplicates.
+	var from time.Time
+	if at, ok, err := c.DB.Read().EarliestLiveAlert(ctx, c.Now()); err != nil {
+		c.Log.Error("ward consumers", "err", err)
+		return
+	} else if ok {
+		from = at.Add(-time.Second)
+	}
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	var failed int
@@ -263,7 +278,7 @@ func (c *City) reconcileConsumers(ctx context.Context) {
 			defer func() { <-sem; wg.Done() }()
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			if err := natsbus.EnsureWardConsumer(cctx, h.js, w.ID, w.Groups); err != nil {
+			if err := natsbus.EnsureWardConsumer(cctx, h.js, w.ID, w.Groups, from); err != nil {
 				mu.Lock()
 				failed++
 				mu.Unlock()
