@@ -38,6 +38,14 @@ func (o *StreamOptions) defaults() {
 // Streams returns the configurations of loa's streams.
 func Streams(o StreamOptions) []jetstream.StreamConfig {
 	o.defaults()
+	// Not synced on every write (a thousand wards answer within a second):
+	// a power cut at the city may lose the last receipts, not an alert. A
+	// replicated stream is on several servers' disks already (and NATS
+	// refuses asynchronous persistence there).
+	reportPersist := jetstream.AsyncPersistMode
+	if o.Replicas > 1 {
+		reportPersist = jetstream.DefaultPersistMode
+	}
 	return []jetstream.StreamConfig{{
 		Name:        StreamAlerts,
 		Description: "loa alerts, city to wards",
@@ -62,10 +70,7 @@ func Streams(o StreamOptions) []jetstream.StreamConfig {
 		MaxMsgSize:  64 << 10,
 		Replicas:    o.Replicas,
 		Duplicates:  10 * time.Minute,
-		// Not synced on every write (a thousand wards answer within a
-		// second): a power cut at the city may lose the last receipts,
-		// not an alert.
-		PersistMode: jetstream.AsyncPersistMode,
+		PersistMode: reportPersist,
 	}, {
 		// Reserved for issue 8 (as-run shipping); created now so that a
 		// ward's as-run lines are kept from the first day.
