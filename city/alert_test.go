@@ -120,7 +120,7 @@ func TestAlertBadInputSendsNothing(t *testing.T) {
 	}
 	// Nor is any speech in the library.
 	status, body, _ = c.Do(t, "GET", "/api/v1/media", c.Operator, nil)
-	if status != 200 || strings.Contains(string(body), "alert-") {
+	if status != 200 || strings.Contains(string(body), "alert-cb-") {
 		t.Fatalf("speech rendered for a refused alert: %s", body)
 	}
 	// Only alerters and admins send.

@@ -215,6 +215,11 @@ func (c *City) alertLoop(ctx context.Context) {
 	}
 	close(h.ready)
 	c.Log.Info("NATS streams ready", "replicas", c.Config.NATS.Replicas)
+	// The chime now, not with the first alert: made once (the built-in
+	// one), or its absence said at start rather than when it is needed.
+	if _, err := c.alertChime(ctx); err != nil {
+		c.Log.Error("alert chime not available: alerts asking for one are refused until it is", "err", err)
+	}
 	c.reconcileConsumers(ctx)
 	c.publishPending(ctx)
 	tick := time.NewTicker(2 * time.Second)
