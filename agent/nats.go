@@ -71,6 +71,8 @@ func (r *AlertReceiver) Run(ctx context.Context) error {
 const (
 	pullExpiry    = 60 * time.Second
 	pullHeartbeat = 10 * time.Second
+	// receiptSpread: see sendReports.
+	receiptSpread = 500 * time.Millisecond
 )
 
 // DialCityNATS connects a ward to the city's NATS: its NKEY, its own
@@ -167,6 +169,15 @@ func (r *AlertReceiver) sendReports(ctx context.Context, js jetstream.JetStream)
 		case <-ctx.Done():
 			return
 		case <-r.outbox:
+			// Receipts carry the time of what they report: sending them
+			// up to half a second later costs nothing, and keeps a
+			// thousand wards from answering the city in the very
+			// milliseconds it is still delivering the alert to others.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(rand.Int64N(int64(receiptSpread)))):
+			}
 		case <-timer.C:
 		}
 		queued, err := r.cfg.DB.QueuedReports(ctx, 100)

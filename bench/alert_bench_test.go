@@ -293,10 +293,11 @@ func benchFanout(b *testing.B, n int) {
 	cpu1, rssIdle := procUsage(pid)
 	idle := float64(cpu1-cpu0) / float64(10*time.Second) * 100
 
-	var lat, respTimes, receipts []time.Duration
-	cpuA, _ := procUsage(pid)
+	var lat, respTimes, statusTimes []time.Duration
+	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		cpuA, _ := procUsage(pid)
 		id, t0 := bc.send(b, false)
 		respTimes = append(respTimes, time.Since(t0))
 		for k := 0; k < n; k++ {
@@ -311,26 +312,28 @@ func benchFanout(b *testing.B, n int) {
 			lat = append(lat, at.Sub(t0))
 		}
 		st.mu.Unlock()
-		// Until the city has every ward's receipt.
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if a := bc.status(b, id); a.Summary.Received == n {
-				receipts = append(receipts, time.Since(t0))
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("alert %s: receipts missing", id)
-			}
+		// The receipts come within a second (each ward waits up to 0.5 s
+		// before it sends): the city's CPU for the alert is counted up to
+		// then, before anyone asks for its status.
+		time.Sleep(1500 * time.Millisecond)
+		cpuB, _ := procUsage(pid)
+		cpu += cpuB - cpuA
+		s0 := time.Now()
+		a := bc.status(b, id)
+		statusTimes = append(statusTimes, time.Since(s0))
+		if a.Summary.Received != n {
+			b.Fatalf("alert %s: %d receipts of %d after 1.5 s", id, a.Summary.Received, n)
 		}
 	}
 	b.StopTimer()
-	cpuB, rssBusy := procUsage(pid)
+	_, rssBusy := procUsage(pid)
 	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
 	b.ReportMetric(float64(percentile(respTimes, 0.5).Microseconds())/1000, "api-ms")
-	b.ReportMetric(float64(percentile(receipts, 0.5).Microseconds())/1000, "receipts-ms")
+	b.ReportMetric(float64(percentile(statusTimes, 0.5).Microseconds())/1000, "status-api-ms")
 	b.ReportMetric(idle, "city-idle-cpu-%")
-	b.ReportMetric(float64(cpuB-cpuA)/float64(b.N)/float64(time.Millisecond), "city-cpu-ms/alert")
+	b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "city-cpu-ms/alert")
 	b.ReportMetric(float64(rssIdle)/1024, "city-rss-idle-MB")
 	b.ReportMetric(float64(rssBusy)/1024, "city-rss-MB")
 }

@@ -70,6 +70,12 @@ func (t CityTx) WardNKeys(ctx context.Context) ([]WardNKey, error) {
 	return out, nil
 }
 
+// WardIDs lists the ids of every ward, sorted (one query: an alert for
+// all is planned without reading each ward's groups).
+func (t CityTx) WardIDs(ctx context.Context) ([]string, error) {
+	return t.strings(ctx, `SELECT id FROM wards ORDER BY id`)
+}
+
 // CityAlert is an alert as the city sent it.
 type CityAlert struct {
 	ID          string
