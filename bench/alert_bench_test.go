@@ -225,7 +225,7 @@ func (s stamper) CancelAlert(string) {}
 
 type haveAll struct{}
 
-func (haveAll) HasMedia(string) bool                           { return true }
+func (haveAll) HasMedia(string) bool                          { return true }
 func (haveAll) FetchMedia(context.Context, alert.Media) error { return nil }
 
 func percentile(d []time.Duration, q float64) time.Duration {
