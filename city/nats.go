@@ -108,7 +108,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 			return nil, err
 		}
 		opts.Server = h.srv
-		log.Info("embedded NATS server listening", "addr", h.srv.Addr().String(), "store", filepath.Join(c.Config.Data, "nats"))
+		log.Info("embedded NATS server listening", "url", "nats://"+h.srv.Addr().String(), "store", filepath.Join(c.Config.Data, "nats"))
 	}
 	h.link, err = natsbus.Dial(opts)
 	if err != nil {
