@@ -86,8 +86,11 @@ type AlertReceiver struct {
 	active   map[string]*activeAlert // accepted, not ended
 	last     *AlertSummary
 	rejected int64
-	link     linkStater
-	consErr  string
+	// rejections reported in the current minute (see reject)
+	rejWindow                  time.Time
+	rejInWindow, rejSuppressed int
+	link                       linkStater
+	consErr                    string
 }
 
 // activeAlert is an accepted alert that has not ended.
@@ -217,14 +220,34 @@ func claimedID(payload []byte) string {
 	return v.ID
 }
 
+// maxRejectReports bounds the rejections reported (and logged) a minute:
+// a flood of forged messages must not wear out the SD card or the link.
+// Every one is still counted.
+const maxRejectReports = 20
+
 func (r *AlertReceiver) reject(ctx context.Context, id string, verified bool, reason string, err error, seq uint64) {
-	r.log.Warn("alert rejected", "alert", id, "verified", verified, "reason", reason, "err", err, "seq", seq)
 	if r.cfg.Rejected != nil {
 		r.cfg.Rejected.WithLabelValues(reason).Inc()
 	}
+	now := time.Now()
 	r.mu.Lock()
 	r.rejected++
+	if now.Sub(r.rejWindow) >= time.Minute {
+		if r.rejSuppressed > 0 {
+			r.log.Warn("alert rejections not reported (too many a minute); counted in loa_alerts_rejected_total", "suppressed", r.rejSuppressed)
+		}
+		r.rejWindow, r.rejInWindow, r.rejSuppressed = now, 0, 0
+	}
+	r.rejInWindow++
+	quiet := r.rejInWindow > maxRejectReports
+	if quiet {
+		r.rejSuppressed++
+	}
 	r.mu.Unlock()
+	if quiet {
+		return
+	}
+	r.log.Warn("alert rejected", "alert", id, "verified", verified, "reason", reason, "err", err, "seq", seq)
 	r.report(ctx, alert.Report{Alert: id, Verified: verified, State: alert.Rejected, Reason: reason})
 }
 

@@ -381,3 +381,18 @@ func counterValue(c prometheus.Counter) float64 {
 	c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// A flood of forged messages is counted in full but reported and logged
+// at most maxRejectReports a minute.
+func TestAlertReceiverFloodReportedSparingly(t *testing.T) {
+	e := newRxEnv(t)
+	for i := 0; i < 200; i++ {
+		e.handle([]byte("forged"), uint64(i+1))
+	}
+	if got := counterValue(e.rejected.WithLabelValues(alert.ReasonUnsigned)); got != 200 {
+		t.Fatalf("counted %v", got)
+	}
+	if n := len(e.reports()); n != maxRejectReports {
+		t.Fatalf("%d reports queued", n)
+	}
+}
