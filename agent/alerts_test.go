@@ -232,9 +232,9 @@ func TestAlertReceiverRefuses(t *testing.T) {
 		{"too large", make([]byte, alert.MaxEnvelope+1), "", false, alert.ReasonInvalid},
 	}
 	for i, c := range cases {
-		before := counterValue(e.rejected.WithLabelValues(c.reason))
+		before := alertCounter(e.rejected.WithLabelValues(c.reason))
 		e.handle(c.data, uint64(10+i))
-		if got := counterValue(e.rejected.WithLabelValues(c.reason)); got != before+1 {
+		if got := alertCounter(e.rejected.WithLabelValues(c.reason)); got != before+1 {
 			t.Errorf("%s: loa_alerts_rejected_total{reason=%q} %v, want %v", c.name, c.reason, got, before+1)
 		}
 		r := e.lastReport()
@@ -376,7 +376,7 @@ func TestAlertReceiverResumes(t *testing.T) {
 	}
 }
 
-func counterValue(c prometheus.Counter) float64 {
+func alertCounter(c prometheus.Counter) float64 {
 	var m dto.Metric
 	c.Write(&m)
 	return m.GetCounter().GetValue()
@@ -389,7 +389,7 @@ func TestAlertReceiverFloodReportedSparingly(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		e.handle([]byte("forged"), uint64(i+1))
 	}
-	if got := counterValue(e.rejected.WithLabelValues(alert.ReasonUnsigned)); got != 200 {
+	if got := alertCounter(e.rejected.WithLabelValues(alert.ReasonUnsigned)); got != 200 {
 		t.Fatalf("counted %v", got)
 	}
 	if n := len(e.reports()); n != maxRejectReports {

@@ -62,7 +62,7 @@ type alertBenchCity struct {
 	tokens       map[string]string
 }
 
-func freeAddr(b testing.TB) string {
+func alertFreeAddr(b testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -88,7 +88,7 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build loa-city: %v\n%s", err, out)
 	}
-	addr, natsAddr := freeAddr(b), freeAddr(b)
+	addr, natsAddr := alertFreeAddr(b), alertFreeAddr(b)
 	cfg := city.DefaultConfig()
 	cfg.Data, cfg.Listen = filepath.Join(dir, "data"), addr
 	cfg.NATS.Listen = natsAddr
@@ -345,7 +345,7 @@ func BenchmarkAlertToOutput(b *testing.B) {
 	dir := b.TempDir()
 	cfg := agent.DefaultConfig()
 	cfg.Data, cfg.Ward, cfg.Clock = filepath.Join(dir, "data"), "phuong-0000", "trust"
-	cfg.HTTP.Listen = freeAddr(b)
+	cfg.HTTP.Listen = alertFreeAddr(b)
 	cfg.Audio.Output = "null"
 	cfg.City.URL, cfg.City.Token, cfg.City.PublicKey = bc.url, bc.tokens["phuong-0000"], signing.PublicKeyText(bc.key)
 	cfg.City.NATS, cfg.City.NATSKey = bc.natsURL, bc.seeds["phuong-0000"]
