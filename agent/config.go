@@ -77,10 +77,20 @@ type CityConfig struct {
 	Poll       Duration `yaml:"poll"`
 	MaxBackoff Duration `yaml:"max_backoff"`
 	GCGrace    Duration `yaml:"gc_grace"`
+	// NATS are the city's NATS servers (nats://city:4222,...; "" = no
+	// alerts); NATSKey the ward's NKEY seed (loa-city ward add).
+	NATS    string `yaml:"nats"`
+	NATSKey string `yaml:"nats_key"`
 }
 
 type AlertsConfig struct {
 	MaxWait Duration `yaml:"max_wait"`
+	// PlayTests puts alerts of status Test and Exercise on air (default:
+	// they are received and reported, not played).
+	PlayTests bool `yaml:"play_tests"`
+	// OfflineAfter: the alert link down this long makes the station
+	// unhealthy.
+	OfflineAfter Duration `yaml:"offline_after"`
 }
 
 // Name is a word in the configuration.
@@ -144,7 +154,7 @@ func DefaultConfig() Config {
 		AsRun:     AsRunConfig{RetentionDays: 90},
 		Silence:   SilenceConfig{ThresholdDBFS: -50, After: Duration(10 * time.Second)},
 		City:      CityConfig{Poll: Duration(60 * time.Second), MaxBackoff: Duration(10 * time.Minute), GCGrace: Duration(7 * 24 * time.Hour)},
-		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second)},
+		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second), OfflineAfter: Duration(60 * time.Second)},
 		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
 	}
 }

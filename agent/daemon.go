@@ -20,6 +20,7 @@ import (
 	"loa/audio/soundcard"
 	"loa/audio/stream"
 	"loa/mediastore"
+	"loa/natsbus"
 	"loa/player"
 	"loa/playlist"
 	"loa/schedule"
@@ -63,6 +64,11 @@ type Daemon struct {
 	// Sound card suspension while idle (owned by the loop).
 	idleSince time.Time
 	suspended bool
+	// alerts takes the city's alerts (city.nats); alertKick asks the loop
+	// to step now.
+	alerts    *AlertReceiver
+	alertKick chan struct{}
+	alertLink *natsbus.Link
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -155,7 +161,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sy.Run(ctx)
 		}()
 	}
+	if err := d.startAlerts(ctx, &wg); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 
+	if d.FleetTransport == nil && d.alertLink != nil {
+		// Heartbeats and the as-run log share the alerts' link to the
+		// city's NATS (one connection, the ward's own inbox).
+		if tr, err := NewNATSFleetTransport(d.alertLink.Conn, d.Cfg.Ward); err == nil {
+			d.FleetTransport = tr
+		} else {
+			d.Log.Error("fleet reports over NATS", "err", err)
+		}
+	}
 	d.startFleet(ctx, &wg)
 
 	wg.Add(1)
@@ -351,6 +371,7 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			}
 			outErr = nil
 		case <-tick.C:
+		case <-d.alertKick:
 		}
 		mono := time.Now()
 		now := d.wall()

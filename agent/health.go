@@ -36,6 +36,7 @@ type StatusReport struct {
 	Relays    []player.RelayStatus `json:"relays,omitempty"`
 	Displaced []NextEntry          `json:"displaced_today"`
 	Fleet     *FleetStatus         `json:"fleet,omitempty"`
+	Alerts    *AlertsState         `json:"alerts,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -140,6 +141,10 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	}
 	r.Fleet = d.fleetStatus()
 	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && !relayBad && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
+	if problem := d.alertsReport(ctx, &r); problem != "" {
+		r.Problems = append(r.Problems, problem)
+		r.Healthy = false
+	}
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
 	if d.sync != nil {
 		ss := d.sync.Status()

@@ -153,7 +153,7 @@ func (r *reporter) beat(ctx context.Context) {
 	defer tick.Stop()
 	var sig string
 	for {
-		now := r.d.Now()
+		now := r.d.wall()
 		mono := time.Now()
 		s := r.sample(now)
 		r.mu.Lock()

@@ -97,7 +97,7 @@ func (r *reporter) publish(ctx context.Context, rows []sqlite.AsRunEntry) error 
 	}
 	if len(acked) > 0 {
 		r.mu.Lock()
-		r.shippedAt = r.d.Now()
+		r.shippedAt = r.d.wall()
 		r.mu.Unlock()
 		r.d.Log.Debug("as-run shipped to the city", "entries", len(acked))
 	}

@@ -48,7 +48,7 @@ func (d *Daemon) handleTimeline(w http.ResponseWriter, r *http.Request) {
 	if sched == nil {
 		sched = schedule.New(nil)
 	}
-	day := schedule.DateOf(d.Now().In(sched.Location()))
+	day := schedule.DateOf(d.wall().In(sched.Location()))
 	if s := r.URL.Query().Get("date"); s != "" {
 		var err error
 		if day, err = schedule.ParseDate(s); err != nil {

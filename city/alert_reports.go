@@ -28,9 +28,13 @@ func (c *City) reportIntake(ctx context.Context) {
 	}
 	wait := 500 * time.Millisecond
 	for ctx.Err() == nil {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cons, err := h.js.CreateOrUpdateConsumer(cctx, natsbus.StreamReports, natsbus.CityReportConsumer())
-		cancel()
+		var cons jetstream.Consumer
+		last, err := c.DB.Read().LastReportSeq(ctx)
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			cons, err = natsbus.EnsureConsumer(cctx, h.js, natsbus.StreamReports, natsbus.CityReportConsumer(last+1))
+			cancel()
+		}
 		var cc jetstream.ConsumeContext
 		if err == nil {
 			cc, err = cons.Consume(func(m jetstream.Msg) { c.takeReport(ctx, m) },
@@ -87,7 +91,8 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 
 // reportWriter writes receipts in batches (one transaction, one sync, for
 // up to 500 or 50 ms of them: a thousand wards answer within the same
-// second) and acknowledges them once they are in the database.
+// second) and acknowledges them once they are in the database: the last
+// of a batch, which acknowledges all before it.
 func (c *City) reportWriter(ctx context.Context) {
 	h := c.alerts
 	var batch []reportMsg
@@ -104,12 +109,18 @@ func (c *City) reportWriter(ctx context.Context) {
 			}
 			return nil
 		})
-		for _, b := range batch {
-			if err != nil {
+		if err != nil {
+			for _, b := range batch {
 				b.msg.NakWithDelay(2 * time.Second)
-			} else {
-				b.msg.Ack()
 			}
+		} else {
+			last := batch[0]
+			for _, b := range batch[1:] {
+				if b.rep.StreamSeq > last.rep.StreamSeq {
+					last = b
+				}
+			}
+			last.msg.Ack()
 		}
 		if err != nil {
 			c.Log.Error("receipts not recorded; NATS will deliver them again", "n", len(batch), "err", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"loa/alert"
 	"loa/city/api"
@@ -120,7 +121,7 @@ func TestAlertBadInputSendsNothing(t *testing.T) {
 	}
 	// Nor is any speech in the library.
 	status, body, _ = c.Do(t, "GET", "/api/v1/media", c.Operator, nil)
-	if status != 200 || strings.Contains(string(body), "alert-") {
+	if status != 200 || strings.Contains(string(body), "alert-cb-") {
 		t.Fatalf("speech rendered for a refused alert: %s", body)
 	}
 	// Only alerters and admins send.
@@ -313,4 +314,41 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// A ward added through the API gets its NATS key in the answer, once; the
+// city keeps only the public half, and the key lets it connect.
+func TestWardAddedWithNATSKey(t *testing.T) {
+	c := citytest.New(t)
+	bus := c.StartAlerts(t)
+	status, body, _ := c.Do(t, "POST", "/api/v1/wards", c.Admin, strings.NewReader(`{"id":"phuong-7","groups":["quan-2"]}`))
+	var w api.Ward
+	if status != 201 || json.Unmarshal(body, &w) != nil || !strings.HasPrefix(w.NATSSeed, "SU") {
+		t.Fatalf("%d %s", status, body)
+	}
+	pub, _ := natsbus.PublicKey(w.NATSSeed)
+	keys, _ := c.DB.Read().WardNKeys(context.Background())
+	if len(keys) != 1 || keys[0].NKey != pub || strings.Contains(string(body), pub) {
+		t.Fatalf("stored keys %+v", keys)
+	}
+	l, err := natsbus.Dial(natsbus.ConnOptions{URLs: bus.URL, Seed: w.NATSSeed, InboxPrefix: natsbus.InboxPrefix("phuong-7")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	waitFor(t, "the new ward connected", l.Conn.IsConnected)
+	// Its key re-issued: the old one no longer connects.
+	if _, err := c.IssueWardKey(context.Background(), "phuong-7"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nats.Connect(bus.URL, nats.Nkey(pub, func(b []byte) ([]byte, error) {
+		kp, _ := nkeys.FromSeed([]byte(w.NATSSeed))
+		return kp.Sign(b)
+	}), nats.Timeout(2*time.Second))
+	if err == nil {
+		t.Fatal("the old key still connects")
+	}
+	if _, err := c.IssueWardKey(context.Background(), "phuong-99"); err == nil {
+		t.Fatal("a key for a ward that does not exist")
+	}
 }

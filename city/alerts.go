@@ -249,16 +249,14 @@ func (c *City) planAlert(ctx context.Context, req api.NewAlert, by string) (*ale
 	tx := c.DB.Read()
 	recipients := map[string]bool{}
 	if targets.All {
-		all, err := tx.Wards(ctx)
+		all, err := tx.WardIDs(ctx)
 		if err != nil {
 			return nil, plan, err
 		}
 		if len(all) == 0 {
 			return nil, plan, badInput("to all: no ward is registered (loa-city ward add)")
 		}
-		for _, w := range all {
-			plan.wards = append(plan.wards, w.ID)
-		}
+		plan.wards = all
 	} else {
 		for _, id := range targets.Wards {
 			if _, err := tx.Ward(ctx, id); errors.Is(err, sqlite.ErrNotFound) {

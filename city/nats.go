@@ -108,7 +108,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 			return nil, err
 		}
 		opts.Server = h.srv
-		log.Info("embedded NATS server listening", "addr", h.srv.Addr().String(), "store", filepath.Join(c.Config.Data, "nats"))
+		log.Info("embedded NATS server listening", "url", "nats://"+h.srv.Addr().String(), "store", filepath.Join(c.Config.Data, "nats"))
 	}
 	h.link, err = natsbus.Dial(opts)
 	if err != nil {
@@ -127,6 +127,11 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	}
 	h.link.OnChange(func(up bool) {
 		if up {
+			// The server may have restarted and lost the wards' consumers
+			// (kept in memory): check them all again.
+			h.mu.Lock()
+			clear(h.consumers)
+			h.mu.Unlock()
 			h.poke(h.wardsCh)
 			h.poke(h.kick)
 		}
@@ -191,7 +196,7 @@ func (c *City) alertLoop(ctx context.Context) {
 	h := c.alerts
 	wait := 500 * time.Millisecond
 	for {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := natsbus.EnsureStreams(sctx, h.js, natsbus.StreamOptions{Replicas: c.Config.NATS.Replicas,
 			AlertMaxAge: alert.MaxLifetime + 24*time.Hour})
 		cancel()
@@ -211,6 +216,11 @@ func (c *City) alertLoop(ctx context.Context) {
 	}
 	close(h.ready)
 	c.Log.Info("NATS streams ready", "replicas", c.Config.NATS.Replicas)
+	// The chime now, not with the first alert: made once (the built-in
+	// one), or its absence said at start rather than when it is needed.
+	if _, err := c.alertChime(ctx); err != nil {
+		c.Log.Error("alert chime not available: alerts asking for one are refused until it is", "err", err)
+	}
 	c.reconcileConsumers(ctx)
 	c.publishPending(ctx)
 	tick := time.NewTicker(2 * time.Second)
@@ -253,6 +263,16 @@ func (c *City) reconcileConsumers(ctx context.Context) {
 	if len(todo) == 0 {
 		return
 	}
+	// A consumer made now delivers the alerts still live (a server that
+	// restarted lost the consumers, not the alerts); wards take those they
+	// had as duplicates.
+	var from time.Time
+	if at, ok, err := c.DB.Read().EarliestLiveAlert(ctx, c.Now()); err != nil {
+		c.Log.Error("ward consumers", "err", err)
+		return
+	} else if ok {
+		from = at.Add(-time.Second)
+	}
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	var failed int
@@ -264,7 +284,7 @@ func (c *City) reconcileConsumers(ctx context.Context) {
 			defer func() { <-sem; wg.Done() }()
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			if err := natsbus.EnsureWardConsumer(cctx, h.js, w.ID, w.Groups); err != nil {
+			if err := natsbus.EnsureWardConsumer(cctx, h.js, w.ID, w.Groups, from); err != nil {
 				mu.Lock()
 				failed++
 				mu.Unlock()

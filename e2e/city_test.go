@@ -49,7 +49,7 @@ func startCity(t *testing.T, dir, addr string) *cityProc {
 	t.Helper()
 	c := &cityProc{t: t, config: filepath.Join(dir, "city.yaml"), url: "http://" + addr, done: make(chan struct{})}
 	if _, err := os.Stat(c.config); err != nil {
-		os.WriteFile(c.config, []byte(fmt.Sprintf("data: %s\nlisten: %s\n", filepath.Join(dir, "city-data"), addr)), 0o600)
+		os.WriteFile(c.config, []byte(fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: 127.0.0.1:0\n", filepath.Join(dir, "city-data"), addr)), 0o600)
 	}
 	c.start()
 	return c

@@ -34,6 +34,8 @@ type Env struct {
 	Getenv func(string) string
 	// Stderr is a terminal: show progress bars.
 	StderrTTY bool
+	// StdoutTTY: redraw live tables in place (alert send --wait).
+	StdoutTTY bool
 }
 
 const usage = `loactl: the operators' command line for loa-city.
@@ -48,6 +50,12 @@ Commands:
   program show --ward ID [--date YYYY-MM-DD] [--json]     a ward's broadcast schedule
   wards [--json] [--watch]                                every ward's health, problems first
   asrun --ward ID [--date YYYY-MM-DD] [--csv | --json]    a ward's broadcast log (nhật ký phát sóng)
+  alert send (--text T [--voice V] [--speed N] | --file F | --media NAME | --stream URL --duration D)
+             --to all|ID,...|group:G [--priority emergency|urgent] [--repeat N] [--gap 10s]
+             [--expires 30m] [--wait]                     send an alert (Cảnh báo); prints its id
+  alert cancel ID                                         cancel an alert (Huỷ cảnh báo)
+  alert status ID [--wait] [--json]                       where an alert stands at each ward
+  alert list [--json]                                     the latest alerts
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -63,7 +71,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 	cmd, args := splitCommand(args)
 	r := &runner{ctx: ctx, stdout: stdout, stderr: stderr, env: env}
 	switch strings.Join(cmd, " ") {
-	case "", "help", "media", "program":
+	case "", "help", "media", "program", "alert":
 		if len(cmd) == 1 && cmd[0] == "help" || wantsHelp(args) {
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -84,6 +92,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.wards(args)
 	case "asrun":
 		return r.asrun(args)
+	case "alert send":
+		return r.alertSend(args)
+	case "alert cancel":
+		return r.alertCancel(args)
+	case "alert status":
+		return r.alertStatus(args)
+	case "alert list":
+		return r.alertList(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -92,7 +108,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 // splitCommand takes the command words (media upload, wards, ...) out of
 // args, wherever the flags are.
 func splitCommand(args []string) (cmd, rest []string) {
-	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true, "every": true}
+	valueFlags := map[string]bool{"city": true, "token": true, "config": true, "ward": true, "group": true, "date": true, "title": true, "every": true,
+		// alert send
+		"text": true, "voice": true, "speed": true, "file": true, "media": true, "stream": true, "duration": true, "to": true,
+		"priority": true, "repeat": true, "gap": true, "expires": true, "volume": true, "status": true, "update": true, "headline": true,
+		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -107,7 +127,7 @@ func splitCommand(args []string) (cmd, rest []string) {
 			}
 			continue
 		}
-		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program") {
+		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert") {
 			cmd = append(cmd, a)
 			continue
 		}

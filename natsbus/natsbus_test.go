@@ -77,7 +77,7 @@ func startBus(t *testing.T, wards ...WardKey) *bus {
 		t.Fatal(err)
 	}
 	for _, w := range wards {
-		if err := EnsureWardConsumer(ctx, b.js, w.Ward, w.Groups); err != nil {
+		if err := EnsureWardConsumer(ctx, b.js, w.Ward, w.Groups, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,6 +298,10 @@ func TestStreamsSurviveRestart(t *testing.T) {
 	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := EnsureWardConsumer(ctx, js, "p1", nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
 	if _, err := js.Publish(ctx, AlertAll, []byte("bao"), jetstream.WithMsgID("a1")); err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +321,31 @@ func TestStreamsSurviveRestart(t *testing.T) {
 	m, err := s.GetMsg(ctx, 1)
 	if err != nil || string(m.Data) != "bao" {
 		t.Fatalf("after restart: %v %+v", err, m)
+	}
+	// The ward's consumer lived in memory: the city makes it again from
+	// the first live alert, which comes again with its sequence.
+	if _, err := js.Consumer(ctx, StreamAlerts, Consumer("p1")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("consumer after restart: %v", err)
+	}
+	if err := EnsureWardConsumer(ctx, js, "p1", nil, sent.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cons, _ := js.Consumer(ctx, StreamAlerts, Consumer("p1"))
+	batch, _ := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	for msg := range batch.Messages() {
+		md, _ := msg.Metadata()
+		if string(msg.Data()) != "bao" || md.Sequence.Stream != 1 {
+			t.Fatalf("redelivered %q seq %d", msg.Data(), md.Sequence.Stream)
+		}
+		msg.Ack()
+	}
+	// A group added: the filter follows, the position stays.
+	if err := EnsureWardConsumer(ctx, js, "p1", []string{"q1"}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := cons.Info(ctx)
+	if fmt.Sprint(info.Config.FilterSubjects) != fmt.Sprint(WardFilter("p1", []string{"q1"})) || info.Config.DeliverPolicy != jetstream.DeliverByStartTimePolicy {
+		t.Fatalf("after regrouping: %+v", info.Config)
 	}
 }
 

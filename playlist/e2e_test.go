@@ -26,7 +26,7 @@ import (
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "loa-city.yaml")
-	os.WriteFile(cfg, []byte("data: "+filepath.Join(dir, "city")+"\nlisten: 127.0.0.1:0\nlog:\n  level: info\n"), 0o644)
+	os.WriteFile(cfg, []byte("data: "+filepath.Join(dir, "city")+"\nlisten: 127.0.0.1:0\nnats:\n  listen: 127.0.0.1:0\nlog:\n  level: info\n"), 0o644)
 	cityCmd := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer

@@ -31,6 +31,27 @@ func (db *AgentDB) SeenAlert(ctx context.Context, id string) (SeenAlert, error) 
 	return s, err
 }
 
+// SeenAlertIDs returns every accepted alert's id with its stream
+// sequence: the replay guard, held in memory so that an emergency does
+// not wait for a database read.
+func (db *AgentDB) SeenAlertIDs(ctx context.Context) (map[string]uint64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, stream_seq FROM alerts_seen`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = uint64(seq)
+	}
+	return out, rows.Err()
+}
+
 // AddSeenAlert records an accepted alert; an id already there is
 // ErrExists (the replay guard holds even between two racing copies).
 func (db *AgentDB) AddSeenAlert(ctx context.Context, s SeenAlert) error {

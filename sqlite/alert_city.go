@@ -70,6 +70,12 @@ func (t CityTx) WardNKeys(ctx context.Context) ([]WardNKey, error) {
 	return out, nil
 }
 
+// WardIDs lists the ids of every ward, sorted (one query: an alert for
+// all is planned without reading each ward's groups).
+func (t CityTx) WardIDs(ctx context.Context) ([]string, error) {
+	return t.strings(ctx, `SELECT id FROM wards ORDER BY id`)
+}
+
 // CityAlert is an alert as the city sent it.
 type CityAlert struct {
 	ID          string
@@ -121,18 +127,31 @@ func (t CityTx) AddAlert(ctx context.Context, a CityAlert) error {
 		return err
 	}
 	for _, q := range []struct {
-		sql  string
-		list []string
-	}{
-		{`INSERT OR IGNORE INTO alert_wards(alert, ward) VALUES(?,?)`, a.Wards},
-		{`INSERT OR IGNORE INTO alert_copies(alert, subject) VALUES(?,?)`, a.Subjects},
-		{`INSERT OR IGNORE INTO alert_media(alert, sha256) VALUES(?,?)`, a.Media},
-	} {
-		for _, v := range q.list {
-			if _, err := t.q.ExecContext(ctx, q.sql, a.ID, v); err != nil {
-				return err
-			}
+		table, col string
+		list       []string
+	}{{"alert_wards", "ward", a.Wards}, {"alert_copies", "subject", a.Subjects}, {"alert_media", "sha256", a.Media}} {
+		if err := t.insertPairs(ctx, q.table, q.col, a.ID, q.list); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// insertPairs inserts (alert, v) for every v, 400 rows a statement: an
+// alert for a thousand wards is in the database in milliseconds, before
+// it is published.
+func (t CityTx) insertPairs(ctx context.Context, table, col, alert string, list []string) error {
+	for len(list) > 0 {
+		n := min(len(list), 400)
+		args := make([]any, 0, 2*n)
+		for _, v := range list[:n] {
+			args = append(args, alert, v)
+		}
+		q := `INSERT OR IGNORE INTO ` + table + `(alert, ` + col + `) VALUES (?,?)` + strings.Repeat(",(?,?)", n-1)
+		if _, err := t.q.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+		list = list[n:]
 	}
 	return nil
 }
@@ -207,6 +226,19 @@ func (t CityTx) Alerts(ctx context.Context, limit int) ([]CityAlert, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// EarliestLiveAlert is the issue time of the oldest alert (or cancel)
+// that has not expired at now; ok is false when none is live.
+func (t CityTx) EarliestLiveAlert(ctx context.Context, now time.Time) (at time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	if err := t.q.QueryRowContext(ctx, `SELECT min(issued) FROM alerts WHERE expires > ?`, ms(now)).Scan(&v); err != nil {
+		return time.Time{}, false, err
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(v.Int64), true, nil
 }
 
 // SetAlertCancelled records that alert id was stopped by the alert by.
@@ -285,6 +317,14 @@ func (t CityTx) AddAlertReport(ctx context.Context, r AlertReport) error {
 		VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(stream_seq) DO NOTHING`,
 		r.Alert, r.Verified, r.Ward, r.State, r.Reason, ms(r.At), r.FetchMS, ms(r.ReceivedAt), seq)
 	return err
+}
+
+// LastReportSeq is the highest REPORTS sequence recorded (0: none): where
+// the city's intake resumes when its consumer is made again.
+func (t CityTx) LastReportSeq(ctx context.Context) (uint64, error) {
+	var v sql.NullInt64
+	err := t.q.QueryRowContext(ctx, `SELECT max(stream_seq) FROM alert_reports`).Scan(&v)
+	return uint64(v.Int64), err
 }
 
 // AlertReports lists the receipts for an alert id, in the order they came.

@@ -18,7 +18,11 @@ func main() {
 	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 		tty = true
 	}
-	code := loactl.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, loactl.Env{Getenv: os.Getenv, StderrTTY: tty})
+	outTTY := false
+	if st, err := os.Stdout.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		outTTY = true
+	}
+	code := loactl.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, loactl.Env{Getenv: os.Getenv, StderrTTY: tty, StdoutTTY: outTTY})
 	stop()
 	os.Exit(code)
 }

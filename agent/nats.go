@@ -1,0 +1,264 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/natsbus"
+)
+
+// linkStater is the NATS link's state, for the status.
+type linkStater interface {
+	State() natsbus.LinkState
+}
+
+// Run connects to the city's NATS (reconnecting for ever, with backoff)
+// and handles alerts until ctx ends: it reads the ward's consumer, sends
+// the receipts queued in the database, resumes alerts a restart cut, and
+// passes program-change notifications on.
+func (r *AlertReceiver) Run(ctx context.Context) error {
+	link := r.cfg.Link
+	if link == nil {
+		var err error
+		if link, err = DialCityNATS(r.cfg.NATS, r.cfg.Seed, r.cfg.Ward, r.log); err != nil {
+			return err
+		}
+		defer link.Close()
+	}
+	r.mu.Lock()
+	r.link = link
+	r.mu.Unlock()
+	js, err := jetstream.New(link.Conn)
+	if err != nil {
+		return err
+	}
+	link.OnChange(func(up bool) {
+		if up {
+			r.wakeSender()
+		}
+	})
+	if r.cfg.OnNotify != nil {
+		link.Conn.Subscribe(natsbus.NotifyWard(r.cfg.Ward), func(*nats.Msg) { r.cfg.OnNotify(false) })
+		link.Conn.Subscribe(natsbus.NotifyAll, func(*nats.Msg) {
+			// Every ward at once would ask the city together: spread them.
+			time.AfterFunc(time.Duration(rand.Int64N(int64(2*time.Second))), func() { r.cfg.OnNotify(true) })
+		})
+	}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); r.playerEvents(ctx) }()
+	go func() { defer wg.Done(); r.sendReports(ctx, js) }()
+	go func() { defer wg.Done(); r.prune(ctx) }()
+	r.resume(ctx)
+	r.consume(ctx, js)
+	wg.Wait()
+	return nil
+}
+
+// A ward's pull request waits at the server for pullExpiry; the server
+// sends a heartbeat every pullHeartbeat while it waits, and two missed
+// mean the request was lost (its server died): a new one is sent. On a
+// 3G link that is about 1 MB a day; it bounds how long a failover in a
+// cluster can hold an alert up (about 2 × pullHeartbeat).
+const (
+	pullExpiry    = 60 * time.Second
+	pullHeartbeat = 10 * time.Second
+	// receiptSpread: see sendReports.
+	receiptSpread = 500 * time.Millisecond
+)
+
+// DialCityNATS connects a ward to the city's NATS: its NKEY, its own
+// inbox prefix (the only replies it may read), reconnecting for ever. It
+// returns at once; the link comes up when a server answers.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger) (*natsbus.Link, error) {
+	return natsbus.Dial(natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
+		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")})
+}
+
+// consume reads the ward's durable consumer; when it stops (the consumer
+// is not there yet, the server changed) it starts again.
+func (r *AlertReceiver) consume(ctx context.Context, js jetstream.JetStream) {
+	wait := time.Second
+	var lastErr string
+	for ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cons, err := js.Consumer(cctx, natsbus.StreamAlerts, natsbus.Consumer(r.cfg.Ward))
+		cancel()
+		var cc jetstream.ConsumeContext
+		if err == nil {
+			cc, err = cons.Consume(func(m jetstream.Msg) { r.onMsg(ctx, m) },
+				jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
+				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+					r.log.Debug("alert consumer", "err", err)
+				}))
+		}
+		if err != nil {
+			r.setConsumerErr(err.Error())
+			if err.Error() != lastErr && ctx.Err() == nil {
+				r.log.Warn("alert consumer not ready; retrying", "err", err)
+				lastErr = err.Error()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, 10*time.Second)
+			continue
+		}
+		r.setConsumerErr("")
+		if lastErr != "" {
+			r.log.Info("alert consumer ready")
+		}
+		lastErr, wait = "", time.Second
+		select {
+		case <-ctx.Done():
+			cc.Stop()
+			return
+		case <-cc.Closed():
+			r.log.Warn("alert consumer stopped; starting again")
+		}
+	}
+}
+
+func (r *AlertReceiver) onMsg(ctx context.Context, m jetstream.Msg) {
+	recv := r.cfg.Now()
+	var seq uint64
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	if err := r.Handle(ctx, m.Data(), seq, recv); err != nil {
+		r.log.Error("alert not handled; it will come again", "seq", seq, "err", err)
+		m.NakWithDelay(2 * time.Second)
+		return
+	}
+	m.Ack()
+}
+
+func (r *AlertReceiver) setConsumerErr(s string) {
+	r.mu.Lock()
+	r.consErr = s
+	r.mu.Unlock()
+}
+
+func (r *AlertReceiver) wakeSender() {
+	select {
+	case r.outbox <- struct{}{}:
+	default:
+	}
+}
+
+// sendReports publishes the queued receipts on loa.report.<ward>, each
+// until JetStream acknowledges it (its id is its content's hash: a retry
+// after a lost acknowledgement is not a second receipt).
+func (r *AlertReceiver) sendReports(ctx context.Context, js jetstream.JetStream) {
+	subject := natsbus.Report(r.cfg.Ward)
+	wait := time.Second
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.outbox:
+			// Receipts carry the time of what they report: sending them
+			// up to half a second later costs nothing, and keeps a
+			// thousand wards from answering the city in the very
+			// milliseconds it is still delivering the alert to others.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(rand.Int64N(int64(receiptSpread)))):
+			}
+		case <-timer.C:
+		}
+		queued, err := r.cfg.DB.QueuedReports(ctx, 100)
+		if err != nil {
+			r.log.Error("queued alert receipts", "err", err)
+		}
+		failed := false
+		for _, q := range queued {
+			sum := sha256.Sum256(q.Body)
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := js.Publish(pctx, subject, q.Body, jetstream.WithMsgID(r.cfg.Ward+"/"+hex.EncodeToString(sum[:12])))
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Debug("alert receipt not sent yet", "err", err)
+				}
+				failed = true
+				break
+			}
+			r.cfg.DB.DeleteQueuedReport(context.WithoutCancel(ctx), q.ID)
+		}
+		switch {
+		case failed:
+			timer.Reset(wait)
+			wait = min(wait*2, 30*time.Second)
+		case len(queued) == 100:
+			wait = time.Second
+			timer.Reset(0)
+		default:
+			wait = time.Second
+			timer.Reset(time.Minute)
+		}
+	}
+}
+
+// prune drops, hourly, the replay records of alerts expired a week ago.
+func (r *AlertReceiver) prune(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := r.cfg.DB.PruneSeenAlerts(ctx, r.cfg.Now().Add(-7*24*time.Hour)); err != nil {
+				r.log.Error("alert records clean-up", "err", err)
+			} else if n > 0 {
+				r.log.Info("old alert records removed", "rows", n)
+			}
+		}
+	}
+}
+
+// AlertsState is the alert link's part of the status.
+type AlertsState struct {
+	NATS natsbus.LinkState `json:"nats"`
+	// Consumer is "" when the ward reads its alerts, else why not.
+	Consumer string `json:"consumer_error,omitempty"`
+	// Last is the last alert accepted.
+	Last *AlertSummary `json:"last,omitempty"`
+	// Rejected counts alerts refused since start.
+	Rejected int64 `json:"rejected"`
+	// QueuedReports are receipts the city has not acknowledged yet.
+	QueuedReports int `json:"queued_reports"`
+}
+
+// State returns the receiver's state.
+func (r *AlertReceiver) State(ctx context.Context) AlertsState {
+	r.mu.Lock()
+	st := AlertsState{Consumer: r.consErr, Rejected: r.rejected}
+	if r.last != nil {
+		l := *r.last
+		st.Last = &l
+	}
+	link := r.link
+	r.mu.Unlock()
+	if link != nil {
+		st.NATS = link.State()
+	}
+	if q, err := r.cfg.DB.QueuedReports(ctx, 1000); err == nil {
+		st.QueuedReports = len(q)
+	}
+	return st
+}
