@@ -156,6 +156,7 @@ func DefaultConfig() Config {
 		City:      CityConfig{Poll: Duration(60 * time.Second), MaxBackoff: Duration(10 * time.Minute), GCGrace: Duration(7 * 24 * time.Hour)},
 		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second), OfflineAfter: Duration(60 * time.Second)},
 		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
+		Fleet:     FleetConfig{Heartbeat: Duration(15 * time.Second), Thermal: "/sys/class/thermal"},
 	}
 }
 

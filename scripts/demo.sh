@@ -29,10 +29,13 @@ echo "== city"
 cat > "$D/city.yaml" <<CONF
 data: $D/city
 listen: $CITY_ADDR
+nats:
+  listen: 127.0.0.1:4222
 CONF
 KEY=$(bin/loa-city key --config "$D/city.yaml" 2>/dev/null | awk '/public key/ {print $3}')
 WARD=$(bin/loa-city ward add demo --group quan-1 --json --config "$D/city.yaml" 2>/dev/null)
 WARD_TOKEN=$(jq -r .token <<<"$WARD")
+WARD_NATS_KEY=$(jq -r .nats_key <<<"$WARD")
 ADMIN_TOKEN=$(bin/loa-city user add bien-tap --role admin --config "$D/city.yaml" 2>/dev/null | tail -n 1)
 bin/loa-city run --config "$D/city.yaml" > "$D/city.log" 2>&1 &
 CITY_PID=$!
@@ -69,5 +72,7 @@ city:
   token: $WARD_TOKEN
   public_key: $KEY
   poll: 5s
+  nats: nats://127.0.0.1:4222
+  nats_key: $WARD_NATS_KEY
 CONF
 bin/loa-agent demo --config "$D/agent.conf" --wait ban-tin-demo --out loa-demo.wav
