@@ -74,6 +74,9 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		return inputErr(err)
 	}
 	d.alerts = rx
+	if err := d.startCityLive(ctx, keys); err != nil {
+		d.Log.Error("live announcements: cannot subscribe", "err", err)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -69,6 +69,7 @@ type Daemon struct {
 	alerts    *AlertReceiver
 	alertKick chan struct{}
 	alertLink *natsbus.Link
+	cityLive  *cityLive
 
 	mu         sync.Mutex
 	clock      ClockState

@@ -246,43 +246,9 @@ func (c *City) planAlert(ctx context.Context, req api.NewAlert, by string) (*ale
 	}
 
 	// Whom it is for: every ward and group named must exist.
-	tx := c.DB.Read()
-	recipients := map[string]bool{}
-	if targets.All {
-		all, err := tx.WardIDs(ctx)
-		if err != nil {
-			return nil, plan, err
-		}
-		if len(all) == 0 {
-			return nil, plan, badInput("to all: no ward is registered (loa-city ward add)")
-		}
-		plan.wards = all
-	} else {
-		for _, id := range targets.Wards {
-			if _, err := tx.Ward(ctx, id); errors.Is(err, sqlite.ErrNotFound) {
-				return nil, plan, badInput("to: ward %s does not exist (loactl wards lists them)", id)
-			} else if err != nil {
-				return nil, plan, err
-			}
-			recipients[id] = true
-		}
-		for _, g := range targets.Groups {
-			ws, err := tx.WardsInGroup(ctx, g)
-			if err != nil {
-				return nil, plan, err
-			}
-			if len(ws) == 0 {
-				return nil, plan, badInput("to: group %s has no ward", g)
-			}
-			for _, w := range ws {
-				recipients[w.ID] = true
-			}
-		}
-		for w := range recipients {
-			a.Recipients = append(a.Recipients, w)
-		}
-		sort.Strings(a.Recipients)
-		plan.wards = a.Recipients
+	plan.wards, a.Recipients, err = c.resolveTargets(ctx, targets)
+	if err != nil {
+		return nil, plan, err
 	}
 	if err := a.Check(); err != nil {
 		return nil, plan, badInput("%v", err)
@@ -295,6 +261,49 @@ func (c *City) planAlert(ctx context.Context, req api.NewAlert, by string) (*ale
 	}
 	plan.subjects = natsbus.AlertSubjects(targets.All, targets.Wards, targets.Groups, a.Recipients)
 	return a, plan, nil
+}
+
+// resolveTargets turns targets into the wards they mean (every ward and
+// group named must exist) and, unless the targets are all, the sorted
+// recipients list that travels signed with an alert or a live message.
+func (c *City) resolveTargets(ctx context.Context, targets alert.Targets) (wards, recipients []string, err error) {
+	tx := c.DB.Read()
+	if targets.All {
+		all, err := tx.WardIDs(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(all) == 0 {
+			return nil, nil, badInput("to all: no ward is registered (loa-city ward add)")
+		}
+		return all, nil, nil
+	}
+	set := map[string]bool{}
+	for _, id := range targets.Wards {
+		if _, err := tx.Ward(ctx, id); errors.Is(err, sqlite.ErrNotFound) {
+			return nil, nil, badInput("to: ward %s does not exist (loactl wards lists them)", id)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		set[id] = true
+	}
+	for _, g := range targets.Groups {
+		ws, err := tx.WardsInGroup(ctx, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(ws) == 0 {
+			return nil, nil, badInput("to: group %s has no ward", g)
+		}
+		for _, w := range ws {
+			set[w.ID] = true
+		}
+	}
+	for w := range set {
+		recipients = append(recipients, w)
+	}
+	sort.Strings(recipients)
+	return recipients, recipients, nil
 }
 
 // stoppable checks that an alert can still be cancelled or updated.

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"loa/mediastore"
@@ -47,6 +48,9 @@ type City struct {
 	fleet      fleetState
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
+	// live announcements on air (city/live.go)
+	live     *liveHub
+	liveOnce sync.Once
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key

@@ -139,8 +139,9 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	c.alerts = h
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); c.ServeFleetNATS(ctx, h.link.Conn) }() // heartbeats and as-run (fleet_nats.go)
+	go func() { defer wg.Done(); c.liveLoop(ctx) }()                    // live announcements (live.go)
 	go func() { defer wg.Done(); c.alertLoop(ctx) }()
 	go func() { defer wg.Done(); c.reportWriter(ctx) }()
 	go func() { defer wg.Done(); c.reportIntake(ctx) }()

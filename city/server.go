@@ -60,6 +60,7 @@ func (c *City) Handler() http.Handler {
 	h("GET /metrics", c.getMetrics, "admin", "operator", "technician", "alerter")
 
 	c.alertRoutes(h)
+	c.liveRoutes(h)
 
 	h("GET /api/v1/users", c.listUsers, "admin")
 	h("POST /api/v1/users", c.postUser, "admin")

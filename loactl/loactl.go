@@ -56,6 +56,10 @@ Commands:
   alert cancel ID                                         cancel an alert (Huỷ cảnh báo)
   alert status ID [--wait] [--json]                       where an alert stands at each ward
   alert list [--json]                                     the latest alerts
+  live start --stream URL --to all|ID,...|group:G [--mode duck|exclusive] [--duck-db -15]
+                                                          the announcer's stream over the wards' program (Phát trực tiếp)
+  live stop [ID]                                          end it (every one without an id)
+  live list [--json]                                      live announcements on air
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -71,7 +75,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 	cmd, args := splitCommand(args)
 	r := &runner{ctx: ctx, stdout: stdout, stderr: stderr, env: env}
 	switch strings.Join(cmd, " ") {
-	case "", "help", "media", "program", "alert":
+	case "", "help", "media", "program", "alert", "live":
 		if len(cmd) == 1 && cmd[0] == "help" || wantsHelp(args) {
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -100,6 +104,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.alertStatus(args)
 	case "alert list":
 		return r.alertList(args)
+	case "live start":
+		return r.liveStart(args)
+	case "live stop":
+		return r.liveStop(args)
+	case "live list":
+		return r.liveList(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -112,7 +122,9 @@ func splitCommand(args []string) (cmd, rest []string) {
 		// alert send
 		"text": true, "voice": true, "speed": true, "file": true, "media": true, "stream": true, "duration": true, "to": true,
 		"priority": true, "repeat": true, "gap": true, "expires": true, "volume": true, "status": true, "update": true, "headline": true,
-		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true}
+		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true,
+		// live start
+		"mode": true, "duck-db": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -127,7 +139,7 @@ func splitCommand(args []string) (cmd, rest []string) {
 			}
 			continue
 		}
-		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert") {
+		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert" || cmd[0] == "live") {
 			cmd = append(cmd, a)
 			continue
 		}

@@ -65,7 +65,21 @@ func Heartbeat(ward string) string { return hbPrefix + ward }
 // AsRun is ward's as-run subject (stream ASRUN; reserved for issue 8).
 func AsRun(ward string) string { return asrunPrefix + ward }
 
-// LiveWard and LiveGroup are the live-announcement subjects (reserved).
+// LiveSubjects are the subjects a live message for these wards goes to:
+// loa.live.all, or one per ward (a ward reads only its own and all: the
+// city resolves groups, as for alerts).
+func LiveSubjects(all bool, recipients []string) []string {
+	if all {
+		return []string{LiveAll}
+	}
+	out := make([]string, len(recipients))
+	for i, w := range recipients {
+		out[i] = LiveWard(w)
+	}
+	return out
+}
+
+// LiveWard and LiveGroup are the live-announcement subjects.
 func LiveWard(ward string) string { return liveWard + ward }
 
 func LiveGroup(group string) string { return liveGroup + group }

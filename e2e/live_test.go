@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"loa/internal/icecasttest"
+)
+
+// The city's announcer speaks into an Icecast mount; `loactl live start
+// --mode exclusive` puts that stream on air at one ward over its program
+// (muted under it), not at the other; `loactl live stop` gives the program
+// back.
+func TestCityLiveAnnouncement(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("icecast2"); err != nil {
+		t.Skip("icecast2 is not installed")
+	}
+	c := newAlertCity(t, "", "phuong-1:quan-1", "phuong-2:quan-2")
+	ice := icecasttest.Start(t)
+	ice.Feed(t, "/phat-thanh.mp3", "sine=f=2000:sample_rate=44100")
+	ice.WaitMount(t, "/phat-thanh.mp3", 15*time.Second)
+
+	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), 1000, 150)
+	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
+	start := time.Now().In(ict).Truncate(time.Minute)
+	prog := filepath.Join(c.dir, "p.yaml")
+	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
+		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
+	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
+
+	wavs := map[string]string{}
+	agents := map[string]*agentProc{}
+	for _, w := range []string{"phuong-1", "phuong-2"} {
+		wavs[w] = filepath.Join(c.dir, w+".wav")
+		agents[w] = c.startWard(w, "wav:"+wavs[w])
+	}
+	for _, a := range agents {
+		waitUntil(t, "the program on air", 30*time.Second, func() bool { s := a.alertStatus(); return s.Program != nil })
+		a.waitLinked()
+	}
+	time.Sleep(2 * time.Second)
+	id := run(t, c.ctl, "loactl", "live", "start", "--stream", ice.URL("/phat-thanh.mp3"), "--to", "phuong-1", "--mode", "exclusive")
+	t.Logf("live announcement %s", id)
+	time.Sleep(8 * time.Second)
+	if out := run(t, c.ctl, "loactl", "live", "list"); !strings.Contains(out, "phuong-1") {
+		t.Errorf("loactl live list:\n%s", out)
+	}
+	run(t, c.ctl, "loactl", "live", "stop")
+	time.Sleep(4 * time.Second)
+	for _, a := range agents {
+		a.stop()
+	}
+
+	// 100 ms windows: the program's 1 kHz and the announcer's 2 kHz.
+	windows := func(w string) (prog, voice []float64) {
+		x, rate := readWAVFile(t, wavs[w])
+		n := rate / 10
+		for i := 0; i+n <= len(x); i += n {
+			prog = append(prog, goertzel(x[i:i+n], 1000, rate))
+			voice = append(voice, goertzel(x[i:i+n], 2000, rate))
+		}
+		return
+	}
+	p1, v1 := windows("phuong-1")
+	// Find the announcement: the first window where the voice dominates.
+	on, off := -1, -1
+	for i := range v1 {
+		if on < 0 && v1[i] > 10*p1[i] && v1[i] > 1e-4 {
+			on = i
+		}
+		if on >= 0 && i > on && p1[i] > 10*v1[i] && p1[i] > 1e-4 {
+			off = i
+			break
+		}
+	}
+	if on < 0 || off < 0 {
+		t.Fatalf("phuong-1: no announcement over the program in the capture (%d windows)", len(v1))
+	}
+	secs := float64(off-on) / 10
+	t.Logf("phuong-1: the announcer on air for %.1f s, the program muted under it", secs)
+	if secs < 5 || secs > 11 {
+		t.Errorf("phuong-1: announcement lasted %.1f s, want about 8 s", secs)
+	}
+	for i := on + 10; i < off-5; i++ { // past the ramps
+		if p1[i] > v1[i]/100 {
+			t.Fatalf("phuong-1: the program is audible under an exclusive announcement (window %d)", i)
+		}
+	}
+	p2, v2 := windows("phuong-2")
+	for i := range v2 {
+		if v2[i] > p2[i]/10 && p2[i] > 1e-4 {
+			t.Fatalf("phuong-2 (not addressed) played the announcement (window %d)", i)
+		}
+	}
+}
+
