@@ -99,4 +99,3 @@ func TestCityLiveAnnouncement(t *testing.T) {
 		}
 	}
 }
-
