@@ -53,6 +53,8 @@ type joinCredentials struct {
 	Token     string   `json:"token"`
 	PublicKey string   `json:"public_key"`
 	KeyID     string   `json:"key_id"`
+	NATS      string   `json:"nats"`
+	NATSKey   string   `json:"nats_key"`
 }
 
 // joiner is one run of `loa-agent join`; its fields are the surroundings a
@@ -150,6 +152,10 @@ func (j *joiner) run(ctx context.Context) error {
 	setScalar(doc, base.String(), "city", "url")
 	setScalar(doc, cr.Token, "city", "token")
 	setScalar(doc, cr.PublicKey, "city", "public_key")
+	if cr.NATS != "" && cr.NATSKey != "" {
+		setScalar(doc, cr.NATS, "city", "nats")
+		setScalar(doc, cr.NATSKey, "city", "nats_key")
+	}
 	if err := j.writeConfig(tmp, doc); err != nil {
 		return fmt.Errorf("joined as ward %s, but the configuration was not written: %w\n"+
 			"ask the city for a new code (loa-city ward code %s) once this is fixed", cr.Ward, err, cr.Ward)

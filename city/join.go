@@ -75,6 +75,11 @@ type JoinCredentials struct {
 	KeyID     string    `json:"key_id"`
 	Timezone  string    `json:"timezone"`
 	Issued    time.Time `json:"issued"`
+	// NATS is where the ward's alert link connects, NATSKey its key (a
+	// new one: the previous stops working). Empty when the city runs
+	// without NATS.
+	NATS    string `json:"nats,omitempty"`
+	NATSKey string `json:"nats_key,omitempty"`
 }
 
 // newJoinCode returns a random code, grouped for reading: 7KQMX-2HD9P.
@@ -314,6 +319,9 @@ func (c *City) joinHandler() http.Handler {
 			from = fmt.Sprintf("%s (%.64s)", host, req.Hostname)
 		}
 		cr, err := c.RedeemJoinCode(r.Context(), req.Code, from)
+		if err == nil {
+			err = c.joinNATS(r.Context(), &cr, r.Host)
+		}
 		var bad *BadInputError
 		switch {
 		case err == nil:
@@ -378,4 +386,36 @@ func cmdWardCode(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	defer city.Close()
 	return printJoinCode(ctx, city, pos[0], *ttl, stdout, stderr)
+}
+
+// joinNATS adds the alert link to a joining ward's credentials: a new NATS
+// key, and the address it connects to (nats.advertise; else the external
+// nats.url; else the embedded server's port on the host the ward reached
+// the city by).
+func (c *City) joinNATS(ctx context.Context, cr *JoinCredentials, host string) error {
+	if c.alerts == nil {
+		return nil
+	}
+	seed, err := c.IssueWardKey(ctx, cr.Ward)
+	if err != nil {
+		return err
+	}
+	cr.NATSKey = seed
+	switch n := c.Config.NATS; {
+	case n.Advertise != "":
+		cr.NATS = n.Advertise
+	case n.URL != "":
+		cr.NATS = n.URL
+	default:
+		h, _, err := net.SplitHostPort(host)
+		if err != nil {
+			h = host
+		}
+		_, port, err := net.SplitHostPort(n.Listen)
+		if err != nil {
+			port = "4222"
+		}
+		cr.NATS = "nats://" + net.JoinHostPort(h, port)
+	}
+	return nil
 }

@@ -24,6 +24,9 @@ type NATSConfig struct {
 	URL string `yaml:"url"`
 	// Listen is the embedded server's client address, where wards connect.
 	Listen string `yaml:"listen"`
+	// Advertise is the address wards are told to connect to when they
+	// join (nats://host:port,...); empty: the city's host and Listen's port.
+	Advertise string `yaml:"advertise"`
 	// Seed is the file holding the city's NKEY seed (default
 	// DATA/nats-city.nk, created on first use).
 	Seed string `yaml:"seed"`
