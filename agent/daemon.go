@@ -127,6 +127,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OnRelayFailure: func() { d.m.relayFailures.Inc() }}
 	d.pl = player.New(pcfg, d.eng, player.OutputTime{Out: out, Rate: cfg.Audio.Rate}, st, openPCM, recorderFunc(d.record), d.Log)
 	d.records = make(chan player.AsRun, 256)
+	// The schedule and the clock's state before anyone can ask or report.
+	d.reloadSchedule(ctx)
+	stamp, _ := st.DB.ProgramsStamp(ctx)
+	d.checkClock()
 	d.pl.SetRelayOpener(func(url string) player.RelaySource {
 		return stream.Open(ctx, stream.Config{URL: url, Rate: cfg.Audio.Rate, Log: d.Log.With("component", "relay")})
 	})
@@ -197,10 +201,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.Ready != nil {
 		d.Ready(ln.Addr().String())
 	}
-
-	d.reloadSchedule(ctx)
-	stamp, _ := st.DB.ProgramsStamp(ctx)
-	d.checkClock()
 	sdNotify("READY=1\nSTATUS=on air")
 
 	err = d.loop(ctx, stamp, outErr)
