@@ -128,17 +128,6 @@ func (c *City) joinHash(normalized string) []byte {
 	return m.Sum(nil)
 }
 
-// The table lives beside the city's schema; it is created on first use so
-// that this feature needs no migration in the sqlite package.
-const joinSchema = `CREATE TABLE IF NOT EXISTS join_codes (
-	code_hash  BLOB PRIMARY KEY,
-	ward       TEXT NOT NULL REFERENCES wards(id) ON DELETE CASCADE,
-	created_at INTEGER NOT NULL,  -- unix ms
-	expires_at INTEGER NOT NULL,  -- unix ms
-	used_at    INTEGER,           -- unix ms; NULL while unused
-	used_from  TEXT
-) STRICT`
-
 // IssueJoinCode makes a one-time join code for ward, valid for ttl. Its
 // earlier unused codes stop working: only the last code printed is valid.
 func (c *City) IssueJoinCode(ctx context.Context, ward string, ttl time.Duration) (code string, expires time.Time, err error) {
@@ -182,9 +171,6 @@ func (c *City) joinTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, joinSchema); err != nil {
-		return err
-	}
 	if err := fn(tx); err != nil {
 		return err
 	}
