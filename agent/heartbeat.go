@@ -185,6 +185,12 @@ func (r *reporter) sample(now time.Time) string {
 	var sig strings.Builder
 	if p := ps.Program; p != nil {
 		key := p.ID + "@" + strconv.FormatInt(p.Start.UnixMilli(), 10)
+		if key != r.occKey && p.Joined {
+			// The station came to it after its start (a restart, a program
+			// that arrived late, a clock trusted late): joined where the
+			// clock says, not a late start of a running station.
+			r.occKey = key
+		}
 		if key != r.occKey {
 			// First seen on air between the previous sample and now: it
 			// began at most this long after its planned start.

@@ -175,22 +175,26 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 	bus.mu.Unlock()
 }
 
-// A program the agent joins after its start (it was restarted, its clock
-// was just corrected) is a late start.
+// A program a running station comes to after its start (here its clock
+// was corrected forward across the start) is a late start; one it could
+// not have started on time (it was not running yet: TestFleetHealthEndToEnd)
+// is joined, not late.
 func TestHeartbeatLateStart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/tone.wav"), 44100, 440, 0.3, 30)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 8, 0, 6, 0, ict))
+	clock.setTo(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: ban-tin\n    cron: \"0 8 * * *\"\n    items: [media/tone.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-8")
 	startDaemon(t, data, clock, func(c *Config) {
 		c.Ward = "phuong-8"
 		c.Fleet.Heartbeat = Duration(time.Second)
 	}, bus.transport(t, "phuong-8"))
-	waitFor(t, "the late start in a heartbeat", 5*time.Second, func() bool { h, _ := bus.last(); return h.LastStart != nil })
+	time.Sleep(time.Second)
+	clock.setTo(time.Date(2026, 11, 26, 8, 0, 6, 0, ict))
+	waitFor(t, "the late start in a heartbeat", 10*time.Second, func() bool { h, _ := bus.last(); return h.LastStart != nil })
 	h, _ := bus.last()
 	upper := clock.Now().Sub(time.Date(2026, 11, 26, 8, 0, 0, 0, ict))
 	if late := time.Duration(h.LastStart.LateMS) * time.Millisecond; late < 6*time.Second || late > upper || h.Counters.LateStarts != 1 || h.LevelDBFS < -20 {

@@ -54,6 +54,16 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return err
 	}
+	// The streams are the alert side's to create (alertLoop): the as-run
+	// consumer waits for them, since a consumer made while its stream is
+	// being updated races inside the NATS server.
+	if h := c.alerts; h != nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.ready:
+		}
+	}
 	// An external server may not answer yet: heartbeats flow as soon as it
 	// does (the subscription waits), the as-run consumer is set up then.
 	var cons jetstream.Consumer

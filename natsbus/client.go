@@ -125,6 +125,7 @@ type Link struct {
 	lastErr  string
 	attempts int
 	onChange []func(up bool)
+	closed   chan struct{} // closed by the connection's closed callback
 }
 
 // LinkState is a Link's state.
@@ -155,7 +156,7 @@ func Dial(o ConnOptions) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Link{log: o.Log, since: time.Now()}
+	l := &Link{log: o.Log, since: time.Now(), closed: make(chan struct{})}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.Nkey(pub, kp.Sign),
@@ -185,7 +186,10 @@ func Dial(o ConnOptions) (*Link, error) {
 			l.log.Warn("nats disconnected", "err", msg)
 			l.set(false, msg)
 		}),
-		nats.ClosedHandler(func(nc *nats.Conn) { l.set(false, "closed") }),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			l.set(false, "closed")
+			close(l.closed)
+		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""
 			if sub != nil {
@@ -272,4 +276,10 @@ func (l *Link) Close() {
 		l.Conn.FlushTimeout(2 * time.Second)
 	}
 	l.Conn.Close()
+	// The connection's callbacks run on their own goroutine: wait for the
+	// last of them, so that nothing logs after the caller has moved on.
+	select {
+	case <-l.closed:
+	case <-time.After(2 * time.Second):
+	}
 }

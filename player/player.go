@@ -151,6 +151,10 @@ type Player struct {
 	live      *liveState
 	lastStep  time.Time
 	lastSteps int64
+	// When the player first stepped, last got a schedule, last came to
+	// trust the clock: a program that began before all three could have
+	// started on time; one that began earlier is joined, not late.
+	firstStep, schedSince, trustedSince time.Time
 
 	// Displaced occurrences are logged once, as their start passes.
 	dispChecked time.Time
@@ -188,11 +192,23 @@ func (p *Player) post(f func()) {
 
 // SetSchedule switches to a new schedule at the next step. What is on air
 // and still in the new schedule goes on undisturbed.
-func (p *Player) SetSchedule(s *schedule.Schedule) { p.post(func() { p.sched = s }) }
+func (p *Player) SetSchedule(s *schedule.Schedule) {
+	p.post(func() {
+		p.sched = s
+		p.schedSince = p.lastStep
+	})
+}
 
 // SetClockTrusted allows or stops scheduled playback: nothing is scheduled
 // on a clock that may be wrong. Alerts play either way.
-func (p *Player) SetClockTrusted(ok bool) { p.post(func() { p.trusted = ok }) }
+func (p *Player) SetClockTrusted(ok bool) {
+	p.post(func() {
+		if ok && !p.trusted {
+			p.trustedSince = p.lastStep
+		}
+		p.trusted = ok
+	})
+}
 
 type occKey struct {
 	source, program string
@@ -225,6 +241,7 @@ type clip struct {
 	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
 	detachNote  string
 	relayFailed string     // why the relay in this clip was given up
+	joined      bool       // began inside an occurrence the station could not have started on time
 	live        *liveState // a live announcement
 	cur         int        // index in parts of the part on air, -1 none
 	curFrame    int64
@@ -249,6 +266,9 @@ type partPlan struct {
 // Step brings the output in line with what should be on air at now, and
 // handles what the engine reported since the last step.
 func (p *Player) Step(now time.Time) {
+	if p.firstStep.IsZero() {
+		p.firstStep = now
+	}
 	p.mu.Lock()
 	inbox := p.inbox
 	p.inbox = nil
@@ -495,6 +515,9 @@ func (p *Player) startProgram(d interval, now time.Time, pos int64) *clip {
 	}
 	if detached {
 		c.detachNote = fmt.Sprintf("late: restart (%s after its start)", earliest.Sub(o.Start).Round(time.Second))
+	}
+	if late > 0 && !p.played[k] {
+		c.joined = !p.firstStep.Before(o.Start) || !p.schedSince.Before(o.Start) || !p.trustedSince.Before(o.Start)
 	}
 	if detached {
 		c.from, c.to = start, start.Add(o.End.Sub(o.Start))

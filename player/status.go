@@ -33,6 +33,10 @@ type OnAir struct {
 	End        time.Time     `json:"end,omitempty"`
 	Offset     time.Duration `json:"offset_ns"`
 	ItemOffset time.Duration `json:"item_offset_ns"`
+	// Joined: the station came to this program after its start (it
+	// started, got the program or trusted its clock only then): not a
+	// late start of a running station.
+	Joined bool `json:"joined,omitempty"`
 }
 
 // Status returns the latest status (safe from any goroutine).
@@ -52,6 +56,7 @@ func (p *Player) publish(now time.Time) {
 		switch c.kind {
 		case "program", "fallback":
 			oa.ID, oa.Title, oa.Source = c.occ.Program.ID, c.occ.Program.Title, c.occ.Source
+			oa.Joined = c.joined
 			oa.Start, oa.End = c.occ.Start, c.occ.End
 			oa.Offset = now.Sub(c.occ.Start)
 			if c.cur >= 0 {

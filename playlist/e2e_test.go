@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"loa/city"
+	"loa/city/api"
 	"loa/city/citytest"
 	"loa/loactl"
 	"loa/playlist"
@@ -131,8 +133,16 @@ func TestEndToEnd(t *testing.T) {
 	if err := s.Poll(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(ctl("wards"), "phuong-1  quan-1  in sync") {
-		t.Errorf("wards: %s", ctl("wards"))
+	var wards []api.Ward
+	if err := json.Unmarshal([]byte(ctl("wards", "--json")), &wards); err != nil {
+		t.Fatal(err)
+	}
+	insync := map[string]bool{}
+	for _, w := range wards {
+		insync[w.ID] = w.InSync && w.SeenVersion == w.ManifestVersion && w.SeenVersion > 0
+	}
+	if !insync["phuong-1"] {
+		t.Errorf("wards: %+v, want phuong-1 in sync", wards)
 	}
 	cancel()
 	if code := <-stopped; code != 0 {
