@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"loa/audio/dsp"
 	"math"
 
 	"github.com/gopxl/beep/v2"
@@ -75,13 +76,13 @@ func newResampler(src beep.Streamer, from, to int, mono bool) *resampler {
 // integer part. Each row is normalised to unit DC gain.
 func (r *resampler) fillRow(row []float64, frac, fc float64) {
 	sum := 0.0
-	i0b := besselI0(resampleBeta)
+	i0b := dsp.BesselI0(resampleBeta)
 	for j := range row {
 		x := float64(j-r.half+1) - frac // input offset from the output instant
 		w := x / float64(r.half)
 		h := 0.0
 		if w > -1 && w < 1 {
-			h = fc * sinc(fc*x) * besselI0(resampleBeta*math.Sqrt(1-w*w)) / i0b
+			h = fc * dsp.Sinc(fc*x) * dsp.BesselI0(resampleBeta*math.Sqrt(1-w*w)) / i0b
 		}
 		row[j] = h
 		sum += h
@@ -89,26 +90,6 @@ func (r *resampler) fillRow(row []float64, frac, fc float64) {
 	for j := range row {
 		row[j] /= sum
 	}
-}
-
-func sinc(x float64) float64 {
-	if x == 0 {
-		return 1
-	}
-	return math.Sin(math.Pi*x) / (math.Pi * x)
-}
-
-// besselI0 is the modified Bessel function of order 0 (power series).
-func besselI0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	for k := 1; k < 50; k++ {
-		term *= (x / 2) / float64(k)
-		sum += term * term
-		if term*term < sum*1e-17 {
-			break
-		}
-	}
-	return sum
 }
 
 // fill makes sure input frames up to index need (inclusive) are buffered,

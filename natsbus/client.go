@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"loa/internal/backoff"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,12 +162,7 @@ func Dial(o ConnOptions) (*Link, error) {
 		nats.Nkey(pub, kp.Sign),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
-			d := 250 * time.Millisecond
-			for i := 1; i < attempts && d < o.MaxBackoff; i++ {
-				d *= 2
-			}
-			d = min(d, o.MaxBackoff)
-			return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+			return backoff.Wait(attempts, 250*time.Millisecond, o.MaxBackoff)
 		}),
 		nats.ReconnectJitter(0, 0),
 		nats.PingInterval(20 * time.Second),

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/internal/backoff"
 	"loa/manifest"
 	"loa/mediastore"
 )
@@ -185,13 +186,7 @@ func (s *Syncer) nextWait(err error) time.Duration {
 	s.mu.Lock()
 	n := s.status.Failures
 	s.mu.Unlock()
-	d := min(s.cfg.Interval, 5*time.Second)
-	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxBackoff)
-	// Between half and all of it.
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return backoff.Wait(n, min(s.cfg.Interval, 5*time.Second), s.cfg.MaxBackoff)
 }
 
 // SyncNow makes Run poll at once (a notification from the city).

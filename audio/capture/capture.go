@@ -20,8 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"loa/internal/backoff"
 	"log/slog"
-	"math/rand/v2"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -290,7 +290,7 @@ func (s *Source) run(ctx context.Context, first chan<- error) {
 			failures = 0
 		}
 		failures++
-		wait := backoff(failures, s.cfg.RetryMin, s.cfg.RetryMax)
+		wait := backoff.Wait(failures, s.cfg.RetryMin, s.cfg.RetryMax)
 		if repeated {
 			s.log.Debug("capture still failing", "err", err, "retry_in", wait)
 		} else {
@@ -304,15 +304,6 @@ func (s *Source) run(ctx context.Context, first chan<- error) {
 		case <-t.C:
 		}
 	}
-}
-
-func backoff(n int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d/2 + rand.N(d/2+1)
 }
 
 // capture runs arecord once, until it fails or ctx ends. It reports the

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"math/rand/v2"
+	"loa/internal/backoff"
 	"mime"
 	"net"
 	"net/http"
@@ -49,7 +49,7 @@ func (s *Source) run(ctx context.Context) {
 			failures = 0 // it worked for a while: start the backoff over
 		}
 		failures++
-		wait := backoff(failures, s.cfg.RetryMin, s.cfg.RetryMax)
+		wait := backoff.Wait(failures, s.cfg.RetryMin, s.cfg.RetryMax)
 		if repeated {
 			s.log.Debug("stream still failing", "err", err, "retry_in", wait)
 		} else {
@@ -63,17 +63,6 @@ func (s *Source) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// backoff is the wait before attempt n+1 after n failures: doubling from
-// lo, at most hi, and drawn at random from its upper half.
-func backoff(n int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d/2 + rand.N(d/2+1)
 }
 
 var errDone = errors.New("done")

@@ -1,6 +1,10 @@
 package jitter
 
-import "math"
+import (
+	"math"
+
+	"loa/audio/dsp"
+)
 
 // resampler converts between sample rates at a ratio that may change
 // slightly from one call to the next: the drift servo nudges it by a few
@@ -41,7 +45,7 @@ func newResampler(in, out int) *resampler {
 	r := &resampler{half: half, taps: 2 * half, nom: float64(in) / float64(out)}
 	fc := resCutoff * scale
 	r.rows = make([]float64, (resPhases+1)*r.taps)
-	i0b := besselI0(resBeta)
+	i0b := dsp.BesselI0(resBeta)
 	for p := 0; p <= resPhases; p++ {
 		row := r.rows[p*r.taps : (p+1)*r.taps]
 		frac := float64(p) / resPhases
@@ -51,7 +55,7 @@ func newResampler(in, out int) *resampler {
 			w := x / float64(half)
 			h := 0.0
 			if w > -1 && w < 1 {
-				h = fc * sinc(fc*x) * besselI0(resBeta*math.Sqrt(1-w*w)) / i0b
+				h = fc * dsp.Sinc(fc*x) * dsp.BesselI0(resBeta*math.Sqrt(1-w*w)) / i0b
 			}
 			row[j] = h
 			sum += h
@@ -115,24 +119,4 @@ func (r *resampler) process(in [][2]float64, out [][2]float64, corr float64) [][
 		r.t -= float64(drop)
 	}
 	return out
-}
-
-func sinc(x float64) float64 {
-	if x == 0 {
-		return 1
-	}
-	return math.Sin(math.Pi*x) / (math.Pi * x)
-}
-
-// besselI0 is the modified Bessel function of order 0 (power series).
-func besselI0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	for k := 1; k < 50; k++ {
-		term *= (x / 2) / float64(k)
-		sum += term * term
-		if term*term < sum*1e-17 {
-			break
-		}
-	}
-	return sum
 }
