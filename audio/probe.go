@@ -469,6 +469,38 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	return h, true
 }
 
+// MPEGFrame is an MPEG audio frame header, for code that walks MP3 streams
+// frame by frame (the relays).
+type MPEGFrame struct{ h mpegHeader }
+
+// ParseMPEGFrame decodes the 4-byte header at the start of b (at least 4
+// bytes); ok is false for anything that is not a valid header (free
+// format, reserved values).
+func ParseMPEGFrame(b []byte) (MPEGFrame, bool) {
+	h, ok := parseMPEGHeader(b)
+	return MPEGFrame{h}, ok
+}
+
+func (f MPEGFrame) Version() int  { return f.h.version } // 1, 2 or 25 (MPEG-2.5)
+func (f MPEGFrame) Layer() int    { return f.h.layer }
+func (f MPEGFrame) Bitrate() int  { return f.h.bitrate } // bits per second
+func (f MPEGFrame) Rate() int     { return f.h.rate }
+func (f MPEGFrame) Mono() bool    { return f.h.mono }
+func (f MPEGFrame) Size() int     { return f.h.size }     // bytes, header included
+func (f MPEGFrame) Samples() int  { return f.h.samples }  // per channel
+func (f MPEGFrame) SideInfo() int { return f.h.sideInfo } // Layer III side information bytes
+
+// SameStream reports whether g can follow f: same version, layer and rate.
+func (f MPEGFrame) SameStream(g MPEGFrame) bool { return f.h.sameStream(g.h) }
+
+func (f MPEGFrame) String() string {
+	ch := "stereo"
+	if f.h.mono {
+		ch = "mono"
+	}
+	return fmt.Sprintf("MP3 (%s layer III) %d kbps %d Hz %s", f.h.versionName(), f.h.bitrate/1000, f.h.rate, ch)
+}
+
 // sameStream reports whether g can follow h: same version, layer and rate.
 func (h mpegHeader) sameStream(g mpegHeader) bool {
 	const mask = 0xfffe0c00

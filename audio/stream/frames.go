@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"loa/audio"
 )
 
 // framer hands the MP3 decoder whole, checked MPEG audio frames out of a
@@ -27,7 +28,7 @@ type framer struct {
 	off, end int
 	cur      []byte // rest of the frame being read out
 	locked   bool
-	ref      mpegHeader
+	ref      audio.MPEGFrame
 	hasRef   bool
 	changed  bool  // a new format was locked onto: start a new decoder
 	garbage  int   // bytes skipped since the last frame
@@ -123,9 +124,9 @@ func (f *framer) next() error {
 		if err := f.fill(4); err != nil {
 			return err
 		}
-		h := parseHeader(f.buf[f.off:])
-		if h.valid() && h.sameStream(f.ref) {
-			size := h.frameSize()
+		h, ok := audio.ParseMPEGFrame(f.buf[f.off:])
+		if ok && h.SameStream(f.ref) {
+			size := h.Size()
 			if err := f.fill(size); err != nil {
 				return err
 			}
@@ -196,13 +197,14 @@ func (f *framer) deliver(size int) {
 // lock checks whether three frames follow each other from off, and locks
 // onto them if they do (and are layer III).
 func (f *framer) lock() (bool, error) {
-	h := parseHeader(f.buf[f.off:])
-	if !h.valid() {
+	h, ok := audio.ParseMPEGFrame(f.buf[f.off:])
+	if !ok {
 		return false, nil
 	}
 	at := 0
 	for range 2 {
-		at += parseHeader(f.buf[f.off+at:]).frameSize()
+		g, _ := audio.ParseMPEGFrame(f.buf[f.off+at:])
+		at += g.Size()
 		if err := f.fill(at + 4); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				// The stream ends: a last frame or two are not
@@ -211,16 +213,16 @@ func (f *framer) lock() (bool, error) {
 			}
 			return false, err
 		}
-		g := parseHeader(f.buf[f.off+at:])
-		if !g.valid() || !g.sameStream(h) {
+		g, ok := audio.ParseMPEGFrame(f.buf[f.off+at:])
+		if !ok || !g.SameStream(h) {
 			return false, nil
 		}
 	}
-	if h.layer() != 3 {
-		return false, fmt.Errorf("%w: MPEG layer %s audio (only layer III, MP3, can be relayed)", ErrUnsupported, romanLayer(h.layer()))
+	if h.Layer() != 3 {
+		return false, fmt.Errorf("%w: MPEG layer %s audio (only layer III, MP3, can be relayed)", ErrUnsupported, romanLayer(h.Layer()))
 	}
 	f.locked = true
-	if f.hasRef && !h.sameStream(f.ref) {
+	if f.hasRef && !h.SameStream(f.ref) {
 		f.changed = true
 	}
 	f.ref, f.hasRef = h, true
@@ -256,98 +258,4 @@ func (f *framer) takeChanged() bool {
 
 func romanLayer(l int) string {
 	return [...]string{"?", "I", "II", "III"}[l]
-}
-
-// mpegHeader is the 4-byte header of an MPEG audio frame.
-type mpegHeader uint32
-
-func parseHeader(b []byte) mpegHeader {
-	return mpegHeader(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
-}
-
-// version: 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5 (1 is reserved).
-func (h mpegHeader) version() int { return int(h>>19) & 3 }
-
-// layer: 1, 2 or 3 (0 is reserved).
-func (h mpegHeader) layer() int      { return 4 - int(h>>17)&3 }
-func (h mpegHeader) bitrateIdx() int { return int(h>>12) & 15 }
-func (h mpegHeader) rateIdx() int    { return int(h>>10) & 3 }
-func (h mpegHeader) padding() int    { return int(h>>9) & 1 }
-func (h mpegHeader) mono() bool      { return (h>>6)&3 == 3 }
-
-func (h mpegHeader) valid() bool {
-	return h>>21 == 0x7FF && h.version() != 1 && (h>>17)&3 != 0 &&
-		h.bitrateIdx() != 0 && h.bitrateIdx() != 15 && h.rateIdx() != 3 && h&3 != 2
-}
-
-// sameStream: same version, layer and sampling rate.
-func (h mpegHeader) sameStream(g mpegHeader) bool {
-	const mask = 3<<19 | 3<<17 | 3<<10
-	return h&mask == g&mask
-}
-
-var bitrates = [2][3][15]int{
-	{ // MPEG-1: layer I, II, III
-		{0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},
-		{0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},
-		{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320},
-	},
-	{ // MPEG-2 and 2.5
-		{0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256},
-		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
-		{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},
-	},
-}
-
-// bitrate in kbit/s.
-func (h mpegHeader) bitrate() int {
-	v := 0
-	if h.version() != 3 {
-		v = 1
-	}
-	return bitrates[v][h.layer()-1][h.bitrateIdx()]
-}
-
-// rate in Hz.
-func (h mpegHeader) rate() int {
-	r := [3]int{44100, 48000, 32000}[h.rateIdx()]
-	switch h.version() {
-	case 2:
-		r /= 2
-	case 0:
-		r /= 4
-	}
-	return r
-}
-
-// frameSize in bytes, header included.
-func (h mpegHeader) frameSize() int {
-	br, sr := h.bitrate()*1000, h.rate()
-	switch {
-	case h.layer() == 1:
-		return (12*br/sr + h.padding()) * 4
-	case h.layer() == 3 && h.version() != 3:
-		return 72*br/sr + h.padding()
-	}
-	return 144*br/sr + h.padding()
-}
-
-// samples per frame.
-func (h mpegHeader) samples() int {
-	switch {
-	case h.layer() == 1:
-		return 384
-	case h.layer() == 3 && h.version() != 3:
-		return 576
-	}
-	return 1152
-}
-
-func (h mpegHeader) String() string {
-	ch := "stereo"
-	if h.mono() {
-		ch = "mono"
-	}
-	v := map[int]string{3: "MPEG-1", 2: "MPEG-2", 0: "MPEG-2.5"}[h.version()]
-	return fmt.Sprintf("MP3 (%s layer III) %d kbps %d Hz %s", v, h.bitrate(), h.rate(), ch)
 }

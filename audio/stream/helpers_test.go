@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"loa/audio"
 	"log/slog"
 	"math"
 	"net/http"
@@ -110,14 +111,8 @@ func mp3Frames(tb testing.TB, path string) [][]byte {
 		}
 		f := append([]byte(nil), fr.cur...)
 		fr.cur = nil
-		h := parseHeader(f)
-		side := 32
-		if h.mono() {
-			side = 17
-		}
-		if h.version() != 3 {
-			side = map[bool]int{true: 9, false: 17}[h.mono()]
-		}
+		h, _ := audio.ParseMPEGFrame(f)
+		side := h.SideInfo()
 		if len(frames) == 0 && len(f) > 4+side+4 {
 			tag := string(f[4+side : 4+side+4])
 			if tag == "Xing" || tag == "Info" {
@@ -205,8 +200,8 @@ type feed struct {
 }
 
 func newFeed(tb testing.TB, frames [][]byte) *feed {
-	h := parseHeader(frames[0])
-	f := &feed{frames: frames, frameDur: float64(h.samples()) / float64(h.rate()), contentType: "audio/mpeg"}
+	h, _ := audio.ParseMPEGFrame(frames[0])
+	f := &feed{frames: frames, frameDur: float64(h.Samples()) / float64(h.Rate()), contentType: "audio/mpeg"}
 	f.cond = sync.NewCond(&f.mu)
 	f.srv = httptest.NewServer(f)
 	tb.Cleanup(func() {
