@@ -30,10 +30,6 @@ func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 	if s.st.HasMedia(md.SHA256) {
 		return nil
 	}
-	u, auth, err := s.mediaURL(md)
-	if err != nil {
-		return err
-	}
 	f, err := s.st.TempFile()
 	if err != nil {
 		return err
@@ -50,15 +46,7 @@ func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 	defer cancel()
 	stall := time.AfterFunc(s.cfg.Timeout, cancel)
 	defer stall.Stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	if auth {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
-	}
-	req.Header.Set("User-Agent", "loa-agent")
-	resp, err := s.cfg.HTTP.Do(req)
+	resp, err := s.mediaRequest(ctx, md, 0)
 	if err != nil {
 		return fmt.Errorf("media %s: %w", md.SHA256, err)
 	}

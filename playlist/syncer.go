@@ -410,6 +410,28 @@ func (s *Syncer) cleanPartials(m *manifest.Manifest) {
 	}
 }
 
+// mediaRequest asks for md's bytes from offset have on (a resumed
+// download), with the token when the URL is the city's own.
+func (s *Syncer) mediaRequest(ctx context.Context, md manifest.Media, have int64) (*http.Response, error) {
+	u, auth, err := s.mediaURL(md)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	}
+	req.Header.Set("User-Agent", "loa-agent")
+	if have > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+		req.Header.Set("If-Range", `"`+md.SHA256+`"`)
+	}
+	return s.cfg.HTTP.Do(req)
+}
+
 // mediaURL is where to fetch md: its URL resolved against the city's, or
 // the city's media endpoint. auth says whether to send the token (only to
 // the city itself).
@@ -471,28 +493,12 @@ func (s *Syncer) download(ctx context.Context, md manifest.Media) error {
 		}
 	}
 
-	u, auth, err := s.mediaURL(md)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// A city that stops sending is dropped after Timeout of silence.
 	stall := time.AfterFunc(s.cfg.Timeout, cancel)
 	defer stall.Stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	if auth {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
-	}
-	req.Header.Set("User-Agent", "loa-agent")
-	if have > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-		req.Header.Set("If-Range", `"`+md.SHA256+`"`)
-	}
-	resp, err := s.cfg.HTTP.Do(req)
+	resp, err := s.mediaRequest(ctx, md, have)
 	if err != nil {
 		return err
 	}
