@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"loa/alert"
 	"net/http"
 	"net/url"
 	"os"
@@ -315,17 +316,7 @@ func (j *joiner) redeem(ctx context.Context, base *url.URL, code string, pub ed2
 	return cr, nil
 }
 
-func validWardID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validWardID(s string) bool { return alert.ValidName(s) }
 
 // apiError is the message of a loa error body, else the body itself.
 func apiError(b []byte) string {

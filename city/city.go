@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"loa/alert"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -122,18 +123,9 @@ func (c *City) KeyID() string { return c.keyID }
 // Location is the city's zone.
 func (c *City) Location() *time.Location { return c.loc }
 
-// validID reports whether s is a ward or group id: [a-z0-9-]+, at most 64.
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validID reports whether s is a ward or group id: [a-z0-9-]+, at most 64
+// (the same rule alerts carry their targets by).
+func validID(s string) bool { return alert.ValidName(s) }
 
 // BadInputError is an error in what the caller asked (HTTP 400, exit 2).
 type BadInputError struct{ Msg string }
