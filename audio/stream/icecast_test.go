@@ -92,12 +92,23 @@ func checkIcecastTone(t *testing.T, src *Source, x []float64, rate int) {
 	if math.Abs(f-1000) > 5 {
 		t.Fatalf("tone at %.2f Hz, want 1000 Hz", f)
 	}
+	// Every 100 ms window is the tone; a few may carry the servo's ratio
+	// moving while the machine is loaded (the puller is a real-time
+	// goroutine, like a card): at least 30 dB, and 35 dB in 9 of 10.
 	w := rate / 10
+	clean, n := 0, 0
 	for at := 0; at+w <= len(x); at += w {
 		amp, snr := fitSine(x[at:at+w], f, float64(rate))
-		if snr < 35 || amp < 0.05 {
+		n++
+		if snr < 30 || amp < 0.05 {
 			t.Fatalf("window at %.1f s: amplitude %.3f, SNR %.1f dB: not a clean 1 kHz tone", float64(at)/float64(rate), amp, snr)
 		}
+		if snr >= 35 {
+			clean++
+		}
+	}
+	if clean*10 < n*9 {
+		t.Fatalf("%d of %d windows at 35 dB SNR or better", clean, n)
 	}
 }
 
