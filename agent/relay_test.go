@@ -33,6 +33,21 @@ type wavAt struct {
 	rate int
 }
 
+// anchor waits for the output to map its frame 0 to the clock (the paced
+// output does so on its first pull, which a loaded machine may delay).
+func (td *testDaemon) anchor() time.Time {
+	td.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if base, ok := td.d.out.Anchor(); ok {
+			return base
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	td.t.Fatal("the output never started")
+	return time.Time{}
+}
+
 func (w wavAt) frame(t time.Time) int { return int(t.Sub(w.base).Seconds() * float64(w.rate)) }
 
 func (w wavAt) slice(f [][2]float64, from, to time.Time) [][2]float64 {
@@ -78,8 +93,7 @@ programs:
 `, clock.Now())
 	out := filepath.Join(dir, "out.wav")
 	td := startDaemon(t, data, clock, func(c *Config) { c.Audio.Output = Name("wav:" + out) })
-	base, _ := td.d.out.Anchor()
-	at := wavAt{base: base, rate: 44100}
+	at := wavAt{base: td.anchor(), rate: 44100}
 
 	time.Sleep(time.Until(start.Add(8 * time.Second).Add(-time.Duration(clock.offset.Load()))))
 	feed.Kill()
@@ -166,8 +180,7 @@ func TestDaemonLiveDuck(t *testing.T) {
 	loadProgram(t, data, dir, "programs:\n  - id: nhac\n    cron: \"0 12 * * *\"\n    items: [media/nhac.wav]\n", clock.Now())
 	out := filepath.Join(dir, "out.wav")
 	td := startDaemon(t, data, clock, func(c *Config) { c.Audio.Output = Name("wav:" + out) })
-	base, _ := td.d.out.Anchor()
-	at := wavAt{base: base, rate: 44100}
+	at := wavAt{base: td.anchor(), rate: 44100}
 
 	wallAt := func(t time.Time) { time.Sleep(time.Until(t.Add(-time.Duration(clock.offset.Load())))) }
 	wallAt(start.Add(5 * time.Second))
