@@ -495,15 +495,29 @@ func (f *Frame) hybridSynthesis(gr int, ch int) {
 			(f.sideInfo.MixedBlockFlag[gr][ch] == 1) && (sb < 2) {
 			bt = 0
 		}
-		// Do the inverse modified DCT and windowing
+		in := f.mainData.Is[gr][ch][sb*18 : sb*18+18]
+		// The high subbands of a low-bitrate frame are all zero: their
+		// IMDCT is zero, so only the stored overlap is left.
 		var rawout [36]float32
-		imdct.Win(f.mainData.Is[gr][ch][sb*18:sb*18+18], bt, &rawout)
+		if !allZero(in) {
+			// Do the inverse modified DCT and windowing
+			imdct.Win(in, bt, &rawout)
+		}
 		// Overlapp add with stored vector into main_data vector
 		for i := 0; i < 18; i++ {
 			f.mainData.Is[gr][ch][sb*18+i] = rawout[i] + f.store[ch][sb][i]
 			f.store[ch][sb][i] = rawout[i+18]
 		}
 	}
+}
+
+func allZero(x []float32) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *Frame) frequencyInversion(gr int, ch int) {
@@ -657,51 +671,45 @@ var synthDtbl = [512]float32{
 }
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
-	u_vec := make([]float32, 512)
-	s_vec := make([]float32, 32)
-
 	nch := f.header.NumberOfChannels()
-	// Setup the n_win windowing vector and the v_vec intermediate vector
+	d := &f.mainData.Is[gr][ch]
+	vv := &f.v_vec[ch]
+	var even, odd [16]float32
 	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		copy(f.v_vec[ch][64:1024], f.v_vec[ch][0:1024-64])
-		d := f.mainData.Is[gr][ch]
-		for i := 0; i < 32; i++ { // Copy next 32 time samples to a temp vector
-			s_vec[i] = d[i*18+ss]
+		copy(vv[64:1024], vv[0:1024-64])
+		// Matrix multiply the 32 subband samples with n_win[][]. Row i is
+		// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
+		// products of sums or differences. Rows 17..31 are rows 15..1
+		// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
+		// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
+		for j := 0; j < 16; j++ {
+			a, b := d[j*18+ss], d[(31-j)*18+ss]
+			even[j], odd[j] = a+b, a-b
 		}
-		// Matrix multiply input with n_win[][] matrix. Rows 17..31 are
-		// rows 15..1 negated and rows 49..63 are rows 47..33 (cos((16+i)x)
-		// with x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
-		vv := &f.v_vec[ch]
-		for i := 0; i <= 16; i++ {
-			sum := float32(0)
-			for j, w := range &synthNWin[i] {
-				sum += w * s_vec[j]
+		for _, r := range [2][2]int{{0, 16}, {32, 48}} {
+			for i := r[0]; i <= r[1]; i++ {
+				s := &even
+				if i%2 == 1 {
+					s = &odd
+				}
+				w := &synthNWin[i]
+				sum := float32(0)
+				for j, x := range s {
+					sum += w[j] * x
+				}
+				vv[i] = sum
 			}
-			vv[i] = sum
-		}
-		for i := 32; i <= 48; i++ {
-			sum := float32(0)
-			for j, w := range &synthNWin[i] {
-				sum += w * s_vec[j]
-			}
-			vv[i] = sum
 		}
 		for i := 1; i <= 15; i++ {
 			vv[32-i] = -vv[i]
 			vv[96-(32+i)] = vv[32+i]
 		}
-		v := f.v_vec[ch]
-		for i := 0; i < 512; i += 64 { // Build the U vector
-			copy(u_vec[i:i+32], v[(i<<1):(i<<1)+32])
-			copy(u_vec[i+32:i+64], v[(i<<1)+96:(i<<1)+128])
-		}
-		for i := 0; i < 512; i++ { // Window by u_vec[i] with synthDtbl[i]
-			u_vec[i] *= synthDtbl[i]
-		}
+		// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
+		// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
 		for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
 			sum := float32(0)
-			for j := 0; j < 512; j += 32 {
-				sum += u_vec[j+i]
+			for k := 0; k < 8; k++ {
+				sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
 			}
 			// sum now contains time sample 32*ss+i. Convert to 16-bit signed int
 			samp := int(sum * 32767)

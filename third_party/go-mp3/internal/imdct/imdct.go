@@ -79,29 +79,46 @@ func init() {
 }
 
 // Win computes the windowed IMDCT of the 18 lines in into out.
+//
+// The IMDCT of N/2 lines has N outputs of which only half are distinct:
+// x[N/2-1-p] = -x[p] and x[N-1-p] = x[N/2+p] for p < N/4, so only the first
+// and third quarters are summed.
 func Win(in []float32, blockType int, out *[36]float32) {
 	*out = [36]float32{}
 	if blockType == 2 {
-		iwd := imdctWinData[blockType]
+		iwd := &imdctWinData[blockType]
 		const N = 12
 		for i := 0; i < 3; i++ {
-			for p := 0; p < N; p++ {
-				sum := float32(0.0)
-				for m := 0; m < N/2; m++ {
-					sum += in[i+3*m] * cosN12[m][p]
+			var x [N]float32
+			for q := 0; q < N/4; q++ {
+				for _, p := range [2]int{q, N/2 + q} {
+					sum := float32(0.0)
+					for m := 0; m < N/2; m++ {
+						sum += in[i+3*m] * cosN12[m][p]
+					}
+					x[p] = sum
 				}
-				out[6*i+p+6] += sum * iwd[p]
+				x[N/2-1-q] = -x[q]
+				x[N-1-q] = x[N/2+q]
+			}
+			for p := 0; p < N; p++ {
+				out[6*i+p+6] += x[p] * iwd[p]
 			}
 		}
 		return
 	}
 	const N = 36
-	iwd := imdctWinData[blockType]
-	for p := 0; p < N; p++ {
-		sum := float32(0.0)
-		for m := 0; m < N/2; m++ {
-			sum += in[m] * cosN36[m][p]
+	iwd := &imdctWinData[blockType]
+	in = in[:N/2]
+	for q := 0; q < N/4; q++ {
+		var lo, hi float32
+		for m, v := range in {
+			lo += v * cosN36[m][q]
+			hi += v * cosN36[m][N/2+q]
 		}
-		out[p] = sum * iwd[p]
+		out[q] = lo * iwd[q]
+		out[N/2-1-q] = -lo * iwd[N/2-1-q]
+		out[N/2+q] = hi * iwd[N/2+q]
+		out[N-1-q] = hi * iwd[N-1-q]
 	}
 }
