@@ -66,10 +66,13 @@ type Config struct {
 // makes the depth peak about drift/(e·kp/2) = 74 ms away from its target
 // before the integral takes it back.
 const (
-	servoTau = 10.0   // s, low-pass of the measured depth
-	servoKp  = 0.01   // 1/s
-	servoKi  = 2.5e-5 // 1/s², = kp²/4
-	maxCorr  = 3e-3   // ±0.3 %
+	servoTau = 10.0 // s, low-pass of the measured depth
+	// servoSettle: the seconds of playing over which the setpoint is
+	// taken (the mean depth) before the servo acts.
+	servoSettle = 2.0
+	servoKp     = 0.01   // 1/s
+	servoKi     = 2.5e-5 // 1/s², = kp²/4
+	maxCorr     = 3e-3   // ±0.3 %
 	// integBand: errors beyond it (s) are not integrated. A 0.25 % drift
 	// peaks at 184 ms.
 	integBand = 0.25
@@ -113,9 +116,11 @@ type Buffer struct {
 	fade     int // frames of fade-in left
 	filt     float64
 	setpoint float64
-	integ    float64
-	servoOn  bool
-	finished bool
+	// settleSum and settleT: the depth integrated over the settling time.
+	settleSum, settleT float64
+	integ              float64
+	servoOn            bool
+	finished           bool
 }
 
 // New makes a buffer. Its capacity is the high-water mark plus 3 s, rounded
@@ -287,7 +292,7 @@ func (b *Buffer) Stream(dst [][2]float64) (int, bool) {
 		}
 		b.playing.Store(true)
 		b.fade = b.fadeLen
-		b.servoOn = false
+		b.restartServo()
 	}
 
 	done := int64(0)
@@ -308,7 +313,7 @@ func (b *Buffer) Stream(dst [][2]float64) (int, bool) {
 		depth = w - r
 		done = k
 		b.skips.Add(1)
-		b.servoOn = false
+		b.restartServo()
 	}
 
 	k := min(n-done, depth)
@@ -363,6 +368,13 @@ func (b *Buffer) Stream(dst [][2]float64) (int, bool) {
 	return int(n), true
 }
 
+// restartServo makes the servo take a new setpoint (playback restarted or
+// skipped ahead: the depth has a new level).
+func (b *Buffer) restartServo() {
+	b.servoOn = false
+	b.settleSum, b.settleT = 0, 0
+}
+
 // servo updates the ratio correction from the depth after a read of n
 // frames (the consumer's sample clock is the time base).
 func (b *Buffer) servo(depth, n int64) {
@@ -370,12 +382,22 @@ func (b *Buffer) servo(depth, n int64) {
 	dt := float64(n) / float64(b.rate)
 	if !b.servoOn {
 		// Hold the depth where playback (re)started: the target, less
-		// what the first read took and where the producer's chunks
+		// what the first reads took and where the producer's chunks
 		// happened to fall. Aiming at the target itself would start
-		// the ratio off by a few hundred ppm for nothing. The integral
-		// (the drift found so far) is kept.
-		b.filt = d
-		b.setpoint = d
+		// the ratio off by a few hundred ppm for nothing, and so would
+		// one reading of a depth that saw-tooths by a chunk: the
+		// setpoint is the mean depth of the first servoSettle seconds,
+		// during which only the drift found so far (the integral, kept)
+		// corrects the ratio.
+		b.settleSum += d * dt
+		b.settleT += dt
+		if b.settleT < servoSettle {
+			b.corr.Store(math.Float64bits(servoKi * b.integ))
+			return
+		}
+		b.setpoint = b.settleSum / b.settleT
+		b.filt = b.setpoint
+		b.settleSum, b.settleT = 0, 0
 		b.servoOn = true
 	}
 	b.filt += min(dt/servoTau, 1) * (d - b.filt)

@@ -123,6 +123,9 @@ func TestServoHoldsDepthUnderDrift(t *testing.T) {
 					}
 					continue
 				}
+				if !s.b.servoOn {
+					continue // settling: the set point is being taken
+				}
 				d := s.b.Depth() - time.Duration(s.b.setpoint*float64(time.Second))
 				lo, hi = min(lo, d), max(hi, d)
 			}
