@@ -322,9 +322,9 @@ func clockOffsetMS(c ClockState) int64 {
 	}
 	const staNano = 0x2000
 	if tx.Status&staNano != 0 {
-		return tx.Offset / 1e6
+		return int64(tx.Offset) / 1e6 // int32 on 32-bit ARM
 	}
-	return tx.Offset / 1e3
+	return int64(tx.Offset) / 1e3
 }
 
 // cpuTemperature reads the CPU's thermal zone in °C (0: none). Raspberry
