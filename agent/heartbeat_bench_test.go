@@ -10,6 +10,7 @@ import (
 	"loa/city"
 	"loa/fleet"
 	"loa/natsbus"
+	"loa/natsbus/natsserver"
 )
 
 // From a ward going silent to `silent!` at the city, with the defaults: the
@@ -43,7 +44,7 @@ func silenceToCity(b *testing.B) time.Duration {
 	}
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	wardSeed, wardPub, _ := natsbus.NewUserKey()
-	srv, err := natsbus.StartServer(natsbus.ServerConfig{Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), CityKey: cityPub, Wards: oneWard{wardPub, "phuong-1"}})
+	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), CityKey: cityPub, Wards: oneWard{wardPub, "phuong-1"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"loa/fleet"
 	"loa/natsbus"
+	"loa/natsbus/natsserver"
 	"loa/sqlite"
 )
 
@@ -43,7 +44,7 @@ func startCityBus(t *testing.T, ward string) *cityBus {
 	t.Helper()
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	wardSeed, wardPub, _ := natsbus.NewUserKey()
-	srv, err := natsbus.StartServer(natsbus.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub, Wards: oneWard{wardPub, ward}})
+	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub, Wards: oneWard{wardPub, ward}})
 	if err != nil {
 		t.Fatal(err)
 	}

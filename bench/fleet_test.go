@@ -26,6 +26,7 @@ import (
 	"loa/city"
 	"loa/fleet"
 	"loa/natsbus"
+	"loa/natsbus/natsserver"
 )
 
 // keyDir is the simulated wards' directory: public key → ward.
@@ -85,7 +86,7 @@ func fleetCity(b *testing.B, n int) {
 	}
 	seeds.Close()
 	citySeed, cityPub, _ := natsbus.NewUserKey()
-	srv, err := natsbus.StartServer(natsbus.ServerConfig{Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), CityKey: cityPub, Wards: dirKeys})
+	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), CityKey: cityPub, Wards: dirKeys})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"loa/city/citytest"
 	"loa/fleet"
 	"loa/natsbus"
+	"loa/natsbus/natsserver"
 )
 
 type wardDir map[string]string // public key → ward
@@ -34,7 +35,7 @@ func TestFleetOverNATS(t *testing.T) {
 	c.AddWard(t, "phuong-2")
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	wardSeed, wardPub, _ := natsbus.NewUserKey()
-	srv, err := natsbus.StartServer(natsbus.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub,
+	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub,
 		Wards: wardDir{wardPub: "phuong-1"}})
 	if err != nil {
 		t.Fatal(err)

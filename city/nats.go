@@ -14,6 +14,7 @@ import (
 
 	"loa/alert"
 	"loa/natsbus"
+	"loa/natsbus/natsserver"
 	"loa/sqlite"
 )
 
@@ -103,7 +104,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	log := c.Log.With("component", "nats")
 	opts := natsbus.ConnOptions{URLs: cfg.URL, Seed: seed, Name: "loa-city", Log: log}
 	if cfg.URL == "" {
-		h.srv, err = natsbus.StartServer(natsbus.ServerConfig{
+		h.srv, err = natsserver.Start(natsserver.Config{
 			Listen: cfg.Listen, StoreDir: filepath.Join(c.Config.Data, "nats"), MaxStore: cfg.MaxStoreMB << 20,
 			CityKey: pub, AdminKeys: cfg.AdminKeys, Wards: wardDirectory{c}, Log: log,
 		})
@@ -358,11 +359,11 @@ func (c *City) NATSAuthorization(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wards := make([]natsbus.WardKey, len(keys))
+	wards := make([]natsserver.WardKey, len(keys))
 	for i, k := range keys {
-		wards[i] = natsbus.WardKey{Ward: k.Ward, Groups: k.Groups, NKey: k.NKey}
+		wards[i] = natsserver.WardKey{Ward: k.Ward, Groups: k.Groups, NKey: k.NKey}
 	}
-	return natsbus.AuthorizationConfig(pub, c.Config.NATS.AdminKeys, wards), nil
+	return natsserver.AuthorizationConfig(pub, c.Config.NATS.AdminKeys, wards), nil
 }
 
 // NATSState is the city's link to NATS, for its status.

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 )
@@ -99,8 +98,9 @@ type ConnOptions struct {
 	// URLs are the servers, comma-separated (nats://host:4222,...);
 	// ignored with Server.
 	URLs string
-	// Server, if set, is the embedded server, reached in-process.
-	Server *server.Server
+	// Server, if set, is the embedded server (natsserver.Start's),
+	// reached in-process.
+	Server nats.InProcessConnProvider
 	// Seed is the NKEY seed the client authenticates with.
 	Seed string
 	// Name shows in the server's connection list.

@@ -1,9 +1,10 @@
-package natsbus
+package natsserver
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"loa/natsbus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,7 @@ func (d *wardDir) WardByNKey(ctx context.Context, key string) (string, []string,
 
 type bus struct {
 	srv   *server.Server
-	city  *Link
+	city  *natsbus.Link
 	js    jetstream.JetStream
 	dir   *wardDir
 	seeds map[string]string
@@ -52,32 +53,32 @@ type bus struct {
 
 func startBus(t *testing.T, wards ...WardKey) *bus {
 	t.Helper()
-	citySeed, cityPub, _ := NewUserKey()
+	citySeed, cityPub, _ := natsbus.NewUserKey()
 	b := &bus{dir: &wardDir{}, seeds: map[string]string{}}
 	for _, w := range wards {
-		seed, pub, _ := NewUserKey()
+		seed, pub, _ := natsbus.NewUserKey()
 		w.NKey = pub
 		b.dir.add(w)
 		b.seeds[w.Ward] = seed
 	}
-	srv, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub, Wards: b.dir})
+	srv, err := Start(Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub, Wards: b.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
 	b.srv = srv
-	b.city, err = Dial(ConnOptions{Server: srv, Seed: citySeed, Name: "city"})
+	b.city, err = natsbus.Dial(natsbus.ConnOptions{Server: srv, Seed: citySeed, Name: "city"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.city.Close)
 	b.js, _ = jetstream.New(b.city.Conn)
 	ctx := context.Background()
-	if err := EnsureStreams(ctx, b.js, StreamOptions{}); err != nil {
+	if err := natsbus.EnsureStreams(ctx, b.js, natsbus.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range wards {
-		if err := EnsureWardConsumer(ctx, b.js, w.Ward, w.Groups, time.Time{}); err != nil {
+		if err := natsbus.EnsureWardConsumer(ctx, b.js, w.Ward, w.Groups, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +91,7 @@ func (b *bus) ward(t *testing.T, w string) (*nats.Conn, *errList) {
 	t.Helper()
 	errs := &errList{}
 	seed := b.seeds[w]
-	l, err := Dial(ConnOptions{URLs: b.srv.ClientURL(), Seed: seed, Name: "ward " + w, InboxPrefix: InboxPrefix(w)})
+	l, err := natsbus.Dial(natsbus.ConnOptions{URLs: b.srv.ClientURL(), Seed: seed, Name: "ward " + w, InboxPrefix: natsbus.InboxPrefix(w)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,14 +153,14 @@ func (b *bus) streamMsgs(t *testing.T, name string) uint64 {
 func TestWardConsumerFilter(t *testing.T) {
 	b := startBus(t, WardKey{Ward: "p1", Groups: []string{"q1"}}, WardKey{Ward: "p2", Groups: []string{"q2"}})
 	ctx := context.Background()
-	for _, s := range []string{AlertAll, AlertGroup("q1"), AlertWard("p1"), AlertWard("p2"), AlertGroup("q2")} {
+	for _, s := range []string{natsbus.AlertAll, natsbus.AlertGroup("q1"), natsbus.AlertWard("p1"), natsbus.AlertWard("p2"), natsbus.AlertGroup("q2")} {
 		if _, err := b.js.Publish(ctx, s, []byte(s)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	nc, _ := b.ward(t, "p1")
 	js, _ := jetstream.New(nc)
-	cons, err := js.Consumer(ctx, StreamAlerts, Consumer("p1"))
+	cons, err := js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer("p1"))
 	if err != nil {
 		t.Fatalf("ward p1 cannot read its consumer: %v", err)
 	}
@@ -174,7 +175,7 @@ func TestWardConsumerFilter(t *testing.T) {
 			t.Fatalf("ack: %v", err)
 		}
 	}
-	want := []string{AlertAll, AlertGroup("q1"), AlertWard("p1")}
+	want := []string{natsbus.AlertAll, natsbus.AlertGroup("q1"), natsbus.AlertWard("p1")}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("p1 got %v, want %v", got, want)
 	}
@@ -200,18 +201,18 @@ func TestWardPermissionsRefused(t *testing.T) {
 	b := startBus(t, WardKey{Ward: "p1", Groups: []string{"q1"}}, WardKey{Ward: "p2", Groups: []string{"q2"}})
 	ctx := context.Background()
 	nc, errs := b.ward(t, "p1")
-	before := b.streamMsgs(t, StreamAlerts)
+	before := b.streamMsgs(t, natsbus.StreamAlerts)
 
-	for _, s := range []string{AlertAll, AlertWard("p2"), AlertWard("p1"), AlertGroup("q1")} {
+	for _, s := range []string{natsbus.AlertAll, natsbus.AlertWard("p2"), natsbus.AlertWard("p1"), natsbus.AlertGroup("q1")} {
 		nc.Publish(s, []byte(`{"payload":"forged"}`))
 		nc.Flush()
 		errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", s))
 	}
-	if after := b.streamMsgs(t, StreamAlerts); after != before {
+	if after := b.streamMsgs(t, natsbus.StreamAlerts); after != before {
 		t.Fatalf("ALERTS went from %d to %d messages", before, after)
 	}
 
-	for _, s := range []string{AlertWard("p2"), AlertGroup("q2"), NotifyWard("p2"), InboxPrefix("p2") + ".>", "loa.alert.>", ">", Report("p2")} {
+	for _, s := range []string{natsbus.AlertWard("p2"), natsbus.AlertGroup("q2"), natsbus.NotifyWard("p2"), natsbus.InboxPrefix("p2") + ".>", "loa.alert.>", ">", natsbus.Report("p2")} {
 		if _, err := nc.SubscribeSync(s); err != nil {
 			t.Fatal(err)
 		}
@@ -223,28 +224,28 @@ func TestWardPermissionsRefused(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := js.Consumer(cctx, StreamAlerts, Consumer("p2")); err == nil {
+	if _, err := js.Consumer(cctx, natsbus.StreamAlerts, natsbus.Consumer("p2")); err == nil {
 		t.Fatal("p1 read p2's consumer")
 	}
 	errs.waitFor(t, "$JS.API.CONSUMER.INFO.ALERTS.ward-p2")
 
 	// Its own report is taken; one in p2's name is not.
-	if _, err := js.Publish(ctx, Report("p1"), []byte(`{}`)); err != nil {
+	if _, err := js.Publish(ctx, natsbus.Report("p1"), []byte(`{}`)); err != nil {
 		t.Fatalf("p1's own report: %v", err)
 	}
-	nc.Publish(Report("p2"), []byte(`{}`))
+	nc.Publish(natsbus.Report("p2"), []byte(`{}`))
 	nc.Flush()
-	errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", Report("p2")))
-	if n := b.streamMsgs(t, StreamReports); n != 1 {
+	errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", natsbus.Report("p2")))
+	if n := b.streamMsgs(t, natsbus.StreamReports); n != 1 {
 		t.Fatalf("REPORTS has %d messages, want 1", n)
 	}
 	// Reserved subjects of its own are allowed.
-	for _, s := range []string{Heartbeat("p1"), AsRun("p1")} {
+	for _, s := range []string{natsbus.Heartbeat("p1"), natsbus.AsRun("p1")} {
 		if err := nc.Publish(s, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := nc.SubscribeSync(LiveGroup("q1")); err != nil {
+	if _, err := nc.SubscribeSync(natsbus.LiveGroup("q1")); err != nil {
 		t.Fatal(err)
 	}
 	nc.Flush()
@@ -252,7 +253,7 @@ func TestWardPermissionsRefused(t *testing.T) {
 	errs.mu.Lock()
 	defer errs.mu.Unlock()
 	for _, e := range errs.errs {
-		if strings.Contains(e, Heartbeat("p1")) || strings.Contains(e, AsRun("p1")) || strings.Contains(e, LiveGroup("q1")) {
+		if strings.Contains(e, natsbus.Heartbeat("p1")) || strings.Contains(e, natsbus.AsRun("p1")) || strings.Contains(e, natsbus.LiveGroup("q1")) {
 			t.Fatalf("own reserved subject refused: %s", e)
 		}
 	}
@@ -271,7 +272,7 @@ func TestUnknownKeyRefused(t *testing.T) {
 		t.Fatal("a client without a key connected")
 	}
 	// A ward registered while the server runs connects at once.
-	seed2, pub2, _ := NewUserKey()
+	seed2, pub2, _ := natsbus.NewUserKey()
 	b.dir.add(WardKey{Ward: "p9", NKey: pub2})
 	b.seeds["p9"] = seed2
 	b.ward(t, "p9")
@@ -280,13 +281,13 @@ func TestUnknownKeyRefused(t *testing.T) {
 // Streams are on disk and survive a restart of the server.
 func TestStreamsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
-	citySeed, cityPub, _ := NewUserKey()
-	start := func() (*server.Server, jetstream.JetStream, *Link) {
-		srv, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: dir, CityKey: cityPub})
+	citySeed, cityPub, _ := natsbus.NewUserKey()
+	start := func() (*server.Server, jetstream.JetStream, *natsbus.Link) {
+		srv, err := Start(Config{Listen: "127.0.0.1:0", StoreDir: dir, CityKey: cityPub})
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := Dial(ConnOptions{Server: srv, Seed: citySeed})
+		l, err := natsbus.Dial(natsbus.ConnOptions{Server: srv, Seed: citySeed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,14 +296,14 @@ func TestStreamsSurviveRestart(t *testing.T) {
 	}
 	srv, js, l := start()
 	ctx := context.Background()
-	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
+	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := EnsureWardConsumer(ctx, js, "p1", nil, time.Time{}); err != nil {
+	if err := natsbus.EnsureWardConsumer(ctx, js, "p1", nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	sent := time.Now()
-	if _, err := js.Publish(ctx, AlertAll, []byte("bao"), jetstream.WithMsgID("a1")); err != nil {
+	if _, err := js.Publish(ctx, natsbus.AlertAll, []byte("bao"), jetstream.WithMsgID("a1")); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -314,7 +315,7 @@ func TestStreamsSurviveRestart(t *testing.T) {
 	srv, js, l = start()
 	defer srv.Shutdown()
 	defer l.Close()
-	s, err := js.Stream(ctx, StreamAlerts)
+	s, err := js.Stream(ctx, natsbus.StreamAlerts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,13 +325,13 @@ func TestStreamsSurviveRestart(t *testing.T) {
 	}
 	// The ward's consumer lived in memory: the city makes it again from
 	// the first live alert, which comes again with its sequence.
-	if _, err := js.Consumer(ctx, StreamAlerts, Consumer("p1")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if _, err := js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer("p1")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Fatalf("consumer after restart: %v", err)
 	}
-	if err := EnsureWardConsumer(ctx, js, "p1", nil, sent.Add(-time.Second)); err != nil {
+	if err := natsbus.EnsureWardConsumer(ctx, js, "p1", nil, sent.Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	cons, _ := js.Consumer(ctx, StreamAlerts, Consumer("p1"))
+	cons, _ := js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer("p1"))
 	batch, _ := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 	for msg := range batch.Messages() {
 		md, _ := msg.Metadata()
@@ -340,17 +341,17 @@ func TestStreamsSurviveRestart(t *testing.T) {
 		msg.Ack()
 	}
 	// A group added: the filter follows, the position stays.
-	if err := EnsureWardConsumer(ctx, js, "p1", []string{"q1"}, time.Time{}); err != nil {
+	if err := natsbus.EnsureWardConsumer(ctx, js, "p1", []string{"q1"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	info, _ := cons.Info(ctx)
-	if fmt.Sprint(info.Config.FilterSubjects) != fmt.Sprint(WardFilter("p1", []string{"q1"})) || info.Config.DeliverPolicy != jetstream.DeliverByStartTimePolicy {
+	if fmt.Sprint(info.Config.FilterSubjects) != fmt.Sprint(natsbus.WardFilter("p1", []string{"q1"})) || info.Config.DeliverPolicy != jetstream.DeliverByStartTimePolicy {
 		t.Fatalf("after regrouping: %+v", info.Config)
 	}
 }
 
 func TestAuthorizationConfig(t *testing.T) {
-	key := func() string { _, pub, _ := NewUserKey(); return pub }
+	key := func() string { _, pub, _ := natsbus.NewUserKey(); return pub }
 	city, admin, p1, p2 := key(), key(), key(), key()
 	conf := AuthorizationConfig(city, []string{admin}, []WardKey{{Ward: "p2", NKey: p2}, {Ward: "p1", Groups: []string{"q1"}, NKey: p1}})
 	// A real nats-server reads it.
@@ -376,29 +377,5 @@ func TestAuthorizationConfig(t *testing.T) {
 	}
 	if strings.Index(conf, "ward p1") > strings.Index(conf, "ward p2") {
 		t.Fatal("wards not sorted")
-	}
-}
-
-func TestAlertSubjects(t *testing.T) {
-	cases := []struct {
-		all                       bool
-		wards, groups, recipients []string
-		want                      string
-	}{
-		{true, nil, nil, nil, "[loa.alert.all]"},
-		{false, nil, []string{"q1"}, []string{"a", "b"}, "[loa.alert.group.q1]"},
-		{false, []string{"a"}, nil, []string{"a"}, "[loa.alert.ward.a]"},
-		{false, []string{"c"}, []string{"q1", "q2"}, []string{"a", "b", "c"}, "[loa.alert.ward.a loa.alert.ward.b loa.alert.ward.c]"},
-	}
-	for _, c := range cases {
-		if got := fmt.Sprint(AlertSubjects(c.all, c.wards, c.groups, c.recipients)); got != c.want {
-			t.Errorf("got %s, want %s", got, c.want)
-		}
-	}
-	if w, ok := ReportWard("loa.report.p1"); !ok || w != "p1" {
-		t.Fatal(w)
-	}
-	if _, ok := ReportWard("loa.report."); ok {
-		t.Fatal("empty ward")
 	}
 }

@@ -1,4 +1,4 @@
-package natsbus
+package natsserver
 
 import (
 	"context"
@@ -21,8 +21,8 @@ type Directory interface {
 	WardByNKey(ctx context.Context, key string) (ward string, groups []string, err error)
 }
 
-// ServerConfig configures the embedded server.
-type ServerConfig struct {
+// Config configures the embedded server.
+type Config struct {
 	// Listen is the client address (host:port; port 0 picks one).
 	Listen string
 	// StoreDir is JetStream's folder.
@@ -43,7 +43,7 @@ type ServerConfig struct {
 // acknowledged (sync_interval: always), and NKEY authentication against
 // the ward directory at each connect, so that a ward registered while the
 // server runs can connect at once and its permissions follow its groups.
-func StartServer(cfg ServerConfig) (*server.Server, error) {
+func Start(cfg Config) (*server.Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +105,7 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 // then binds it to its identity: the city and admins get every right, a
 // ward its own subjects.
 type authenticator struct {
-	cfg    ServerConfig
+	cfg    Config
 	admins map[string]bool
 }
 

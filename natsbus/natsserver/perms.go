@@ -1,7 +1,8 @@
-package natsbus
+package natsserver
 
 import (
 	"fmt"
+	"loa/natsbus"
 	"sort"
 	"strings"
 
@@ -26,26 +27,26 @@ func WardPermissions(ward string, groups []string) *server.Permissions {
 }
 
 func wardPublish(ward string) []string {
-	c := Consumer(ward)
+	c := natsbus.Consumer(ward)
 	return []string{
-		Report(ward), Heartbeat(ward), AsRun(ward),
-		"$JS.API.CONSUMER.INFO." + StreamAlerts + "." + c,
-		"$JS.API.CONSUMER.MSG.NEXT." + StreamAlerts + "." + c,
+		natsbus.Report(ward), natsbus.Heartbeat(ward), natsbus.AsRun(ward),
+		"$JS.API.CONSUMER.INFO." + natsbus.StreamAlerts + "." + c,
+		"$JS.API.CONSUMER.MSG.NEXT." + natsbus.StreamAlerts + "." + c,
 		// Acks, in the server's v1 and v2 (domain, account hash) forms.
-		"$JS.ACK." + StreamAlerts + "." + c + ".>",
-		"$JS.ACK.*.*." + StreamAlerts + "." + c + ".>",
+		"$JS.ACK." + natsbus.StreamAlerts + "." + c + ".>",
+		"$JS.ACK.*.*." + natsbus.StreamAlerts + "." + c + ".>",
 	}
 }
 
 func wardSubscribe(ward string, groups []string) []string {
 	s := []string{
-		AlertAll, AlertWard(ward),
-		LiveAll, LiveWard(ward),
-		NotifyAll, NotifyWard(ward),
-		InboxPrefix(ward) + ".>",
+		natsbus.AlertAll, natsbus.AlertWard(ward),
+		natsbus.LiveAll, natsbus.LiveWard(ward),
+		natsbus.NotifyAll, natsbus.NotifyWard(ward),
+		natsbus.InboxPrefix(ward) + ".>",
 	}
 	for _, g := range groups {
-		s = append(s, AlertGroup(g), LiveGroup(g))
+		s = append(s, natsbus.AlertGroup(g), natsbus.LiveGroup(g))
 	}
 	return s
 }
