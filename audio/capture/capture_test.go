@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"loa/internal/testaudio"
 	"log/slog"
 	"math"
 	"os"
@@ -111,8 +112,8 @@ func checkTone(t *testing.T, x [][2]float64, rate int) {
 	for i, v := range x {
 		l[i], r[i] = v[0], v[1]
 	}
-	la, lsnr, lphase := fitSine(l, 1000, float64(rate))
-	ra, rsnr, rphase := fitSine(r, 1000, float64(rate))
+	la, lsnr, lphase := testaudio.FitSine(l, 1000, float64(rate))
+	ra, rsnr, rphase := testaudio.FitSine(r, 1000, float64(rate))
 	if math.Abs(la-0.5) > 0.005 || math.Abs(ra-0.5) > 0.005 || lsnr < 60 || rsnr < 60 {
 		t.Fatalf("left: amplitude %.4f SNR %.1f dB; right: amplitude %.4f SNR %.1f dB; want 0.5 and >= 60 dB", la, lsnr, ra, rsnr)
 	}
@@ -249,46 +250,4 @@ func TestCloseStopsArecord(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Errorf("arecord (pid %d) still exists after Close", pid)
 	}
-}
-
-// fitSine fits a·sin + b·cos + c at f to x; it returns the amplitude, the
-// SNR in dB and the phase.
-func fitSine(x []float64, f, rate float64) (amp, snr, phase float64) {
-	var m [3][3]float64
-	var v [3]float64
-	w := 2 * math.Pi * f / rate
-	for i, y := range x {
-		s, c := math.Sincos(w * float64(i))
-		basis := [3]float64{s, c, 1}
-		for p := range 3 {
-			v[p] += basis[p] * y
-			for q := range 3 {
-				m[p][q] += basis[p] * basis[q]
-			}
-		}
-	}
-	// Gaussian elimination.
-	for c := range 3 {
-		for r := range 3 {
-			if r != c && m[c][c] != 0 {
-				k := m[r][c] / m[c][c]
-				for q := range 3 {
-					m[r][q] -= k * m[c][q]
-				}
-				v[r] -= k * v[c]
-			}
-		}
-	}
-	var k [3]float64
-	for c := range 3 {
-		k[c] = v[c] / m[c][c]
-	}
-	res := 0.0
-	for i, y := range x {
-		s, c := math.Sincos(w * float64(i))
-		e := y - (k[0]*s + k[1]*c + k[2])
-		res += e * e
-	}
-	amp = math.Hypot(k[0], k[1])
-	return amp, 10 * math.Log10(amp*amp/2*float64(len(x))/math.Max(res, 1e-300)), math.Atan2(k[1], k[0])
 }
