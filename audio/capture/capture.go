@@ -269,7 +269,7 @@ func maxTime(a, b time.Time) time.Time {
 // ctx ends. The first attempt's outcome goes to first.
 func (s *Source) run(ctx context.Context, first chan<- error) {
 	defer close(s.done)
-	failures := 0
+	retry := backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			s.restarts.Add(1)
@@ -286,22 +286,18 @@ func (s *Source) run(ctx context.Context, first chan<- error) {
 		s.lastErr, s.failing = err, true
 		s.mu.Unlock()
 		s.phase.Store(phaseFailed)
-		if got && s.cfg.Now().Sub(t0) >= s.cfg.RetryMax {
-			failures = 0
+		var worked time.Duration
+		if got {
+			worked = s.cfg.Now().Sub(t0)
 		}
-		failures++
-		wait := backoff.Wait(failures, s.cfg.RetryMin, s.cfg.RetryMax)
+		wait := retry.Next(worked)
 		if repeated {
 			s.log.Debug("capture still failing", "err", err, "retry_in", wait)
 		} else {
 			s.log.Warn("capture failed", "err", err, "retry_in", wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return
-		case <-t.C:
 		}
 	}
 }

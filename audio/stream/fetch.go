@@ -26,7 +26,7 @@ import (
 // run connects, plays, and reconnects until ctx ends.
 func (s *Source) run(ctx context.Context) {
 	defer close(s.done)
-	failures := 0
+	retry := backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
 	var resume int64 // bytes of a file already played (bounded streams)
 	for ctx.Err() == nil {
 		start := s.cfg.Now()
@@ -45,22 +45,18 @@ func (s *Source) run(ctx context.Context) {
 		s.mu.Unlock()
 		s.setError(err)
 		s.phase.Store(phaseFailed)
-		if played && s.cfg.Now().Sub(start) >= s.cfg.RetryMax {
-			failures = 0 // it worked for a while: start the backoff over
+		var worked time.Duration
+		if played {
+			worked = s.cfg.Now().Sub(start)
 		}
-		failures++
-		wait := backoff.Wait(failures, s.cfg.RetryMin, s.cfg.RetryMax)
+		wait := retry.Next(worked)
 		if repeated {
 			s.log.Debug("stream still failing", "err", err, "retry_in", wait)
 		} else {
 			s.log.Warn("stream failed", "err", err, "retry_in", wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return
-		case <-t.C:
 		}
 	}
 }

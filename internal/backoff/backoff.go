@@ -5,6 +5,7 @@
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -17,4 +18,34 @@ func Wait(n int, lo, hi time.Duration) time.Duration {
 	}
 	d = min(d, hi)
 	return d/2 + rand.N(d/2+1)
+}
+
+// Retry paces the attempts of a source that runs until it fails (a stream,
+// a capture): the waits double with each failure, and start over once an
+// attempt has worked for at least Max.
+type Retry struct {
+	Min, Max time.Duration
+	failures int
+}
+
+// Next counts a failed attempt that worked for `worked` (0: it never did)
+// and returns the wait before the next one.
+func (r *Retry) Next(worked time.Duration) time.Duration {
+	if worked >= r.Max {
+		r.failures = 0
+	}
+	r.failures++
+	return Wait(r.failures, r.Min, r.Max)
+}
+
+// Sleep waits for d, or until ctx ends; it says whether d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
