@@ -216,12 +216,8 @@ func (r *runner) alertList(args []string) int {
 	c := r.command("alert list", "[--json] [--limit N]", "List the latest alerts, newest first.")
 	asJSON := c.fs.Bool("json", false, "JSON output")
 	limit := c.fs.Int("limit", 20, "how many")
-	pos, code, ok := c.parse(args)
-	if !ok {
+	if code, ok := c.parseFlags(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
 	}
 	cl, code := c.client()
 	if cl == nil {

@@ -30,6 +30,7 @@ func TestAlertCommands(t *testing.T) {
 		{[]string{"alert", "send", "--text", "Bão", "--to", "all", "--priority", "now"}, "priority"},
 		{[]string{"alert", "send", "--file", "/khong/co.wav", "--to", "all"}, "no such file"},
 		{[]string{"alert", "send", "Bão", "--to", "all"}, "unexpected \"Bão\""},
+		{[]string{"alert", "list", "hom-nay"}, "loactl alert list: unexpected \"hom-nay\""},
 	} {
 		r := run(t, env, false, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {

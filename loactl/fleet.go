@@ -27,12 +27,8 @@ func (r *runner) wards(args []string) int {
 	asJSON := c.fs.Bool("json", false, "JSON output (the API's ward objects, with health)")
 	watch := c.fs.Bool("watch", false, "redraw every --every until interrupted")
 	every := c.fs.Duration("every", 2*time.Second, "refresh period with --watch")
-	pos, code, ok := c.parse(args)
-	if !ok {
+	if code, ok := c.parseFlags(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
 	}
 	if *watch && *every < 200*time.Millisecond {
 		return c.badArgs("--every %s: at least 200ms", *every)
@@ -201,12 +197,8 @@ func (r *runner) asrun(args []string) int {
 	date := c.fs.String("date", "", "day, YYYY-MM-DD (default: today at the city)")
 	asCSV := c.fs.Bool("csv", false, "CSV output (one line per entry, with a header)")
 	asJSON := c.fs.Bool("json", false, "JSON output")
-	pos, code, ok := c.parse(args)
-	if !ok {
+	if code, ok := c.parseFlags(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
 	}
 	if *ward == "" {
 		return c.badArgs("--ward is required")

@@ -206,6 +206,15 @@ func (c *command) parse(args []string) (pos []string, code int, ok bool) {
 	}
 }
 
+// parseFlags parses the arguments of a command that takes flags only.
+func (c *command) parseFlags(args []string) (code int, ok bool) {
+	pos, code, ok := c.parse(args)
+	if ok && len(pos) > 0 {
+		return c.badArgs("unexpected %q", pos[0]), false
+	}
+	return code, ok
+}
+
 func (c *command) badArgs(format string, a ...any) int {
 	fmt.Fprintf(c.r.stderr, "loactl %s: %s\n", c.name, fmt.Sprintf(format, a...))
 	return exitBadArgs
@@ -398,12 +407,8 @@ func formatLoudness(l *float64) string {
 func (r *runner) mediaList(args []string) int {
 	c := r.command("media list", "[--json]", "List the media library, newest first.")
 	asJSON := c.fs.Bool("json", false, "JSON output")
-	pos, code, ok := c.parse(args)
-	if !ok {
+	if code, ok := c.parseFlags(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
 	}
 	cl, code := c.client()
 	if cl == nil {
@@ -491,12 +496,8 @@ func (r *runner) programShow(args []string) int {
 	ward := c.fs.String("ward", "", "ward id (required)")
 	date := c.fs.String("date", "", "day, YYYY-MM-DD (default: today at the city)")
 	asJSON := c.fs.Bool("json", false, "JSON output")
-	pos, code, ok := c.parse(args)
-	if !ok {
+	if code, ok := c.parseFlags(args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return c.badArgs("unexpected %q", pos[0])
 	}
 	if *ward == "" {
 		return c.badArgs("--ward is required")
