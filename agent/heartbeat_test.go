@@ -189,11 +189,13 @@ func TestHeartbeatLateStart(t *testing.T) {
 	clock.setTo(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: ban-tin\n    cron: \"0 8 * * *\"\n    items: [media/tone.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-8")
-	startDaemon(t, data, clock, func(c *Config) {
+	td := startDaemon(t, data, clock, func(c *Config) {
 		c.Ward = "phuong-8"
 		c.Fleet.Heartbeat = Duration(time.Second)
 	}, bus.transport(t, "phuong-8"))
-	time.Sleep(time.Second)
+	// The station runs before the start (a loaded machine may take a
+	// moment to make its first steps), then its clock is corrected.
+	waitFor(t, "the player's first steps", 10*time.Second, func() bool { return td.d.pl.Status().Steps >= 2 })
 	clock.setTo(time.Date(2026, 11, 26, 8, 0, 6, 0, ict))
 	waitFor(t, "the late start in a heartbeat", 10*time.Second, func() bool { h, _ := bus.last(); return h.LastStart != nil })
 	h, _ := bus.last()
