@@ -141,7 +141,7 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 	if checkOnly {
 		return f, nil
 	}
-	body, err := os.ReadFile(path)
+	body, err := schedule.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 // loadFile parses, resolves (ingesting media on all cores) and checks a
 // program file.
 func loadFile(path string, in *Ingest, now time.Time) (*schedule.File, error) {
-	data, err := os.ReadFile(path)
+	data, err := schedule.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
