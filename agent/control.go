@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -249,13 +250,45 @@ func tokenEqual(given, want string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// refuse answers, counts and logs a refused control request.
+// refuse answers, counts and logs a refused control request. The log keeps
+// to one line per reason every refusalLogEvery (with the number refused
+// in between), so that a flood of attempts does not wear the SD card out
+// through the journal; the counter counts every one.
 func (d *Daemon) refuse(w http.ResponseWriter, r *http.Request, reason string, status int, msg string) {
 	d.m.controlRefused.WithLabelValues(reason).Inc()
-	d.Log.Warn("control request refused", "reason", reason, "method", r.Method, "path", r.URL.Path,
-		"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"),
-		"content_type", r.Header.Get("Content-Type"), "status", status)
+	if n, ok := d.refusals.allow(reason, time.Now()); ok {
+		d.Log.Warn("control request refused", "reason", reason, "method", r.Method, "path", r.URL.Path,
+			"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"),
+			"content_type", r.Header.Get("Content-Type"), "status", status, "not_logged_before", n)
+	}
 	http.Error(w, msg, status)
+}
+
+// refusalLogEvery is the most often a refusal reason is logged.
+const refusalLogEvery = 10 * time.Second
+
+// refusalLog limits the log lines of refused requests, per reason.
+type refusalLog struct {
+	mu      sync.Mutex
+	last    map[string]time.Time
+	skipped map[string]int
+}
+
+// allow reports whether a refusal for reason is logged at now, and how
+// many were not logged since the last line.
+func (l *refusalLog) allow(reason string, now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.skipped = map[string]time.Time{}, map[string]int{}
+	}
+	if t, ok := l.last[reason]; ok && now.Sub(t) < refusalLogEvery {
+		l.skipped[reason]++
+		return 0, false
+	}
+	n := l.skipped[reason]
+	l.last[reason], l.skipped[reason] = now, 0
+	return n, true
 }
 
 // listenControl opens the control listener. A unix socket left by a

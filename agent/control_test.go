@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -114,5 +115,26 @@ func TestControlListenValidation(t *testing.T) {
 		if err := validateControlListen(in); (err == nil) != ok {
 			t.Errorf("%q: %v", in, err)
 		}
+	}
+}
+
+// A flood of refusals makes one log line per reason every
+// refusalLogEvery, which carries the number not logged before it.
+func TestRefusalLogLimit(t *testing.T) {
+	var l refusalLog
+	t0 := time.Unix(1_800_000_000, 0)
+	if n, ok := l.allow("no_token", t0); !ok || n != 0 {
+		t.Fatal("first refusal not logged")
+	}
+	for i := 1; i <= 50; i++ {
+		if _, ok := l.allow("no_token", t0.Add(time.Duration(i)*100*time.Millisecond)); ok {
+			t.Fatalf("refusal %d logged within %s", i, refusalLogEvery)
+		}
+	}
+	if _, ok := l.allow("cross_site", t0.Add(time.Second)); !ok {
+		t.Fatal("another reason not logged")
+	}
+	if n, ok := l.allow("no_token", t0.Add(refusalLogEvery+time.Second)); !ok || n != 50 {
+		t.Fatalf("after %s: logged %v, %d not logged before, want 50", refusalLogEvery, ok, n)
 	}
 }

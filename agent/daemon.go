@@ -64,6 +64,7 @@ type Daemon struct {
 	// controlToken is the bearer token of control requests ("" = no
 	// control: the token file could not be read or made).
 	controlToken string
+	refusals     refusalLog
 	// Sound card suspension while idle (owned by the loop).
 	idleSince time.Time
 	suspended bool
