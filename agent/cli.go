@@ -42,6 +42,7 @@ Usage:
   loa-agent doctor                              check device, clock, disk, database
   loa-agent live start [--input alsa:DEVICE] [--mode duck|exclusive] | live stop
                                                 the ward's own live voice over the program
+                                                (control socket + token: root or group loa)
   loa-agent demo [--out FILE.wav]               a demo station with a generated program
   loa-agent join --city URL --code CODE         connect this station to the city with a one-time code
   loa-agent version

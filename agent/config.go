@@ -28,6 +28,7 @@ type Config struct {
 	Alerts    AlertsConfig    `yaml:"alerts"`
 	Live      LiveConfig      `yaml:"live"`
 	Fleet     FleetConfig     `yaml:"fleet"`
+	Control   ControlConfig   `yaml:"control"`
 
 	path string
 }
@@ -52,6 +53,8 @@ type AmplifierConfig struct {
 	OffDelay Duration `yaml:"off_delay"`
 }
 
+// HTTPConfig is the read-only address: status page, /healthz, /metrics
+// (GET only; state changes go to control.listen).
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
 }
@@ -211,6 +214,9 @@ func (c *Config) validate() error {
 	}
 	if c.Audio.MasterVolume < 0 || c.Audio.MasterVolume > 100 {
 		return fmt.Errorf("audio.master_volume: %d: must be 0-100", c.Audio.MasterVolume)
+	}
+	if err := validateControlListen(c.Control.Listen); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

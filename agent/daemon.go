@@ -61,6 +61,10 @@ type Daemon struct {
 	records  chan player.AsRun
 	fleet    *reporter
 	liveCtx  context.Context
+	// controlToken is the bearer token of control requests ("" = no
+	// control: the token file could not be read or made).
+	controlToken string
+	refusals     refusalLog
 	// Sound card suspension while idle (owned by the loop).
 	idleSince time.Time
 	suspended bool
@@ -198,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
+	defer d.serveControl()()
 	if d.Ready != nil {
 		d.Ready(ln.Addr().String())
 	}
@@ -348,6 +353,26 @@ func (d *Daemon) listen() (*http.Server, net.Listener, error) {
 	}
 	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 5 * time.Second}
 	return srv, ln, nil
+}
+
+// serveControl starts the control listener and returns what stops it. A
+// control address or token that does not work is logged, not fatal: the
+// station keeps playing its programs and the city's alerts; only local
+// control is off.
+func (d *Daemon) serveControl() (stop func()) {
+	tok, err := loadOrCreateControlToken(d.Cfg.controlTokenFile())
+	if err != nil {
+		d.Log.Error("local control is off: no control token", "err", err)
+	}
+	d.controlToken = tok
+	srv, ln, err := d.listenControl()
+	if err != nil {
+		d.Log.Error("local control is off", "err", err)
+		return func() {}
+	}
+	go srv.Serve(ln)
+	d.Log.Info("local control", "listen", d.Cfg.controlListen(), "token_file", d.Cfg.controlTokenFile())
+	return func() { srv.Close() }
 }
 
 const (

@@ -87,6 +87,21 @@ func startDaemon(t *testing.T, data string, clock *shiftedClock, edit func(*Conf
 	return td
 }
 
+// control sends a live request to the daemon's control listener, as
+// `loa-agent live` does (with the token).
+func (td *testDaemon) control(method string, body []byte) (*http.Response, error) {
+	td.t.Helper()
+	cc, err := newControlClient(td.d.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cc.do(context.Background(), method, "/api/v1/live", body)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
 func (td *testDaemon) get(path string) (int, string) {
 	td.t.Helper()
 	resp, err := http.Get("http://" + td.addr + path)

@@ -30,3 +30,7 @@ func ExitCode(err error) int {
 	}
 	return ExitFailure
 }
+
+// errInterrupted: a command stopped by a signal before it changed
+// anything.
+var errInterrupted = errors.New("đã dừng giữa chừng, không thay đổi gì / interrupted, nothing changed")

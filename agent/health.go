@@ -78,12 +78,16 @@ type AsRunRow struct {
 	Note    string    `json:"note,omitempty"`
 }
 
+// routes are http.listen's: what a technician's phone on the ward's
+// network may see, nothing it may change.
 func (d *Daemon) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.handleHealth)
 	mux.HandleFunc("GET /api/v1/status", d.handleStatus)
-	mux.HandleFunc("POST /api/v1/live", func(w http.ResponseWriter, r *http.Request) { d.handleLiveStart(d.liveCtx)(w, r) })
-	mux.HandleFunc("DELETE /api/v1/live", d.handleLiveStop)
+	// Read-only: state changes are taken on control.listen only
+	// (control.go). An attempt here is refused and reported.
+	mux.HandleFunc("POST /api/v1/live", d.readOnlyRefusal)
+	mux.HandleFunc("DELETE /api/v1/live", d.readOnlyRefusal)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
 	d.statusPageRoutes(mux)
 	return mux

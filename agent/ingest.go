@@ -30,6 +30,9 @@ import (
 // Ingest is a schedule.MediaResolver: program loading resolves media
 // references through it.
 type Ingest struct {
+	// ctx ends the ingest early (a signal): every file not yet done
+	// fails with ctx's error, and Discard removes what was staged.
+	ctx   context.Context
 	store *mediastore.Store
 	db    *sqlite.AgentDB // may be nil (render: nothing is known yet)
 	rate  int
@@ -54,9 +57,10 @@ type stagedMedia struct {
 	cache    string // staged decode
 }
 
-// NewIngest prepares an ingest into store at the given station rate.
-func NewIngest(store *mediastore.Store, db *sqlite.AgentDB, rate int, now func() time.Time) *Ingest {
-	return &Ingest{store: store, db: db, rate: rate, now: now, byPath: map[string]ingested{}, staged: map[string]*stagedMedia{},
+// NewIngest prepares an ingest into store at the given station rate; it
+// stops when ctx ends.
+func NewIngest(ctx context.Context, store *mediastore.Store, db *sqlite.AgentDB, rate int, now func() time.Time) *Ingest {
+	return &Ingest{ctx: ctx, store: store, db: db, rate: rate, now: now, byPath: map[string]ingested{}, staged: map[string]*stagedMedia{},
 		working: map[string]chan struct{}{}}
 }
 
@@ -96,14 +100,22 @@ func (in *Ingest) Prefetch(paths []string, workers int) {
 			}
 		}()
 	}
+feed:
 	for _, p := range paths {
-		ch <- p
+		select {
+		case ch <- p:
+		case <-in.ctx.Done():
+			break feed
+		}
 	}
 	close(ch)
 	wg.Wait()
 }
 
 func (in *Ingest) ingest(path string) ingested {
+	if err := in.ctx.Err(); err != nil {
+		return ingested{err: err}
+	}
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -188,12 +200,15 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 		return nil, err
 	}
 	sm := &stagedMedia{original: filepath.Join(dir, key), cache: filepath.Join(dir, key+".wav")}
-	m, err := decodeMedia(path, sm.cache, key, size, in.rate, in.now())
+	m, err := decodeMedia(in.ctx, path, sm.cache, key, size, in.rate, in.now())
 	if err != nil {
 		return nil, err
 	}
-	if err := copyFile(path, sm.original, key); err != nil {
+	if err := copyFile(in.ctx, path, sm.original, key); err != nil {
 		os.Remove(sm.cache)
+		if in.ctx.Err() != nil {
+			return nil, in.ctx.Err()
+		}
 		return nil, fmt.Errorf("cannot copy into the store: %v", err)
 	}
 	sm.media = m
@@ -203,14 +218,17 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 // decodeMedia checks that path is audio, decodes it once to a PCM cache file
 // at rate (cache), and measures its loudness on that decode. Errors are the
 // reason in plain words.
-func decodeMedia(path, cache, key string, size int64, rate int, now time.Time) (sqlite.Media, error) {
+func decodeMedia(ctx context.Context, path, cache, key string, size int64, rate int, now time.Time) (sqlite.Media, error) {
 	info, err := audio.Probe(path)
 	if err != nil {
 		return sqlite.Media{}, errors.New(plainReason(err))
 	}
 	meter := loudness.NewMeter(rate, info.Channels)
-	prep, err := audio.Prepare(path, cache, rate, meter.Write)
+	prep, err := audio.PrepareContext(ctx, path, cache, rate, meter.Write)
 	if err != nil {
+		if ctx.Err() != nil {
+			return sqlite.Media{}, ctx.Err()
+		}
 		return sqlite.Media{}, errors.New(plainReason(err))
 	}
 	m := sqlite.Media{
@@ -241,7 +259,7 @@ func plainReason(err error) string {
 // copyFile copies src to dst (synced), checking that what was read hashes
 // to key: a file changed between the hash and the copy is not stored under
 // the wrong name.
-func copyFile(src, dst, key string) error {
+func copyFile(ctx context.Context, src, dst, key string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -252,8 +270,9 @@ func copyFile(src, dst, key string) error {
 		return err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+	if _, err := io.Copy(io.MultiWriter(out, h), ctxReader{ctx, in}); err != nil {
 		out.Close()
+		os.Remove(dst)
 		return err
 	}
 	if err := out.Sync(); err != nil {
@@ -268,6 +287,19 @@ func copyFile(src, dst, key string) error {
 		return fmt.Errorf("the file changed while it was being loaded (sha256 %s, then %s)", key, got)
 	}
 	return nil
+}
+
+// ctxReader stops a long copy when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // Staged lists the media staged so far (what Commit will add).

@@ -139,7 +139,8 @@ func (d *Daemon) pushToTalk(ctx context.Context) {
 	}
 }
 
-// liveClient is `loa-agent live start|stop` against the running daemon.
+// live is `loa-agent live start|stop` against the running daemon's
+// control listener, with the token from the token file.
 func (c *CLI) live(ctx context.Context, args []string) error {
 	if len(args) == 0 || (args[0] != "start" && args[0] != "stop") {
 		return usageErr("usage: loa-agent live start [--input alsa:DEVICE|URL] [--mode duck|exclusive] [--duck-db -15] | live stop")
@@ -157,19 +158,18 @@ func (c *CLI) live(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	addr := cfg.HTTP.Listen
-	if strings.HasPrefix(addr, ":") {
-		addr = "127.0.0.1" + addr
+	cc, err := newControlClient(cfg)
+	if err != nil {
+		return err
 	}
 	method, body := http.MethodDelete, []byte(nil)
 	if args[0] == "start" {
 		method = http.MethodPost
 		body, _ = json.Marshal(req)
 	}
-	hreq, _ := http.NewRequestWithContext(ctx, method, "http://"+addr+"/api/v1/live", bytes.NewReader(body))
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(hreq)
+	resp, err := cc.do(ctx, method, "/api/v1/live", body)
 	if err != nil {
-		return fmt.Errorf("%w at %s: %v", errNoDaemon, addr, err)
+		return err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -20,6 +20,7 @@ type metrics struct {
 	alertsRejected *prometheus.CounterVec
 	relayFailures  prometheus.Counter
 	syncAge        prometheus.Gauge
+	controlRefused *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -39,13 +40,17 @@ func newMetrics() *metrics {
 		alertsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_alerts_rejected_total", Help: "Alerts refused, by reason."}, []string{"reason"}),
 		relayFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "loa_relay_failures_total", Help: "Relay streams that failed or went silent."}),
 		syncAge:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_sync_age_seconds", Help: "Seconds since the last successful sync with the city."}),
+		controlRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_control_refused_total", Help: "State-changing requests refused (no or wrong token, cross-site, read-only address), by reason."}, []string{"reason"}),
 	}
 	// Every result shows from the start (at 0), so that rate() and alert
 	// rules work before the first failure.
 	for _, r := range []string{"completed", "cut", "interrupted", "failed", "missed", "skipped", "displaced", "cancelled", "unfinished"} {
 		m.items.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,
+	for _, r := range refusedReasons {
+		m.controlRefused.WithLabelValues(r)
+	}
+	m.reg.MustRegister(m.controlRefused, m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,
 		m.alertsRejected, m.relayFailures, m.syncAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -185,14 +184,13 @@ func TestDaemonLiveDuck(t *testing.T) {
 	wallAt := func(t time.Time) { time.Sleep(time.Until(t.Add(-time.Duration(clock.offset.Load())))) }
 	wallAt(start.Add(5 * time.Second))
 	body, _ := json.Marshal(LiveRequest{Input: ice.URL("/live.mp3"), Mode: "duck", DuckDB: -12})
-	resp, err := http.Post("http://"+td.addr+"/api/v1/live", "application/json", bytes.NewReader(body))
+	resp, err := td.control(http.MethodPost, body)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("live start: %v %v", err, resp)
 	}
 	liveOn := clock.Now()
 	wallAt(start.Add(12 * time.Second))
-	req, _ := http.NewRequest("DELETE", "http://"+td.addr+"/api/v1/live", nil)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 204 {
+	if resp, err := td.control(http.MethodDelete, nil); err != nil || resp.StatusCode != 204 {
 		t.Fatalf("live stop: %v %v", err, resp)
 	}
 	liveOff := clock.Now()

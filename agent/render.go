@@ -182,9 +182,9 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 	}
 	defer st.Close()
 
-	in := NewIngest(st.Store, st.DB, o.Rate, time.Now)
+	in := NewIngest(ctx, st.Store, st.DB, o.Rate, time.Now)
 	defer in.Discard()
-	f, err := loadFile(o.Program, in, time.Now())
+	f, err := loadFile(ctx, o.Program, in, time.Now())
 	if err != nil {
 		return inputErr(err)
 	}

@@ -132,16 +132,16 @@ func (s *Station) Lookup(key string) (player.MediaInfo, error) {
 // replaces the previous local program in one transaction. A file with any
 // error changes nothing.
 func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) (*schedule.File, error) {
-	in := NewIngest(s.Store, s.DB, s.Rate, s.Now)
+	in := NewIngest(ctx, s.Store, s.DB, s.Rate, s.Now)
 	defer in.Discard()
-	f, err := loadFile(path, in, s.Now())
+	f, err := loadFile(ctx, path, in, s.Now())
 	if err != nil {
 		return nil, err
 	}
 	if checkOnly {
 		return f, nil
 	}
-	body, err := os.ReadFile(path)
+	body, err := schedule.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +150,9 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 		for _, m := range programMedia(p) {
 			refs[m.Ref] = m.Key
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errInterrupted
 	}
 	if err := in.Commit(); err != nil {
 		return nil, fmt.Errorf("store media: %w", err)
@@ -164,8 +167,8 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 
 // loadFile parses, resolves (ingesting media on all cores) and checks a
 // program file.
-func loadFile(path string, in *Ingest, now time.Time) (*schedule.File, error) {
-	data, err := os.ReadFile(path)
+func loadFile(ctx context.Context, path string, in *Ingest, now time.Time) (*schedule.File, error) {
+	data, err := schedule.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +188,11 @@ func loadFile(path string, in *Ingest, now time.Time) (*schedule.File, error) {
 		}
 	}
 	in.Prefetch(paths, 2)
+	if err := ctx.Err(); err != nil {
+		// Stopped (a signal): nothing was applied; the caller's Discard
+		// removes what was staged.
+		return nil, errInterrupted
+	}
 	if err := f.Resolve(in); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -341,6 +342,13 @@ const prepareBlock = 4096
 // completely (truncated, damaged, lying about its length) is an error naming
 // the file and the reason; a decoder panic is recovered into such an error.
 func Prepare(src, dst string, rate int, observe func([][2]float64)) (Prepared, error) {
+	return PrepareContext(context.Background(), src, dst, rate, observe)
+}
+
+// PrepareContext is Prepare that stops when ctx ends (a signal to the
+// command loading a long file): it returns ctx's error and leaves no
+// temporary file behind.
+func PrepareContext(ctx context.Context, src, dst string, rate int, observe func([][2]float64)) (Prepared, error) {
 	if rate < 8000 || rate > 192000 {
 		return Prepared{}, fmt.Errorf("prepare %s: output rate %d Hz is outside 8000..192000", src, rate)
 	}
@@ -384,6 +392,9 @@ func Prepare(src, dst string, rate int, observe func([][2]float64)) (Prepared, e
 	buf := make([][2]float64, prepareBlock)
 	idle := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return Prepared{}, fmt.Errorf("prepare %s: %w", src, err)
+		}
 		n, ok := st.Stream(buf)
 		if n > 0 {
 			idle = 0

@@ -533,7 +533,7 @@ func (c *City) cleanTemp() {
 	}
 }
 
-const maxProgramFile = 1 << 20
+const maxProgramFile = schedule.MaxFileSize
 
 func (c *City) putPrograms(w http.ResponseWriter, r *http.Request, p principal) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxProgramFile+1))

@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -230,14 +231,9 @@ func (h occHeap) down(i int) {
 // problems together where it can: field errors, media errors and overlaps
 // (from now on). Any problem means no File.
 func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		msg := err.Error()
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			msg = pe.Err.Error()
-		}
-		return nil, ErrorList{{File: path, Msg: "cannot read: " + msg, Err: err}}
+		return nil, err
 	}
 	f, err := Parse(path, data)
 	var errs ErrorList
@@ -258,4 +254,34 @@ func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 		return nil, errs.err()
 	}
 	return f, nil
+}
+
+// ReadFile reads a program file, reading no more than MaxFileSize (and a
+// byte) of it: a huge file is refused before it fills the memory. Errors
+// are an ErrorList naming the file.
+func ReadFile(path string) ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return nil, ErrorList{{File: path, Msg: "cannot read: " + msg, Err: err}}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
+		return nil, ErrorList{{File: path, Line: 1, Msg: tooLargeMsg(st.Size())}}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return fail(err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{{File: path, Line: 1, Msg: tooLargeMsg(int64(len(data)))}}
+	}
+	return data, nil
 }

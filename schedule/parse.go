@@ -20,6 +20,24 @@ import (
 // the last day or two.
 const maxDuration = 24 * time.Hour
 
+// Limits of a program file. A station's day is a few dozen programs of a
+// few dozen items; these are far above that and far below what a Pi Zero 2
+// W (512 MB) can hold while reading YAML (about 40 bytes of memory per
+// byte of file): a 10 MB file of 124,829 programs took 415 MB.
+const (
+	// MaxFileSize is the largest program file, in bytes (the city's
+	// upload limit too).
+	MaxFileSize = 1 << 20
+	// MaxPrograms is the most programs in a file.
+	MaxPrograms = 1000
+	// MaxItems is the most media in one program's items (or fallback).
+	MaxItems = 1000
+	// MaxMediaRefs is the most media references in a file, chimes,
+	// items and fallbacks together (aliases count each time they are
+	// used).
+	MaxMediaRefs = 10000
+)
+
 var (
 	topKeys     = []string{"timezone", "programs"}
 	programKeys = []string{"id", "title", "cron", "date", "at", "duration", "relay", "fallback", "chime", "volume", "priority", "late", "items"}
@@ -36,6 +54,10 @@ var (
 // same pass; it must not be scheduled.
 func Parse(path string, data []byte) (*File, error) {
 	p := &parser{file: path}
+	if len(data) > MaxFileSize {
+		p.errorf(1, "%s", tooLargeMsg(int64(len(data))))
+		return nil, p.errs.err()
+	}
 	root := p.decode(data)
 	if root == nil {
 		return nil, p.errs.err()
@@ -47,6 +69,12 @@ func Parse(path string, data []byte) (*File, error) {
 type parser struct {
 	file string
 	errs ErrorList
+	// refs counts media references against MaxMediaRefs.
+	refs int
+}
+
+func tooLargeMsg(size int64) string {
+	return fmt.Sprintf("tệp quá lớn / file too large: %d bytes, at most %d (%d MiB); split the programs over several files or targets", size, MaxFileSize, MaxFileSize>>20)
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -294,6 +322,8 @@ func (p *parser) topLevel(root *yaml.Node) *File {
 		// "programs:" with nothing: a file that clears the schedule.
 	case v.Kind != yaml.SequenceNode:
 		p.errorf(progs.key.Line, "programs must be a list, not a %s", kindName(v))
+	case len(v.Content) > MaxPrograms:
+		p.errorf(v.Content[MaxPrograms].Line, "quá nhiều chương trình / too many programs: %d, at most %d in a file", len(v.Content), MaxPrograms)
 	default:
 		firstLine := make(map[string]int)
 		for i, n := range v.Content {
@@ -452,7 +482,7 @@ func (p *parser) program(m *yaml.Node, n int, firstLine map[string]int) *Program
 		if s, ok := p.text(f); ok {
 			if s == "" {
 				p.errorf(f.key.Line, "chime is empty")
-			} else {
+			} else if p.countRefs(1, f.value.Line) {
 				prog.Chime = &MediaRef{Ref: s, Line: f.value.Line}
 			}
 		}
@@ -514,6 +544,13 @@ func (p *parser) mediaList(f field) (refs []MediaRef, entries int) {
 		p.errorf(f.key.Line, "%s must be a list of media, like [media/a.mp3], not a %s", f.key.Value, kindName(v))
 		return nil, 1
 	}
+	if len(v.Content) > MaxItems {
+		p.errorf(deref(v.Content[MaxItems]).Line, "%s: quá nhiều tệp / too many media: %d, at most %d in a program", f.key.Value, len(v.Content), MaxItems)
+		return nil, len(v.Content)
+	}
+	if !p.countRefs(len(v.Content), f.key.Line) {
+		return nil, len(v.Content)
+	}
 	refs = make([]MediaRef, 0, len(v.Content))
 	for i, n := range v.Content {
 		n = deref(n)
@@ -527,6 +564,20 @@ func (p *parser) mediaList(f field) (refs []MediaRef, entries int) {
 		}
 	}
 	return refs, len(v.Content)
+}
+
+// countRefs adds n media references to the file's count; past
+// MaxMediaRefs it reports the line once and says no.
+func (p *parser) countRefs(n, line int) bool {
+	before := p.refs
+	p.refs += n
+	if p.refs <= MaxMediaRefs {
+		return true
+	}
+	if before <= MaxMediaRefs {
+		p.errorf(line, "quá nhiều tệp trong tệp chương trình / too many media references in the file: more than %d", MaxMediaRefs)
+	}
+	return false
 }
 
 func checkRelayURL(s string) error {
