@@ -72,7 +72,7 @@ type Daemon struct {
 	// receiptKey signs the ward's receipts and as-run lines (nil: none
 	// could be made; they go unsigned). agent/receiptkey.go.
 	receiptKey ed25519.PrivateKey
-	cityLive  *cityLive
+	cityLive   *cityLive
 
 	mu         sync.Mutex
 	clock      ClockState
