@@ -2,6 +2,7 @@ package city
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -73,8 +74,12 @@ func (f fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		st := v.Health.State
 		counts[st]++
 		g(descState, 1, w, st.Slug())
+		var shown []fleet.State // one series per state: a ward may have two identity problems
 		for _, p := range v.Health.Problems {
-			g(descProblem, 1, w, p.State.Slug())
+			if !slices.Contains(shown, p.State) {
+				shown = append(shown, p.State)
+				g(descProblem, 1, w, p.State.Slug())
+			}
 		}
 		g(descUp, b2f(st != fleet.Offline), w)
 		g(descCityMan, float64(v.Manifest), w)

@@ -80,10 +80,11 @@ func (a *authenticator) takeover(ward, nkey string, addr *net.TCPAddr) {
 				"old_remote", old, "remote", addr.String(), "idle", now.Sub(ci.LastActivity).Round(time.Second))
 			continue
 		}
-		a.cfg.Log.Warn("khoá trạm đăng nhập hai nơi / ward key logged in twice: the earlier connection was closed",
-			"ward", ward, "old_remote", old, "remote", addr.String(), "old_since", ci.Start.Format(time.RFC3339))
-		if a.cfg.OnDuplicate != nil {
-			a.cfg.OnDuplicate(DuplicateLogin{Ward: ward, Old: old, New: addr.String(), OldStart: ci.Start, OldActivity: ci.LastActivity, At: now})
+		if a.cfg.OnDuplicate == nil {
+			a.cfg.Log.Warn("khoá trạm đăng nhập hai nơi / ward key logged in twice: the earlier connection was closed",
+				"ward", ward, "old_remote", old, "remote", addr.String(), "old_since", ci.Start.Format(time.RFC3339))
+			continue
 		}
+		a.cfg.OnDuplicate(DuplicateLogin{Ward: ward, Old: old, New: addr.String(), OldStart: ci.Start, OldActivity: ci.LastActivity, At: now})
 	}
 }
