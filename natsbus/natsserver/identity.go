@@ -46,30 +46,45 @@ type DuplicateLogin struct {
 	At                    time.Time
 }
 
-// takeover closes every older connection made with the ward's key nkey
-// once the connection from addr is logged in, and reports those that were
-// still alive.
-func (a *authenticator) takeover(ward, nkey string, addr *net.TCPAddr) {
+// takeover closes every connection made with the ward's key nkey but the
+// newest, once a connection with it is logged in, and reports those that
+// were still alive.
+func (a *authenticator) takeover(ward, nkey string) {
 	a.takeMu.Lock()
 	defer a.takeMu.Unlock()
+	// Connz copies the server's client list: a scan of every connection,
+	// paid only by a ward's second and later logins.
 	cz, err := a.srv.Connz(&server.ConnzOptions{User: nkey, Username: true, State: server.ConnOpen, Sort: server.ByCid, Limit: 1 << 16})
 	if err != nil {
 		a.cfg.Log.Warn("ward connections not listed", "ward", ward, "err", err)
 		return
 	}
-	var newCID uint64
+	var conns []*server.ConnInfo
+	authed := map[string]bool{}
 	for _, ci := range cz.Conns {
-		if ci.Port == addr.Port && net.ParseIP(ci.IP).Equal(addr.IP) {
-			newCID = ci.Cid
+		addr := net.JoinHostPort(ci.IP, strconv.Itoa(ci.Port))
+		if a.authed[nkey][addr] {
+			conns = append(conns, ci)
+			authed[addr] = true
 		}
 	}
-	if newCID == 0 {
-		return // the new connection is gone already: nothing to replace
+	a.authed[nkey] = authed
+	if len(conns) < 2 {
+		return
 	}
+	// The newest connection stays (connection ids grow), whichever
+	// login's takeover runs first.
+	keep := conns[0]
+	for _, ci := range conns {
+		if ci.Cid > keep.Cid {
+			keep = ci
+		}
+	}
+	newAddr := net.JoinHostPort(keep.IP, strconv.Itoa(keep.Port))
 	now := time.Now()
-	for _, ci := range cz.Conns {
-		if ci.Cid >= newCID {
-			continue // a newer login replaces this one itself
+	for _, ci := range conns {
+		if ci.Cid == keep.Cid {
+			continue
 		}
 		old := net.JoinHostPort(ci.IP, strconv.Itoa(ci.Port))
 		if err := a.srv.DisconnectClientByID(ci.Cid); err != nil {
@@ -77,14 +92,32 @@ func (a *authenticator) takeover(ward, nkey string, addr *net.TCPAddr) {
 		}
 		if now.Sub(ci.LastActivity) > a.cfg.ActiveWindow {
 			a.cfg.Log.Info("ward reconnected: its idle earlier connection closed", "ward", ward,
-				"old_remote", old, "remote", addr.String(), "idle", now.Sub(ci.LastActivity).Round(time.Second))
+				"old_remote", old, "remote", newAddr, "idle", now.Sub(ci.LastActivity).Round(time.Second))
 			continue
 		}
 		if a.cfg.OnDuplicate == nil {
 			a.cfg.Log.Warn("khoá trạm đăng nhập hai nơi / ward key logged in twice: the earlier connection was closed",
-				"ward", ward, "old_remote", old, "remote", addr.String(), "old_since", ci.Start.Format(time.RFC3339))
+				"ward", ward, "old_remote", old, "remote", newAddr, "old_since", ci.Start.Format(time.RFC3339))
 			continue
 		}
-		a.cfg.OnDuplicate(DuplicateLogin{Ward: ward, Old: old, New: addr.String(), OldStart: ci.Start, OldActivity: ci.LastActivity, At: now})
+		a.cfg.OnDuplicate(DuplicateLogin{Ward: ward, Old: old, New: newAddr, OldStart: ci.Start, OldActivity: ci.LastActivity, At: now})
 	}
+}
+
+// loggedIn notes a login of nkey from addr that passed Check, and says
+// whether it may have replaced another (not the key's first since the
+// server started).
+func (a *authenticator) loggedIn(nkey, addr string) bool {
+	a.takeMu.Lock()
+	defer a.takeMu.Unlock()
+	if a.authed == nil {
+		a.authed = map[string]map[string]bool{}
+	}
+	m, seen := a.authed[nkey]
+	if m == nil {
+		m = map[string]bool{}
+		a.authed[nkey] = m
+	}
+	m[addr] = true
+	return seen
 }

@@ -126,6 +126,13 @@ type authenticator struct {
 	// takeMu makes takeovers one at a time, so that two logins of one
 	// ward at the same moment cannot close each other: the newest wins.
 	takeMu sync.Mutex
+	// authed holds, per ward key, the remote addresses of its logins
+	// that passed Check (pruned to the open ones at each takeover): a
+	// connection that claims the key but has not proved it is never
+	// taken for the ward's. The first login of a key since the server
+	// started cannot replace anything and is not looked up (after a
+	// restart, every ward logs in at once).
+	authed map[string]map[string]bool
 }
 
 func (a *authenticator) Check(c server.ClientAuthentication) bool {
@@ -157,10 +164,10 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 	}
 	c.RegisterUser(&server.User{Username: "ward:" + ward, Permissions: WardPermissions(ward, groups)})
 	a.cfg.Log.Debug("ward connected", "ward", ward, "remote", remote(c))
-	if addr, ok := c.RemoteAddress().(*net.TCPAddr); ok && a.srv != nil {
+	if addr := c.RemoteAddress(); addr != nil && a.srv != nil && a.loggedIn(opts.Nkey, addr.String()) {
 		// The server holds the new client's lock while it asks us: the
 		// older connections are looked up and closed once Check returns.
-		go a.takeover(ward, opts.Nkey, addr)
+		go a.takeover(ward, opts.Nkey)
 	}
 	return true
 }
