@@ -65,18 +65,6 @@ func (f *identityCounts) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// DuplicateLogins returns the duplicate logins counted per ward.
-func (c *City) DuplicateLogins() map[string]uint64 {
-	f := &c.fleet.ident
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make(map[string]uint64, len(f.duplicates))
-	for w, n := range f.duplicates {
-		out[w] = n
-	}
-	return out
-}
-
 // duplicateLogin takes the embedded server's report of a ward key logged
 // in twice.
 func (c *City) duplicateLogin(d natsserver.DuplicateLogin) {
