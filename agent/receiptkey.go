@@ -69,6 +69,9 @@ func (d *Daemon) registerReceiptKey(ctx context.Context, key ed25519.PrivateKey)
 			case http.StatusOK:
 				d.Log.Info("receipt key registered at the city", "key_id", signing.KeyID(pub))
 				return
+			case http.StatusNotFound:
+				d.Log.Warn("the city takes no receipt keys (older than this agent): receipts go signed, read unverified", "city", apiError(msg))
+				return
 			case http.StatusConflict:
 				d.Log.Error("khoá ký báo nhận bị từ chối / the city has another receipt key for this ward: "+
 					"its receipts from here will be refused; ask the city for a new join code", "key_id", signing.KeyID(pub), "city", apiError(msg))
