@@ -1,6 +1,7 @@
 package natsserver
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,32 @@ func TestOneConnectionPerWard(t *testing.T) {
 				t.Fatalf("the new connection %s reported as the old", got)
 			}
 		})
+	}
+}
+
+// A login that claims a ward's public key without its seed is refused and
+// does not close the ward's connection.
+func TestUnprovenLoginKicksNobody(t *testing.T) {
+	seed, pub, _ := natsbus.NewUserKey()
+	_, cityPub, _ := natsbus.NewUserKey()
+	dir := &wardDir{}
+	dir.add(WardKey{Ward: "phuong-1", NKey: pub})
+	srv, err := Start(Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub, Wards: dir,
+		OnDuplicate: func(d DuplicateLogin) { t.Errorf("reported %+v", d) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	station := rawWard(t, srv.ClientURL(), seed)
+	other, _ := nkeys.CreateUser()
+	for range 3 {
+		_, err := nats.Connect(srv.ClientURL(), nats.Nkey(pub, other.Sign), nats.NoReconnect())
+		if err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
+			t.Fatalf("a login without the seed: %v", err)
+		}
+	}
+	// A refused login starts no takeover: the station answers still.
+	if err := station.Flush(); err != nil || !station.IsConnected() {
+		t.Fatalf("the station's connection: %v", station.Status())
 	}
 }
