@@ -85,7 +85,13 @@ func TestOneConnectionPerWard(t *testing.T) {
 				t.Fatalf("second %v, neighbour %v: only the first login of phuong-1 is closed", second.Status(), neighbour.Status())
 			}
 			if !tc.report {
-				time.Sleep(100 * time.Millisecond) // a report would come from the takeover, done by now
+				// Takeovers run one at a time: once a third login has
+				// closed the second, the first takeover has ended.
+				third := rawWard(t, url, seed)
+				waitFor(t, "the second connection closed", second.IsClosed)
+				if !third.IsConnected() {
+					t.Fatalf("third %v", third.Status())
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if len(dups) != 0 {
