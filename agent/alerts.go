@@ -46,6 +46,9 @@ type AlertConfig struct {
 	Link *natsbus.Link
 	// PublicKeys are the city keys trusted (city.public_key).
 	PublicKeys []ed25519.PublicKey
+	// ReceiptKey is the ward's own key: it signs the receipts (nil: they
+	// go unsigned, as from agents older than receipt signing).
+	ReceiptKey ed25519.PrivateKey
 	DB         *sqlite.AgentDB
 	Media      AlertMedia
 	Player     AlertPlayer
@@ -525,7 +528,13 @@ func (r *AlertReceiver) report(ctx context.Context, rep alert.Report) {
 	r.reportNo++
 	rep.Seq = r.reportNo
 	r.mu.Unlock()
-	body, err := alert.EncodeReport(rep)
+	var body []byte
+	var err error
+	if r.cfg.ReceiptKey != nil {
+		body, err = alert.SignReport(r.cfg.ReceiptKey, rep)
+	} else {
+		body, err = alert.EncodeReport(rep)
+	}
 	if err == nil {
 		_, err = r.cfg.DB.QueueReport(context.WithoutCancel(ctx), body)
 	}

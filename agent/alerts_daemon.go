@@ -40,6 +40,18 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		}
 		keys = append(keys, pub)
 	}
+	if k, err := loadReceiptKey(d.Cfg.Data); err != nil {
+		// Alerts still play; the city refuses the unsigned receipts of a
+		// ward that registered a key, and says so.
+		d.Log.Error("receipt key: cannot read or make it; receipts go unsigned", "err", err)
+	} else {
+		d.receiptKey = k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.registerReceiptKey(ctx, k)
+		}()
+	}
 	d.alertKick = make(chan struct{}, 1)
 	// One connection for alerts and whatever else the ward sends the city
 	// (heartbeats, as-run: d.alertLink.Conn).
@@ -51,7 +63,7 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	rx, err := NewAlertReceiver(AlertConfig{
 		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
-		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected,
+		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected, ReceiptKey: d.receiptKey,
 		OnNotify: func(all bool) {
 			d.Log.Info("the city says the programs changed: syncing now")
 			d.sync.SyncNow()

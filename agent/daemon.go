@@ -73,7 +73,10 @@ type Daemon struct {
 	alerts    *AlertReceiver
 	alertKick chan struct{}
 	alertLink *natsbus.Link
-	cityLive  *cityLive
+	// receiptKey signs the ward's receipts and as-run lines (nil: none
+	// could be made; they go unsigned). agent/receiptkey.go.
+	receiptKey ed25519.PrivateKey
+	cityLive   *cityLive
 
 	mu         sync.Mutex
 	clock      ClockState

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"loa/fleet"
+	"loa/signing"
 	"loa/sqlite"
 )
 
@@ -72,6 +73,9 @@ func (r *reporter) publish(ctx context.Context, rows []sqlite.AsRunEntry) error 
 	for i, e := range rows {
 		m := AsRunToFleet(r.d.Cfg.Ward, e)
 		data, err := json.Marshal(m)
+		if err == nil && r.d.receiptKey != nil {
+			data, err = signing.SignJSON(r.d.receiptKey, data) // the city reads only what the ward's key signed
+		}
 		if err != nil {
 			return err
 		}

@@ -2,11 +2,14 @@ package alert
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"loa/signing"
 )
 
 // State is where an alert stands at a ward (GLOSSARY: Đã nhận / Đang phát
@@ -80,9 +83,11 @@ var RejectReasons = []string{ReasonUnsigned, ReasonBadSignature, ReasonUnknownKe
 // MaxReport bounds a report on the wire.
 const MaxReport = 4 << 10
 
-// Report is a ward's receipt for an alert. It is not signed: the city
-// knows the ward from the NATS subject, on which only that ward may
-// publish.
+// Report is a ward's receipt for an alert. It travels signed by the
+// ward's own Ed25519 key (SignReport; the city verifies it with
+// OpenReport against the key the ward registered): the NATS subject, on
+// which only the holder of the ward's NATS key may publish, is not proof
+// enough, since that key could be copied.
 type Report struct {
 	// Alert is the alert's id. For a rejection before the signature was
 	// verified it is the id the message claimed (Verified false), which
@@ -142,4 +147,31 @@ func DecodeReport(data []byte) (Report, error) {
 		return r, errors.New("report: alert id or reason too long")
 	}
 	return r, nil
+}
+
+// SignReport is a report's bytes signed with the ward's key: a
+// signing.Envelope in JSON, whose payload is EncodeReport's.
+func SignReport(key ed25519.PrivateKey, r Report) ([]byte, error) {
+	body, err := EncodeReport(r)
+	if err != nil {
+		return nil, err
+	}
+	return signing.SignJSON(key, body)
+}
+
+// OpenReport reads a receipt as published on a ward's subject. With the
+// ward's registered key, only a receipt signed by it is read (the errors
+// are signing's: ErrUnsigned, ErrUnknownKey, ErrBadSignature); without
+// one (a ward that registered none yet) the receipt is read unverified,
+// signed or not, and signed is false.
+func OpenReport(data []byte, key ed25519.PublicKey) (r Report, signed bool, err error) {
+	if len(data) > 2*MaxReport {
+		return r, false, fmt.Errorf("report: %d bytes, limit %d", len(data), 2*MaxReport)
+	}
+	payload, signed, err := signing.OpenSigned(data, key)
+	if err != nil {
+		return r, false, fmt.Errorf("report: %w", err)
+	}
+	r, err = DecodeReport(payload)
+	return r, signed, err
 }

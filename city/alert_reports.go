@@ -2,12 +2,14 @@ package city
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/alert"
 	"loa/natsbus"
+	"loa/signing"
 	"loa/sqlite"
 )
 
@@ -66,15 +68,43 @@ func (c *City) reportIntake(ctx context.Context) {
 
 func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 	ward, ok := natsbus.ReportWard(m.Subject())
-	r, err := alert.DecodeReport(m.Data())
-	if !ok || err != nil {
+	if !ok {
+		c.Log.Warn("receipt on a strange subject dropped", "subject", m.Subject())
+		m.Term()
+		return
+	}
+	// Only a receipt signed by the ward's own key is read (a ward that
+	// registered none yet is read as before; docs/security.md).
+	key, err := (&wardKeys{c: c}).get(ctx, ward)
+	if err != nil {
+		c.Log.Warn("receipt: the ward's key not read; NATS will deliver it again", "ward", ward, "err", err)
+		m.NakWithDelay(2 * time.Second)
+		return
+	}
+	r, _, err := alert.OpenReport(m.Data(), key)
+	if errors.Is(err, signing.ErrUnsigned) || errors.Is(err, signing.ErrUnknownKey) || errors.Is(err, signing.ErrBadSignature) {
+		c.refuseSigned(ward, "receipt", err)
+		m.Term()
+		return
+	}
+	if err != nil {
 		c.Log.Warn("unreadable receipt dropped", "subject", m.Subject(), "err", err)
 		m.Term()
 		return
 	}
 	var seq uint64
+	var stored time.Time
 	if md, err := m.Metadata(); err == nil {
 		seq = md.Sequence.Stream
+		stored = md.Timestamp
+	}
+	if r.Verified {
+		// Judged against the heartbeats: only receipts stored while the
+		// city was taking them (fleet/identity.go).
+		if since := c.fleet.ident.heartbeatsSince(); since.IsZero() || stored.Before(since) {
+			stored = time.Time{}
+		}
+		c.Board().Receipt(ward, r.Alert, string(r.State), r.At, stored, c.Now())
 	}
 	if r.State == alert.Rejected {
 		c.Log.Warn("a ward rejected an alert", "ward", ward, "alert", r.Alert, "verified", r.Verified, "reason", r.Reason)

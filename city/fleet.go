@@ -46,6 +46,7 @@ type fleetState struct {
 	asrunDup atomic.Uint64 // entries already stored
 	asrunBad atomic.Uint64 // unreadable messages
 	flushMu  sync.Mutex
+	ident    identityCounts // city/identity.go
 
 	metricsOnce sync.Once
 	metrics     http.Handler

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/fleet"
+	"loa/signing"
 )
 
 // AsRunConsumer is the city's durable consumer of the ASRUN stream.
@@ -46,6 +47,9 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 		return fmt.Errorf("subscribe to heartbeats: %w", err)
 	}
 	defer sub.Unsubscribe()
+	c.fleet.ident.mu.Lock()
+	c.fleet.ident.hbSince = c.Now()
+	c.fleet.ident.mu.Unlock()
 	// 10,000 wards send 667 a second: room for a minute of them if the
 	// handler ever stalls.
 	sub.SetPendingLimits(64<<10, 64<<20)
@@ -125,9 +129,22 @@ func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
 	}
 	var msgs []jetstream.Msg
 	var entries []fleet.AsRunEntry
+	keys := &wardKeys{c: c}
 	for m := range batch.Messages() {
 		ward := fleet.WardOfSubject(m.Subject(), fleet.AsRunPrefix)
-		e, err := fleet.DecodeAsRun(m.Data(), ward)
+		key, err := keys.get(ctx, ward)
+		if err != nil {
+			m.NakWithDelay(5 * time.Second)
+			c.Log.Warn("fleet: as-run: the ward's key not read", "ward", ward, "err", err)
+			continue
+		}
+		e, _, err := fleet.OpenAsRun(m.Data(), ward, key)
+		if errors.Is(err, signing.ErrUnsigned) || errors.Is(err, signing.ErrUnknownKey) || errors.Is(err, signing.ErrBadSignature) {
+			c.fleet.asrunBad.Add(1)
+			c.refuseSigned(ward, "asrun", err)
+			m.Term()
+			continue
+		}
 		if err != nil {
 			c.fleet.asrunBad.Add(1)
 			c.Log.Warn("fleet: as-run message refused", "subject", m.Subject(), "err", err)

@@ -218,6 +218,10 @@ func (c *City) RedeemJoinCode(ctx context.Context, code, from string) (JoinCrede
 		if _, err := tx.ExecContext(ctx, `UPDATE wards SET token_hash = ? WHERE id = ?`, hash, ward); err != nil {
 			return err
 		}
+		// A re-provisioned station makes and registers a new receipt key.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ward_receipt_keys WHERE ward = ?`, ward); err != nil {
+			return err
+		}
 		cr.Ward = ward
 		return nil
 	})

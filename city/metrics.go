@@ -2,6 +2,7 @@ package city
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,7 +19,7 @@ import (
 var (
 	descUp        = prometheus.NewDesc("loa_ward_up", "1 when the ward's heartbeats arrive (not offline).", []string{"ward"}, nil)
 	descLastSeen  = prometheus.NewDesc("loa_ward_last_seen_seconds", "Seconds since the ward's latest heartbeat arrived.", []string{"ward"}, nil)
-	descState     = prometheus.NewDesc("loa_ward_state", "The ward's state (value 1): on_air, idle, silent, late, offline, clock, device, out_of_sync.", []string{"ward", "state"}, nil)
+	descState     = prometheus.NewDesc("loa_ward_state", "The ward's state (value 1): on_air, idle, silent, late, offline, clock, device, out_of_sync, identity.", []string{"ward", "state"}, nil)
 	descProblem   = prometheus.NewDesc("loa_ward_problem", "Every problem a ward has now (value 1), not only the worst.", []string{"ward", "state"}, nil)
 	descSilence   = prometheus.NewDesc("loa_ward_silence_seconds_total", "Seconds of silence on air since the ward's agent started.", []string{"ward"}, nil)
 	descSilentNow = prometheus.NewDesc("loa_ward_silent_seconds", "Seconds the ward has been silent on air so far (0: sounding or idle).", []string{"ward"}, nil)
@@ -73,10 +74,18 @@ func (f fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		st := v.Health.State
 		counts[st]++
 		g(descState, 1, w, st.Slug())
+		var shown []fleet.State // one series per state: a ward may have two identity problems
 		for _, p := range v.Health.Problems {
-			g(descProblem, 1, w, p.State.Slug())
+			if !slices.Contains(shown, p.State) {
+				shown = append(shown, p.State)
+				g(descProblem, 1, w, p.State.Slug())
+			}
 		}
-		g(descUp, b2f(st != fleet.Offline), w)
+		up := true // offline may sit under an identity problem: look at all
+		for _, p := range v.Health.Problems {
+			up = up && p.State != fleet.Offline
+		}
+		g(descUp, b2f(up), w)
 		g(descCityMan, float64(v.Manifest), w)
 		if !v.LastSeen.IsZero() {
 			g(descLastSeen, now.Sub(v.LastSeen).Seconds(), w)
@@ -139,7 +148,7 @@ func (c *City) getMetrics(w http.ResponseWriter, r *http.Request, p principal) {
 	f := &c.fleet
 	f.metricsOnce.Do(func() {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(fleetCollector{c}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(fleetCollector{c}, &f.ident, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		f.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	})
 	f.metrics.ServeHTTP(w, r)

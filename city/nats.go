@@ -107,6 +107,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 		h.srv, err = natsserver.Start(natsserver.Config{
 			Listen: cfg.Listen, StoreDir: filepath.Join(c.Config.Data, "nats"), MaxStore: cfg.MaxStoreMB << 20,
 			CityKey: pub, AdminKeys: cfg.AdminKeys, Wards: wardDirectory{c}, Log: log,
+			OnDuplicate: c.duplicateLogin, // city/identity.go
 		})
 		if err != nil {
 			return nil, err

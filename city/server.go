@@ -37,6 +37,7 @@ func (c *City) Handler() http.Handler {
 	mux.Handle("POST /api/v1/join", c.joinHandler()) // city/join.go: a one-time code for a ward's credentials
 
 	h("GET /api/v1/manifest", c.getManifest, roleWard)
+	h("PUT /api/v1/ward/receipt-key", c.putReceiptKey, roleWard) // city/identity.go
 	h("GET /api/v1/media/{sha256}", c.getMediaFile, roleWard, "admin", "operator")
 	h("HEAD /api/v1/media/{sha256}", c.getMediaFile, roleWard, "admin", "operator")
 
@@ -644,7 +645,9 @@ func (c *City) getWard(w http.ResponseWriter, r *http.Request, p principal) {
 		c.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.wardJSON(r.Context(), wd))
+	out := c.wardJSON(r.Context(), wd)
+	out.ReceiptKeyID = c.receiptKeyID(r.Context(), wd.ID)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {

@@ -1,9 +1,12 @@
 package fleet
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"loa/signing"
 )
 
 // AsRunEntry is one line of a ward's broadcast log (nhật ký phát sóng) as
@@ -53,4 +56,19 @@ func DecodeAsRun(data []byte, ward string) (AsRunEntry, error) {
 		return e, fmt.Errorf("%w: no program or result", ErrBadAsRun)
 	}
 	return e, nil
+}
+
+// OpenAsRun reads an as-run message from ward: signed by the ward's
+// registered key when it has one (see signing.OpenSigned), else as it
+// comes. signed reports whether the key verified it.
+func OpenAsRun(data []byte, ward string, key ed25519.PublicKey) (e AsRunEntry, signed bool, err error) {
+	if len(data) > 24<<10 {
+		return e, false, fmt.Errorf("%w: %d bytes", ErrBadAsRun, len(data))
+	}
+	payload, signed, err := signing.OpenSigned(data, key)
+	if err != nil {
+		return e, false, err
+	}
+	e, err = DecodeAsRun(payload, ward)
+	return e, signed, err
 }

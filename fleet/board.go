@@ -32,6 +32,7 @@ type wardEntry struct {
 	health     Health
 	since      time.Time
 	evaluated  bool
+	id         identity // fleet/identity.go
 }
 
 // Change is a ward's move from one state to another: what the city writes
@@ -139,6 +140,7 @@ func (b *Board) Observe(ward string, data []byte, recv time.Time) error {
 		return err
 	}
 	e := b.entry(ward)
+	b.noteBeat(e, &hb, recv)
 	if old := e.hb; old != nil {
 		if hb.Seq <= old.Seq && hb.Uptime >= old.Uptime {
 			b.stats.Stale++
@@ -174,9 +176,10 @@ func (e *wardEntry) cityOffset() (time.Duration, bool) {
 }
 
 func (b *Board) evaluate(ward string, e *wardEntry, now time.Time) {
+	b.checkReceipts(e, now)
 	off, known := e.cityOffset()
 	h := Evaluate(now, Observation{Heartbeat: e.hb, Received: e.received, CityOffset: off, CityOffsetKnown: known,
-		Manifest: e.manifest, Issued: e.issued, DefaultEvery: b.defaultEvery}, b.th)
+		Manifest: e.manifest, Issued: e.issued, DefaultEvery: b.defaultEvery, Alarms: e.activeAlarms(now)}, b.th)
 	prev := e.health.State
 	e.health = h
 	if e.evaluated && prev == h.State {

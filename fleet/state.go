@@ -10,6 +10,11 @@ import (
 type State string
 
 const (
+	// Identity: the ward's credentials are used by someone else, or what
+	// it reports cannot be believed (a second login with its key, a
+	// forged receipt, receipts that contradict its heartbeats). Worst of
+	// all: alerts meant for it may go elsewhere.
+	Identity  State = "identity!"
 	Offline   State = "offline"
 	DeviceBad State = "device!"
 	Silent    State = "silent!"
@@ -21,7 +26,7 @@ const (
 )
 
 // States lists every state, worst first: the order problems are shown in.
-var States = []State{Offline, DeviceBad, Silent, ClockBad, Late, OutOfSync, OnAir, Idle}
+var States = []State{Identity, Offline, DeviceBad, Silent, ClockBad, Late, OutOfSync, OnAir, Idle}
 
 // Severity orders states: higher is worse; on air and idle are 0.
 func (s State) Severity() int {
@@ -39,6 +44,8 @@ func (s State) Problem() bool { return s.Severity() > 0 }
 // Slug is the state as a Prometheus label value.
 func (s State) Slug() string {
 	switch s {
+	case Identity:
+		return "identity"
 	case Offline:
 		return "offline"
 	case DeviceBad:
@@ -62,6 +69,8 @@ func (s State) Slug() string {
 // Vietnamese is the state in the station's words (shared/GLOSSARY.md).
 func (s State) Vietnamese() string {
 	switch s {
+	case Identity:
+		return "Nghi giả mạo trạm"
 	case Offline:
 		return "Mất kết nối"
 	case DeviceBad:
@@ -154,6 +163,9 @@ type Observation struct {
 	Issued   time.Time
 	// DefaultEvery is the interval assumed for a ward never heard from.
 	DefaultEvery time.Duration
+	// Alarms are identity problems still held (Board.Flag): shown first,
+	// whatever the heartbeats say, offline included.
+	Alarms []Problem
 }
 
 // Problem is one thing wrong with a ward, in the technicians' words.
@@ -181,14 +193,16 @@ func Evaluate(now time.Time, o Observation, th Thresholds) Health {
 	if every <= 0 {
 		every = 15 * time.Second
 	}
+	ps := append([]Problem(nil), o.Alarms...)
 	if hb == nil || o.Received.IsZero() {
-		return Health{State: Offline, Problems: []Problem{{Offline, "no heartbeat yet / chưa nhận tín hiệu"}}}
+		ps = append(ps, Problem{Offline, "no heartbeat yet / chưa nhận tín hiệu"})
+		return Health{State: ps[0].State, Problems: ps}
 	}
 	if age := now.Sub(o.Received); age > th.OfflineWindow(every) {
-		return Health{State: Offline, Problems: []Problem{{Offline, fmt.Sprintf("no heartbeat for %s", age.Round(time.Second))}}}
+		ps = append(ps, Problem{Offline, fmt.Sprintf("no heartbeat for %s", age.Round(time.Second))})
+		return Health{State: ps[0].State, Problems: ps}
 	}
 
-	var ps []Problem
 	if !hb.Device.OK {
 		ps = append(ps, Problem{DeviceBad, orText(hb.Device.Error, "audio device error")})
 	}

@@ -19,6 +19,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -181,4 +182,37 @@ func LoadKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("key file %s: a %T, not an Ed25519 key", path, k)
 	}
 	return priv, nil
+}
+
+// ErrUnsigned: a message that must be signed came bare.
+var ErrUnsigned = errors.New("not signed")
+
+// SignJSON is payload signed with priv, as the JSON of its Envelope: how a
+// ward sends its receipts and as-run lines.
+func SignJSON(priv ed25519.PrivateKey, payload []byte) ([]byte, error) {
+	return json.Marshal(Sign(priv, payload))
+}
+
+// OpenSigned reads a message that is either a JSON Envelope or, from
+// senders older than signing, the bare payload. With a key, only an
+// envelope that verifies under it is accepted (a bare message is
+// ErrUnsigned; another key ErrUnknownKey; a bad signature ErrBadSignature).
+// Without one (the sender has registered none yet) the payload is
+// returned unverified: signed then only says it came in an envelope.
+func OpenSigned(data []byte, key ed25519.PublicKey) (payload []byte, signed bool, err error) {
+	var env Envelope
+	if json.Unmarshal(data, &env) != nil || (env.Payload == nil && env.Signature == nil && env.KeyID == "") {
+		if key != nil {
+			return nil, false, ErrUnsigned
+		}
+		return data, false, nil
+	}
+	if key == nil {
+		return env.Payload, false, nil
+	}
+	p, err := Verify(env, key)
+	if err != nil {
+		return nil, false, err
+	}
+	return p, true, nil
 }

@@ -208,3 +208,52 @@ func TestLoadKeyBadFiles(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// A ward's message: signed by its registered key it opens; bare, signed by
+// another key or tampered it is refused with a reason; with no key
+// registered (a ward older than receipt signing) it opens unverified.
+func TestOpenSigned(t *testing.T) {
+	_, ward, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	pub := ward.Public().(ed25519.PublicKey)
+	payload := []byte(`{"alert":"cb-1","state":"finished"}`)
+	good, err := SignJSON(ward, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := SignJSON(other, payload)
+	var env Envelope
+	json.Unmarshal(good, &env)
+	env.Payload = []byte(`{"alert":"cb-2","state":"finished"}`)
+	tampered, _ := json.Marshal(env)
+	env.KeyID = ""
+	env.Signature = nil
+	noSig, _ := json.Marshal(env)
+
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		key    ed25519.PublicKey
+		want   error
+		signed bool
+	}{
+		{"signed by the ward's key", good, pub, nil, true},
+		{"bare", payload, pub, ErrUnsigned, false},
+		{"another key", forged, pub, ErrUnknownKey, false},
+		{"tampered", tampered, pub, ErrBadSignature, false},
+		{"an envelope without a signature", noSig, pub, ErrUnknownKey, false},
+		{"not JSON", []byte("xx"), pub, ErrUnsigned, false},
+		{"no key registered, bare", payload, nil, nil, false},
+		{"no key registered, signed", forged, nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, signed, err := OpenSigned(tc.data, tc.key)
+			if !errors.Is(err, tc.want) || signed != tc.signed {
+				t.Fatalf("err %v (want %v), signed %v", err, tc.want, signed)
+			}
+			if err == nil && string(p) != string(payload) {
+				t.Fatalf("payload %s", p)
+			}
+		})
+	}
+}

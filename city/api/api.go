@@ -61,6 +61,16 @@ type Ward struct {
 	Token string `json:"token,omitempty"`
 	// NATSSeed is the ward's NATS key (city.nats_key), set once, with Token.
 	NATSSeed string `json:"nats_seed,omitempty"`
+	// ReceiptKeyID is the id of the key the ward signs its receipts with
+	// (GET /api/v1/wards/{id} only; absent: none registered yet).
+	ReceiptKeyID string `json:"receipt_key_id,omitempty"`
+}
+
+// ReceiptKey is the body and answer of PUT /api/v1/ward/receipt-key: the
+// public half of the key a ward signs its receipts and as-run lines with.
+type ReceiptKey struct {
+	PublicKey string `json:"public_key"`
+	KeyID     string `json:"key_id,omitempty"`
 }
 
 // NewWard is the body of POST /api/v1/wards.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -36,6 +37,16 @@ type Config struct {
 	AdminKeys []string
 	Wards     Directory
 	Log       *slog.Logger
+	// OnDuplicate, if set, is told of every ward login that replaced
+	// another live connection of the same ward (see takeover). It is
+	// called from its own goroutine, never under the server's locks.
+	OnDuplicate func(DuplicateLogin)
+	// ActiveWindow: an older connection that sent something within this
+	// long before it was replaced was alive, and its replacement is a
+	// duplicate login; an idle one was most likely the stale socket of a
+	// station that rebooted (default 45 s: a ward publishes a heartbeat
+	// every 15 s and pulls its alert consumer more often).
+	ActiveWindow time.Duration
 }
 
 // StartServer starts the embedded NATS server with JetStream: file
@@ -83,6 +94,9 @@ func Start(cfg Config) (*server.Server, error) {
 		// The nonce lets clients prove they hold their NKEY seed.
 		AlwaysEnableNonce: true,
 	}
+	if cfg.ActiveWindow <= 0 {
+		cfg.ActiveWindow = 45 * time.Second
+	}
 	auth := &authenticator{cfg: cfg, admins: map[string]bool{cfg.CityKey: true}}
 	for _, k := range cfg.AdminKeys {
 		auth.admins[k] = true
@@ -92,6 +106,7 @@ func Start(cfg Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
+	auth.srv = s
 	s.SetLoggerV2(&slogLogger{log: cfg.Log.With("component", "nats")}, false, false, false)
 	go s.Start()
 	if !s.ReadyForConnections(15 * time.Second) {
@@ -107,6 +122,17 @@ func Start(cfg Config) (*server.Server, error) {
 type authenticator struct {
 	cfg    Config
 	admins map[string]bool
+	srv    *server.Server
+	// takeMu makes takeovers one at a time, so that two logins of one
+	// ward at the same moment cannot close each other: the newest wins.
+	takeMu sync.Mutex
+	// authed holds, per ward key, the remote addresses of its logins
+	// that passed Check (pruned to the open ones at each takeover): a
+	// connection that claims the key but has not proved it is never
+	// taken for the ward's. The first login of a key since the server
+	// started cannot replace anything and is not looked up (after a
+	// restart, every ward logs in at once).
+	authed map[string]map[string]bool
 }
 
 func (a *authenticator) Check(c server.ClientAuthentication) bool {
@@ -138,6 +164,11 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 	}
 	c.RegisterUser(&server.User{Username: "ward:" + ward, Permissions: WardPermissions(ward, groups)})
 	a.cfg.Log.Debug("ward connected", "ward", ward, "remote", remote(c))
+	if addr := c.RemoteAddress(); addr != nil && a.srv != nil && a.loggedIn(opts.Nkey, addr.String()) {
+		// The server holds the new client's lock while it asks us: the
+		// older connections are looked up and closed once Check returns.
+		go a.takeover(ward, opts.Nkey)
+	}
 	return true
 }
 
