@@ -236,9 +236,9 @@ func TestParseViolation(t *testing.T) {
 	key := "UA" + strings.Repeat("B", 54)
 	for line, want := range map[string]Denial{
 		`127.0.0.1:4711 - cid:9 - "v1.55.0:go:loa-agent" - "$G/nkey:` + key + `" - Publish Violation - Subject "loa.alert.all"`: {NKey: key, Kind: "publish", Subject: "loa.alert.all", Remote: "127.0.0.1:4711"},
-		`[::1]:5 - cid:12 - "$G/nkey:` + key + `" - Subscription Violation - Subject "loa.alert.ward.p2", SID 3`:                  {NKey: key, Kind: "subscribe", Subject: "loa.alert.ward.p2", Remote: "[::1]:5"},
-		`10.0.0.2:9 - cid:1 - "v2:go" - "$G/nkey:` + key + `" - Publish Violation - Reply "_INBOX.x"`:                              {NKey: key, Kind: "reply", Subject: "_INBOX.x", Remote: "10.0.0.2:9"},
-		`JetStream resource limits exceeded for account: "$G"`: {},
+		`[::1]:5 - cid:12 - "$G/nkey:` + key + `" - Subscription Violation - Subject "loa.alert.ward.p2", SID 3`:                {NKey: key, Kind: "subscribe", Subject: "loa.alert.ward.p2", Remote: "[::1]:5"},
+		`10.0.0.2:9 - cid:1 - "v2:go" - "$G/nkey:` + key + `" - Publish Violation - Reply "_INBOX.x"`:                           {NKey: key, Kind: "reply", Subject: "_INBOX.x", Remote: "10.0.0.2:9"},
+		`JetStream resource limits exceeded for account: "$G"`:                                                                  {},
 	} {
 		got, ok := parseViolation(line)
 		if ok != (want.NKey != "") || got != want {
