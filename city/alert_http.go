@@ -46,30 +46,22 @@ func (c *City) postAlert(w http.ResponseWriter, r *http.Request, p principal) {
 		writeError(w, http.StatusBadRequest, "body: %v", err)
 		return
 	}
-	res, queued, err := c.SendAlert(r.Context(), req, p.name())
+	res, err := c.SendAlert(r.Context(), req, p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if queued {
-		status = http.StatusAccepted
-	}
 	w.Header().Set("Location", "/api/v1/alerts/"+res.ID)
-	writeJSON(w, status, res)
+	writeJSON(w, http.StatusCreated, res)
 }
 
 func (c *City) postCancel(w http.ResponseWriter, r *http.Request, p principal) {
-	res, queued, err := c.CancelAlert(r.Context(), r.PathValue("id"), p.name())
+	res, err := c.CancelAlert(r.Context(), r.PathValue("id"), p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
 	}
-	status := http.StatusOK
-	if queued {
-		status = http.StatusAccepted
-	}
-	writeJSON(w, status, res)
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (c *City) getAlert(w http.ResponseWriter, r *http.Request, p principal) {
@@ -105,7 +97,7 @@ func (c *City) alertFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, ErrAlertConflict):
 		writeError(w, http.StatusConflict, "%v", err)
-	case errors.Is(err, ErrNoNATS):
+	case errors.Is(err, ErrNoNATS), errors.Is(err, ErrAlertNotPublished):
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 	default:
 		c.fail(w, r, err)

@@ -15,6 +15,9 @@ import (
 type reportMsg struct {
 	msg jetstream.Msg
 	rep sqlite.AlertReport
+	// drop: not recorded (over the ward's budget), only acknowledged with
+	// the batch (the consumer acknowledges all up to a sequence).
+	drop bool
 }
 
 // reportIntake reads the wards' receipts from REPORTS through the city's
@@ -66,15 +69,24 @@ func (c *City) reportIntake(ctx context.Context) {
 
 func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 	ward, ok := natsbus.ReportWard(m.Subject())
-	r, err := alert.DecodeReport(m.Data())
-	if !ok || err != nil {
-		c.Log.Warn("unreadable receipt dropped", "subject", m.Subject(), "err", err)
-		m.Term()
-		return
-	}
 	var seq uint64
 	if md, err := m.Metadata(); err == nil {
 		seq = md.Sequence.Stream
+	}
+	if ok && !c.allowFromWard(ward, kindReport) {
+		select {
+		case c.alerts.reports <- reportMsg{msg: m, rep: sqlite.AlertReport{StreamSeq: seq}, drop: true}:
+		case <-ctx.Done():
+		}
+		return
+	}
+	r, err := alert.DecodeReport(m.Data())
+	if !ok || err != nil {
+		if c.bus.logBad(ward, kindReport, c.Now()) {
+			c.Log.Warn("unreadable receipt dropped (at most one logged a minute per ward)", "ward", ward, "subject", m.Subject(), "err", err)
+		}
+		m.Term()
+		return
 	}
 	if r.State == alert.Rejected {
 		c.Log.Warn("a ward rejected an alert", "ward", ward, "alert", r.Alert, "verified", r.Verified, "reason", r.Reason)
@@ -103,6 +115,9 @@ func (c *City) reportWriter(ctx context.Context) {
 		wctx := context.WithoutCancel(ctx)
 		err := c.DB.Update(wctx, func(tx sqlite.CityTx) error {
 			for _, b := range batch {
+				if b.drop {
+					continue
+				}
 				if err := tx.AddAlertReport(wctx, b.rep); err != nil {
 					return err
 				}

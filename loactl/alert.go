@@ -18,8 +18,9 @@ import (
 	"loa/city/api"
 )
 
-// SendAlert sends an alert; the status code says whether it went out at
-// once (201) or is queued (202).
+// SendAlert sends an alert; the status code is 201 when it went out. An
+// alert NATS did not take is an error (503), not a success: it has not
+// gone out (an older city answered 202, queued).
 func (c *Client) SendAlert(ctx context.Context, req api.NewAlert) (api.Alert, int, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -140,8 +141,10 @@ func (r *runner) alertSend(args []string) int {
 	if err != nil {
 		return c.failed(err)
 	}
-	if st == http.StatusAccepted {
-		fmt.Fprintf(r.stderr, "loactl alert send: %s is queued: the city's NATS did not take it yet; it is sent as soon as it does\n", a.ID)
+	if st == http.StatusAccepted { // an older city: queued, not sent
+		fmt.Fprintf(r.stderr, "loactl alert send: %s CHƯA GỬI ĐƯỢC / NOT SENT: queued, the city's NATS did not take it yet\n", a.ID)
+		fmt.Fprintln(r.stdout, a.ID)
+		return exitFailure
 	}
 	if *asJSON && !*wait {
 		return r.json(a)
@@ -174,11 +177,11 @@ func (r *runner) alertCancel(args []string) int {
 	if *asJSON {
 		return r.json(a)
 	}
-	note := ""
-	if st == http.StatusAccepted {
-		note = " (queued: the city's NATS did not take it yet)"
+	if st == http.StatusAccepted { // an older city: queued, not sent
+		fmt.Fprintf(r.stderr, "loactl alert cancel: the cancel of %s is NOT SENT yet: queued, the city's NATS did not take it\n", a.ID)
+		return exitFailure
 	}
-	fmt.Fprintf(r.stdout, "%s cancelled by %s%s\n", a.ID, a.CancelledBy, note)
+	fmt.Fprintf(r.stdout, "%s cancelled by %s\n", a.ID, a.CancelledBy)
 	return exitOK
 }
 

@@ -116,7 +116,7 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 			h = &api.WardHealth{State: string(fleet.Offline)}
 		}
 		st := fleet.State(h.State)
-		if st.Problem() {
+		if st.Problem() || natsNote(h.NATS) != "" {
 			problems++
 		}
 		seen := "never"
@@ -154,10 +154,33 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 				problem += fmt.Sprintf(" (+%d: %s)", n, otherStates(h.Problems[1:]))
 			}
 		}
+		if n := natsNote(h.NATS); n != "" {
+			problem = strings.TrimPrefix(problem+"; "+n, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wd.ID, st.Label(), seen, playing, level, sync, orStr(h.Version, "-"), problem)
+
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d wards, %d with problems\n", len(wards), problems)
+}
+
+// natsNote is a ward's NATS misuse in a few words ("" when none).
+func natsNote(n *api.WardNATS) string {
+	if n == nil {
+		return ""
+	}
+	var parts []string
+	if n.Flooding {
+		dropped := uint64(0)
+		for _, v := range n.Dropped {
+			dropped += v
+		}
+		parts = append(parts, fmt.Sprintf("GỬI QUÁ NHIỀU / FLOODING NATS (%d dropped)", dropped))
+	}
+	if n.Denied > 0 {
+		parts = append(parts, fmt.Sprintf("NATS từ chối / refused %d× (%s)", n.Denied, n.LastDeniedWhat))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func otherStates(ps []api.WardProblem) string {
