@@ -18,9 +18,11 @@ import (
 // ward was offline) in one go; beyond it, a ward sending faster than the
 // rate has the excess dropped, counted, and is shown as flooding.
 var wardBudgets = map[string]budget{
-	kindReport:    {burst: natsbus.ReportsPerWard, perSecond: 2}, // a few receipts per alert
-	kindAsRun:     {burst: natsbus.AsRunPerWard, perSecond: 2},   // a line per item played
-	kindHeartbeat: {burst: 20, perSecond: 1},                     // one every 15 s by default
+	kindReport: {burst: natsbus.ReportsPerWard, perSecond: 2}, // a few receipts per alert
+	kindAsRun:  {burst: natsbus.AsRunPerWard, perSecond: 2},   // a line per item played
+	// One every 15 s by default, every 200 ms at the fastest an agent
+	// allows (fleet.heartbeat), and one at each change on air.
+	kindHeartbeat: {burst: 50, perSecond: 10},
 }
 
 const (
