@@ -309,6 +309,9 @@ func TestAlertStoreFullIsLoud(t *testing.T) {
 		return code == 503 && strings.Contains(body, "JetStream store full")
 	})
 	t.Logf("/healthz: %s", body)
+	if table := run(t, c.ctl, "loactl", "wards"); !strings.Contains(table, "THE CITY CANNOT SEND ALERTS") || !strings.Contains(table, "JetStream store full") {
+		t.Errorf("loactl wards with the store full:\n%s", table)
+	}
 
 	// The API.
 	req, _ := http.NewRequest("POST", "http://"+c.addr+"/api/v1/alerts",

@@ -60,6 +60,14 @@ func (r *runner) wards(args []string) int {
 					}
 					fmt.Fprintf(&buf, "%s  (mỗi / every %s; Ctrl-C to stop)\n", time.Now().Format("15:04:05"), *every)
 				}
+				// The city's own health first: wards that look fine do
+				// not hear an alert the city cannot send.
+				if ps := cl.AlertProblems(r.ctx); len(ps) > 0 {
+					buf.WriteString("!! THÀNH PHỐ KHÔNG GỬI ĐƯỢC CẢNH BÁO / THE CITY CANNOT SEND ALERTS:\n")
+					for _, p := range ps {
+						buf.WriteString("!!   " + p + "\n")
+					}
+				}
 				writeWardsTable(&buf, wards)
 				if *watch && !tty {
 					buf.WriteString("\n")
