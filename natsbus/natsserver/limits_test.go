@@ -2,6 +2,7 @@ package natsserver
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,10 @@ type smallBus struct {
 }
 
 func startSmallBus(t *testing.T, maxStore int64, ensure bool, wards ...WardKey) *smallBus {
+	return startSmallBusLog(t, maxStore, ensure, nil, wards...)
+}
+
+func startSmallBusLog(t *testing.T, maxStore int64, ensure bool, log *slog.Logger, wards ...WardKey) *smallBus {
 	t.Helper()
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	b := &smallBus{bus: &bus{dir: &wardDir{}, seeds: map[string]string{}}}
@@ -30,7 +35,7 @@ func startSmallBus(t *testing.T, maxStore int64, ensure bool, wards ...WardKey) 
 		b.dir.add(w)
 		b.seeds[w.Ward] = seed
 	}
-	srv, err := Start(Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxStore: maxStore, CityKey: cityPub, Wards: b.dir,
+	srv, err := Start(Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxStore: maxStore, CityKey: cityPub, Wards: b.dir, Log: log,
 		Denied: func(d Denial) {
 			b.mu.Lock()
 			b.denials = append(b.denials, d)
@@ -194,9 +199,11 @@ func TestEnsureStreamsSaysWhenTheStoreIsReserved(t *testing.T) {
 }
 
 // Every refused attempt of a ward's key reaches Config.Denied with the
-// ward's name.
+// ward's name; the log names the ward too, once a minute per ward.
 func TestDenialsNameTheWard(t *testing.T) {
-	b := startSmallBus(t, 8<<20, true, WardKey{Ward: "p1"}, WardKey{Ward: "p2"})
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b := startSmallBusLog(t, 8<<20, true, log, WardKey{Ward: "p1"}, WardKey{Ward: "p2"})
 	nc, errs := b.ward(t, "p1")
 	for range 3 {
 		nc.Publish(natsbus.AlertAll, []byte("x"))
@@ -223,6 +230,13 @@ func TestDenialsNameTheWard(t *testing.T) {
 			if kinds["publish loa.alert.all"] != 3 || kinds["publish "+natsbus.Report("p2")] != 1 || kinds["subscribe loa.alert.ward.p2"] != 1 {
 				t.Fatalf("denials %v", kinds)
 			}
+			out := logs.String()
+			if strings.Count(out, "refused: no permission") != 1 || !strings.Contains(out, "ward=p1") || !strings.Contains(out, `subject=loa.alert.all`) {
+				t.Fatalf("log:\n%s", out)
+			}
+			if strings.Contains(out, "Violation") {
+				t.Fatalf("the server's own line logged too:\n%s", out)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
@@ -230,6 +244,23 @@ func TestDenialsNameTheWard(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestParseViolation(t *testing.T) {
