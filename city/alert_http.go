@@ -46,22 +46,30 @@ func (c *City) postAlert(w http.ResponseWriter, r *http.Request, p principal) {
 		writeError(w, http.StatusBadRequest, "body: %v", err)
 		return
 	}
-	res, err := c.SendAlert(r.Context(), req, p.name())
+	res, queued, err := c.SendAlert(r.Context(), req, p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
 	}
+	status := http.StatusCreated
+	if queued {
+		status = http.StatusAccepted
+	}
 	w.Header().Set("Location", "/api/v1/alerts/"+res.ID)
-	writeJSON(w, http.StatusCreated, res)
+	writeJSON(w, status, res)
 }
 
 func (c *City) postCancel(w http.ResponseWriter, r *http.Request, p principal) {
-	res, err := c.CancelAlert(r.Context(), r.PathValue("id"), p.name())
+	res, queued, err := c.CancelAlert(r.Context(), r.PathValue("id"), p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	status := http.StatusOK
+	if queued {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, res)
 }
 
 func (c *City) getAlert(w http.ResponseWriter, r *http.Request, p principal) {

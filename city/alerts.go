@@ -93,39 +93,41 @@ func (c *City) newAlertID(now time.Time) string {
 // recorded: a request with any problem sends nothing (BadInputError).
 // When NATS does not take every copy within 5 s the alert stays recorded
 // as queued, is published as soon as NATS takes it, and SendAlert returns
-// ErrAlertNotPublished: the operator must know it has not gone out.
-func (c *City) SendAlert(ctx context.Context, req api.NewAlert, by string) (res api.Alert, err error) {
+// queued and ErrAlertNotPublished: the operator must know it has not gone
+// out (never queued without an error).
+func (c *City) SendAlert(ctx context.Context, req api.NewAlert, by string) (res api.Alert, queued bool, err error) {
 	a, plan, err := c.planAlert(ctx, req, by)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	if c.alerts == nil {
-		return res, ErrNoNATS
+		return res, false, ErrNoNATS
 	}
 	// Now the things that take time or leave traces: speech, chime.
 	if req.Text != "" {
 		m, err := c.speak(ctx, a.ID, req.Text, a.Content.Voice, a.Content.Speed, by)
 		if err != nil {
-			return res, err
+			return res, false, err
 		}
 		a.Content.Media = mediaRef(m)
 	}
 	if a.Chime != nil {
 		m, err := c.alertChime(ctx)
 		if err != nil {
-			return res, err
+			return res, false, err
 		}
 		a.Chime = mediaRef(m)
 	}
 	if err := c.commitAlert(ctx, a, plan, by); err != nil {
-		return res, err
+		return res, false, err
 	}
 	c.Log.Info("alert sent", "alert", a.ID, "msg_type", a.MsgType, "status", a.Status, "priority", a.Priority,
 		"targets", a.Targets.String(), "wards", len(plan.wards), "by", by)
 	if err := c.publishAlert(ctx, a.ID); err != nil {
-		return res, err
+		return res, true, err
 	}
-	return c.AlertStatus(ctx, a.ID)
+	res, err = c.AlertStatus(ctx, a.ID)
+	return res, false, err
 }
 
 // alertPlan is what the city resolved for an alert: its wards and the
@@ -546,24 +548,24 @@ func (c *City) publishPending(ctx context.Context, only ...string) int {
 
 // CancelAlert sends the signed Cancel of alert id to the wards it was for
 // (ErrAlertNotPublished, like SendAlert, when NATS does not take it).
-func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, error) {
+func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, bool, error) {
 	old, err := c.DB.Read().Alert(ctx, id)
 	if errors.Is(err, sqlite.ErrNotFound) {
-		return api.Alert{}, fmt.Errorf("%w: %s", ErrAlertNotFound, id)
+		return api.Alert{}, false, fmt.Errorf("%w: %s", ErrAlertNotFound, id)
 	}
 	if err != nil {
-		return api.Alert{}, err
+		return api.Alert{}, false, err
 	}
 	now := c.Now().UTC().Truncate(time.Millisecond)
 	if err := c.stoppable(old, now); err != nil {
-		return api.Alert{}, err
+		return api.Alert{}, false, err
 	}
 	if c.alerts == nil {
-		return api.Alert{}, ErrNoNATS
+		return api.Alert{}, false, ErrNoNATS
 	}
 	orig, err := alert.Decode(old.Payload)
 	if err != nil {
-		return api.Alert{}, fmt.Errorf("alert %s as stored: %w", id, err)
+		return api.Alert{}, false, fmt.Errorf("alert %s as stored: %w", id, err)
 	}
 	a := &alert.Alert{ID: c.newAlertID(now), MsgType: alert.MsgCancel, References: []string{id}, Status: orig.Status,
 		Sender: by + "@" + c.Config.Alerts.Sender, Issued: now, Expires: orig.Expires, Priority: orig.Priority,
@@ -573,7 +575,7 @@ func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, error
 	}
 	wards, err := c.DB.Read().AlertWards(ctx, id)
 	if err != nil {
-		return api.Alert{}, err
+		return api.Alert{}, false, err
 	}
 	var subjects []string
 	for _, cp := range old.Copies {
@@ -581,13 +583,14 @@ func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, error
 	}
 	plan := alertPlan{wards: wards, subjects: subjects, cancels: []string{id}}
 	if err := c.commitAlert(ctx, a, plan, by); err != nil {
-		return api.Alert{}, err
+		return api.Alert{}, false, err
 	}
 	c.Log.Info("alert cancelled", "alert", id, "cancel", a.ID, "by", by)
 	if err := c.publishAlert(ctx, a.ID); err != nil {
-		return api.Alert{}, err
+		return api.Alert{}, true, err
 	}
-	return c.AlertStatus(ctx, id)
+	res, err := c.AlertStatus(ctx, id)
+	return res, false, err
 }
 
 // AlertStatus is an alert and where it stands at each of its wards.
