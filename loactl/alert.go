@@ -62,7 +62,8 @@ func (r *runner) alertSend(args []string) int {
 			"city with espeak-ng (voices vi, vi-vn-x-central, vi-vn-x-south); a file is uploaded\n"+
 			"first. Emergency cuts what is on air at once; urgent waits for the item on air to\n"+
 			"end (at most max_wait). Prints the alert's id; --wait then shows each ward's state\n"+
-			"(Đã nhận / Đang phát / Đã phát xong / Từ chối) until all are done.")
+			"(Đã nhận / Đang phát / Đã phát xong / Từ chối) until all are done. Exit 1 when the city\n"+
+			"recorded the alert but could NOT send it (its NATS refused it: the city keeps trying).")
 	text := c.fs.String("text", "", "text to speak (at most 4000 characters)")
 	voice := c.fs.String("voice", "", "espeak-ng voice: vi (default), vi-vn-x-central, vi-vn-x-south")
 	speed := c.fs.Int("speed", 0, "speech rate, words a minute (80-300; default 150)")
