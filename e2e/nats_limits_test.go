@@ -191,7 +191,7 @@ func TestAlertThroughAWardKeysFlood(t *testing.T) {
 	defer func() { close(stop); <-done }()
 
 	waitUntil(t, "twice the store sent", 60*time.Second, func() bool { return sent.Load() > 2*storeMB<<20 })
-	waitUntil(t, "phuong-2 shown flooding", 20*time.Second, func() bool {
+	waitUntil(t, "phuong-2 shown flooding", 45*time.Second, func() bool {
 		n := c.wardNATS("phuong-2")
 		return n != nil && n.Flooding && n.Dropped["report"] > 0 && n.Dropped["asrun"] > 0
 	})
