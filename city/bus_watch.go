@@ -58,7 +58,7 @@ type wardBus struct {
 	deniedWhat string // "publish loa.alert.all"
 	floodSince time.Time
 	lastDrop   time.Time
-	loggedDrop time.Time
+	loggedDrop map[string]time.Time // by kind
 	loggedBad  map[string]time.Time
 }
 
@@ -79,15 +79,16 @@ func (b *busWatch) ward(id string) *wardBus {
 	}
 	w := b.wards[id]
 	if w == nil {
-		w = &wardBus{tokens: map[string]float64{}, filled: map[string]time.Time{}, dropped: map[string]uint64{}, loggedBad: map[string]time.Time{}}
+		w = &wardBus{tokens: map[string]float64{}, filled: map[string]time.Time{}, dropped: map[string]uint64{},
+			loggedDrop: map[string]time.Time{}, loggedBad: map[string]time.Time{}}
 		b.wards[id] = w
 	}
 	return w
 }
 
 // allow takes one message of kind from ward at now out of the ward's
-// budget. False: over budget, drop it (counted). first is true for the
-// first drop of a flood (or the first in a minute), for the caller to log.
+// budget. False: over budget, drop it (counted). logIt is true for the
+// first drop of a kind in a minute, for the caller to log.
 func (b *busWatch) allow(ward, kind string, now time.Time) (ok, logIt bool) {
 	bud := wardBudgets[kind]
 	b.mu.Lock()
@@ -110,8 +111,8 @@ func (b *busWatch) allow(ward, kind string, now time.Time) (ok, logIt bool) {
 		w.floodSince = now
 	}
 	w.lastDrop = now
-	if now.Sub(w.loggedDrop) >= time.Minute {
-		w.loggedDrop = now
+	if now.Sub(w.loggedDrop[kind]) >= time.Minute {
+		w.loggedDrop[kind] = now
 		return false, true
 	}
 	return false, false

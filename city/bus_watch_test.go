@@ -38,6 +38,12 @@ func TestWardBudget(t *testing.T) {
 	if ok, _ := b.allow("p1", kindHeartbeat, t0); !ok {
 		t.Fatal("a heartbeat dropped for too many receipts")
 	}
+	for range int(wardBudgets[kindAsRun].burst) {
+		b.allow("p1", kindAsRun, t0)
+	}
+	if ok, logIt := b.allow("p1", kindAsRun, t0); ok || !logIt {
+		t.Fatalf("the first as-run line dropped: allowed %v, logged %v (each kind logged)", ok, logIt)
+	}
 	// A second later, the rate's worth is allowed again, no more.
 	t1 := t0.Add(time.Second)
 	n := 0
