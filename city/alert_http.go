@@ -105,7 +105,7 @@ func (c *City) alertFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, ErrAlertConflict):
 		writeError(w, http.StatusConflict, "%v", err)
-	case errors.Is(err, ErrNoNATS):
+	case errors.Is(err, ErrNoNATS), errors.Is(err, ErrAlertNotPublished):
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 	default:
 		c.fail(w, r, err)

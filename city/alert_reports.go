@@ -17,6 +17,9 @@ import (
 type reportMsg struct {
 	msg jetstream.Msg
 	rep sqlite.AlertReport
+	// drop: not recorded (over the ward's budget), only acknowledged with
+	// the batch (the consumer acknowledges all up to a sequence).
+	drop bool
 }
 
 // reportIntake reads the wards' receipts from REPORTS through the city's
@@ -68,9 +71,24 @@ func (c *City) reportIntake(ctx context.Context) {
 
 func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 	ward, ok := natsbus.ReportWard(m.Subject())
+	var seq uint64
+	var stored time.Time
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+		stored = md.Timestamp
+	}
 	if !ok {
 		c.Log.Warn("receipt on a strange subject dropped", "subject", m.Subject())
 		m.Term()
+		return
+	}
+	// The ward's budget first (city/bus_watch.go): a flooding ward costs
+	// no signature check and no database write.
+	if !c.allowFromWard(ward, kindReport) {
+		select {
+		case c.alerts.reports <- reportMsg{msg: m, rep: sqlite.AlertReport{StreamSeq: seq}, drop: true}:
+		case <-ctx.Done():
+		}
 		return
 	}
 	// Only a receipt signed by the ward's own key is read (a ward that
@@ -88,15 +106,11 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if err != nil {
-		c.Log.Warn("unreadable receipt dropped", "subject", m.Subject(), "err", err)
+		if c.bus.logBad(ward, kindReport, c.Now()) {
+			c.Log.Warn("unreadable receipt dropped (at most one logged a minute per ward)", "ward", ward, "subject", m.Subject(), "err", err)
+		}
 		m.Term()
 		return
-	}
-	var seq uint64
-	var stored time.Time
-	if md, err := m.Metadata(); err == nil {
-		seq = md.Sequence.Stream
-		stored = md.Timestamp
 	}
 	if r.Verified {
 		// Judged against the heartbeats: only receipts stored while the
@@ -133,6 +147,9 @@ func (c *City) reportWriter(ctx context.Context) {
 		wctx := context.WithoutCancel(ctx)
 		err := c.DB.Update(wctx, func(tx sqlite.CityTx) error {
 			for _, b := range batch {
+				if b.drop {
+					continue
+				}
 				if err := tx.AddAlertReport(wctx, b.rep); err != nil {
 					return err
 				}

@@ -91,8 +91,10 @@ func (c *City) newAlertID(now time.Time) string {
 // SendAlert validates a request, renders its text, signs the alert,
 // records it and publishes it. Every check is made before anything is
 // recorded: a request with any problem sends nothing (BadInputError).
-// When NATS does not take every copy within 5 s the alert is recorded as
-// queued and published as soon as it does (queued is true).
+// When NATS does not take every copy within 5 s the alert stays recorded
+// as queued, is published as soon as NATS takes it, and SendAlert returns
+// queued and ErrAlertNotPublished: the operator must know it has not gone
+// out (never queued without an error).
 func (c *City) SendAlert(ctx context.Context, req api.NewAlert, by string) (res api.Alert, queued bool, err error) {
 	a, plan, err := c.planAlert(ctx, req, by)
 	if err != nil {
@@ -121,9 +123,11 @@ func (c *City) SendAlert(ctx context.Context, req api.NewAlert, by string) (res 
 	}
 	c.Log.Info("alert sent", "alert", a.ID, "msg_type", a.MsgType, "status", a.Status, "priority", a.Priority,
 		"targets", a.Targets.String(), "wards", len(plan.wards), "by", by)
-	queued = !c.publishAlert(ctx, a.ID)
+	if err := c.publishAlert(ctx, a.ID); err != nil {
+		return res, true, err
+	}
 	res, err = c.AlertStatus(ctx, a.ID)
-	return res, queued, err
+	return res, false, err
 }
 
 // alertPlan is what the city resolved for an alert: its wards and the
@@ -479,18 +483,25 @@ func (c *City) commitAlert(ctx context.Context, a *alert.Alert, plan alertPlan, 
 }
 
 // publishAlert publishes the copies of alert id not yet in JetStream,
-// trying for up to 5 s (a cluster electing a new leader). It reports
-// whether every copy is published; the rest are retried in the
-// background.
-func (c *City) publishAlert(ctx context.Context, id string) bool {
+// trying for up to 5 s (a cluster electing a new leader). Copies left are
+// retried in the background, and the alert is a failure the caller must
+// make loud (ErrAlertNotPublished): it is not on its way.
+func (c *City) publishAlert(ctx context.Context, id string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		left := c.publishPending(ctx, id)
-		if left == 0 || time.Now().After(deadline) || ctx.Err() != nil {
-			if left > 0 {
-				c.Log.Warn("alert queued: NATS did not take every copy; retrying in the background", "alert", id, "pending", left)
-			}
-			return left == 0
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			h := &c.alerts.health
+			h.mu.Lock()
+			h.sendFailed++
+			h.unpublished = max(h.unpublished, left)
+			h.mu.Unlock()
+			err := &notPublished{id: id, pending: left, cause: h.lastErr()}
+			c.Log.Error("ALERT NOT SENT: NATS did not take every copy; retrying in the background", "alert", id, "pending", left, "err", err.cause)
+			return err
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -521,6 +532,7 @@ func (c *City) publishPending(ctx context.Context, only ...string) int {
 		cancel()
 		if err != nil {
 			left++
+			h.health.failed(err, c.Now())
 			c.Log.Debug("alert copy not published yet", "alert", cp.Alert, "subject", cp.Subject, "err", err)
 			continue
 		}
@@ -528,10 +540,14 @@ func (c *City) publishPending(ctx context.Context, only ...string) int {
 			c.Log.Error("alert copy published but not recorded", "alert", cp.Alert, "err", err)
 		}
 	}
+	if len(only) == 0 {
+		h.health.round(left)
+	}
 	return left
 }
 
-// CancelAlert sends the signed Cancel of alert id to the wards it was for.
+// CancelAlert sends the signed Cancel of alert id to the wards it was for
+// (ErrAlertNotPublished, like SendAlert, when NATS does not take it).
 func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, bool, error) {
 	old, err := c.DB.Read().Alert(ctx, id)
 	if errors.Is(err, sqlite.ErrNotFound) {
@@ -570,9 +586,11 @@ func (c *City) CancelAlert(ctx context.Context, id, by string) (api.Alert, bool,
 		return api.Alert{}, false, err
 	}
 	c.Log.Info("alert cancelled", "alert", id, "cancel", a.ID, "by", by)
-	queued := !c.publishAlert(ctx, a.ID)
+	if err := c.publishAlert(ctx, a.ID); err != nil {
+		return api.Alert{}, true, err
+	}
 	res, err := c.AlertStatus(ctx, id)
-	return res, queued, err
+	return res, false, err
 }
 
 // AlertStatus is an alert and where it stands at each of its wards.

@@ -47,6 +47,8 @@ type City struct {
 	uploads    lockMap
 	seen       seenTracker
 	fleet      fleetState
+	// bus is what each ward sends over NATS and was refused (bus_watch.go)
+	bus busWatch
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
 	// live announcements on air (city/live.go)

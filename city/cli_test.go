@@ -143,16 +143,24 @@ func TestMainRun(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("no listening line: %s", logs)
 	}
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		t.Fatal(err)
+	// Healthy once its NATS streams are set up (503 "not set up" until
+	// then, a few milliseconds with the embedded server).
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 || time.Now().After(deadline) {
+			break
+		}
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if string(b) != "ok\n" {
 		t.Errorf("healthz %q", b)
 	}
-	resp, err = http.Get("http://" + addr + "/api/v1/manifest")
+	resp, err := http.Get("http://" + addr + "/api/v1/manifest")
 	if err != nil {
 		t.Fatal(err)
 	}

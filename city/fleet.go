@@ -233,7 +233,9 @@ func (c *City) wardHealth(id string) *api.WardHealth {
 	if !ok {
 		return nil
 	}
-	return healthJSON(v, c.Now())
+	h := healthJSON(v, c.Now())
+	h.NATS = c.wardNATS(id)
+	return h
 }
 
 func healthJSON(v fleet.View, now time.Time) *api.WardHealth {

@@ -10,24 +10,22 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/fleet"
+	"loa/natsbus"
 	"loa/signing"
 )
 
 // AsRunConsumer is the city's durable consumer of the ASRUN stream.
 const AsRunConsumer = "city-asrun"
 
-// asRunStreamConfig is the ASRUN stream, created here if the bus has not
-// (natsbus creates it with the same subjects).
-func asRunStreamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        fleet.AsRunStream,
-		Description: "loa as-run lines, wards to city",
-		Subjects:    []string{fleet.AsRunPrefix + ">"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      30 * 24 * time.Hour,
-		MaxMsgSize:  64 << 10,
+// asRunStreamConfig is the ASRUN stream, created here if the bus has not:
+// natsbus's, with its limits.
+func (c *City) asRunStreamConfig() jetstream.StreamConfig {
+	for _, s := range natsbus.Streams(c.streamOptions()) {
+		if s.Name == fleet.AsRunStream {
+			return s
+		}
 	}
+	panic("natsbus has no stream " + fleet.AsRunStream)
 }
 
 // ServeFleetNATS takes the wards' heartbeats (loa.hb.*) into the board
@@ -38,6 +36,9 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 	var lastBad time.Time
 	sub, err := nc.Subscribe(fleet.HeartbeatPrefix+"*", func(m *nats.Msg) {
 		ward := fleet.WardOfSubject(m.Subject, fleet.HeartbeatPrefix)
+		if !c.allowFromWard(ward, kindHeartbeat) {
+			return
+		}
 		if err := b.Observe(ward, m.Data, c.Now()); err != nil && time.Since(lastBad) > time.Minute {
 			lastBad = time.Now()
 			c.Log.Warn("fleet: heartbeat refused", "subject", m.Subject, "err", err)
@@ -72,7 +73,7 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 	// does (the subscription waits), the as-run consumer is set up then.
 	var cons jetstream.Consumer
 	for {
-		if cons, err = asRunConsumer(ctx, js); err == nil {
+		if cons, err = c.asRunConsumer(ctx, js); err == nil {
 			break
 		}
 		c.Log.Warn("fleet: as-run consumer not ready; retrying", "err", err)
@@ -94,9 +95,9 @@ func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
 	return nil
 }
 
-func asRunConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+func (c *City) asRunConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
 	if _, err := js.Stream(ctx, fleet.AsRunStream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, asRunStreamConfig())
+		_, err = js.CreateStream(ctx, c.asRunStreamConfig())
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return nil, fmt.Errorf("stream %s: %w", fleet.AsRunStream, err)
 		}
@@ -132,6 +133,10 @@ func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
 	keys := &wardKeys{c: c}
 	for m := range batch.Messages() {
 		ward := fleet.WardOfSubject(m.Subject(), fleet.AsRunPrefix)
+		if !c.allowFromWard(ward, kindAsRun) {
+			m.Ack() // dropped: counted, the ward shown flooding
+			continue
+		}
 		key, err := keys.get(ctx, ward)
 		if err != nil {
 			m.NakWithDelay(5 * time.Second)
@@ -147,7 +152,9 @@ func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
 		}
 		if err != nil {
 			c.fleet.asrunBad.Add(1)
-			c.Log.Warn("fleet: as-run message refused", "subject", m.Subject(), "err", err)
+			if c.bus.logBad(ward, kindAsRun, c.Now()) {
+				c.Log.Warn("fleet: as-run message refused (at most one logged a minute per ward)", "ward", ward, "subject", m.Subject(), "err", err)
+			}
 			m.Term()
 			continue
 		}

@@ -148,7 +148,7 @@ func (c *City) getMetrics(w http.ResponseWriter, r *http.Request, p principal) {
 	f := &c.fleet
 	f.metricsOnce.Do(func() {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(fleetCollector{c}, &f.ident, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(fleetCollector{c}, natsCollector{c}, &f.ident, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		f.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	})
 	f.metrics.ServeHTTP(w, r)

@@ -115,13 +115,15 @@ var metricName = regexp.MustCompile(`\bloa_[a-z_]+\b`)
 
 // exported are the metric names the city's /metrics can have.
 func exported(t *testing.T) map[string]bool {
-	b, err := os.ReadFile("metrics.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	for _, m := range regexp.MustCompile(`NewDesc\("(loa_[a-z_]+)"`).FindAllStringSubmatch(string(b), -1) {
-		out[m[1]] = true
+	for _, f := range []string{"metrics.go", "metrics_nats.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`NewDesc\("(loa_[a-z_]+)"`).FindAllStringSubmatch(string(b), -1) {
+			out[m[1]] = true
+		}
 	}
 	if len(out) < 20 {
 		t.Fatalf("only %d metrics found in metrics.go", len(out))

@@ -81,6 +81,8 @@ type alertHub struct {
 	mu        sync.Mutex
 	consumers map[string]string // ward → its groups, as its consumer filters them
 	setupErr  error
+
+	health alertHealth // can alerts be stored and published now (alert_health.go)
 }
 
 // ErrNoNATS is returned when alerts are asked for while the city's NATS
@@ -108,6 +110,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 			Listen: cfg.Listen, StoreDir: filepath.Join(c.Config.Data, "nats"), MaxStore: cfg.MaxStoreMB << 20,
 			CityKey: pub, AdminKeys: cfg.AdminKeys, Wards: wardDirectory{c}, Log: log,
 			OnDuplicate: c.duplicateLogin, // city/identity.go
+			Denied:      func(d natsserver.Denial) { c.bus.denied(d, c.Now()) },
 		})
 		if err != nil {
 			return nil, err
@@ -203,8 +206,7 @@ func (c *City) alertLoop(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := natsbus.EnsureStreams(sctx, h.js, natsbus.StreamOptions{Replicas: c.Config.NATS.Replicas,
-			AlertMaxAge: alert.MaxLifetime + 24*time.Hour})
+		err := natsbus.EnsureStreams(sctx, h.js, c.streamOptions())
 		cancel()
 		h.mu.Lock()
 		h.setupErr = err
@@ -228,9 +230,12 @@ func (c *City) alertLoop(ctx context.Context) {
 		c.Log.Error("alert chime not available: alerts asking for one are refused until it is", "err", err)
 	}
 	c.reconcileConsumers(ctx)
+	c.probeAlerts(ctx)
 	c.publishPending(ctx)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	probe := time.NewTicker(alertProbeEvery)
+	defer probe.Stop()
 	every := time.NewTicker(time.Minute)
 	defer every.Stop()
 	for {
@@ -245,9 +250,22 @@ func (c *City) alertLoop(ctx context.Context) {
 			c.publishPending(ctx)
 		case <-tick.C:
 			c.publishPending(ctx)
+		case <-probe.C:
+			c.probeAlerts(ctx)
 		}
 	}
 }
+
+// streamOptions size the city's streams (docs/nats.md).
+func (c *City) streamOptions() natsbus.StreamOptions {
+	return natsbus.StreamOptions{Replicas: c.Config.NATS.Replicas, AlertMaxAge: alert.MaxLifetime + 24*time.Hour,
+		MaxStore: c.Config.NATS.MaxStoreMB << 20}
+}
+
+// alertProbeEvery is how often the city looks at its streams and store
+// (probeAlerts): a full store shows on /healthz within this, before an
+// alert is refused.
+const alertProbeEvery = 3 * time.Second
 
 // reconcileConsumers creates the consumer of every ward that has none, and
 // updates those whose groups changed; 8 at a time.

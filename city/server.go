@@ -31,7 +31,7 @@ func (c *City) Handler() http.Handler {
 	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, principal), roles ...string) {
 		mux.Handle(pattern, c.authed(fn, roles...))
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /healthz", c.getHealthz) // city/alert_health.go
 	mux.HandleFunc("GET /api/v1/key", c.getKey)
 	mux.HandleFunc("GET /api/v1/time", c.getTime)
 	mux.Handle("POST /api/v1/join", c.joinHandler()) // city/join.go: a one-time code for a ward's credentials

@@ -18,8 +18,9 @@ import (
 	"loa/city/api"
 )
 
-// SendAlert sends an alert; the status code says whether it went out at
-// once (201) or is queued (202).
+// SendAlert sends an alert; the status code is 201 when it went out. An
+// alert NATS did not take is an error (503), not a success: it has not
+// gone out (an older city answered 202, queued).
 func (c *Client) SendAlert(ctx context.Context, req api.NewAlert) (api.Alert, int, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -61,7 +62,8 @@ func (r *runner) alertSend(args []string) int {
 			"city with espeak-ng (voices vi, vi-vn-x-central, vi-vn-x-south); a file is uploaded\n"+
 			"first. Emergency cuts what is on air at once; urgent waits for the item on air to\n"+
 			"end (at most max_wait). Prints the alert's id; --wait then shows each ward's state\n"+
-			"(Đã nhận / Đang phát / Đã phát xong / Từ chối) until all are done.")
+			"(Đã nhận / Đang phát / Đã phát xong / Từ chối) until all are done. Exit 1 when the city\n"+
+			"recorded the alert but could NOT send it (its NATS refused it: the city keeps trying).")
 	text := c.fs.String("text", "", "text to speak (at most 4000 characters)")
 	voice := c.fs.String("voice", "", "espeak-ng voice: vi (default), vi-vn-x-central, vi-vn-x-south")
 	speed := c.fs.Int("speed", 0, "speech rate, words a minute (80-300; default 150)")
@@ -140,8 +142,10 @@ func (r *runner) alertSend(args []string) int {
 	if err != nil {
 		return c.failed(err)
 	}
-	if st == http.StatusAccepted {
-		fmt.Fprintf(r.stderr, "loactl alert send: %s is queued: the city's NATS did not take it yet; it is sent as soon as it does\n", a.ID)
+	if st == http.StatusAccepted { // an older city: queued, not sent
+		fmt.Fprintf(r.stderr, "loactl alert send: %s CHƯA GỬI ĐƯỢC / NOT SENT: queued, the city's NATS did not take it yet\n", a.ID)
+		fmt.Fprintln(r.stdout, a.ID)
+		return exitFailure
 	}
 	if *asJSON && !*wait {
 		return r.json(a)
@@ -174,11 +178,11 @@ func (r *runner) alertCancel(args []string) int {
 	if *asJSON {
 		return r.json(a)
 	}
-	note := ""
-	if st == http.StatusAccepted {
-		note = " (queued: the city's NATS did not take it yet)"
+	if st == http.StatusAccepted { // an older city: queued, not sent
+		fmt.Fprintf(r.stderr, "loactl alert cancel: the cancel of %s is NOT SENT yet: queued, the city's NATS did not take it\n", a.ID)
+		return exitFailure
 	}
-	fmt.Fprintf(r.stdout, "%s cancelled by %s%s\n", a.ID, a.CancelledBy, note)
+	fmt.Fprintf(r.stdout, "%s cancelled by %s\n", a.ID, a.CancelledBy)
 	return exitOK
 }
 

@@ -107,6 +107,22 @@ func (c *Client) Wards(ctx context.Context) ([]api.Ward, error) {
 	return out, c.get(ctx, "/api/v1/wards", &out)
 }
 
+// AlertProblems asks the city's /healthz why it cannot send alerts now:
+// none when it can (or when it does not answer: the caller's own request
+// says so).
+func (c *Client) AlertProblems(ctx context.Context) []string {
+	_, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSpace(ae.Body.Error), "\n")
+	if len(lines) > 1 {
+		lines = lines[1:] // the heading
+	}
+	return lines
+}
+
 // AsRun returns a ward's broadcast log for date ("" = today at the city).
 func (c *Client) AsRun(ctx context.Context, ward, date string) (api.AsRunDay, error) {
 	var out api.AsRunDay

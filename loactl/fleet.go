@@ -60,6 +60,14 @@ func (r *runner) wards(args []string) int {
 					}
 					fmt.Fprintf(&buf, "%s  (mỗi / every %s; Ctrl-C to stop)\n", time.Now().Format("15:04:05"), *every)
 				}
+				// The city's own health first: wards that look fine do
+				// not hear an alert the city cannot send.
+				if ps := cl.AlertProblems(r.ctx); len(ps) > 0 {
+					buf.WriteString("!! THÀNH PHỐ KHÔNG GỬI ĐƯỢC CẢNH BÁO / THE CITY CANNOT SEND ALERTS:\n")
+					for _, p := range ps {
+						buf.WriteString("!!   " + p + "\n")
+					}
+				}
 				writeWardsTable(&buf, wards)
 				if *watch && !tty {
 					buf.WriteString("\n")
@@ -116,7 +124,7 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 			h = &api.WardHealth{State: string(fleet.Offline)}
 		}
 		st := fleet.State(h.State)
-		if st.Problem() {
+		if st.Problem() || natsNote(h.NATS) != "" {
 			problems++
 		}
 		seen := "never"
@@ -154,10 +162,33 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 				problem += fmt.Sprintf(" (+%d: %s)", n, otherStates(h.Problems[1:]))
 			}
 		}
+		if n := natsNote(h.NATS); n != "" {
+			problem = strings.TrimPrefix(problem+"; "+n, "; ")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wd.ID, st.Label(), seen, playing, level, sync, orStr(h.Version, "-"), problem)
+
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d wards, %d with problems\n", len(wards), problems)
+}
+
+// natsNote is a ward's NATS misuse in a few words ("" when none).
+func natsNote(n *api.WardNATS) string {
+	if n == nil {
+		return ""
+	}
+	var parts []string
+	if n.Flooding {
+		dropped := uint64(0)
+		for _, v := range n.Dropped {
+			dropped += v
+		}
+		parts = append(parts, fmt.Sprintf("GỬI QUÁ NHIỀU / FLOODING NATS (%d dropped)", dropped))
+	}
+	if n.Denied > 0 {
+		parts = append(parts, fmt.Sprintf("NATS từ chối / refused %d× (%s)", n.Denied, n.LastDeniedWhat))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func otherStates(ps []api.WardProblem) string {

@@ -1,13 +1,17 @@
 package natsbus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/alert"
 )
 
 // StreamOptions size the streams.
@@ -21,6 +25,11 @@ type StreamOptions struct {
 	// ReportMaxAge is how long REPORTS keeps receipts the city has not
 	// taken yet.
 	ReportMaxAge time.Duration
+	// MaxStore is the JetStream store the city's streams may use (bytes;
+	// 0: 1 GiB): the server's max_store on the embedded server, the city's
+	// share of a cluster's otherwise. Each stream gets a quarter of it as
+	// its MaxBytes (StreamShare).
+	MaxStore int64
 }
 
 func (o *StreamOptions) defaults() {
@@ -33,18 +42,52 @@ func (o *StreamOptions) defaults() {
 	if o.ReportMaxAge <= 0 {
 		o.ReportMaxAge = 7 * 24 * time.Hour
 	}
+	if o.MaxStore <= 0 {
+		o.MaxStore = 1 << 30
+	}
 }
+
+// Limits of what a ward writes (docs/nats.md, "Limits"). A ward's key may
+// publish on its own receipt and as-run subjects; these bound what one
+// ward, honest or not, can make the city's store hold.
+const (
+	// MaxReportMsg is the largest receipt REPORTS stores: the city refuses
+	// a larger one unread anyway (alert.MaxReport). A real receipt is
+	// about 200 bytes.
+	MaxReportMsg = alert.MaxReport
+	// MaxAsRunMsg is the largest as-run line ASRUN stores. A real one is
+	// 250-600 bytes (a long media path and note included).
+	MaxAsRunMsg = 4 << 10
+	// ReportsPerWard is how many receipts REPORTS keeps per ward (about
+	// 250 alerts' worth the city has not taken yet); AsRunPerWard how many
+	// as-run lines (weeks of a busy ward's log). Older ones of the same
+	// ward go first (discard old, per subject): a ward that floods
+	// overwrites its own history, not its neighbours'.
+	ReportsPerWard = 1000
+	AsRunPerWard   = 10000
+)
+
+// StreamShare is the MaxBytes of each of loa's three streams: a quarter
+// of the store each. With a MaxBytes, JetStream reserves the stream's
+// bytes at creation and never lets it grow past them, so the three
+// together can never fill the store: whatever wards send, ALERTS has room
+// (its own quarter), and the quarter left over is margin (consumer state,
+// a message over a limit before the oldest goes).
+func StreamShare(maxStore int64) int64 { return max(maxStore/4, 64<<10) }
 
 // Streams returns the configurations of loa's streams.
 func Streams(o StreamOptions) []jetstream.StreamConfig {
 	o.defaults()
+	share := StreamShare(o.MaxStore)
 	// Not synced on every write (a thousand wards answer within a second):
-	// a power cut at the city may lose the last receipts, not an alert. A
-	// replicated stream is on several servers' disks already (and NATS
-	// refuses asynchronous persistence there).
-	reportPersist := jetstream.AsyncPersistMode
+	// a power cut at the city may lose the last receipts or as-run lines,
+	// not an alert, and a flood of them does not turn into a flood of
+	// synced writes beside the alerts'. A replicated stream is on several
+	// servers' disks already (and NATS refuses asynchronous persistence
+	// there).
+	wardPersist := jetstream.AsyncPersistMode
 	if o.Replicas > 1 {
-		reportPersist = jetstream.DefaultPersistMode
+		wardPersist = jetstream.DefaultPersistMode
 	}
 	return []jetstream.StreamConfig{{
 		Name:        StreamAlerts,
@@ -54,46 +97,103 @@ func Streams(o StreamOptions) []jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      o.AlertMaxAge,
 		MaxMsgSize:  1 << 20,
-		Replicas:    o.Replicas,
+		// Reserved: wards cannot write here, and the other streams cannot
+		// take this quarter. Full (millions of copies), the oldest go: the
+		// newest alert always gets in.
+		MaxBytes: share,
+		Discard:  jetstream.DiscardOld,
+		Replicas: o.Replicas,
 		// The city publishes each copy with its id as Nats-Msg-Id: a retry
 		// after a lost acknowledgement is not a second copy.
 		Duplicates: time.Hour,
 		DenyDelete: true,
 		DenyPurge:  true,
 	}, {
-		Name:        StreamReports,
-		Description: "loa alert receipts, wards to city",
-		Subjects:    []string{reportPrefix + ">"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      o.ReportMaxAge,
-		MaxMsgSize:  64 << 10,
-		Replicas:    o.Replicas,
-		Duplicates:  10 * time.Minute,
-		PersistMode: reportPersist,
+		Name:              StreamReports,
+		Description:       "loa alert receipts, wards to city",
+		Subjects:          []string{reportPrefix + ">"},
+		Storage:           jetstream.FileStorage,
+		Retention:         jetstream.LimitsPolicy,
+		MaxAge:            o.ReportMaxAge,
+		MaxMsgSize:        MaxReportMsg,
+		MaxBytes:          share,
+		MaxMsgsPerSubject: ReportsPerWard,
+		Discard:           jetstream.DiscardOld,
+		Replicas:          o.Replicas,
+		Duplicates:        10 * time.Minute,
+		PersistMode:       wardPersist,
 	}, {
-		// Reserved for issue 8 (as-run shipping); created now so that a
-		// ward's as-run lines are kept from the first day.
-		Name:        StreamAsRun,
-		Description: "loa as-run lines, wards to city",
-		Subjects:    []string{asrunPrefix + ">"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      30 * 24 * time.Hour,
-		MaxMsgSize:  64 << 10,
-		Replicas:    o.Replicas,
+		Name:              StreamAsRun,
+		Description:       "loa as-run lines, wards to city",
+		Subjects:          []string{asrunPrefix + ">"},
+		Storage:           jetstream.FileStorage,
+		Retention:         jetstream.LimitsPolicy,
+		MaxAge:            30 * 24 * time.Hour,
+		MaxMsgSize:        MaxAsRunMsg,
+		MaxBytes:          share,
+		MaxMsgsPerSubject: AsRunPerWard,
+		Discard:           jetstream.DiscardOld,
+		Replicas:          o.Replicas,
+		PersistMode:       wardPersist,
 	}}
 }
 
 // EnsureStreams creates loa's streams, or updates them to this
-// configuration.
+// configuration. A store made by an older loa-city is brought to these
+// limits in place:
+//
+//   - streams whose reservation shrinks are updated first: JetStream
+//     refuses a MaxBytes that would take the reserved total over the
+//     store, and an older stream may hold more than its new share;
+//   - settings JetStream never changes on an existing stream (storage,
+//     persist mode, deny delete/purge) keep the stream's own value, and
+//     the rest is applied (limits, sizes, discard policy).
+//
+// A stream over its new MaxBytes loses its oldest messages at the update.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	type step struct {
+		cfg  jetstream.StreamConfig
+		grow int64 // reserved bytes added
+	}
+	var steps []step
 	for _, cfg := range Streams(o) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		st := step{cfg: cfg, grow: cfg.MaxBytes}
+		s, err := js.Stream(ctx, cfg.Name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+		case err != nil:
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+		default:
+			old := s.CachedInfo().Config
+			st.cfg = keepImmutable(old, cfg)
+			st.grow = cfg.MaxBytes - max(old.MaxBytes, 0)
+		}
+		steps = append(steps, st)
+	}
+	slices.SortStableFunc(steps, func(a, b step) int { return cmp.Compare(a.grow, b.grow) })
+	for _, st := range steps {
+		if _, err := js.CreateOrUpdateStream(ctx, st.cfg); err != nil {
+			if strings.Contains(err.Error(), "insufficient storage") {
+				return fmt.Errorf("stream %s: %w (MaxBytes %d: the streams of this store reserve more than its max_store; other streams on the server?)",
+					st.cfg.Name, err, st.cfg.MaxBytes)
+			}
+			return fmt.Errorf("stream %s: %w", st.cfg.Name, err)
 		}
 	}
 	return nil
+}
+
+// keepImmutable returns want with the settings JetStream refuses to
+// change on an existing stream taken from old.
+func keepImmutable(old, want jetstream.StreamConfig) jetstream.StreamConfig {
+	want.Storage = old.Storage
+	want.PersistMode = old.PersistMode
+	want.DenyDelete = want.DenyDelete || old.DenyDelete
+	want.DenyPurge = want.DenyPurge || old.DenyPurge
+	if old.Retention == jetstream.WorkQueuePolicy || want.Retention == jetstream.WorkQueuePolicy {
+		want.Retention = old.Retention
+	}
+	return want
 }
 
 // WardConsumer is the configuration of ward's durable consumer: for the

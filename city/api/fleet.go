@@ -32,6 +32,26 @@ type WardHealth struct {
 	CPUTempC   float64     `json:"cpu_temp_c,omitempty"`
 	LastStart  *WardStart  `json:"last_start,omitempty"`
 	Counters   *WardCounts `json:"counters,omitempty"`
+	// NATS is what the city refused or dropped of the ward's NATS traffic
+	// since the city started (absent: nothing).
+	NATS *WardNATS `json:"nats,omitempty"`
+}
+
+// WardNATS is a ward's misuse of NATS as the city saw it: attempts of its
+// key the server refused (the embedded server only), and messages the
+// city dropped for going over the ward's budget (docs/nats.md, "Limits").
+// A ward that shows either may have a stolen key (loa-city ward key ID
+// issues a new one).
+type WardNATS struct {
+	Denied         uint64     `json:"denied"`
+	LastDenied     *time.Time `json:"last_denied,omitempty"`
+	LastDeniedWhat string     `json:"last_denied_what,omitempty"` // "publish loa.alert.all"
+	// Dropped by kind: report, asrun, heartbeat.
+	Dropped map[string]uint64 `json:"dropped"`
+	// Flooding: messages dropped in the last 10 minutes, since
+	// FloodingSince.
+	Flooding      bool       `json:"flooding"`
+	FloodingSince *time.Time `json:"flooding_since,omitempty"`
 }
 
 // WardProblem is one thing wrong with a ward.

@@ -47,6 +47,10 @@ type Config struct {
 	// station that rebooted (default 45 s: a ward publishes a heartbeat
 	// every 15 s and pulls its alert consumer more often).
 	ActiveWindow time.Duration
+	// Denied, if set, is called for every attempt the server refuses for
+	// lack of permission (denied.go), from the client's read loop: it
+	// must be quick.
+	Denied func(Denial)
 }
 
 // StartServer starts the embedded NATS server with JetStream: file
@@ -107,7 +111,7 @@ func Start(cfg Config) (*server.Server, error) {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
 	auth.srv = s
-	s.SetLoggerV2(&slogLogger{log: cfg.Log.With("component", "nats")}, false, false, false)
+	s.SetLoggerV2(&slogLogger{log: cfg.Log.With("component", "nats"), denials: newDenials(&cfg)}, false, false, false)
 	go s.Start()
 	if !s.ReadyForConnections(15 * time.Second) {
 		s.Shutdown()
@@ -200,12 +204,22 @@ func verifyNonce(nkey, sig string, nonce []byte) error {
 }
 
 // slogLogger routes the server's log to slog: its notices (a banner at
-// every start) at debug, warnings and errors as they are.
-type slogLogger struct{ log *slog.Logger }
+// every start) at debug, warnings and errors as they are, but refusals for
+// lack of permission, which denials names, counts and logs.
+type slogLogger struct {
+	log     *slog.Logger
+	denials *denials
+}
 
 func (l *slogLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *slogLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l *slogLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *slogLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *slogLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *slogLogger) Tracef(format string, v ...any)  {}
+func (l *slogLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if l.denials != nil && l.denials.take(msg) {
+		return
+	}
+	l.log.Error(msg)
+}
+func (l *slogLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *slogLogger) Tracef(format string, v ...any) {}
