@@ -87,6 +87,13 @@ func TestProgramLoadErrors(t *testing.T) {
 			[]string{`q1.yaml:5: programs "a" (line 2) and "b" (line 5) overlap on 2026-05-02 07:00–07:00:02 (Asia/Ho_Chi_Minh)`}},
 		{"overlap with the city's programs", "group:quan-1", "q1.yaml", "programs:\n  - id: ok\n    cron: \"0 8 * * *\"\n    items: [ban-tin.wav]\n  - id: tin-quan\n    cron: \"0 6 * * 1\"\n    items: [ban-tin.wav]\n",
 			[]string{`q1.yaml:5: program "tin-quan" overlaps "sang" of all (test.yaml line 2) on 2026-05-04 06:00–06:00:02 (Asia/Ho_Chi_Minh), in wards phuong-1 and 1 more`}},
+		// cron as crontab(5) reads it, as on the wards: odd days that are
+		// Mondays (robfig alone would clash on Sunday 3 May, an odd day).
+		{"overlap on an odd Monday", "group:quan-1", "q1.yaml", "programs:\n  - id: le\n    cron: \"0 6 */2 * 1\"\n    items: [ban-tin.wav]\n",
+			[]string{`q1.yaml:2: program "le" overlaps "sang" of all (test.yaml line 2) on 2026-05-11 06:00–06:00:02 (Asia/Ho_Chi_Minh), in wards phuong-1 and 1 more`}},
+		{"Sunday as 7", "all", "cn.yaml", "programs:\n  - id: cn\n    cron: \"0 6 * * 7\"\n    items: [ban-tin.wav]\n",
+			[]string{`cn.yaml:3: bad cron "0 6 * * 7": thứ trong tuần 7 không dùng được: Chủ nhật = 0, Thứ 2 = 1, …, Thứ 7 = 6 / ` +
+				`day of week 7 is refused (in cron 7 is Sunday, but "Thứ 7" is Saturday): write Sunday (Chủ nhật) as 0 and Saturday (Thứ 7) as 6`}},
 		{"id used by the city", "ward:phuong-3", "p3.yaml", "programs:\n  - id: sang\n    cron: \"0 9 * * *\"\n    items: [ban-tin.wav]\n",
 			[]string{`p3.yaml:2: id "sang" is also used by all (test.yaml line 2), in ward phuong-3`}},
 	} {

@@ -7,9 +7,13 @@
 // answer to "what plays at t" never depends on when the process started or on
 // how the machine's clock jumped (a Pi without RTC jumps at boot).
 //
-// Cron specs are parsed by github.com/robfig/cron/v3 (5 fields, no
-// descriptors). Occurrences are then enumerated day by day from the parsed
-// fields rather than by chaining SpecSchedule.Next, for two reasons:
+// Cron specs are parsed by github.com/robfig/cron/v3 (5 fields; the
+// crontab(5) descriptors @daily … are read here), and the day fields are
+// then marked as Vixie cron marks them: "*/2" is a star, so "0 8 */2 * 1" is
+// odd days that are Mondays, not odd days or Mondays (robfig's reading).
+// Day of week 7 is refused ("Thứ 7" is Saturday). Occurrences are then
+// enumerated day by day from the parsed fields rather than by chaining
+// SpecSchedule.Next, for two reasons:
 //
 //   - DST: Next skips a wall time that falls in a spring-forward gap and fires
 //     twice in a fall-back hour. Here a wall time in a gap is shifted forward
@@ -19,8 +23,8 @@
 //     million occurrences; day-wise enumeration costs a few nanoseconds each.
 //
 // Away from DST transitions the enumeration equals chaining Next (a test
-// checks this against robfig's own implementation, day-of-month/day-of-week
-// OR semantics included).
+// checks this against robfig's own Next on the Vixie-marked fields,
+// day-of-month/day-of-week rules included).
 package schedule
 
 import (

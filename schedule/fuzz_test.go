@@ -17,6 +17,9 @@ func (anyMedia) Resolve(_, ref string) (Media, error) {
 // every error is an ErrorList of located errors.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("programs:\n  - id: a\n    cron: \"30 5 * * *\"\n    items: [a.mp3]\n"))
+	for _, spec := range []string{"@daily", "@every 1h", "0 8 */2 * 1", "0 6 1,* * 7", "0 6 * * 5-7/2"} {
+		f.Add([]byte("programs:\n  - id: a\n    cron: \"" + spec + "\"\n    items: [a.mp3]\n"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)
 		if err != nil {

@@ -93,6 +93,10 @@ programs:
 	}
 }
 
+// sevenMsg is the refusal of day of week 7, as an operator reads it.
+const sevenMsg = `thứ trong tuần 7 không dùng được: Chủ nhật = 0, Thứ 2 = 1, …, Thứ 7 = 6 / ` +
+	`day of week 7 is refused (in cron 7 is Sunday, but "Thứ 7" is Saturday): write Sunday (Chủ nhật) as 0 and Saturday (Thứ 7) as 6`
+
 // Every validation error, with the exact text an operator sees.
 func TestParseErrors(t *testing.T) {
 	const head = "programs:\n"
@@ -154,8 +158,31 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:3: bad cron "61 5 * * *": end of range (61) above maximum (59): 61`}},
 		{"cron fields", head + "  - id: a\n    cron: \"0 30 5 * * *\"\n    items: [a.mp3]\n", []string{
 			`f.yaml:3: bad cron "0 30 5 * * *": expected exactly 5 fields, found 6: [0 30 5 * * *]`}},
-		{"cron descriptor", head + "  - id: a\n    cron: \"@daily\"\n    items: [a.mp3]\n", []string{
-			`f.yaml:3: bad cron "@daily": parser does not accept descriptors: @daily`}},
+		{"cron @reboot", head + "  - id: a\n    cron: \"@reboot\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "@reboot": @reboot không dùng được: đài phát theo giờ, không theo lúc khởi động; ` +
+				`khi khởi động lại, chương trình đang giờ phát được phát tiếp (xem late) / ` +
+				`@reboot is refused: a station plays by the clock, not by when it started; ` +
+				`after a restart the program the clock says is on air plays (see late)`}},
+		{"cron @every", head + "  - id: a\n    cron: \"@every 1h\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "@every 1h": @every không phải cú pháp cron: nó đếm từ lúc chương trình chạy, không theo giờ; ` +
+				`viết 5 trường, ví dụ "*/15 * * * *" / ` +
+				`@every is not cron (it counts from when the process started, not by the clock); write 5 fields, like "*/15 * * * *"`}},
+		{"cron unknown descriptor", head + "  - id: a\n    cron: \"@fortnightly\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "@fortnightly": không biết @fortnightly; dùng @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly hoặc 5 trường / ` +
+				`unknown @fortnightly; use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or 5 fields`}},
+		{"cron descriptor with more", head + "  - id: a\n    cron: \"@daily 5\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "@daily 5": @daily không nhận gì thêm / @daily takes nothing after it`}},
+		// "Thứ 7" is Saturday: cron's 7 = Sunday would air on the wrong day.
+		{"cron Sunday as 7", head + "  - id: a\n    cron: \"0 6 * * 7\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "0 6 * * 7": ` + sevenMsg}},
+		{"cron week to 7", head + "  - id: a\n    cron: \"0 6 * * 1-7\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "0 6 * * 1-7": ` + sevenMsg}},
+		{"cron 7 in a list", head + "  - id: a\n    cron: \"0 6 * * 1,07\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "0 6 * * 1,07": ` + sevenMsg}},
+		{"cron weekend to 7", head + "  - id: a\n    cron: \"0 6 * * 6-7/1\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "0 6 * * 6-7/1": ` + sevenMsg}},
+		{"cron day of week 8", head + "  - id: a\n    cron: \"0 6 * * 8\"\n    items: [a.mp3]\n", []string{
+			`f.yaml:3: bad cron "0 6 * * 8": end of range (8) above maximum (6): 8`}},
 		{"cron zone", head + "  - id: a\n    cron: \"TZ=UTC\"\n    items: [a.mp3]\n", []string{
 			`f.yaml:3: bad cron "TZ=UTC": must not name a time zone; use the file's timezone`}},
 		{"cron never fires", head + "  - id: a\n    cron: \"0 6 30 2 *\"\n    items: [a.mp3]\n", []string{

@@ -10,14 +10,43 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// cronParser accepts exactly the five classic fields; no descriptors
-// (@daily, @every) and no seconds.
+// cronParser accepts exactly the five classic fields and no seconds.
+// Descriptors are read by parseCron itself (the Vixie ones only).
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
-// starBit is robfig's marker for a field written as "*" (or "?"): when the
+// starBit is robfig's marker for a day field written as "*": when the
 // day-of-month or day-of-week field is a star, a day must match both;
-// otherwise it must match either (classic cron's OR rule).
+// otherwise it must match either (classic cron's OR rule). parseCron sets
+// it the way Vixie cron does (see vixieStars); robfig's own marking differs.
 const starBit = 1 << 63
+
+// descriptors are the crontab(5) shorthands of Vixie cron, as 5 fields.
+var descriptors = map[string]string{
+	"@yearly":   "0 0 1 1 *",
+	"@annually": "0 0 1 1 *",
+	"@monthly":  "0 0 1 * *",
+	"@weekly":   "0 0 * * 0",
+	"@daily":    "0 0 * * *",
+	"@midnight": "0 0 * * *",
+	"@hourly":   "0 * * * *",
+}
+
+// Messages for what cron as people know it has and loa refuses.
+const (
+	rebootMsg = "@reboot không dùng được: đài phát theo giờ, không theo lúc khởi động; " +
+		"khi khởi động lại, chương trình đang giờ phát được phát tiếp (xem late) / " +
+		"@reboot is refused: a station plays by the clock, not by when it started; " +
+		"after a restart the program the clock says is on air plays (see late)"
+	everyMsg = "@every không phải cú pháp cron: nó đếm từ lúc chương trình chạy, không theo giờ; " +
+		"viết 5 trường, ví dụ \"*/15 * * * *\" / " +
+		"@every is not cron (it counts from when the process started, not by the clock); " +
+		"write 5 fields, like \"*/15 * * * *\""
+	unknownDescriptorMsg = "không biết %s; dùng @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly hoặc 5 trường / " +
+		"unknown %s; use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or 5 fields"
+	sundaySevenMsg = "thứ trong tuần 7 không dùng được: Chủ nhật = 0, Thứ 2 = 1, …, Thứ 7 = 6 / " +
+		"day of week 7 is refused (in cron 7 is Sunday, but \"Thứ 7\" is Saturday): " +
+		"write Sunday (Chủ nhật) as 0 and Saturday (Thứ 7) as 6"
+)
 
 // timing is when a program starts: either a parsed cron spec or a one-off.
 type timing struct {
@@ -27,8 +56,9 @@ type timing struct {
 	hour, minute int
 }
 
-// parseCron parses a 5-field cron spec. The error text is shown after
-// `cron "SPEC"`.
+// parseCron parses a 5-field cron spec or a Vixie descriptor (@daily …).
+// The day fields follow Vixie cron: see vixieStars. The error text is
+// shown after `cron "SPEC"`.
 func parseCron(spec string) (*cron.SpecSchedule, error) {
 	s := strings.TrimSpace(spec)
 	// robfig reads a TZ= prefix itself (and panics on "TZ=x" alone); the
@@ -39,6 +69,28 @@ func parseCron(spec string) (*cron.SpecSchedule, error) {
 	if s == "" {
 		return nil, errors.New("is empty")
 	}
+	if strings.HasPrefix(s, "@") {
+		name := strings.ToLower(s)
+		if i := strings.IndexAny(name, " \t"); i >= 0 {
+			name = name[:i]
+		}
+		fields, ok := descriptors[name]
+		switch {
+		case name == "@reboot":
+			return nil, errors.New(rebootMsg)
+		case name == "@every":
+			return nil, errors.New(everyMsg)
+		case !ok:
+			return nil, fmt.Errorf(unknownDescriptorMsg, name, name)
+		case name != strings.ToLower(s):
+			return nil, fmt.Errorf("%s không nhận gì thêm / %s takes nothing after it", name, name)
+		}
+		s = fields
+	}
+	fields := strings.Fields(s)
+	if len(fields) == 5 && hasSeven(fields[4]) {
+		return nil, errors.New(sundaySevenMsg)
+	}
 	sched, err := cronParser.Parse(s)
 	if err != nil {
 		return nil, err
@@ -47,10 +99,49 @@ func parseCron(spec string) (*cron.SpecSchedule, error) {
 	if !ok {
 		return nil, fmt.Errorf("is not a 5-field spec")
 	}
+	vixieStars(ss, fields[2], fields[4])
 	if !firesSometime(ss) {
 		return nil, errors.New("never fires")
 	}
 	return ss, nil
+}
+
+// vixieStars marks the day fields the way Vixie cron (and crontab(5))
+// does: a field is a star when its text begins with "*" ("*", "*/2",
+// "*,5"; robfig's "?" counts as "*"). A day then matches when both fields
+// match if either is a star, and when either matches if neither is.
+//
+// robfig marks only "*" and "*/1": for it "*/2" is a restricted field, so
+// "0 8 */2 * 1" fires on odd days OR Mondays (13 days in 21), where cron
+// fires on odd Mondays (1 day in 21). Conversely "1,*" is a star to robfig
+// and not to Vixie. Setting the marker here makes the day-wise enumeration,
+// the overlap check and robfig's own Next agree with cron.
+func vixieStars(s *cron.SpecSchedule, dom, dow string) {
+	star := func(field string) bool {
+		return strings.HasPrefix(field, "*") || strings.HasPrefix(field, "?")
+	}
+	s.Dom &^= starBit
+	s.Dow &^= starBit
+	if star(dom) {
+		s.Dom |= starBit
+	}
+	if star(dow) {
+		s.Dow |= starBit
+	}
+}
+
+// hasSeven reports whether a day-of-week field names day 7, alone or as
+// an end of a range ("7", "5-7", "1,7"; not a step like "*/7").
+func hasSeven(field string) bool {
+	for _, part := range strings.Split(field, ",") {
+		rng, _, _ := strings.Cut(part, "/")
+		for _, v := range strings.Split(rng, "-") {
+			if v != "" && strings.TrimLeft(v, "0") == "7" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // firesSometime reports whether some real day matches. Only a restricted
