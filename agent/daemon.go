@@ -281,7 +281,7 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 	return playlist.NewSyncer(playlist.Config{
 		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(), MaxBackoff: c.MaxBackoff.D(),
 		HTTP: d.cityHTTP(0),
-		Now: d.wall, Log: d.Log.With("component", "sync"),
+		Now:  d.wall, Log: d.Log.With("component", "sync"),
 	}, cityStation{st: d.st}), nil
 }
 
