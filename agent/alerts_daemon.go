@@ -52,6 +52,11 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
 		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected,
+		Clock: func() ClockState {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return d.clock
+		},
 		OnNotify: func(all bool) {
 			d.Log.Info("the city says the programs changed: syncing now")
 			d.sync.SyncNow()

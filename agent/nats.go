@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -40,6 +41,11 @@ func (r *AlertReceiver) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.linkTime = func(ctx context.Context) (time.Time, error) {
+		return natsServerTime(ctx, js, r.cfg.Ward)
+	}
+	r.mu.Unlock()
 	link.OnChange(func(up bool) {
 		if up {
 			r.wakeSender()
@@ -141,6 +147,21 @@ func (r *AlertReceiver) onMsg(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	m.Ack()
+}
+
+// natsServerTime asks the NATS server for its clock: the time stamp of the
+// ward's consumer info, plus half the round trip.
+func natsServerTime(ctx context.Context, js jetstream.JetStream, ward string) (time.Time, error) {
+	t0 := time.Now()
+	cons, err := js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer(ward))
+	if err != nil {
+		return time.Time{}, err
+	}
+	ts := cons.CachedInfo().TimeStamp
+	if ts.IsZero() {
+		return time.Time{}, errors.New("the NATS server does not say its time (consumer info without ts)")
+	}
+	return ts.Add(time.Since(t0) / 2), nil
 }
 
 func (r *AlertReceiver) setConsumerErr(s string) {
