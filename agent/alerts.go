@@ -57,7 +57,7 @@ type AlertConfig struct {
 	// link's, once Run has it). Both feed the expiry rule (alertExpired).
 	Clock      func() ClockState
 	ServerTime func(context.Context) (time.Time, error)
-	Log       *slog.Logger
+	Log        *slog.Logger
 	// Rejected counts refusals by reason (loa_alerts_rejected_total).
 	Rejected *prometheus.CounterVec
 	// OnNotify is called when the city says the ward's programs changed
@@ -104,7 +104,7 @@ type activeAlert struct {
 	a         *alert.Alert
 	expires   time.Time // on the station's clock (alertExpired)
 	handed    bool      // given to the player
-	started   bool // "started" reported
+	started   bool      // "started" reported
 	cancelled bool
 	fetchMS   int64
 }

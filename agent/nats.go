@@ -2,9 +2,9 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
