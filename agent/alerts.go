@@ -52,12 +52,7 @@ type AlertConfig struct {
 	// PlayTests puts Test and Exercise alerts on air (alerts.play_tests).
 	PlayTests bool
 	Now       func() time.Time
-	// Clock says how far Now is trusted (nil: an independent, trusted
-	// clock). ServerTime asks the NATS server for its clock (nil: the
-	// link's, once Run has it). Both feed the expiry rule (alertExpired).
-	Clock      func() ClockState
-	ServerTime func(context.Context) (time.Time, error)
-	Log        *slog.Logger
+	Log       *slog.Logger
 	// Rejected counts refusals by reason (loa_alerts_rejected_total).
 	Rejected *prometheus.CounterVec
 	// OnNotify is called when the city says the ward's programs changed
@@ -69,6 +64,11 @@ type AlertConfig struct {
 	// OnAir, if set, says which alert is on air and since when (the
 	// player's status): the receiver reports "started" from it.
 	OnAir func() (id string, start time.Time, ok bool)
+	// Clock says how far Now is trusted (nil: an independent, trusted
+	// clock). ServerTime asks the NATS server for its clock (nil: the
+	// link's, once Run has it). Both feed the expiry rule (alertExpired).
+	Clock      func() ClockState
+	ServerTime func(context.Context) (time.Time, error)
 }
 
 // AlertReceiver takes the city's alerts from NATS, checks them, plays
@@ -102,11 +102,12 @@ type AlertReceiver struct {
 // activeAlert is an accepted alert that has not ended.
 type activeAlert struct {
 	a         *alert.Alert
-	expires   time.Time // on the station's clock (alertExpired)
-	handed    bool      // given to the player
-	started   bool      // "started" reported
+	handed    bool // given to the player
+	started   bool // "started" reported
 	cancelled bool
 	fetchMS   int64
+	// expires is when it expires on the station's clock (alertExpired).
+	expires time.Time
 }
 
 type playerEvent struct {
