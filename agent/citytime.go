@@ -15,11 +15,11 @@ const (
 )
 
 // Measurement intervals of the city's clock: until the first success,
-// while a large step waits for agreement, and otherwise.
+// and while a problem stands (a large step waiting for agreement, an
+// answer refused), at most these; otherwise clock_poll.
 const (
 	cityTimeFirst   = 15 * time.Second
 	cityTimeConfirm = time.Minute
-	cityTimeEvery   = 10 * time.Minute
 	// cityTimeStale: a city offset older than this no longer makes the
 	// clock trusted.
 	cityTimeStale = time.Hour
@@ -42,7 +42,9 @@ const (
 // answer then, the machine's did.
 type cityTimeKeeper struct {
 	maxStep time.Duration
-	log     *slog.Logger
+	// every is the interval between measurements (clock_poll).
+	every time.Duration
+	log   *slog.Logger
 	// refused counts refused answers and steps by reason (signature,
 	// nonce, unsigned, step).
 	refused func(reason string)
@@ -139,11 +141,11 @@ func (k *cityTimeKeeper) due() time.Duration {
 	defer k.mu.Unlock()
 	switch {
 	case !k.have:
-		return cityTimeFirst
+		return min(cityTimeFirst, k.every)
 	case len(k.pending) > 0 || k.problem != "":
-		return cityTimeConfirm
+		return min(cityTimeConfirm, k.every)
 	}
-	return cityTimeEvery
+	return k.every
 }
 
 // state is the clock's state for a machine whose kernel clock is not

@@ -27,7 +27,7 @@ type keeperAt struct {
 
 func newKeeperAt() *keeperAt {
 	k := &keeperAt{wall: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), refused: map[string]int{}}
-	k.cityTimeKeeper = &cityTimeKeeper{maxStep: 5 * time.Minute, log: slog.New(slog.DiscardHandler),
+	k.cityTimeKeeper = &cityTimeKeeper{maxStep: 5 * time.Minute, every: 10 * time.Minute, log: slog.New(slog.DiscardHandler),
 		refused: func(r string) { k.refused[r]++ }}
 	return k
 }

@@ -21,6 +21,9 @@ type Config struct {
 	// city: a larger step is refused and reported until several
 	// measurements agree (or the agent restarts). See cityTimeKeeper.
 	ClockMaxStep Duration `yaml:"clock_max_step"`
+	// ClockPoll is how often the city's clock is measured when it is the
+	// reference (no NTP, or clock: city).
+	ClockPoll Duration `yaml:"clock_poll"`
 
 	Audio     AudioConfig     `yaml:"audio"`
 	Amplifier AmplifierConfig `yaml:"amplifier"`
@@ -151,7 +154,7 @@ const DefaultDataDir = "/var/lib/loa"
 func DefaultConfig() Config {
 	return Config{
 		Data:  DefaultDataDir,
-		Clock: "auto", ClockMaxStep: Duration(5 * time.Minute),
+		Clock: "auto", ClockMaxStep: Duration(5 * time.Minute), ClockPoll: Duration(10 * time.Minute),
 		Audio: AudioConfig{
 			Output: "auto", Rate: 44100, Channels: 2, Buffer: Duration(150 * time.Millisecond),
 			TargetLUFS: -16, MasterVolume: 100, CeilingDBTP: -1, DeviceHoldTime: Duration(30 * time.Second),
@@ -210,6 +213,9 @@ func (c *Config) validate() error {
 	}
 	if err := checkPin(c.City.TLSPin); err != nil {
 		return fmt.Errorf("city.tls_pin: %v", err)
+	}
+	if c.ClockPoll.D() < time.Second {
+		return fmt.Errorf("clock_poll: %s: must be at least 1s", c.ClockPoll.D())
 	}
 	if c.ClockMaxStep.D() < time.Second {
 		return fmt.Errorf("clock_max_step: %s: must be at least 1s", c.ClockMaxStep.D())

@@ -218,11 +218,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // cityTimeSource returns the clock check used when the kernel has no NTP
 // sync: the offset to the city's signed clock, measured in the background
-// (every 15 s until the first success, then every 10 minutes, every
+// (every 15 s until the first success, then every clock_poll, every
 // minute while a problem stands), applied by a cityTimeKeeper.
 func (d *Daemon) cityTimeSource(ctx context.Context, keys []ed25519.PublicKey) func(ClockState) ClockState {
 	cc := cityClock{url: d.Cfg.City.URL, http: d.cityHTTP(5 * time.Second), now: d.Now, keys: keys}
-	k := &cityTimeKeeper{maxStep: d.Cfg.ClockMaxStep.D(), log: d.Log.With("component", "clock"),
+	k := &cityTimeKeeper{maxStep: d.Cfg.ClockMaxStep.D(), every: d.Cfg.ClockPoll.D(), log: d.Log.With("component", "clock"),
 		refused: func(reason string) { d.m.clockRefused.WithLabelValues(reason).Inc() }}
 	var mu sync.Mutex
 	var tried time.Time
