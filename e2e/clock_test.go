@@ -167,12 +167,12 @@ func hasTone(t *testing.T, path string, f float64) bool {
 
 // The city's time is attacked on the path between three wards and their
 // city (no NTP: clock: city): a rewritten answer (+25 h) and a replayed
-// old answer are refused and reported, and the clock is not moved; a ward
-// whose clock was set 25 h ahead by a validly signed answer at boot still
-// plays an emergency alert its clock calls expired (the NATS server's
-// clock says it is live), and, once the city's time is right again, holds
-// the −25 h step back until three measurements agree. A real emergency
-// alert sent then reaches all three wards' outputs.
+// old answer are refused and reported, and the clock is not moved; on a
+// ward whose clock is trusted, a validly signed +25 h is held back and
+// reported until three measurements agree, and then taken. A real
+// emergency alert sent then reaches all three wards' outputs, including
+// the one whose clock calls it expired 24 h 30 min ago (the NATS server's
+// clock says it is live).
 func TestClockAttacksOnTheCityTime(t *testing.T) {
 	t.Parallel()
 	c := newAlertCity(t, "", "phuong-1", "phuong-2", "phuong-3")
@@ -181,7 +181,7 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 
 	forged := newTimeProxy(t, c.addr, "forge")
 	replayed := newTimeProxy(t, c.addr, "replay")
-	shifted := newTimeProxy(t, c.addr, "shift")
+	shifted := newTimeProxy(t, c.addr, "")
 	key, err := signing.LoadKey(filepath.Join(c.dir, "city-data", "city.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -215,11 +215,30 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 			t.Fatalf("%s: the clock moved on a refused answer: %+v", w, s)
 		}
 	}
+	// phuong-3's clock is set and trusted from the city; then the city's
+	// signed time jumps 25 h ahead. The step is not applied silently: it
+	// is held back and reported, and applied only once three measurements
+	// agree.
 	a3 := agents["phuong-3"]
-	waitUntil(t, "phuong-3 set 25 h ahead by the signed answer at boot", 30*time.Second, func() bool {
+	waitUntil(t, "phuong-3 trusting the city's time", 30*time.Second, func() bool {
 		s := a3.clockStatus()
-		return s.Clock.Trusted && s.Clock.Source == "city" && (s.Clock.Offset-25*time.Hour).Abs() < time.Minute
+		return s.Clock.Trusted && s.Clock.Source == "city" && s.Clock.Offset.Abs() < time.Minute
 	})
+	shifted.setMode("shift")
+	waitUntil(t, "phuong-3 holding back the +25 h step", 30*time.Second, func() bool {
+		v := a3.metric(`loa_clock_city_refused_total{reason="step"}`)
+		return v != "" && v != "0"
+	})
+	waitUntil(t, "phuong-3 taking the step once three measurements agree", 30*time.Second, func() bool {
+		s := a3.clockStatus()
+		return s.Clock.Trusted && (s.Clock.Offset-25*time.Hour).Abs() < time.Minute && s.Clock.Problem == ""
+	})
+	if v := a3.metric(`loa_clock_city_refused_total{reason="step"}`); v != "2" {
+		t.Errorf("steps held back: %s, want 2 (the third agreeing measurement applies it)", v)
+	}
+	if b, _ := os.ReadFile(a3.log.Name()); !strings.Contains(string(b), "clock step refused: beyond clock_max_step") {
+		t.Errorf("phuong-3 does not log the step it held back")
+	}
 	for _, w := range wards {
 		agents[w].waitLinked()
 	}
@@ -241,22 +260,6 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(a3.log.Name()); !strings.Contains(string(b), "played although the station's clock says it has expired") {
 		t.Fatalf("phuong-3 does not say why it played an alert its clock calls expired")
-	}
-
-	// The city's time right again: phuong-3's clock is trusted, told to
-	// step 25 h back. Not silently: refused and reported, then applied
-	// once three measurements agree.
-	shifted.setMode("")
-	waitUntil(t, "phuong-3 holding back the -25 h step", 30*time.Second, func() bool {
-		v := a3.metric(`loa_clock_city_refused_total{reason="step"}`)
-		return v != "" && v != "0"
-	})
-	waitUntil(t, "phuong-3 stepping back once the measurements agree", 30*time.Second, func() bool {
-		s := a3.clockStatus()
-		return s.Clock.Trusted && s.Clock.Offset.Abs() < time.Minute && s.Clock.Problem == ""
-	})
-	if v := a3.metric(`loa_clock_city_refused_total{reason="step"}`); v != "2" {
-		t.Errorf("steps held back: %s, want 2 (the third agreeing measurement applies it)", v)
 	}
 }
 
