@@ -3,7 +3,6 @@ package agent
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,20 +10,13 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"loa/signing"
 )
 
-// pinPrefix starts a certificate pin: "sha256/" and the standard base64 of
-// the sha256 of the certificate's public key (its DER SubjectPublicKeyInfo),
-// the form of HPKP and curl's --pinnedpubkey. A key pin survives renewals
-// that keep the key (certbot's default --reuse-key is off: see
-// docs/install.md).
+// pinPrefix starts a certificate pin (signing.SPKIPin). A key pin survives
+// renewals that keep the key (certbot renew --reuse-key; see docs/install.md).
 const pinPrefix = "sha256/"
-
-// SPKIPin is the pin of a certificate's public key.
-func SPKIPin(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return pinPrefix + base64.StdEncoding.EncodeToString(sum[:])
-}
 
 // checkPin validates a city.tls_pin value.
 func checkPin(pin string) error {
@@ -60,7 +52,7 @@ func pinnedTLS(pin string) *tls.Config {
 			}
 			// Validity dates are not checked either: the key is what is
 			// trusted, and a Pi's clock may be days off at boot.
-			if got := SPKIPin(cs.PeerCertificates[0]); got != pin {
+			if got := signing.SPKIPin(cs.PeerCertificates[0]); got != pin {
 				return fmt.Errorf("%w: it has %s", errPinMismatch, got)
 			}
 			return nil

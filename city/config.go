@@ -134,6 +134,12 @@ func (c *Config) check(path string) error {
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")
 	}
+	if c.NATS.TLS && (c.TLS.Cert == "" || c.TLS.Key == "") {
+		return fmt.Errorf("%s: nats.tls: needs tls.cert and tls.key (the embedded server serves the same certificate)", where)
+	}
+	if c.NATS.TLS && c.NATS.URL != "" {
+		return fmt.Errorf("%s: nats.tls: for the embedded server only (an external server's TLS is its own configuration; give wards tls:// in nats.advertise)", where)
+	}
 	if err := c.NATS.check(where, c.Data); err != nil {
 		return err
 	}

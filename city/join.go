@@ -80,6 +80,11 @@ type JoinCredentials struct {
 	// without NATS.
 	NATS    string `json:"nats,omitempty"`
 	NATSKey string `json:"nats_key,omitempty"`
+	// TLSPin is the key pin of the certificate the city serves HTTPS and
+	// NATS with (signing.SPKIPin), when it serves TLS itself: the ward
+	// checks that the connection it joined over had this key, and pins
+	// it.
+	TLSPin string `json:"tls_pin,omitempty"`
 }
 
 // newJoinCode returns a random code, grouped for reading: 7KQMX-2HD9P.
@@ -307,6 +312,7 @@ func (c *City) joinHandler() http.Handler {
 		cr, err := c.RedeemJoinCode(r.Context(), req.Code, from)
 		if err == nil {
 			err = c.joinNATS(r.Context(), &cr, r.Host)
+			cr.TLSPin = c.TLSPin()
 		}
 		var bad *BadInputError
 		switch {
@@ -401,7 +407,11 @@ func (c *City) joinNATS(ctx context.Context, cr *JoinCredentials, host string) e
 		if err != nil {
 			port = "4222"
 		}
-		cr.NATS = "nats://" + net.JoinHostPort(h, port)
+		scheme := "nats://"
+		if n.TLS {
+			scheme = "tls://"
+		}
+		cr.NATS = scheme + net.JoinHostPort(h, port)
 	}
 	return nil
 }

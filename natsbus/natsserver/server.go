@@ -2,6 +2,7 @@ package natsserver
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Config struct {
 	AdminKeys []string
 	Wards     Directory
 	Log       *slog.Logger
+	// TLS, if set, is required of every client connecting over the
+	// network (the city's own in-process connection needs none).
+	TLS *tls.Config
 }
 
 // StartServer starts the embedded NATS server with JetStream: file
@@ -82,6 +86,9 @@ func Start(cfg Config) (*server.Server, error) {
 		DisableShortFirstPing: true,
 		// The nonce lets clients prove they hold their NKEY seed.
 		AlwaysEnableNonce: true,
+	}
+	if cfg.TLS != nil {
+		opts.TLSConfig, opts.TLS, opts.TLSTimeout = cfg.TLS, true, 5
 	}
 	auth := &authenticator{cfg: cfg, admins: map[string]bool{cfg.CityKey: true}}
 	for _, k := range cfg.AdminKeys {
