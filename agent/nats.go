@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,9 +85,17 @@ const (
 // DialCityNATS connects a ward to the city's NATS: its NKEY, its own
 // inbox prefix (the only replies it may read), reconnecting for ever. It
 // returns at once; the link comes up when a server answers.
-func DialCityNATS(urls, seed, ward string, log *slog.Logger) (*natsbus.Link, error) {
-	return natsbus.Dial(natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
-		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")})
+//
+// Servers named tls://… are reached over TLS: with pin (city.tls_pin) the
+// server's key must be the pinned one, without it the system's authorities
+// decide.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger, pin ...string) (*natsbus.Link, error) {
+	o := natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
+		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")}
+	if strings.Contains(urls, "tls://") {
+		o.TLS = pinnedTLS(strings.Join(pin, ""))
+	}
+	return natsbus.Dial(o)
 }
 
 // consume reads the ward's durable consumer; when it stops (the consumer
