@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"loa/city"
 	"loa/city/api"
 	"loa/city/citytest"
 	"loa/signing"
@@ -46,5 +47,20 @@ func TestTimeIsSignedWithTheNonce(t *testing.T) {
 	}
 	if json.Unmarshal(body, &old); code != 200 || old.UnixNano == 0 {
 		t.Fatalf("without a nonce: HTTP %d %s", code, body)
+	}
+}
+
+// nats.tls needs the certificate, and is the embedded server's.
+func TestNATSTLSConfig(t *testing.T) {
+	for body, want := range map[string]string{
+		"data: DIR/data\nnats:\n  tls: true\n": "nats.tls: needs tls.cert and tls.key",
+		"data: DIR/data\ntls:\n  cert: DIR/c.pem\n  key: DIR/k.pem\nnats:\n  tls: true\n  url: nats://x:4222\n": "nats.tls: for the embedded server only",
+	} {
+		if _, err := city.LoadConfig(writeConfig(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	if _, err := city.LoadConfig(writeConfig(t, "data: DIR/data\ntls:\n  cert: DIR/c.pem\n  key: DIR/k.pem\nnats:\n  tls: true\n")); err != nil {
+		t.Errorf("nats.tls with a certificate: %v", err)
 	}
 }

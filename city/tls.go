@@ -34,7 +34,7 @@ func (c *City) WrapTLS(ln net.Listener) (net.Listener, error) {
 	if !c.Config.TLS.Enabled() {
 		return ln, nil
 	}
-	r, err := c.certs()
+	r, err := c.loadCerts()
 	if err != nil {
 		return nil, err
 	}
@@ -46,13 +46,20 @@ func (c *City) WrapTLS(ln net.Listener) (net.Listener, error) {
 	return tls.NewListener(ln, cfg), nil
 }
 
-// certs returns the city's certificate reloader (one for HTTPS and NATS).
+// certs returns the city's certificate reloader, shared by HTTPS and NATS
+// (loaded now if there is none for tls.cert/tls.key yet).
 func (c *City) certs() (*certReloader, error) {
 	c.tlsMu.Lock()
-	defer c.tlsMu.Unlock()
-	if c.tlsCerts != nil {
-		return c.tlsCerts, nil
+	r := c.tlsCerts
+	c.tlsMu.Unlock()
+	if r != nil && r.certFile == c.Config.TLS.Cert && r.keyFile == c.Config.TLS.Key {
+		return r, nil
 	}
+	return c.loadCerts()
+}
+
+// loadCerts loads tls.cert/tls.key now and makes them the city's.
+func (c *City) loadCerts() (*certReloader, error) {
 	t := c.Config.TLS
 	if t.Cert == "" || t.Key == "" {
 		return nil, errors.New("tls: set both tls.cert and tls.key (or neither, to serve plain HTTP behind a proxy)")
@@ -63,7 +70,9 @@ func (c *City) certs() (*certReloader, error) {
 	if err := r.load(); err != nil {
 		return nil, err
 	}
+	c.tlsMu.Lock()
 	c.tlsCerts = r
+	c.tlsMu.Unlock()
 	return r, nil
 }
 
