@@ -135,3 +135,24 @@ func (c cityClock) verify(body []byte, nonce string) (api.SignedTime, error) {
 	}
 	return st, nil
 }
+
+// doctorCityTime measures the city's signed time once for `loa-agent
+// doctor`.
+func doctorCityTime(ctx context.Context, cfg Config) (bool, string) {
+	var keys []ed25519.PublicKey
+	for _, k := range strings.FieldsFunc(cfg.City.PublicKey, func(r rune) bool { return r == ',' || r == ' ' }) {
+		pub, err := signing.ParsePublicKey(k)
+		if err != nil {
+			return false, "city.public_key: " + err.Error()
+		}
+		keys = append(keys, pub)
+	}
+	d := &Daemon{Cfg: cfg}
+	cc := cityClock{url: cfg.City.URL, http: d.cityHTTP(5 * time.Second), now: time.Now, keys: keys}
+	off, rtt, err := cc.measure(ctx)
+	if err != nil {
+		return false, "the city's signed time: " + err.Error()
+	}
+	return true, fmt.Sprintf("the city's signed time verifies: this machine is off by %s (±%s); the daemon runs on the city's clock",
+		(-off).Round(time.Millisecond), (rtt / 2).Round(time.Millisecond))
+}
