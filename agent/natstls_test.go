@@ -3,13 +3,12 @@ package agent
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"encoding/pem"
 
 	"github.com/nats-io/nats.go"
 
