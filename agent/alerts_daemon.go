@@ -43,7 +43,7 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	d.alertKick = make(chan struct{}, 1)
 	// One connection for alerts and whatever else the ward sends the city
 	// (heartbeats, as-run: d.alertLink.Conn).
-	link, err := DialCityNATS(c.NATS, c.NATSKey, d.Cfg.Ward, d.Log, c.TLSPin)
+	link, err := DialCityNATS(c.NATS, c.NATSKey, d.Cfg.Ward, d.Log, c.NATSTLSPin)
 	if err != nil {
 		return inputErr(fmt.Errorf("city.nats: %v", err))
 	}

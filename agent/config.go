@@ -88,6 +88,9 @@ type CityConfig struct {
 	// SubjectPublicKeyInfo) for city.url and city.nats over TLS; "" = the
 	// system's certificate authorities decide. `loa-agent join` records it.
 	TLSPin string `yaml:"tls_pin"`
+	// NATSTLSPin pins the NATS servers' certificate key (tls:// in
+	// city.nats); "" = the system's certificate authorities decide.
+	NATSTLSPin string `yaml:"nats_tls_pin"`
 	// NATS are the city's NATS servers (nats://city:4222,...; "" = no
 	// alerts); NATSKey the ward's NKEY seed (loa-city ward add).
 	NATS    string `yaml:"nats"`
@@ -213,6 +216,9 @@ func (c *Config) validate() error {
 	}
 	if err := checkPin(c.City.TLSPin); err != nil {
 		return fmt.Errorf("city.tls_pin: %v", err)
+	}
+	if err := checkPin(c.City.NATSTLSPin); err != nil {
+		return fmt.Errorf("city.nats_tls_pin: %v", err)
 	}
 	if c.ClockPoll.D() < time.Second {
 		return fmt.Errorf("clock_poll: %s: must be at least 1s", c.ClockPoll.D())

@@ -57,8 +57,9 @@ type joinCredentials struct {
 	NATS      string   `json:"nats"`
 	NATSKey   string   `json:"nats_key"`
 	// TLSPin is the city's certificate key pin (city.tls_pin), when it
-	// serves TLS itself.
-	TLSPin string `json:"tls_pin"`
+	// serves TLS itself; NATSTLSPin the NATS servers' (city.nats_tls_pin).
+	TLSPin     string `json:"tls_pin"`
+	NATSTLSPin string `json:"nats_tls_pin"`
 }
 
 // joiner is one run of `loa-agent join`; its fields are the surroundings a
@@ -168,6 +169,9 @@ func (j *joiner) run(ctx context.Context) error {
 	if cr.NATS != "" && cr.NATSKey != "" {
 		setScalar(doc, cr.NATS, "city", "nats")
 		setScalar(doc, cr.NATSKey, "city", "nats_key")
+		if cr.NATSTLSPin != "" {
+			setScalar(doc, cr.NATSTLSPin, "city", "nats_tls_pin")
+		}
 	}
 	if pin != "" {
 		setScalar(doc, pin, "city", "tls_pin")

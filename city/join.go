@@ -85,6 +85,9 @@ type JoinCredentials struct {
 	// checks that the connection it joined over had this key, and pins
 	// it.
 	TLSPin string `json:"tls_pin,omitempty"`
+	// NATSTLSPin is the key pin of the NATS servers' certificate: the
+	// city's own with nats.tls, else nats.tls_pin.
+	NATSTLSPin string `json:"nats_tls_pin,omitempty"`
 }
 
 // newJoinCode returns a random code, grouped for reading: 7KQMX-2HD9P.
@@ -393,6 +396,12 @@ func (c *City) joinNATS(ctx context.Context, cr *JoinCredentials, host string) e
 		return err
 	}
 	cr.NATSKey = seed
+	switch n := c.Config.NATS; {
+	case n.TLS:
+		cr.NATSTLSPin = c.TLSPin()
+	case n.TLSPin != "":
+		cr.NATSTLSPin = n.TLSPin
+	}
 	switch n := c.Config.NATS; {
 	case n.Advertise != "":
 		cr.NATS = n.Advertise

@@ -41,6 +41,10 @@ type NATSConfig struct {
 	// TLS makes the embedded server require TLS from its clients, with
 	// tls.cert/tls.key; joining wards are told tls://.
 	TLS bool `yaml:"tls"`
+	// TLSPin is the key pin (sha256/BASE64) of the external servers'
+	// certificate (nats.url over tls://), given to joining wards; the
+	// embedded server's is the city's own.
+	TLSPin string `yaml:"tls_pin"`
 }
 
 func defaultNATSConfig() NATSConfig {

@@ -100,7 +100,8 @@ func TestWardOverTLSWithThePinnedCertificate(t *testing.T) {
 		t.Fatalf("join:\n%s", out)
 	}
 	cfg, err := agent.LoadConfig(conf, true)
-	if err != nil || !strings.HasPrefix(cfg.City.TLSPin, "sha256/") || cfg.City.NATS != "tls://"+natsAddr || cfg.City.URL != "https://"+c.addr {
+	if err != nil || !strings.HasPrefix(cfg.City.TLSPin, "sha256/") || cfg.City.NATSTLSPin != cfg.City.TLSPin ||
+		cfg.City.NATS != "tls://"+natsAddr || cfg.City.URL != "https://"+c.addr {
 		t.Fatalf("config after join: %+v %v", cfg.City, err)
 	}
 	a := startAgent(t, conf, addr, data, nil)
