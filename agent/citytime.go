@@ -58,6 +58,7 @@ type cityTimeKeeper struct {
 	measured time.Duration // monotonic reading of the last applied measurement
 	pending  []time.Duration
 	problem  string
+	kind     string // of problem
 }
 
 // cityTimeSample is one measurement: the city's clock minus the machine's
@@ -79,6 +80,7 @@ func (k *cityTimeKeeper) apply(s cityTimeSample) (time.Duration, bool) {
 		if reason := timeRefusal(s.err); reason != "" {
 			k.count(reason)
 			k.problem = "thời gian của thành phố bị từ chối / the city's time answer was refused: " + s.err.Error()
+			k.kind = reason
 			k.log.Warn("city time refused: the station's clock is not changed", "reason", reason, "err", s.err)
 		} else {
 			k.log.Warn("city clock not reachable", "err", s.err)
@@ -116,6 +118,7 @@ func (k *cityTimeKeeper) apply(s cityTimeSample) (time.Duration, bool) {
 		return k.offset, true
 	}
 	k.count("step")
+	k.kind = "step"
 	k.problem = fmt.Sprintf("đồng hồ thành phố lệch %s / the city's clock says this station is %s off: a step beyond clock_max_step (%s) is not applied until %d measurements agree (or the agent restarts)",
 		step.Round(time.Second), step.Round(time.Second), k.maxStep, stepAgree)
 	k.log.Warn("clock step refused: beyond clock_max_step", "step", step.Round(time.Millisecond), "max_step", k.maxStep,
@@ -126,7 +129,7 @@ func (k *cityTimeKeeper) apply(s cityTimeSample) (time.Duration, bool) {
 func (k *cityTimeKeeper) set(s cityTimeSample) {
 	k.have, k.offset, k.rtt = true, s.offset, s.rtt
 	k.wall, k.mono, k.measured = s.wall.Round(0), s.mono, s.mono
-	k.pending, k.problem = nil, ""
+	k.pending, k.problem, k.kind = nil, "", ""
 }
 
 func (k *cityTimeKeeper) count(reason string) {
@@ -155,9 +158,9 @@ func (k *cityTimeKeeper) state(kernel ClockState, mono time.Duration) ClockState
 	defer k.mu.Unlock()
 	if !k.have || mono-k.measured > cityTimeStale {
 		kernel.Detail += "; the city's signed time is not available either"
-		kernel.Problem = k.problem
+		kernel.Problem, kernel.ProblemKind = k.problem, k.kind
 		return kernel
 	}
 	return ClockState{Trusted: true, Source: "city", Offset: k.offset, MaxError: k.rtt / 2,
-		Detail: "no NTP sync on this machine: running on the city's signed time", Problem: k.problem}
+		Detail: "no NTP sync on this machine: running on the city's signed time", Problem: k.problem, ProblemKind: k.kind}
 }

@@ -117,7 +117,7 @@ func TestCityTimeRefusedAnswer(t *testing.T) {
 	if off, ok := k.sample(0, errTimeSig); ok || off != time.Second {
 		t.Fatalf("forged answer: offset %s applied %v", off, ok)
 	}
-	if st := k.state(ClockState{}, k.mono); !strings.Contains(st.Problem, "refused") || k.refused["signature"] != 1 {
+	if st := k.state(ClockState{}, k.mono); !strings.Contains(st.Problem, "refused") || st.ProblemKind != "signature" || k.refused["signature"] != 1 {
 		t.Fatalf("after a forged answer: %+v, counted %v", st, k.refused)
 	}
 	k.after(time.Minute)

@@ -23,6 +23,9 @@ type ClockState struct {
 	// a correction beyond clock_max_step held back. Status shows it as
 	// "Lệch giờ / clock off".
 	Problem string `json:"problem,omitempty"`
+	// ProblemKind is the problem in a word: signature, nonce, unsigned
+	// (a city time answer refused) or step (a step held back).
+	ProblemKind string `json:"problem_kind,omitempty"`
 }
 
 // Independent reports whether the clock is trusted from something other

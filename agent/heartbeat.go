@@ -312,16 +312,17 @@ func (d *Daemon) itemName(item string) string {
 
 // clockOffsetMS is the clock's own estimate of its error: the kernel's
 // NTP offset (adjtimex), or 0 when nothing measures it.
-// clockDetail is what the city is told about the clock: its detail, and
-// the problem standing (a refused city time, a step held back).
+// clockDetail is what the city is told about the clock (48 bytes at
+// most): the problem standing first (a refused city time, a step held
+// back), else its detail.
 func clockDetail(c ClockState) string {
-	if c.Problem == "" {
+	switch c.ProblemKind {
+	case "":
 		return c.Detail
+	case "step":
+		return "Lệch giờ: city clock step held back"
 	}
-	if c.Detail == "" {
-		return "Lệch giờ / clock off: " + c.Problem
-	}
-	return c.Detail + "; Lệch giờ / clock off: " + c.Problem
+	return "Lệch giờ: city time refused (" + c.ProblemKind + ")"
 }
 
 func clockOffsetMS(c ClockState) int64 {

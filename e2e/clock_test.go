@@ -197,6 +197,7 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 	replayed.old, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 
+	c.agentExtra = "fleet:\n  heartbeat: 1s\n"
 	wards := []string{"phuong-1", "phuong-2", "phuong-3"}
 	wavs := map[string]string{}
 	agents := map[string]*agentProc{}
@@ -219,6 +220,12 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 	// signed time jumps 25 h ahead. The step is not applied silently: it
 	// is held back and reported, and applied only once three measurements
 	// agree.
+	// The city is told too, in the ward's clock detail.
+	waitUntil(t, "the city showing phuong-1's refused time", 30*time.Second, func() bool {
+		out := run(t, c.adminCtl, "loactl", "wards", "--json")
+		i := strings.Index(out, `"phuong-1"`)
+		return i >= 0 && strings.Contains(out[i:], "city time refused (signature)")
+	})
 	a3 := agents["phuong-3"]
 	waitUntil(t, "phuong-3 trusting the city's time", 30*time.Second, func() bool {
 		s := a3.clockStatus()
