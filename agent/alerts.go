@@ -67,6 +67,11 @@ type AlertConfig struct {
 	// OnAir, if set, says which alert is on air and since when (the
 	// player's status): the receiver reports "started" from it.
 	OnAir func() (id string, start time.Time, ok bool)
+	// Clock says how far Now is trusted (nil: an independent, trusted
+	// clock). ServerTime asks the NATS server for its clock (nil: the
+	// link's, once Run has it). Both feed the expiry rule (alertExpired).
+	Clock      func() ClockState
+	ServerTime func(context.Context) (time.Time, error)
 }
 
 // AlertReceiver takes the city's alerts from NATS, checks them, plays
@@ -94,6 +99,7 @@ type AlertReceiver struct {
 	rejInWindow, rejSuppressed int
 	link                       linkStater
 	consErr                    string
+	linkTime                   func(context.Context) (time.Time, error)
 }
 
 // activeAlert is an accepted alert that has not ended.
@@ -103,6 +109,8 @@ type activeAlert struct {
 	started   bool // "started" reported
 	cancelled bool
 	fetchMS   int64
+	// expires is when it expires on the station's clock (alertExpired).
+	expires time.Time
 }
 
 type playerEvent struct {
@@ -194,9 +202,9 @@ func (r *AlertReceiver) Handle(ctx context.Context, data []byte, seq uint64, rec
 		r.log.Debug("alert delivered again; already handled", "alert", a.ID, "seq", seq)
 		return nil
 	}
-	now := r.cfg.Now()
-	if !now.Before(a.Expires) {
-		r.reject(ctx, a.ID, true, alert.ReasonExpired, fmt.Errorf("expired %s ago (at %s)", now.Sub(a.Expires).Round(time.Second), a.Expires.Format(time.RFC3339)), seq)
+	v := r.judgeExpiry(ctx, a, r.cfg.Now())
+	if v.Expired {
+		r.reject(ctx, a.ID, true, alert.ReasonExpired, errors.New(v.Why), seq)
 		if first {
 			// Remembered, so that the same copy delivered again is not
 			// reported again.
@@ -208,7 +216,7 @@ func (r *AlertReceiver) Handle(ctx context.Context, data []byte, seq uint64, rec
 		r.reject(ctx, a.ID, true, alert.ReasonReplay, fmt.Errorf("accepted before (stream sequence %d, this is %d)", seenSeq, seq), seq)
 		return nil
 	}
-	return r.accept(ctx, a, data, seq, recv)
+	return r.accept(ctx, a, data, seq, recv, v.Deadline)
 }
 
 // claimedID is the id an unverified payload claims, for the report only
@@ -258,10 +266,10 @@ func (r *AlertReceiver) reject(ctx context.Context, id string, verified bool, re
 // here (before anything is written: an emergency must not wait for the
 // SD card), recorded, acknowledged and reported; media missing are
 // fetched first, in the background.
-func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte, seq uint64, recv time.Time) error {
+func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte, seq uint64, recv, expires time.Time) error {
 	r.log.Info("alert received", "alert", a.ID, "msg_type", a.MsgType, "status", a.Status, "priority", a.Priority,
 		"headline", a.Headline, "expires", a.Expires.Format(time.RFC3339), "seq", seq)
-	act := &activeAlert{a: a}
+	act := &activeAlert{a: a, expires: expires}
 	for _, ref := range a.References {
 		r.stop(ctx, ref, a.ID)
 	}
@@ -283,7 +291,7 @@ func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte,
 			r.play(act, recv)
 		}
 	}
-	r.record(ctx, sqlite.SeenAlert{ID: a.ID, StreamSeq: seq, ReceivedAt: recv, Expires: a.Expires, State: string(state), Envelope: data})
+	r.record(ctx, sqlite.SeenAlert{ID: a.ID, StreamSeq: seq, ReceivedAt: recv, Expires: expires, State: string(state), Envelope: data})
 	r.setLast(a, string(state))
 	r.report(ctx, alert.Report{Alert: a.ID, Verified: true, State: alert.Received, At: recv})
 	switch {
@@ -360,7 +368,7 @@ func (r *AlertReceiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv
 			if cancelled {
 				return
 			}
-			if !r.cfg.Now().Add(wait).Before(a.Expires) {
+			if !r.cfg.Now().Add(wait).Before(act.expires) {
 				r.log.Error("alert media could not be fetched before it expired", "alert", a.ID, "media", m.SHA256, "err", err)
 				r.end(ctx, a.ID, alert.Failed, "media not fetched before expiry: "+err.Error(), r.cfg.Now())
 				return
@@ -383,7 +391,7 @@ func (r *AlertReceiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv
 	if cancelled {
 		return
 	}
-	if !r.cfg.Now().Before(a.Expires) {
+	if !r.cfg.Now().Before(act.expires) {
 		r.end(ctx, a.ID, alert.Failed, "expired while its media were fetched", r.cfg.Now())
 		return
 	}
@@ -395,7 +403,7 @@ func (r *AlertReceiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv
 func (r *AlertReceiver) play(act *activeAlert, recv time.Time) {
 	a := act.a
 	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: player.Urgent, Content: a.Content.Media.SHA256,
-		Repeat: a.Repeat, Gap: a.Gap(), Volume: a.Volume, At: recv, Expires: a.Expires,
+		Repeat: a.Repeat, Gap: a.Gap(), Volume: a.Volume, At: recv, Expires: act.expires,
 		Report: func(id, state string, at time.Time) {
 			select {
 			case r.events <- playerEvent{id, state, at}:
@@ -584,7 +592,7 @@ func (r *AlertReceiver) resume(ctx context.Context) {
 			continue
 		}
 		r.log.Warn("alert resumed after a restart: it plays again from its start", "alert", a.ID, "was", s.State)
-		act := &activeAlert{a: a}
+		act := &activeAlert{a: a, expires: s.Expires}
 		r.mu.Lock()
 		r.active[a.ID] = act
 		r.mu.Unlock()

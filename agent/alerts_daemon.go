@@ -55,7 +55,7 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	d.alertKick = make(chan struct{}, 1)
 	// One connection for alerts and whatever else the ward sends the city
 	// (heartbeats, as-run: d.alertLink.Conn).
-	link, err := DialCityNATS(c.NATS, c.NATSKey, d.Cfg.Ward, d.Log)
+	link, err := DialCityNATS(c.NATS, c.NATSKey, d.Cfg.Ward, d.Log, c.NATSTLSPin)
 	if err != nil {
 		return inputErr(fmt.Errorf("city.nats: %v", err))
 	}
@@ -64,6 +64,11 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
 		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected, ReceiptKey: d.receiptKey,
+		Clock: func() ClockState {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return d.clock
+		},
 		OnNotify: func(all bool) {
 			d.Log.Info("the city says the programs changed: syncing now")
 			d.sync.SyncNow()

@@ -177,8 +177,15 @@ func (c *CLI) doctor(ctx context.Context, args []string) error {
 	}
 
 	cs := clockCheck(cfg.Clock)()
-	report(cs.Trusted, "đồng hồ / clock", orDefault(cs.Detail, "trusted ("+cs.Source+")"),
-		"enable time sync: `timedatectl set-ntp true` (systemd-timesyncd); on a machine with a real-time clock set `clock: trust`")
+	if !cs.Trusted && cfg.City.URL != "" {
+		// Without NTP the daemon runs on the city's signed time: check it.
+		ok, detail := doctorCityTime(ctx, cfg)
+		report(ok, "đồng hồ / clock", cs.Detail+"; "+detail,
+			"the city's time must be signed with city.public_key: check the key, the city's address, and what is between them (a proxy rewriting answers?)")
+	} else {
+		report(cs.Trusted, "đồng hồ / clock", orDefault(cs.Detail, "trusted ("+cs.Source+")"),
+			"enable time sync: `timedatectl set-ntp true` (systemd-timesyncd); on a machine with a real-time clock set `clock: trust`")
+	}
 
 	var sfs syscall.Statfs_t
 	if err := syscall.Statfs(cfg.Data, &sfs); err != nil {

@@ -18,6 +18,21 @@ type ClockState struct {
 	// MaxError is the kernel's bound on the clock's error (NTP), when known.
 	MaxError time.Duration `json:"max_error_ns,omitempty"`
 	Detail   string        `json:"detail,omitempty"`
+	// Problem, when set, is why the clock is off although it may still be
+	// trusted: a city time answer refused (forged, replayed, unsigned) or
+	// a correction beyond clock_max_step held back. Status shows it as
+	// "Lệch giờ / clock off".
+	Problem string `json:"problem,omitempty"`
+	// ProblemKind is the problem in a word: signature, nonce, unsigned
+	// (a city time answer refused) or step (a step held back).
+	ProblemKind string `json:"problem_kind,omitempty"`
+}
+
+// Independent reports whether the clock is trusted from something other
+// than the city (NTP, or `clock: trust`): the one kind of clock an alert
+// may be refused as expired on (see alertExpired).
+func (c ClockState) Independent() bool {
+	return c.Trusted && (c.Source == "ntp" || c.Source == "config")
 }
 
 // staUnsync is STA_UNSYNC of adjtimex(2): the kernel clock is not
@@ -42,10 +57,17 @@ func KernelClock() ClockState {
 }
 
 // clockCheck returns the clock check for a configuration: `clock: trust`
-// (a machine with a real-time clock) or the kernel's NTP state.
+// (a machine with a real-time clock), `clock: city` (the city's signed
+// time whatever the kernel says: the kernel's clock is reported untrusted,
+// so the daemon asks the city) or the kernel's NTP state.
 func clockCheck(mode string) func() ClockState {
-	if mode == "trust" {
+	switch mode {
+	case "trust":
 		return func() ClockState { return ClockState{Trusted: true, Source: "config"} }
+	case "city":
+		return func() ClockState {
+			return ClockState{Source: "none", Detail: "clock: city: waiting for the city's signed time"}
+		}
 	}
 	return KernelClock
 }

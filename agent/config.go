@@ -16,7 +16,14 @@ import (
 type Config struct {
 	Data  string `yaml:"data"`
 	Ward  string `yaml:"ward"`
-	Clock string `yaml:"clock"` // auto | trust
+	Clock string `yaml:"clock"` // auto | trust | city
+	// ClockMaxStep bounds a correction of a clock already set from the
+	// city: a larger step is refused and reported until several
+	// measurements agree (or the agent restarts). See cityTimeKeeper.
+	ClockMaxStep Duration `yaml:"clock_max_step"`
+	// ClockPoll is how often the city's clock is measured when it is the
+	// reference (no NTP, or clock: city).
+	ClockPoll Duration `yaml:"clock_poll"`
 
 	Audio     AudioConfig     `yaml:"audio"`
 	Amplifier AmplifierConfig `yaml:"amplifier"`
@@ -80,6 +87,13 @@ type CityConfig struct {
 	Poll       Duration `yaml:"poll"`
 	MaxBackoff Duration `yaml:"max_backoff"`
 	GCGrace    Duration `yaml:"gc_grace"`
+	// TLSPin pins the city's TLS certificate key (sha256/BASE64 of its
+	// SubjectPublicKeyInfo) for city.url and city.nats over TLS; "" = the
+	// system's certificate authorities decide. `loa-agent join` records it.
+	TLSPin string `yaml:"tls_pin"`
+	// NATSTLSPin pins the NATS servers' certificate key (tls:// in
+	// city.nats); "" = the system's certificate authorities decide.
+	NATSTLSPin string `yaml:"nats_tls_pin"`
 	// NATS are the city's NATS servers (nats://city:4222,...; "" = no
 	// alerts); NATSKey the ward's NKEY seed (loa-city ward add).
 	NATS    string `yaml:"nats"`
@@ -146,7 +160,7 @@ const DefaultDataDir = "/var/lib/loa"
 func DefaultConfig() Config {
 	return Config{
 		Data:  DefaultDataDir,
-		Clock: "auto",
+		Clock: "auto", ClockMaxStep: Duration(5 * time.Minute), ClockPoll: Duration(10 * time.Minute),
 		Audio: AudioConfig{
 			Output: "auto", Rate: 44100, Channels: 2, Buffer: Duration(150 * time.Millisecond),
 			TargetLUFS: -16, MasterVolume: 100, CeilingDBTP: -1, DeviceHoldTime: Duration(30 * time.Second),
@@ -199,9 +213,21 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 
 func (c *Config) validate() error {
 	switch c.Clock {
-	case "auto", "trust":
+	case "auto", "trust", "city":
 	default:
-		return fmt.Errorf("clock: %q: must be auto or trust", c.Clock)
+		return fmt.Errorf("clock: %q: must be auto, trust or city", c.Clock)
+	}
+	if err := checkPin(c.City.TLSPin); err != nil {
+		return fmt.Errorf("city.tls_pin: %v", err)
+	}
+	if err := checkPin(c.City.NATSTLSPin); err != nil {
+		return fmt.Errorf("city.nats_tls_pin: %v", err)
+	}
+	if c.ClockPoll.D() < time.Second {
+		return fmt.Errorf("clock_poll: %s: must be at least 1s", c.ClockPoll.D())
+	}
+	if c.ClockMaxStep.D() < time.Second {
+		return fmt.Errorf("clock_max_step: %s: must be at least 1s", c.ClockMaxStep.D())
 	}
 	if c.Audio.Rate < 8000 || c.Audio.Rate > 192000 {
 		return fmt.Errorf("audio.rate: %d: must be between 8000 and 192000", c.Audio.Rate)

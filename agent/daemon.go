@@ -52,6 +52,8 @@ type Daemon struct {
 	// NTP): see cityClock.
 	offset   atomic.Int64
 	cityTime func(ClockState) ClockState
+	// cityKeys are the city keys trusted (city.public_key).
+	cityKeys []ed25519.PublicKey
 	eng      *audio.Engine
 	out      audio.Output
 	pl       *player.Player
@@ -166,7 +168,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		d.sync = sy
-		d.cityTime = d.cityTimeSource(ctx)
+		d.cityTime = d.cityTimeSource(ctx, d.cityKeys)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -223,43 +225,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 // cityTimeSource returns the clock check used when the kernel has no NTP
-// sync: the offset to the city's clock, measured in the background every
-// 10 minutes (every 15 s until the first success).
-func (d *Daemon) cityTimeSource(ctx context.Context) func(ClockState) ClockState {
-	cc := cityClock{url: d.Cfg.City.URL, http: &http.Client{Timeout: 5 * time.Second}, now: d.Now}
+// sync: the offset to the city's signed clock, measured in the background
+// (every 15 s until the first success, then every clock_poll, every
+// minute while a problem stands), applied by a cityTimeKeeper.
+func (d *Daemon) cityTimeSource(ctx context.Context, keys []ed25519.PublicKey) func(ClockState) ClockState {
+	cc := cityClock{url: d.Cfg.City.URL, http: d.cityHTTP(5 * time.Second), now: d.Now, keys: keys}
+	k := &cityTimeKeeper{maxStep: d.Cfg.ClockMaxStep.D(), every: d.Cfg.ClockPoll.D(), log: d.Log.With("component", "clock"),
+		refused: func(reason string) { d.m.clockRefused.WithLabelValues(reason).Inc() }}
 	var mu sync.Mutex
-	var last ClockState
-	var measured, tried time.Time
+	var tried time.Time
 	busy := false
 	return func(kernel ClockState) ClockState {
 		mu.Lock()
-		defer mu.Unlock()
-		due := 10 * time.Minute
-		if measured.IsZero() {
-			due = 15 * time.Second
-		}
-		if !busy && time.Since(tried) >= due {
+		if !busy && (tried.IsZero() || time.Since(tried) >= k.due()) {
 			busy, tried = true, time.Now()
 			go func() {
 				off, rtt, err := cc.measure(ctx)
-				mu.Lock()
-				defer mu.Unlock()
-				busy = false
-				if err != nil {
-					d.Log.Warn("city clock not reachable", "err", err)
-					return
+				if ctx.Err() == nil {
+					if o, changed := k.apply(cityTimeSample{offset: off, rtt: rtt, err: err, wall: d.Now(), mono: time.Since(d.started)}); changed {
+						d.offset.Store(int64(o))
+					}
 				}
-				measured = time.Now()
-				d.offset.Store(int64(off))
-				last = ClockState{Trusted: true, Source: "city", Offset: off, MaxError: rtt / 2,
-					Detail: "no NTP sync on this machine: running on the city's clock"}
+				mu.Lock()
+				busy = false
+				mu.Unlock()
 			}()
 		}
-		if measured.IsZero() || time.Since(measured) > time.Hour {
-			kernel.Detail += "; the city's clock is not reachable either"
-			return kernel
-		}
-		return last
+		mu.Unlock()
+		return k.state(kernel, time.Since(d.started))
 	}
 }
 
@@ -292,9 +285,11 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 		}
 		keys = append(keys, pub)
 	}
+	d.cityKeys = keys
 	return playlist.NewSyncer(playlist.Config{
 		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(), MaxBackoff: c.MaxBackoff.D(),
-		Now: d.wall, Log: d.Log.With("component", "sync"),
+		HTTP: d.cityHTTP(0),
+		Now:  d.wall, Log: d.Log.With("component", "sync"),
 	}, cityStation{st: d.st}), nil
 }
 

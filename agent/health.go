@@ -119,6 +119,9 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	if !clock.Trusted {
 		r.Problems = append(r.Problems, "Lệch giờ / clock not trusted: "+clock.Detail)
 	}
+	if clock.Problem != "" {
+		r.Problems = append(r.Problems, "Lệch giờ / clock off: "+clock.Problem)
+	}
 	if dbErr != nil {
 		r.Problems = append(r.Problems, "Lỗi cơ sở dữ liệu / database error: "+dbErr.Error())
 	}
@@ -144,7 +147,7 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		r.Problems = append(r.Problems, "Chương trình không nạp được / programs not loaded: "+e.Error())
 	}
 	r.Fleet = d.fleetStatus()
-	r.Healthy = devErr == nil && clock.Trusted && dbErr == nil && silent == 0 && !relayBad && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
+	r.Healthy = devErr == nil && clock.Trusted && clock.Problem == "" && dbErr == nil && silent == 0 && !relayBad && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
 	if problem := d.alertsReport(ctx, &r); problem != "" {
 		r.Problems = append(r.Problems, problem)
 		r.Healthy = false

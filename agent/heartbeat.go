@@ -257,7 +257,7 @@ func (r *reporter) heartbeat(now time.Time) fleet.Heartbeat {
 	hb := fleet.Heartbeat{
 		Ward: d.Cfg.Ward, Sent: now.UnixMilli(), Every: r.every.Seconds(), Version: Version,
 		Uptime: int64(time.Since(d.started).Seconds()), Scheduled: ps.Scheduled, Silent: math.Round(silent.Seconds()*10) / 10,
-		Clock:  fleet.Clock{Source: clock.Source, Trusted: clock.Trusted, OffsetMS: clockOffsetMS(clock), Detail: clock.Detail},
+		Clock:  fleet.Clock{Source: clock.Source, Trusted: clock.Trusted, OffsetMS: clockOffsetMS(clock), Detail: clockDetail(clock)},
 		Device: fleet.Device{OK: devErr == nil},
 	}
 	if devErr != nil {
@@ -312,6 +312,19 @@ func (d *Daemon) itemName(item string) string {
 
 // clockOffsetMS is the clock's own estimate of its error: the kernel's
 // NTP offset (adjtimex), or 0 when nothing measures it.
+// clockDetail is what the city is told about the clock (48 bytes at
+// most): the problem standing first (a refused city time, a step held
+// back), else its detail.
+func clockDetail(c ClockState) string {
+	switch c.ProblemKind {
+	case "":
+		return c.Detail
+	case "step":
+		return "Lệch giờ: city clock step held back"
+	}
+	return "Lệch giờ: city time refused (" + c.ProblemKind + ")"
+}
+
 func clockOffsetMS(c ClockState) int64 {
 	if c.Source != "ntp" {
 		return 0

@@ -56,6 +56,10 @@ type joinCredentials struct {
 	KeyID     string   `json:"key_id"`
 	NATS      string   `json:"nats"`
 	NATSKey   string   `json:"nats_key"`
+	// TLSPin is the city's certificate key pin (city.tls_pin), when it
+	// serves TLS itself; NATSTLSPin the NATS servers' (city.nats_tls_pin).
+	TLSPin     string `json:"tls_pin"`
+	NATSTLSPin string `json:"nats_tls_pin"`
 }
 
 // joiner is one run of `loa-agent join`; its fields are the surroundings a
@@ -79,6 +83,8 @@ type joiner struct {
 	loaGroup string
 	// serviceConfig is the file the loa-agent service reads.
 	serviceConfig string
+	// tlsSeen is the city's certificate as this join saw it (https).
+	tlsSeen *joinTLS
 }
 
 func (c *CLI) join(ctx context.Context, args []string) error {
@@ -114,6 +120,9 @@ func (j *joiner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if base.Scheme == "https" {
+		j.observeTLS()
+	}
 	code, err := checkJoinCode(j.code)
 	if err != nil {
 		return err
@@ -145,6 +154,10 @@ func (j *joiner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pin, err := j.pinJoin(cr)
+	if err != nil {
+		return err
+	}
 
 	if old.Ward != "" && old.Ward != cr.Ward {
 		fmt.Fprintf(j.stdout, "Chú ý / note: this station was ward %s; it is now ward %s.\n", old.Ward, cr.Ward)
@@ -156,6 +169,13 @@ func (j *joiner) run(ctx context.Context) error {
 	if cr.NATS != "" && cr.NATSKey != "" {
 		setScalar(doc, cr.NATS, "city", "nats")
 		setScalar(doc, cr.NATSKey, "city", "nats_key")
+		if cr.NATSTLSPin != "" {
+			setScalar(doc, cr.NATSTLSPin, "city", "nats_tls_pin")
+		}
+	}
+	if pin != "" {
+		setScalar(doc, pin, "city", "tls_pin")
+		fmt.Fprintf(j.stdout, "Chứng chỉ của thành phố được ghim / city certificate pinned: %s\n", pin)
 	}
 	if err := j.writeConfig(tmp, doc); err != nil {
 		return fmt.Errorf("joined as ward %s, but the configuration was not written: %w\n"+
@@ -254,11 +274,16 @@ func (j *joiner) trust(base *url.URL, pub ed25519.PublicKey) error {
 		fmt.Fprintf(j.stdout, "Khóa của thành phố / city key %s: matches --fingerprint.\n", id)
 		return nil
 	}
-	if base.Scheme == "https" {
+	if base.Scheme == "https" && j.httpsVerified() {
 		fmt.Fprintf(j.stdout, "Khóa của thành phố / city key %s (over HTTPS).\n", id)
 		return nil
 	}
-	fmt.Fprintf(j.stdout, "The connection to %s is not encrypted (http).\n", base)
+	if base.Scheme == "https" {
+		_, _, verr := j.tlsSeen.get()
+		fmt.Fprintf(j.stdout, "The certificate of %s is not vouched for by a known authority (%v): it will be pinned once the key is confirmed.\n", base, verr)
+	} else {
+		fmt.Fprintf(j.stdout, "The connection to %s is not encrypted (http).\n", base)
+	}
 	fmt.Fprintf(j.stdout, "Dấu vân tay khóa / city key fingerprint: %s\n", id)
 	fmt.Fprintf(j.stdout, "Compare it with what `loa-city key` (or `loa-city ward add`) printed at the city.\n")
 	if j.yes {

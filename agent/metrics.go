@@ -16,6 +16,7 @@ type metrics struct {
 	items          *prometheus.CounterVec
 	deviceErrors   prometheus.Counter
 	clockSynced    prometheus.Gauge
+	clockRefused   *prometheus.CounterVec
 	occToday       prometheus.Gauge
 	alertsRejected *prometheus.CounterVec
 	relayFailures  prometheus.Counter
@@ -36,6 +37,8 @@ func newMetrics() *metrics {
 		items:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_items_total", Help: "Items that went through the as-run log, by result."}, []string{"result"}),
 		deviceErrors:   prometheus.NewCounter(prometheus.CounterOpts{Name: "loa_device_errors_total", Help: "Audio device failures."}),
 		clockSynced:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_clock_synced", Help: "1 when the clock is trusted for scheduling."}),
+		clockRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_clock_city_refused_total",
+			Help: "City time answers refused (signature, nonce, unsigned) and steps beyond clock_max_step held back (step)."}, []string{"reason"}),
 		occToday:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_schedule_occurrences_today", Help: "Program occurrences scheduled today."}),
 		alertsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_alerts_rejected_total", Help: "Alerts refused, by reason."}, []string{"reason"}),
 		relayFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "loa_relay_failures_total", Help: "Relay streams that failed or went silent."}),
@@ -44,13 +47,16 @@ func newMetrics() *metrics {
 	}
 	// Every result shows from the start (at 0), so that rate() and alert
 	// rules work before the first failure.
+	for _, r := range []string{"signature", "nonce", "unsigned", "step"} {
+		m.clockRefused.WithLabelValues(r)
+	}
 	for _, r := range []string{"completed", "cut", "interrupted", "failed", "missed", "skipped", "displaced", "cancelled", "unfinished"} {
 		m.items.WithLabelValues(r)
 	}
 	for _, r := range refusedReasons {
 		m.controlRefused.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.controlRefused, m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,
+	m.reg.MustRegister(m.controlRefused, m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.clockRefused, m.occToday,
 		m.alertsRejected, m.relayFailures, m.syncAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

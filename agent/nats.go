@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,11 @@ func (r *AlertReceiver) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.linkTime = func(ctx context.Context) (time.Time, error) {
+		return natsServerTime(ctx, js, r.cfg.Ward)
+	}
+	r.mu.Unlock()
 	link.OnChange(func(up bool) {
 		if up {
 			r.wakeSender()
@@ -78,9 +85,17 @@ const (
 // DialCityNATS connects a ward to the city's NATS: its NKEY, its own
 // inbox prefix (the only replies it may read), reconnecting for ever. It
 // returns at once; the link comes up when a server answers.
-func DialCityNATS(urls, seed, ward string, log *slog.Logger) (*natsbus.Link, error) {
-	return natsbus.Dial(natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
-		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")})
+//
+// Servers named tls://… are reached over TLS: with pin (city.tls_pin) the
+// server's key must be the pinned one, without it the system's authorities
+// decide.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger, pin ...string) (*natsbus.Link, error) {
+	o := natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
+		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")}
+	if strings.Contains(urls, "tls://") {
+		o.TLS = pinnedTLS(strings.Join(pin, ""))
+	}
+	return natsbus.Dial(o)
 }
 
 // consume reads the ward's durable consumer; when it stops (the consumer
@@ -141,6 +156,21 @@ func (r *AlertReceiver) onMsg(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	m.Ack()
+}
+
+// natsServerTime asks the NATS server for its clock: the time stamp of the
+// ward's consumer info, plus half the round trip.
+func natsServerTime(ctx context.Context, js jetstream.JetStream, ward string) (time.Time, error) {
+	t0 := time.Now()
+	cons, err := js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer(ward))
+	if err != nil {
+		return time.Time{}, err
+	}
+	ts := cons.CachedInfo().TimeStamp
+	if ts.IsZero() {
+		return time.Time{}, errors.New("the NATS server does not say its time (consumer info without ts)")
+	}
+	return ts.Add(time.Since(t0) / 2), nil
 }
 
 func (r *AlertReceiver) setConsumerErr(s string) {

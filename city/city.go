@@ -54,6 +54,9 @@ type City struct {
 	// live announcements on air (city/live.go)
 	live     *liveHub
 	liveOnce sync.Once
+	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
+	tlsMu    sync.Mutex
+	tlsCerts *certReloader
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -133,6 +134,15 @@ func (c *Config) check(path string) error {
 	}
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")
+	}
+	if c.NATS.TLS && (c.TLS.Cert == "" || c.TLS.Key == "") {
+		return fmt.Errorf("%s: nats.tls: needs tls.cert and tls.key (the embedded server serves the same certificate)", where)
+	}
+	if c.NATS.TLSPin != "" && (!strings.HasPrefix(c.NATS.TLSPin, "sha256/") || len(c.NATS.TLSPin) != len("sha256/")+44) {
+		return fmt.Errorf("%s: nats.tls_pin: %q: want sha256/ and the base64 of a sha256", where, c.NATS.TLSPin)
+	}
+	if c.NATS.TLS && c.NATS.URL != "" {
+		return fmt.Errorf("%s: nats.tls: for the embedded server only (an external server's TLS is its own configuration; give wards tls:// in nats.advertise)", where)
 	}
 	if err := c.NATS.check(where, c.Data); err != nil {
 		return err

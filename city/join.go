@@ -80,6 +80,14 @@ type JoinCredentials struct {
 	// without NATS.
 	NATS    string `json:"nats,omitempty"`
 	NATSKey string `json:"nats_key,omitempty"`
+	// TLSPin is the key pin of the certificate the city serves HTTPS and
+	// NATS with (signing.SPKIPin), when it serves TLS itself: the ward
+	// checks that the connection it joined over had this key, and pins
+	// it.
+	TLSPin string `json:"tls_pin,omitempty"`
+	// NATSTLSPin is the key pin of the NATS servers' certificate: the
+	// city's own with nats.tls, else nats.tls_pin.
+	NATSTLSPin string `json:"nats_tls_pin,omitempty"`
 }
 
 // newJoinCode returns a random code, grouped for reading: 7KQMX-2HD9P.
@@ -311,6 +319,7 @@ func (c *City) joinHandler() http.Handler {
 		cr, err := c.RedeemJoinCode(r.Context(), req.Code, from)
 		if err == nil {
 			err = c.joinNATS(r.Context(), &cr, r.Host)
+			cr.TLSPin = c.TLSPin()
 		}
 		var bad *BadInputError
 		switch {
@@ -392,6 +401,12 @@ func (c *City) joinNATS(ctx context.Context, cr *JoinCredentials, host string) e
 	}
 	cr.NATSKey = seed
 	switch n := c.Config.NATS; {
+	case n.TLS:
+		cr.NATSTLSPin = c.TLSPin()
+	case n.TLSPin != "":
+		cr.NATSTLSPin = n.TLSPin
+	}
+	switch n := c.Config.NATS; {
 	case n.Advertise != "":
 		cr.NATS = n.Advertise
 	case n.URL != "":
@@ -405,7 +420,11 @@ func (c *City) joinNATS(ctx context.Context, cr *JoinCredentials, host string) e
 		if err != nil {
 			port = "4222"
 		}
-		cr.NATS = "nats://" + net.JoinHostPort(h, port)
+		scheme := "nats://"
+		if n.TLS {
+			scheme = "tls://"
+		}
+		cr.NATS = scheme + net.JoinHostPort(h, port)
 	}
 	return nil
 }

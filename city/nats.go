@@ -38,6 +38,13 @@ type NATSConfig struct {
 	// AdminKeys are public NKEYs ("U...") given every right on the embedded
 	// server: monitoring, tools.
 	AdminKeys []string `yaml:"admin_keys"`
+	// TLS makes the embedded server require TLS from its clients, with
+	// tls.cert/tls.key; joining wards are told tls://.
+	TLS bool `yaml:"tls"`
+	// TLSPin is the key pin (sha256/BASE64) of the external servers'
+	// certificate (nats.url over tls://), given to joining wards; the
+	// embedded server's is the city's own.
+	TLSPin string `yaml:"tls_pin"`
 }
 
 func defaultNATSConfig() NATSConfig {
@@ -106,12 +113,18 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	log := c.Log.With("component", "nats")
 	opts := natsbus.ConnOptions{URLs: cfg.URL, Seed: seed, Name: "loa-city", Log: log}
 	if cfg.URL == "" {
-		h.srv, err = natsserver.Start(natsserver.Config{
+		scfg := natsserver.Config{
 			Listen: cfg.Listen, StoreDir: filepath.Join(c.Config.Data, "nats"), MaxStore: cfg.MaxStoreMB << 20,
 			CityKey: pub, AdminKeys: cfg.AdminKeys, Wards: wardDirectory{c}, Log: log,
 			OnDuplicate: c.duplicateLogin, // city/identity.go
 			Denied:      func(d natsserver.Denial) { c.bus.denied(d, c.Now()) },
-		})
+		}
+		if cfg.TLS {
+			if scfg.TLS, err = c.NATSTLS(); err != nil {
+				return nil, err
+			}
+		}
+		h.srv, err = natsserver.Start(scfg)
 		if err != nil {
 			return nil, err
 		}

@@ -2,12 +2,15 @@ package city
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync"
 	"time"
+
+	"loa/signing"
 )
 
 // TLSConfig makes loa-city serve HTTPS itself. The alternative, a reverse
@@ -28,10 +31,36 @@ func (t TLSConfig) Enabled() bool { return t.Cert != "" || t.Key != "" }
 // over it. A certificate that cannot be loaded is an error now, not at the
 // first client.
 func (c *City) WrapTLS(ln net.Listener) (net.Listener, error) {
-	t := c.Config.TLS
-	if !t.Enabled() {
+	if !c.Config.TLS.Enabled() {
 		return ln, nil
 	}
+	r, err := c.loadCerts()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: r.get,
+		NextProtos:     []string{"http/1.1"},
+	}
+	return tls.NewListener(ln, cfg), nil
+}
+
+// certs returns the city's certificate reloader, shared by HTTPS and NATS
+// (loaded now if there is none for tls.cert/tls.key yet).
+func (c *City) certs() (*certReloader, error) {
+	c.tlsMu.Lock()
+	r := c.tlsCerts
+	c.tlsMu.Unlock()
+	if r != nil && r.certFile == c.Config.TLS.Cert && r.keyFile == c.Config.TLS.Key {
+		return r, nil
+	}
+	return c.loadCerts()
+}
+
+// loadCerts loads tls.cert/tls.key now and makes them the city's.
+func (c *City) loadCerts() (*certReloader, error) {
+	t := c.Config.TLS
 	if t.Cert == "" || t.Key == "" {
 		return nil, errors.New("tls: set both tls.cert and tls.key (or neither, to serve plain HTTP behind a proxy)")
 	}
@@ -41,12 +70,42 @@ func (c *City) WrapTLS(ln net.Listener) (net.Listener, error) {
 	if err := r.load(); err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: r.get,
-		NextProtos:     []string{"http/1.1"},
+	c.tlsMu.Lock()
+	c.tlsCerts = r
+	c.tlsMu.Unlock()
+	return r, nil
+}
+
+// NATSTLS is the embedded NATS server's TLS configuration (nats.tls): the
+// same certificate as HTTPS, reloaded the same way.
+func (c *City) NATSTLS() (*tls.Config, error) {
+	r, err := c.certs()
+	if err != nil {
+		return nil, fmt.Errorf("nats.tls: %w", err)
 	}
-	return tls.NewListener(ln, cfg), nil
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.get}, nil
+}
+
+// TLSPin is the pin of the certificate the city serves (signing.SPKIPin),
+// "" without TLS. A joining ward records it (city.tls_pin) and accepts no
+// other key afterwards.
+func (c *City) TLSPin() string {
+	if !c.Config.TLS.Enabled() {
+		return ""
+	}
+	r, err := c.certs()
+	if err != nil {
+		return ""
+	}
+	cert, _ := r.get(nil)
+	if cert == nil || len(cert.Certificate) == 0 {
+		return ""
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return ""
+	}
+	return signing.SPKIPin(leaf)
 }
 
 // certReloader hands out the certificate, re-reading its files at most once

@@ -1,6 +1,7 @@
 package natsbus
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -110,6 +111,9 @@ type ConnOptions struct {
 	// MaxBackoff bounds the wait between reconnection attempts (5s).
 	MaxBackoff time.Duration
 	Log        *slog.Logger
+	// TLS, if set, is the client's TLS configuration (tls:// servers; a
+	// ward's pins the city's key).
+	TLS *tls.Config
 }
 
 // Link is a connection that reconnects for ever, with a growing, jittered
@@ -198,6 +202,9 @@ func Dial(o ConnOptions) (*Link, error) {
 	}
 	if o.InboxPrefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
+	if o.TLS != nil && o.Server == nil {
+		opts = append(opts, nats.Secure(o.TLS))
 	}
 	url := o.URLs
 	if o.Server != nil {

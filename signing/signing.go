@@ -216,3 +216,12 @@ func OpenSigned(data []byte, key ed25519.PublicKey) (payload []byte, signed bool
 	}
 	return p, true, nil
 }
+
+// SPKIPin is the pin of a TLS certificate's public key: "sha256/" and the
+// standard base64 of the sha256 of its DER SubjectPublicKeyInfo (the form
+// of HPKP and curl's --pinnedpubkey). The city sends it in the signed join
+// answer; the ward checks every TLS connection to the city against it.
+func SPKIPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return "sha256/" + base64.StdEncoding.EncodeToString(sum[:])
+}

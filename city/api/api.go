@@ -152,3 +152,31 @@ type Key struct {
 	PublicKey string `json:"public_key"`
 	KeyID     string `json:"key_id"`
 }
+
+// TimeKind is the "kind" of a signed time answer: it names the payload so
+// that no other signed message of the city can pass for one.
+const TimeKind = "loa.time/1"
+
+// SignedTime is the payload of GET /api/v1/time?nonce=N, signed by the
+// city's key (a signing.Envelope): the city's clock when it answered, and
+// the ward's nonce, so that an answer recorded earlier cannot be played
+// back to a ward.
+type SignedTime struct {
+	Kind     string `json:"kind"`
+	UnixNano int64  `json:"unix_ns"`
+	Nonce    string `json:"nonce"`
+}
+
+// ValidTimeNonce reports whether s is a nonce the city signs: 16 to 64
+// lower-case hex digits (a ward sends 32).
+func ValidTimeNonce(s string) bool {
+	if len(s) < 16 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package natsserver
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -51,6 +52,9 @@ type Config struct {
 	// lack of permission (denied.go), from the client's read loop: it
 	// must be quick.
 	Denied func(Denial)
+	// TLS, if set, is required of every client connecting over the
+	// network (the city's own in-process connection needs none).
+	TLS *tls.Config
 }
 
 // StartServer starts the embedded NATS server with JetStream: file
@@ -100,6 +104,9 @@ func Start(cfg Config) (*server.Server, error) {
 	}
 	if cfg.ActiveWindow <= 0 {
 		cfg.ActiveWindow = 45 * time.Second
+	}
+	if cfg.TLS != nil {
+		opts.TLSConfig, opts.TLS, opts.TLSTimeout = cfg.TLS, true, 5
 	}
 	auth := &authenticator{cfg: cfg, admins: map[string]bool{cfg.CityKey: true}}
 	for _, k := range cfg.AdminKeys {
