@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -184,8 +183,11 @@ func (c *City) planAlert(ctx context.Context, req api.NewAlert, by string) (*ale
 	if req.GapS != nil {
 		a.GapMS = int64(math.Round(*req.GapS * 1000))
 	}
-	if req.Volume != 0 {
-		a.Volume = req.Volume
+	if req.Volume != nil {
+		if v := *req.Volume; v < 1 || v > 100 {
+			return nil, plan, badInput("âm lượng / volume %d: cần từ 1 đến 100 (%% âm lượng chung của đài; cảnh báo ở mức 0 không ai nghe thấy) / want 1-100 (%% of the station's master volume; an alert at 0 warns nobody); leave it out for 100", v)
+		}
+		a.Volume = *req.Volume
 	}
 	life := time.Duration(c.Config.Alerts.DefaultExpires)
 	if req.ExpiresS != 0 {
@@ -385,7 +387,7 @@ func (c *City) speak(ctx context.Context, id, text, voice string, speed int, by 
 	defer cancel()
 	// Text on stdin, never on the command line: nothing in it can be read
 	// as an option. -b 1: UTF-8.
-	cmd := exec.CommandContext(tctx, c.Config.Alerts.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
+	cmd := childCommand(tctx, c.Config.Alerts.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
 	cmd.Stdin = strings.NewReader(text)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
@@ -428,7 +430,7 @@ func (c *City) alertChime(ctx context.Context) (sqlite.CityMedia, error) {
 	path := f.Name()
 	f.Close()
 	defer os.Remove(path)
-	out, err := exec.CommandContext(ctx, c.Config.Ingest.FFmpeg, "-nostdin", "-v", "error", "-y",
+	out, err := childCommand(ctx, c.Config.Ingest.FFmpeg, "-nostdin", "-v", "error", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=880:duration=0.5:sample_rate=44100",
 		"-f", "lavfi", "-i", "sine=frequency=660:duration=0.7:sample_rate=44100",
 		"-filter_complex", "[0]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.2[a];[1]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.4[b];[a][b]concat=n=2:v=0:a=1,volume=0.7",
