@@ -352,6 +352,83 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 	if rate < 8000 || rate > 192000 {
 		return Prepared{}, fmt.Errorf("prepare %s: output rate %d Hz is outside 8000..192000", src, rate)
 	}
+	dir := filepath.Dir(dst)
+	var tmp *os.File
+	var w *WAVWriter
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	start := func(channels int) (func([][2]float64) error, error) {
+		var err error
+		if tmp, err = os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp"); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", src, err)
+		}
+		if w, err = newWAVWriter(tmp, rate, channels); err != nil {
+			return nil, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
+		}
+		return func(b [][2]float64) error {
+			if observe != nil {
+				observe(b)
+			}
+			if err := w.Write(b); err != nil {
+				return fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
+			}
+			return nil
+		}, nil
+	}
+	out, err := decodeChecked(ctx, src, rate, start)
+	if err != nil {
+		return Prepared{}, err
+	}
+	if err := w.Flush(); err != nil {
+		return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Prepared{}, fmt.Errorf("prepare %s: sync %s: %w", src, tmp.Name(), err)
+	}
+	name := tmp.Name()
+	err = tmp.Close()
+	tmp = nil
+	if err != nil {
+		os.Remove(name)
+		return Prepared{}, fmt.Errorf("prepare %s: close %s: %w", src, name, err)
+	}
+	if err := os.Rename(name, dst); err != nil {
+		os.Remove(name)
+		return Prepared{}, fmt.Errorf("prepare %s: %w", src, err)
+	}
+	syncDir(dir)
+	out.Frames = w.frames
+	return out, nil
+}
+
+// Verify decodes src completely at its own rate, with the checks Prepare
+// makes (the same code), and writes nothing: the city runs on its
+// transcoded file exactly the verification a ward runs when the file
+// arrives, so what the city accepts a ward accepts. observe, if not nil,
+// sees every block. Prepared.Frames is the number of frames decoded.
+func Verify(src string, observe func([][2]float64)) (Prepared, error) {
+	return decodeChecked(context.Background(), src, 0, func(int) (func([][2]float64) error, error) {
+		return func(b [][2]float64) error {
+			if observe != nil {
+				observe(b)
+			}
+			return nil
+		}, nil
+	})
+}
+
+// decodeChecked decodes src completely, resampled to rate (0: the source's
+// own rate), and hands every block to the sink that start returns (start
+// is called once, with the number of channels, after src is open). It
+// refuses what a ward must not play: a file that does not decode, decodes
+// to nothing, stops early (truncated) or runs on past its header's length.
+// Prepared.Frames counts the decoded frames at the source rate. It stops,
+// with ctx's error, at the first block after ctx is done.
+func decodeChecked(ctx context.Context, src string, rate int, start func(channels int) (func([][2]float64) error, error)) (Prepared, error) {
 	s, format, pr, err := open(src)
 	if err != nil {
 		return Prepared{}, err
@@ -362,7 +439,7 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 
 	counted := &countingStreamer{s: s}
 	var st beep.Streamer = counted
-	if int(format.SampleRate) != rate {
+	if rate != 0 && int(format.SampleRate) != rate {
 		st = newResampler(counted, int(format.SampleRate), rate, format.NumChannels == 1)
 	}
 	// Bounds that keep a lying decoder from running forever: the header's
@@ -371,22 +448,9 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 	if p.Frames > 0 {
 		limit = p.Frames + int64(p.Rate)
 	}
-
-	dir := filepath.Dir(dst)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp")
+	sink, err := start(format.NumChannels)
 	if err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: %w", src, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w, err := newWAVWriter(tmp, rate, format.NumChannels)
-	if err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
+		return Prepared{}, err
 	}
 
 	buf := make([][2]float64, prepareBlock)
@@ -398,11 +462,8 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 		n, ok := st.Stream(buf)
 		if n > 0 {
 			idle = 0
-			if observe != nil {
-				observe(buf[:n])
-			}
-			if err := w.Write(buf[:n]); err != nil {
-				return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
+			if err := sink(buf[:n]); err != nil {
+				return Prepared{}, err
 			}
 		}
 		if !ok {
@@ -429,23 +490,7 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 		return Prepared{}, mediaErr(src, ErrCorrupt, "is truncated: it decodes to %s but its header says %s",
 			framesDuration(counted.n, p.Rate).Round(time.Millisecond), p.Duration.Round(time.Millisecond))
 	}
-	if err := w.Flush(); err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: sync %s: %w", src, tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: close %s: %w", src, tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		os.Remove(tmp.Name())
-		done = true
-		return Prepared{}, fmt.Errorf("prepare %s: %w", src, err)
-	}
-	done = true
-	syncDir(dir)
-	out.Frames = w.frames
+	out.Frames = counted.n
 	return out, nil
 }
 

@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,10 +43,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"loa/agent"
 	"loa/alert"
 	"loa/city"
 	"loa/city/api"
+	"loa/natsbus"
 	"loa/player"
 	"loa/signing"
 	"loa/sqlite"
@@ -60,6 +64,63 @@ type alertBenchCity struct {
 	seeds        map[string]string
 	media        string // a media item's sha256
 	tokens       map[string]string
+	adminSeed    string // a NATS user with every right (nats.admin_keys)
+	to           string // the alerts' targets (default all: one copy)
+	log          *cityLog
+}
+
+// cityLog keeps loa-city's output and picks out its "alert copies
+// published" lines.
+type cityLog struct {
+	mu        sync.Mutex
+	all       bytes.Buffer
+	partial   []byte
+	published map[string]publishedLine
+}
+
+// publishedLine is the city's account of publishing one alert's copies.
+type publishedLine struct {
+	Time     time.Time `json:"time"`
+	Alert    string    `json:"alert"`
+	Copies   int       `json:"copies"`
+	TotalMS  float64   `json:"total_ms"`
+	AckMS    float64   `json:"ack_ms"`
+	RecordMS float64   `json:"record_ms"`
+}
+
+func (l *cityLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all.Write(p)
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := l.partial[:i]
+		if bytes.Contains(line, []byte(`"alert copies published"`)) {
+			var pl publishedLine
+			if json.Unmarshal(line, &pl) == nil {
+				l.published[pl.Alert] = pl
+			}
+		}
+		l.partial = l.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *cityLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all.String()
+}
+
+func (l *cityLog) publishedOf(id string) (publishedLine, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.published[id]
+	return p, ok
 }
 
 func alertFreeAddr(b testing.TB) string {
@@ -93,7 +154,13 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	cfg.Data, cfg.Listen = filepath.Join(dir, "data"), addr
 	cfg.NATS.Listen = natsAddr
 	cfg.Log.Level = "warn"
-	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\nlog:\n  level: warn\n", cfg.Data, addr, natsAddr)
+	adminSeed, adminPub, err := natsbus.NewUserKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// JSON logs at info: the city's "alert copies published" line times
+	// each alert's JetStream acknowledgements and SQLite records.
+	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\n", cfg.Data, addr, natsAddr, adminPub)
 	confPath := filepath.Join(dir, "city.yaml")
 	os.WriteFile(confPath, []byte(conf), 0o600)
 	ctx := context.Background()
@@ -101,7 +168,8 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bc := &alertBenchCity{url: "http://" + addr, natsURL: "nats://" + natsAddr, key: c.PublicKey(), seeds: map[string]string{}, tokens: map[string]string{}}
+	bc := &alertBenchCity{url: "http://" + addr, natsURL: "nats://" + natsAddr, key: c.PublicKey(), seeds: map[string]string{}, tokens: map[string]string{},
+		adminSeed: adminSeed, log: &cityLog{published: map[string]publishedLine{}}}
 	for i := 0; i < n; i++ {
 		w := fmt.Sprintf("phuong-%04d", i)
 		if bc.tokens[w], err = c.AddWard(ctx, w, []string{fmt.Sprintf("quan-%d", i%20)}); err != nil {
@@ -128,8 +196,8 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	c.Close()
 
 	bc.cmd = exec.Command(bin, "run", "--config", confPath)
-	var logb bytes.Buffer
-	bc.cmd.Stdout, bc.cmd.Stderr = &logb, &logb
+	logb := bc.log
+	bc.cmd.Stdout, bc.cmd.Stderr = logb, logb
 	if err := bc.cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -155,7 +223,11 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 // send posts an alert for all wards and returns its id and when the
 // request began.
 func (bc *alertBenchCity) send(b *testing.B, chime bool) (string, time.Time) {
-	body, _ := json.Marshal(api.NewAlert{To: "all", Media: bc.media, Priority: "emergency", Chime: &chime, ExpiresS: 600})
+	to := bc.to
+	if to == "" {
+		to = "all"
+	}
+	body, _ := json.Marshal(api.NewAlert{To: to, Media: bc.media, Priority: "emergency", Chime: &chime, ExpiresS: 600})
 	req, _ := http.NewRequest("POST", bc.url+"/api/v1/alerts", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+bc.alerter)
 	t0 := time.Now()
@@ -236,12 +308,149 @@ func percentile(d []time.Duration, q float64) time.Duration {
 
 func BenchmarkAlertFanout(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
-		b.Run(fmt.Sprintf("wards=%d", n), func(b *testing.B) { benchFanout(b, n) })
+		b.Run(fmt.Sprintf("wards=%d", n), func(b *testing.B) { benchFanout(b, n, false) })
 	}
 }
 
-func benchFanout(b *testing.B, n int) {
+// BenchmarkAlertFanoutByWard sends each alert to 100 wards named one by
+// one: the city publishes 100 copies (one per ward subject) instead of one
+// on loa.alert.all.
+func BenchmarkAlertFanoutByWard(b *testing.B) { benchFanout(b, 100, true) }
+
+// stageTimes collects, per alert, when each stage was seen: the copies
+// passing through the NATS server (a tap subscribed to every ward's
+// subject) and the wards' "alert received" log records.
+type stageTimes struct {
+	mu  sync.Mutex
+	at  map[string][]time.Time
+	msg string // the log message counted (receivedHandler)
+}
+
+func (s *stageTimes) add(id string, t time.Time) {
+	s.mu.Lock()
+	s.at[id] = append(s.at[id], t)
+	s.mu.Unlock()
+}
+
+// span is the first and last time seen for id, relative to t0, and how many.
+func (s *stageTimes) span(id string, t0 time.Time) (first, last time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range s.at[id] {
+		d := t.Sub(t0)
+		if i == 0 || d < first {
+			first = d
+		}
+		last = max(last, d)
+	}
+	return first, last, len(s.at[id])
+}
+
+// receivedHandler is a ward's logger: it notes the time of the receiver's
+// "alert received" record (the message has arrived, its signature and
+// addressee are checked, nothing is written yet).
+type receivedHandler struct{ st *stageTimes }
+
+func (h receivedHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h receivedHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h receivedHandler) WithGroup(string) slog.Handler                { return h }
+func (h receivedHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != h.st.msg {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "alert" {
+			h.st.add(a.Value.String(), r.Time)
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// alertTrace is one timed alert, stage by stage, from the POST (t0).
+type alertTrace struct {
+	id                  string
+	t0                  time.Time
+	answer              time.Duration // the city's HTTP answer (every copy acknowledged and recorded)
+	pubFirst, pubLast   time.Duration // copies through the NATS server (tap)
+	recvFirst, recvLast time.Duration // wards' "alert received"
+	playFirst, playLast time.Duration // wards' PlayAlert (player start)
+	city                publishedLine // the city's own timing of its publish round
+	gcCount             int           // GC pauses of this process (the simulated wards) during the alert
+	gcPause, gcPauseMax time.Duration
+	// Time the threads of loa-city and of this process (the wards) spent
+	// runnable but waiting for a CPU (schedstat) from the POST to the last
+	// player start, and the machine's CPU pressure (PSI "some") then.
+	cityWait, wardsWait time.Duration
+	cpuPressure         float64
+}
+
+func (a alertTrace) String() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	return fmt.Sprintf("%s: on NATS %s..%s | JetStream acks %.1f, record %.1f | answer %s | received %s..%s | player %s..%s | ward GC %d pauses %s | run-queue wait: city %s, wards %s | CPU pressure %.0f %%",
+		a.id, ms(a.pubFirst), ms(a.pubLast), a.city.AckMS, a.city.RecordMS, ms(a.answer),
+		ms(a.recvFirst), ms(a.recvLast), ms(a.playFirst), ms(a.playLast), a.gcCount, ms(a.gcPause), ms(a.cityWait), ms(a.wardsWait), a.cpuPressure*100)
+}
+
+// runQueueWait is the time all threads of pid have spent runnable but not
+// running (the second field of /proc/PID/task/*/schedstat).
+func runQueueWait(pid int) time.Duration {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += v
+		}
+	}
+	return time.Duration(sum)
+}
+
+// cpuStall is the machine's cumulative CPU pressure stall ("some").
+func cpuStall() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0
+	}
+	for _, f := range strings.Fields(strings.SplitN(string(b), "\n", 2)[0]) {
+		if v, ok := strings.CutPrefix(f, "total="); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return time.Duration(n) * time.Microsecond
+		}
+	}
+	return 0
+}
+
+// gcPausesIn counts this process's GC pauses that ended in [from, to].
+func gcPausesIn(from, to time.Time) (n int, total, longest time.Duration) {
+	var st debug.GCStats
+	st.PauseQuantiles = nil
+	debug.ReadGCStats(&st)
+	for i, end := range st.PauseEnd {
+		if end.Before(from) || end.After(to) || i >= len(st.Pause) {
+			continue
+		}
+		n++
+		total += st.Pause[i]
+		longest = max(longest, st.Pause[i])
+	}
+	return n, total, longest
+}
+
+func benchFanout(b *testing.B, n int, byWard bool) {
 	bc := startAlertBenchCity(b, n)
+	if byWard {
+		var ids []string
+		for i := 0; i < n; i++ {
+			ids = append(ids, fmt.Sprintf("phuong-%04d", i))
+		}
+		bc.to = strings.Join(ids, ",")
+	}
 	dbDir := b.TempDir()
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		d, err := os.MkdirTemp("/dev/shm", "loa-bench-")
@@ -254,6 +463,29 @@ func benchFanout(b *testing.B, n int) {
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	st := stamper{mu: &sync.Mutex{}, seen: map[string][]time.Time{}, got: make(chan struct{}, n*4)}
+	received := &stageTimes{at: map[string][]time.Time{}, msg: "alert received"}
+	onNATS := &stageTimes{at: map[string][]time.Time{}}
+	tap, err := natsbus.Dial(natsbus.ConnOptions{URLs: bc.natsURL, Seed: bc.adminSeed})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tap.Close()
+	for _, subj := range []string{natsbus.AlertAll, natsbus.AlertWard("*"), natsbus.AlertGroup("*")} {
+		if _, err := tap.Conn.Subscribe(subj, func(m *nats.Msg) {
+			now := time.Now()
+			if env, err := alert.ReadEnvelope(m.Data); err == nil {
+				var v struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(env.Payload, &v) == nil {
+					onNATS.add(v.ID, now)
+				}
+			}
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tap.Conn.Flush()
 	var rxs []*agent.AlertReceiver
 	began := time.Now()
 	for i := 0; i < n; i++ {
@@ -264,7 +496,7 @@ func benchFanout(b *testing.B, n int) {
 		}
 		b.Cleanup(func() { db.Close() })
 		rx, err := agent.NewAlertReceiver(agent.AlertConfig{Ward: w, NATS: bc.natsURL, Seed: bc.seeds[w], PublicKeys: []ed25519.PublicKey{bc.key},
-			DB: db, Media: haveAll{}, Player: st, Log: slog.New(slog.DiscardHandler)})
+			DB: db, Media: haveAll{}, Player: st, Log: slog.New(receivedHandler{received})})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -293,13 +525,16 @@ func benchFanout(b *testing.B, n int) {
 	cpu1, rssIdle := procUsage(pid)
 	idle := float64(cpu1-cpu0) / float64(10*time.Second) * 100
 
-	var lat, respTimes, statusTimes []time.Duration
+	var lat, last, respTimes, statusTimes []time.Duration
+	var traces []alertTrace
 	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		cpuA, _ := procUsage(pid)
+		cityW0, wardsW0, stall0 := runQueueWait(pid), runQueueWait(os.Getpid()), cpuStall()
 		id, t0 := bc.send(b, false)
-		respTimes = append(respTimes, time.Since(t0))
+		answer := time.Since(t0)
+		respTimes = append(respTimes, answer)
 		for k := 0; k < n; k++ {
 			select {
 			case <-st.got:
@@ -307,11 +542,20 @@ func benchFanout(b *testing.B, n int) {
 				b.Fatalf("alert %s: %d of %d wards played it", id, k, n)
 			}
 		}
+		window := time.Since(t0)
+		tr := alertTrace{id: id, t0: t0, answer: answer, cityWait: runQueueWait(pid) - cityW0, wardsWait: runQueueWait(os.Getpid()) - wardsW0,
+			cpuPressure: float64(cpuStall()-stall0) / float64(window)}
 		st.mu.Lock()
-		for _, at := range st.seen[id] {
-			lat = append(lat, at.Sub(t0))
+		for j, at := range st.seen[id] {
+			d := at.Sub(t0)
+			lat = append(lat, d)
+			if j == 0 || d < tr.playFirst {
+				tr.playFirst = d
+			}
+			tr.playLast = max(tr.playLast, d)
 		}
 		st.mu.Unlock()
+		last = append(last, tr.playLast)
 		// The receipts come within a second (each ward waits up to 0.5 s
 		// before it sends): the city's CPU for the alert is counted up to
 		// then, before anyone asks for its status.
@@ -321,21 +565,44 @@ func benchFanout(b *testing.B, n int) {
 		s0 := time.Now()
 		a := bc.status(b, id)
 		statusTimes = append(statusTimes, time.Since(s0))
-		if a.Summary.Received != n {
-			b.Fatalf("alert %s: %d receipts of %d after 1.5 s", id, a.Summary.Received, n)
+		// On a loaded machine receipts can lag: wait for them (they are
+		// not what is timed), so that the next alert starts from quiet.
+		for deadline := time.Now().Add(30 * time.Second); a.Summary.Received != n; time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("alert %s: %d receipts of %d after 30 s", id, a.Summary.Received, n)
+			}
+			a = bc.status(b, id)
 		}
+		tr.pubFirst, tr.pubLast, _ = onNATS.span(id, t0)
+		tr.recvFirst, tr.recvLast, _ = received.span(id, t0)
+		tr.city, _ = bc.log.publishedOf(id)
+		tr.gcCount, tr.gcPause, tr.gcPauseMax = gcPausesIn(t0, t0.Add(tr.playLast))
+		traces = append(traces, tr)
 	}
 	b.StopTimer()
 	_, rssBusy := procUsage(pid)
-	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(percentile(lat, 1).Microseconds())/1000, "max-ms")
-	b.ReportMetric(float64(percentile(respTimes, 0.5).Microseconds())/1000, "api-ms")
-	b.ReportMetric(float64(percentile(statusTimes, 0.5).Microseconds())/1000, "status-api-ms")
+	msOf := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(msOf(percentile(lat, 0.5)), "p50-ms")
+	b.ReportMetric(msOf(percentile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(msOf(percentile(lat, 1)), "max-ms")
+	b.ReportMetric(msOf(percentile(last, 0.5)), "last-ward-p50-ms")
+	b.ReportMetric(msOf(percentile(last, 0.99)), "last-ward-p99-ms")
+	b.ReportMetric(msOf(percentile(respTimes, 0.5)), "api-ms")
+	b.ReportMetric(msOf(percentile(statusTimes, 0.5)), "status-api-ms")
 	b.ReportMetric(idle, "city-idle-cpu-%")
 	b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "city-cpu-ms/alert")
 	b.ReportMetric(float64(rssIdle)/1024, "city-rss-idle-MB")
 	b.ReportMetric(float64(rssBusy)/1024, "city-rss-MB")
+	if b.N < 20 {
+		return
+	}
+	// Where the time goes: the median alert, then the slowest ones
+	// (by their last ward's player start), stage by stage, in ms from the POST.
+	sort.Slice(traces, func(i, j int) bool { return traces[i].playLast < traces[j].playLast })
+	b.Logf("median alert: %s", traces[len(traces)/2])
+	for _, tr := range traces[max(0, len(traces)-8):] {
+		b.Logf("slow alert:   %s", tr)
+	}
 }
 
 // BenchmarkAlertToOutput: one real daemon (player, engine, null output);

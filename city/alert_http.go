@@ -43,7 +43,7 @@ func (c *City) postAlert(w http.ResponseWriter, r *http.Request, p principal) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "body: %v", err)
+		writeError(w, http.StatusBadRequest, "nội dung yêu cầu không đúng / bad request body: %v", err)
 		return
 	}
 	res, queued, err := c.SendAlert(r.Context(), req, p.name())

@@ -352,3 +352,86 @@ func TestWardAddedWithNATSKey(t *testing.T) {
 		t.Fatal("a key for a ward that does not exist")
 	}
 }
+
+// TestAlertVolume: an alert's volume is 1-100; left out it is 100. 0 was
+// once taken for "not given" and sent at 100: now it is refused, as is
+// anything out of range or not a whole number, with a 400 naming the
+// field, and nothing is sent.
+func TestAlertVolume(t *testing.T) {
+	c := citytest.New(t)
+	c.AddWard(t, "phuong-1")
+	bus := c.StartAlerts(t)
+	ctx := context.Background()
+	tone := c.Upload(t, citytest.Tone(t, t.TempDir(), "tin.wav", 1, 440), "tin.wav")
+	s, err := bus.JS.Stream(ctx, natsbus.StreamAlerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := uint64(0)
+	for _, tc := range []struct {
+		name   string
+		volume string // JSON, "" for absent
+		status int
+		want   int    // the volume sent
+		msg    string // in the 400
+	}{
+		{"absent", "", 201, 100, ""},
+		{"1", "1", 201, 1, ""},
+		{"55", "55", 201, 55, ""},
+		{"100", "100", 201, 100, ""},
+		{"0", "0", 400, 0, "âm lượng / volume 0: cần từ 1 đến 100"},
+		{"negative", "-20", 400, 0, "volume -20: cần từ 1 đến 100"},
+		{"101", "101", 400, 0, "want 1-100"},
+		{"huge", "1000000", 400, 0, "volume 1000000"},
+		{"fraction", "50.5", 400, 0, "volume"},
+		{"string", `"loud"`, 400, 0, "volume"},
+		{"null", "null", 201, 100, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"to":"phuong-1","media":"tin.wav","chime":false`
+			if tc.volume != "" {
+				body += `,"volume":` + tc.volume
+			}
+			body += "}"
+			status, res, _ := c.Do(t, "POST", "/api/v1/alerts", c.Alerter, strings.NewReader(body))
+			if status != tc.status {
+				t.Fatalf("%s: %d %s, want %d", body, status, res, tc.status)
+			}
+			info, err := s.Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status != 201 {
+				var e api.Error
+				json.Unmarshal(res, &e)
+				if !strings.Contains(e.Error, tc.msg) {
+					t.Errorf("error %q, want %q in it", e.Error, tc.msg)
+				}
+				if info.State.LastSeq != sent {
+					t.Errorf("a refused alert was published (stream at %d, was %d)", info.State.LastSeq, sent)
+				}
+				return
+			}
+			sent = info.State.LastSeq
+			a := decodeAlert(t, res)
+			if a.Content.Volume != tc.want || a.Content.SHA256 != tone.SHA256 {
+				t.Errorf("answer: volume %d, want %d", a.Content.Volume, tc.want)
+			}
+			m, err := s.GetLastMsgForSubject(ctx, natsbus.AlertWard("phuong-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := alert.ReadEnvelope(m.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := alert.Open(env, c.PublicKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != a.ID || got.Volume != tc.want {
+				t.Errorf("signed alert %s: volume %d, want %d", got.ID, got.Volume, tc.want)
+			}
+		})
+	}
+}

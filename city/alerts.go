@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -188,8 +188,11 @@ func (c *City) planAlert(ctx context.Context, req api.NewAlert, by string) (*ale
 	if req.GapS != nil {
 		a.GapMS = int64(math.Round(*req.GapS * 1000))
 	}
-	if req.Volume != 0 {
-		a.Volume = req.Volume
+	if req.Volume != nil {
+		if v := *req.Volume; v < 1 || v > 100 {
+			return nil, plan, badInput("âm lượng / volume %d: cần từ 1 đến 100 (%% âm lượng chung của đài; cảnh báo ở mức 0 không ai nghe thấy) / want 1-100 (%% of the station's master volume; an alert at 0 warns nobody); leave it out for 100", v)
+		}
+		a.Volume = *req.Volume
 	}
 	life := time.Duration(c.Config.Alerts.DefaultExpires)
 	if req.ExpiresS != 0 {
@@ -389,7 +392,7 @@ func (c *City) speak(ctx context.Context, id, text, voice string, speed int, by 
 	defer cancel()
 	// Text on stdin, never on the command line: nothing in it can be read
 	// as an option. -b 1: UTF-8.
-	cmd := exec.CommandContext(tctx, c.Config.Alerts.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
+	cmd := childCommand(tctx, c.Config.Alerts.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
 	cmd.Stdin = strings.NewReader(text)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
@@ -432,7 +435,7 @@ func (c *City) alertChime(ctx context.Context) (sqlite.CityMedia, error) {
 	path := f.Name()
 	f.Close()
 	defer os.Remove(path)
-	out, err := exec.CommandContext(ctx, c.Config.Ingest.FFmpeg, "-nostdin", "-v", "error", "-y",
+	out, err := childCommand(ctx, c.Config.Ingest.FFmpeg, "-nostdin", "-v", "error", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=880:duration=0.5:sample_rate=44100",
 		"-f", "lavfi", "-i", "sine=frequency=660:duration=0.7:sample_rate=44100",
 		"-filter_complex", "[0]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.2[a];[1]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.4[b];[a][b]concat=n=2:v=0:a=1,volume=0.7",
@@ -518,7 +521,22 @@ func (c *City) publishPending(ctx context.Context, only ...string) int {
 		c.Log.Error("pending alert copies", "err", err)
 		return 1
 	}
+	// The round's copies go out pipelined, then their acknowledgements are
+	// awaited, then all are recorded in one transaction: the k-th copy
+	// waits neither for the k-1 acknowledgements before it nor for a
+	// SQLite commit each (which, contended by the receipt writer, was
+	// measured at up to 1.8 s on a loaded machine; bench/README.md).
+	type inFlight struct {
+		cp  sqlite.AlertCopy
+		fut jetstream.PubAckFuture
+	}
+	type acked struct {
+		cp  sqlite.AlertCopy
+		seq uint64
+	}
 	left := 0
+	tr := publishTrace{began: time.Now()}
+	var flights []inFlight
 	for _, cp := range pend {
 		if len(only) > 0 && cp.Alert != only[0] {
 			continue
@@ -527,23 +545,91 @@ func (c *City) publishPending(ctx context.Context, only ...string) int {
 			left++
 			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		ack, err := h.js.Publish(pctx, cp.Subject, cp.Envelope, jetstream.WithMsgID(cp.Alert+"|"+cp.Subject))
-		cancel()
+		fut, err := h.js.PublishAsync(cp.Subject, cp.Envelope, jetstream.WithMsgID(cp.Alert+"|"+cp.Subject))
 		if err != nil {
 			left++
 			h.health.failed(err, c.Now())
 			c.Log.Debug("alert copy not published yet", "alert", cp.Alert, "subject", cp.Subject, "err", err)
 			continue
 		}
-		if err := c.DB.Read().MarkCopyPublished(context.WithoutCancel(ctx), cp.Alert, cp.Subject, c.Now(), ack.Sequence); err != nil {
-			c.Log.Error("alert copy published but not recorded", "alert", cp.Alert, "err", err)
+		flights = append(flights, inFlight{cp, fut})
+	}
+	timeout := time.NewTimer(3 * time.Second)
+	defer timeout.Stop()
+	var done []acked
+wait:
+	for i, f := range flights {
+		select {
+		case ack := <-f.fut.Ok():
+			done = append(done, acked{f.cp, ack.Sequence})
+		case err := <-f.fut.Err():
+			left++
+			h.health.failed(err, c.Now())
+			c.Log.Debug("alert copy not published yet", "alert", f.cp.Alert, "subject", f.cp.Subject, "err", err)
+		case <-timeout.C:
+			left += len(flights) - i
+			h.health.failed(fmt.Errorf("no acknowledgement of %d alert copies within 3 s: %w", len(flights)-i, context.DeadlineExceeded), c.Now())
+			break wait
+		case <-ctx.Done():
+			left += len(flights) - i
+			break wait
 		}
 	}
+	tr.acked(len(done))
+	if len(done) > 0 {
+		wctx := context.WithoutCancel(ctx)
+		at := c.Now()
+		err := c.DB.Update(wctx, func(tx sqlite.CityTx) error {
+			for _, d := range done {
+				if err := tx.MarkCopyPublished(wctx, d.cp.Alert, d.cp.Subject, at, d.seq); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// Published all the same; the next round publishes them again
+			// and JetStream drops them as duplicates (same message id).
+			c.Log.Error("alert copies published but not recorded", "alert", done[0].cp.Alert, "n", len(done), "err", err)
+		}
+		tr.recorded(done[0].cp.Alert)
+	}
+	tr.log(c.Log)
 	if len(only) == 0 {
 		h.health.round(left)
 	}
 	return left
+}
+
+// publishTrace times one round of publishPending: how long JetStream took
+// to acknowledge the round's copies (the server's synced writes) and how
+// long recording them took (one SQLite commit): one log line per round,
+// which shows an operator a slow disk and which the alert benchmark reads
+// (bench/alert_bench_test.go).
+type publishTrace struct {
+	began       time.Time
+	alert       string
+	copies      int
+	ack, record time.Duration
+}
+
+func (t *publishTrace) acked(n int) {
+	t.copies = n
+	t.ack = time.Since(t.began)
+}
+
+func (t *publishTrace) recorded(alert string) {
+	t.alert = alert
+	t.record = time.Since(t.began) - t.ack
+}
+
+func (t *publishTrace) log(log *slog.Logger) {
+	if t.copies == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	log.Info("alert copies published", "alert", t.alert, "copies", t.copies, "total_ms", ms(time.Since(t.began)),
+		"ack_ms", ms(t.ack), "record_ms", ms(t.record))
 }
 
 // CancelAlert sends the signed Cancel of alert id to the wards it was for

@@ -37,6 +37,10 @@ type Config struct {
 type IngestConfig struct {
 	// FFmpeg is the ffmpeg program.
 	FFmpeg string `yaml:"ffmpeg"`
+	// FFprobe is the ffprobe program: it reads the duration an upload's
+	// container claims, for formats loa's own probe does not read ("":
+	// those uploads are checked against their size only).
+	FFprobe string `yaml:"ffprobe"`
 	// Workers is how many transcodes run at once.
 	Workers int `yaml:"workers"`
 	// MaxUploadMB bounds an upload.
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		Timezone: "Asia/Ho_Chi_Minh",
 		Ingest: IngestConfig{
 			FFmpeg:       "ffmpeg",
+			FFprobe:      "ffprobe",
 			Workers:      2,
 			MaxUploadMB:  2048,
 			Timeout:      Duration(30 * time.Minute),

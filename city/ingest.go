@@ -131,6 +131,13 @@ func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize in
 		return sqlite.CityMedia{}, false, err
 	}
 
+	claim, err := c.probeUpload(ctx, path, up.Name)
+	if err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	if err := claim.plausible(up.Name, origSize, claim.duration); err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
 	out, err := c.Store.TempFile("canon-*.mp3")
 	if err != nil {
 		return sqlite.CityMedia{}, false, err
@@ -142,6 +149,9 @@ func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize in
 	}
 	a, err := analyze(out.Name())
 	if err != nil {
+		return sqlite.CityMedia{}, false, err
+	}
+	if err := claim.check(up.Name, origSize, framesDur(a.frames)); err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
 	key, size, err := syncAndHash(out.Name())
@@ -203,7 +213,7 @@ func (c *City) transcode(ctx context.Context, src, dst, name string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.Config.Ingest.Timeout))
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Config.Ingest.FFmpeg,
+	cmd := childCommand(ctx, c.Config.Ingest.FFmpeg,
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-protocol_whitelist", "file", "-format_whitelist", formatWhitelist,
 		"-i", "file:"+src,
@@ -294,28 +304,17 @@ func analyze(path string) (analysis, error) {
 	if info.Codec != "mp3" || info.Rate != CanonicalRate || info.Channels != canonicalChannels {
 		return analysis{}, fmt.Errorf("canonical file is %s %d Hz %d channels, not MP3 %d Hz mono", info.Codec, info.Rate, info.Channels, CanonicalRate)
 	}
-	s, _, err := audio.Open(path)
-	if err != nil {
-		return analysis{}, fmt.Errorf("canonical file: %w", err)
-	}
-	defer s.Close()
+	// The wards' own check (audio.Prepare runs the same code when the file
+	// arrives at a ward): what fails here would be refused on every ward.
 	meter := loudness.NewMeter(CanonicalRate, canonicalChannels)
-	buf := make([][2]float64, 4096)
-	var n int64
-	for {
-		k, ok := s.Stream(buf)
-		meter.Write(buf[:k])
-		n += int64(k)
-		if !ok {
-			break
+	v, err := audio.Verify(path, meter.Write)
+	if err != nil {
+		if errors.Is(err, audio.ErrCorrupt) {
+			return analysis{}, &NotAudioError{Reason: "it decodes to no usable audio (" + audio.Reason(err) + ")"}
 		}
-	}
-	if err := s.Err(); err != nil {
 		return analysis{}, fmt.Errorf("canonical file does not decode: %w", err)
 	}
-	if n == 0 {
-		return analysis{}, &NotAudioError{Reason: "it decodes to no audio"}
-	}
+	n := v.Frames
 	if info.Frames > 0 && n != info.Frames {
 		return analysis{}, fmt.Errorf("canonical file decodes to %d frames, its header says %d", n, info.Frames)
 	}

@@ -344,3 +344,56 @@ func TestResumableUpload(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadDamaged: files ffmpeg transcodes without complaint but the
+// wards refuse (issue 12: a truncated MP3 became a 0.34 s item, a lying
+// 88 KB WAV a 1:31:52 item of 44 MB) are refused with a 422 that names
+// the file and the reason, in Vietnamese and English, and nothing is
+// stored.
+func TestUploadDamaged(t *testing.T) {
+	c := citytest.New(t)
+	dir := t.TempDir()
+	for _, d := range citytest.DamagedMedia(t, dir) {
+		t.Run(d.Name, func(t *testing.T) {
+			f, err := os.Open(d.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			status, body, _ := c.Do(t, "POST", "/api/v1/media?name="+d.Name, c.Operator, f)
+			var e api.Error
+			json.Unmarshal(body, &e)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("%d %s, want 422", status, body)
+			}
+			t.Logf("422: %s", e.Error)
+			for _, want := range []string{d.Name + ": ", "tệp âm thanh hỏng", "the wards would refuse", d.Want} {
+				if !strings.Contains(e.Error, want) {
+					t.Errorf("error %q: want %q in it", e.Error, want)
+				}
+			}
+			if strings.Contains(e.Error, c.Store.Dir) {
+				t.Errorf("the reason shows a server path: %s", e.Error)
+			}
+		})
+	}
+	keys, tmp := storeState(t, c)
+	if len(keys) != 0 || len(tmp) != 0 {
+		t.Errorf("refused uploads left files: store %v, tmp %v", keys, tmp)
+	}
+	status, body, _ := c.Do(t, "GET", "/api/v1/media", c.Operator, nil)
+	if status != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Errorf("library after refused uploads: %s", body)
+	}
+	// The whole files they were cut from are fine.
+	for _, name := range []string{"full-30s.mp3", "full-30s-noxing.mp3", "full-30s.m4a", "tone-1s.wav"} {
+		m := c.Upload(t, filepath.Join(dir, name), name)
+		want := 30.0
+		if name == "tone-1s.wav" {
+			want = 1
+		}
+		if math.Abs(m.DurationSeconds-want) > 0.1 {
+			t.Errorf("%s: %.3f s, want %.0f", name, m.DurationSeconds, want)
+		}
+	}
+}

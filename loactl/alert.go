@@ -124,7 +124,7 @@ func (r *runner) alertSend(args []string) int {
 	}
 	gapS := gap.Seconds()
 	req := api.NewAlert{To: *to, Text: *text, Voice: *voice, Speed: *speed, Media: *media, Stream: *stream, DurationS: duration.Seconds(),
-		Priority: *priority, Repeat: *repeat, GapS: &gapS, Volume: *volume, Chime: chime, ExpiresS: expires.Seconds(), Status: *status,
+		Priority: *priority, Repeat: *repeat, GapS: &gapS, Volume: volume, Chime: chime, ExpiresS: expires.Seconds(), Status: *status,
 		Update: *update, Headline: *headline, Event: *event, Area: *area, Severity: *severity, Urgency: *urgency, Certainty: *certainty}
 	if *file != "" {
 		m, err := r.uploadOne(cl, *file, "", false)

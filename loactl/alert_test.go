@@ -30,6 +30,9 @@ func TestAlertCommands(t *testing.T) {
 		{[]string{"alert", "send", "--text", "Bão", "--to", "all", "--priority", "now"}, "priority"},
 		{[]string{"alert", "send", "--file", "/khong/co.wav", "--to", "all"}, "no such file"},
 		{[]string{"alert", "send", "Bão", "--to", "all"}, "unexpected \"Bão\""},
+		{[]string{"alert", "send", "--text", "Bão", "--to", "all", "--volume", "0"}, "loactl alert send: âm lượng / volume 0: cần từ 1 đến 100"},
+		{[]string{"alert", "send", "--text", "Bão", "--to", "all", "--volume", "-5"}, "volume -5"},
+		{[]string{"alert", "send", "--text", "Bão", "--to", "all", "--volume", "101"}, "want 1-100"},
 		{[]string{"alert", "list", "hom-nay"}, "loactl alert list: unexpected \"hom-nay\""},
 	} {
 		r := run(t, env, false, tc.args...)

@@ -235,3 +235,42 @@ func TestWardsAndAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaUploadDamaged: loactl shows the city's refusal of a damaged
+// file (the file and the reason, in both languages) and exits 2, while
+// the good file in the same command is uploaded.
+func TestMediaUploadDamaged(t *testing.T) {
+	_, env, dir := setup(t)
+	damaged := citytest.DamagedMedia(t, dir)
+	good := citytest.Tone(t, dir, "ban-tin.wav", 2, 440)
+	args := []string{"media", "upload", good}
+	for _, d := range damaged {
+		args = append(args, d.Path)
+	}
+	r := run(t, env, false, args...)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2 (bad input): %+v", r.code, r)
+	}
+	if !strings.HasPrefix(r.stdout, good+"\t") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("stdout %q: want the good file only", r.stdout)
+	}
+	for _, d := range damaged {
+		line := "loactl media upload: " + d.Path + ": "
+		i := strings.Index(r.stderr, line)
+		if i < 0 {
+			t.Errorf("stderr has no line for %s: %q", d.Name, r.stderr)
+			continue
+		}
+		msg, _, _ := strings.Cut(r.stderr[i:], "\n")
+		for _, want := range []string{"HTTP 422", d.Name + ": tệp âm thanh hỏng", "the wards would refuse", d.Want} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: %q lacks %q", d.Name, msg, want)
+			}
+		}
+	}
+	r = run(t, env, false, "media", "list", "--json")
+	var list []api.Media
+	if json.Unmarshal([]byte(r.stdout), &list); len(list) != 1 {
+		t.Errorf("library: %s", r.stdout)
+	}
+}

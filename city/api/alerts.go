@@ -20,10 +20,12 @@ type NewAlert struct {
 	DurationS float64 `json:"duration_s,omitempty"`
 	// Priority is emergency or urgent (default urgent).
 	Priority string `json:"priority,omitempty"`
-	// Repeat (default 1), GapS (default 10), Volume (default 100).
+	// Repeat (default 1), GapS (default 10), Volume (1-100 % of the
+	// station's master volume; absent: 100). Volume is a pointer so that
+	// 0 is told from absent: an alert at 0 would warn nobody and is refused.
 	Repeat int      `json:"repeat,omitempty"`
 	GapS   *float64 `json:"gap_s,omitempty"`
-	Volume int      `json:"volume,omitempty"`
+	Volume *int     `json:"volume,omitempty"`
 	// Chime plays the city's alert chime first (default true).
 	Chime *bool `json:"chime,omitempty"`
 	// ExpiresS is the alert's life in seconds (default alerts.default_expires).
