@@ -28,6 +28,7 @@ type Config struct {
 	Alerts    AlertsConfig    `yaml:"alerts"`
 	Live      LiveConfig      `yaml:"live"`
 	Fleet     FleetConfig     `yaml:"fleet"`
+	Storage   StorageConfig   `yaml:"storage"`
 
 	path string
 }
@@ -157,6 +158,7 @@ func DefaultConfig() Config {
 		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second), OfflineAfter: Duration(60 * time.Second)},
 		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
 		Fleet:     FleetConfig{Heartbeat: Duration(15 * time.Second), Thermal: "/sys/class/thermal"},
+		Storage:   StorageConfig{Reserve: 32 * MB, MinFree: 128 * MB},
 	}
 }
 
@@ -211,6 +213,9 @@ func (c *Config) validate() error {
 	}
 	if c.Audio.MasterVolume < 0 || c.Audio.MasterVolume > 100 {
 		return fmt.Errorf("audio.master_volume: %d: must be 0-100", c.Audio.MasterVolume)
+	}
+	if err := c.Storage.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

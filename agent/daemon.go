@@ -70,6 +70,10 @@ type Daemon struct {
 	alertKick chan struct{}
 	alertLink *natsbus.Link
 	cityLive  *cityLive
+	// disk guards the data folder's space; asrunHeld keeps the as-run
+	// rows a full disk refused (disk.go).
+	disk      *diskGuard
+	asrunHeld asrunHold
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -108,6 +112,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.st = st
 	defer st.Close()
 	st.Store.CleanTemp(playlist.IsPartial)
+	d.disk = newDiskGuard(cfg.Data, cfg.Storage, d.Log.With("component", "disk"))
+	d.disk.start()
+	st.DB.OnFull = d.disk.onFull
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
 	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
@@ -210,6 +217,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	d.drainAsRun()
+	if n := d.asrunHeld.len(); n > 0 {
+		d.Log.Error("agent stopping with as-run rows the disk never took: lost", "rows", n)
+	}
 	sdNotify("STOPPING=1")
 	return err
 }
@@ -286,7 +296,7 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 	}
 	return playlist.NewSyncer(playlist.Config{
 		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(), MaxBackoff: c.MaxBackoff.D(),
-		Now: d.wall, Log: d.Log.With("component", "sync"),
+		Now: d.wall, Log: d.Log.With("component", "sync"), Space: d.disk.mediaSpace,
 	}, cityStation{st: d.st}), nil
 }
 
@@ -354,13 +364,17 @@ const (
 	stepEvery     = 100 * time.Millisecond
 	reloadEvery   = 500 * time.Millisecond
 	watchdogEvery = 10 * time.Second
+	// diskEvery: the data folder's space is looked at this often.
+	diskEvery = 2 * time.Second
+	// heldRetryEvery: rows a full disk refused are tried again this often.
+	heldRetryEvery = 2 * time.Second
 )
 
 func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) error {
 	tick := time.NewTicker(stepEvery)
 	defer tick.Stop()
 	var jumps jumpDetector
-	var lastReload, lastWatchdog, lastPrune, lastClock time.Time
+	var lastReload, lastWatchdog, lastPrune, lastClock, lastDisk time.Time
 	var holdUntil time.Time
 	for {
 		select {
@@ -421,6 +435,10 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			if err == nil {
 				sdNotify("WATCHDOG=1")
 			}
+		}
+		if mono.Sub(lastDisk) >= diskEvery {
+			lastDisk = mono
+			d.disk.maintain()
 		}
 		if mono.Sub(lastPrune) >= time.Hour {
 			lastPrune = mono
@@ -595,12 +613,20 @@ func (d *Daemon) record(e player.AsRun) {
 func isFirstPart(e player.AsRun) bool { return e.Planned.Equal(e.Occurrence) }
 
 func (d *Daemon) writeAsRun(ctx context.Context) {
+	retry := time.NewTicker(heldRetryEvery)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-d.records:
 			d.storeAsRun(e)
+		case <-retry.C:
+			if d.asrunHeld.len() > 0 {
+				if err := d.flushAsRun(); err == nil {
+					d.Log.Info("as-run rows held in memory are stored now")
+				}
+			}
 		}
 	}
 }
@@ -623,7 +649,7 @@ func (d *Daemon) storeAsRun(e player.AsRun) {
 			e.Item = m.Name + " (" + e.Item[:8] + ")"
 		}
 	}
-	_, err := d.st.DB.AddAsRun(context.Background(), sqlite.AsRunEntry{
+	err := d.putAsRun(sqlite.AsRunEntry{
 		Program: e.Program, Source: e.Source, Occurrence: e.Occurrence, Part: e.Part, Item: e.Item, Kind: e.Kind,
 		Planned: e.Planned, Actual: e.Actual, End: e.End, Result: e.Result, Missed: e.Missed, Note: e.Note,
 	})
@@ -631,7 +657,8 @@ func (d *Daemon) storeAsRun(e player.AsRun) {
 		d.mu.Lock()
 		d.dbErr = err
 		d.mu.Unlock()
-		d.Log.Error("as-run log write failed", "err", err)
+		d.Log.Error("as-run log write failed: the row is held in memory and retried", "err", err,
+			"program", e.Program, "item", e.Item, "held", d.asrunHeld.len())
 		return
 	}
 	d.Log.Info("as-run", "kind", e.Kind, "program", e.Program, "item", e.Item, "result", e.Result,
