@@ -438,7 +438,11 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 		}
 		if mono.Sub(lastDisk) >= diskEvery {
 			lastDisk = mono
-			d.disk.maintain()
+			if d.disk.maintain() && d.sync != nil {
+				// Space is back: the media sync, waiting out its backoff,
+				// goes now.
+				d.sync.SyncNow()
+			}
 		}
 		if mono.Sub(lastPrune) >= time.Hour {
 			lastPrune = mono
@@ -497,9 +501,11 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 	}
 	d.m.outputLevel.Set(peak)
 	if d.sync != nil {
-		if ss := d.sync.Status(); !ss.LastSuccess.IsZero() {
+		ss := d.sync.Status()
+		if !ss.LastSuccess.IsZero() {
 			d.m.syncAge.Set(now.Sub(ss.LastSuccess).Seconds())
 		}
+		d.m.syncBytes.Set(float64(ss.Downloaded))
 	}
 	silent := d.eng.SilentFor()
 	d.mu.Lock()

@@ -185,11 +185,12 @@ func (g *diskGuard) mediaSpace() error {
 }
 
 // maintain logs the floor crossed either way and makes the reserve again
-// once there is room for it above the floor.
-func (g *diskGuard) maintain() DiskState {
+// once there is room for it above the floor. It reports whether the space
+// just came back above the floor.
+func (g *diskGuard) maintain() (back bool) {
 	s := g.state()
 	if s.Error != "" {
-		return s
+		return false
 	}
 	g.mu.Lock()
 	changed := s.Low != g.low
@@ -205,10 +206,16 @@ func (g *diskGuard) maintain() DiskState {
 			g.log.Warn("disk reserve not made again", "err", err)
 		} else {
 			g.log.Info("disk reserve made again", "reserve_bytes", g.reserve.Size)
-			s = g.state()
 		}
 	}
-	return s
+	return changed && !s.Low
+}
+
+// isLow is the floor's state as last seen by maintain.
+func (g *diskGuard) isLow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.low
 }
 
 func mbText(n int64) string {
@@ -264,4 +271,19 @@ func (d *Daemon) flushAsRun() error {
 	}
 	h.rows = nil
 	return nil
+}
+
+// diskReport adds the data folder's space to the status, and returns the
+// problem (if any) that makes the station unhealthy.
+func (d *Daemon) diskReport(r *StatusReport) string {
+	if d.disk == nil {
+		return ""
+	}
+	s := d.disk.state()
+	s.Unsaved = d.asrunHeld.len()
+	if d.alerts != nil {
+		s.Unsaved += d.alerts.held.count()
+	}
+	r.Disk = &s
+	return diskProblem(s)
 }
