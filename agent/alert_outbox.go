@@ -70,13 +70,21 @@ func (r *AlertReceiver) storeState(ctx context.Context, id, state string) {
 	delete(h.states, id)
 }
 
-// holdReceipt keeps a receipt the outbox table refused.
-func (r *AlertReceiver) holdReceipt(id string, body []byte, err error) {
+// queueReport puts a receipt in the outbox table, or holds it: behind
+// receipts held already (they keep their order), or when the table
+// refuses it.
+func (r *AlertReceiver) queueReport(ctx context.Context, id string, body []byte) {
 	h := &r.held
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.receipts) == 0 {
+		_, err := r.cfg.DB.QueueReport(context.WithoutCancel(ctx), body)
+		if err == nil {
+			return
+		}
+		r.log.Error("alert receipt not queued on disk: held in memory, sent from there and retried", "alert", id, "err", err)
+	}
 	h.receipts = append(h.receipts, &heldReceipt{alert: id, body: body})
-	h.mu.Unlock()
-	r.log.Error("alert receipt not queued on disk: held in memory, sent from there and retried", "alert", id, "err", err)
 }
 
 // heldReceipts are the receipts held in memory, oldest first.

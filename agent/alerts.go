@@ -525,16 +525,11 @@ func (r *AlertReceiver) report(ctx context.Context, rep alert.Report) {
 	rep.Seq = r.reportNo
 	r.mu.Unlock()
 	body, err := alert.EncodeReport(rep)
-	if err == nil {
-		_, err = r.cfg.DB.QueueReport(context.WithoutCancel(ctx), body)
-	}
-	if err != nil && body == nil {
+	if err != nil {
 		r.log.Error("alert receipt not encoded", "alert", rep.Alert, "state", rep.State, "err", err)
 		return
 	}
-	if err != nil {
-		r.holdReceipt(rep.Alert, body, err)
-	}
+	r.queueReport(ctx, rep.Alert, body) // on disk, or held in memory (alert_outbox.go)
 	select {
 	case r.outbox <- struct{}{}:
 	default:
