@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"loa/manifest"
 	"loa/playlist"
 )
 
@@ -60,4 +61,30 @@ func TestNoDownloadBelowTheDiskFloor(t *testing.T) {
 	}
 	full = false
 	e.converged(t, s)
+}
+
+// The same for an alert's media fetched outside a round.
+func TestFetchMediaKeptWhenTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := newProxy(t, e.c.URL)
+	s := e.syncer(p.URL)
+	a := e.media["a"]
+	md := manifest.Media{SHA256: a.SHA256, Size: a.Size}
+	e.st.AddErr = fmt.Errorf("write cache: %w", syscall.ENOSPC)
+	for range 2 {
+		if err := s.FetchMedia(t.Context(), md); err == nil || !strings.Contains(err.Error(), "no space left") {
+			t.Fatalf("station out of space: %v", err)
+		}
+	}
+	e.st.AddErr = nil
+	if err := s.FetchMedia(t.Context(), md); err != nil || !e.st.HasMedia(a.SHA256) {
+		t.Fatalf("with space: %v", err)
+	}
+	if n := strings.Count(strings.Join(p.log(), "\n"), "/api/v1/media/"); n != 1 {
+		t.Errorf("media fetched %d times, want once:\n%s", n, strings.Join(p.log(), "\n"))
+	}
+	if got := partials(t, e); len(got) != 0 {
+		t.Errorf("partial files left: %v", got)
+	}
 }

@@ -572,6 +572,12 @@ func (s *Syncer) finish(ctx context.Context, f *os.File, path string, md manifes
 	if err != nil {
 		return err
 	}
+	return s.addVerified(ctx, path, md)
+}
+
+// addVerified gives a verified download at path to the station. What the
+// station refuses for lack of space is kept when it is a partial file.
+func (s *Syncer) addVerified(ctx context.Context, path string, md manifest.Media) error {
 	if err := s.st.AddMedia(ctx, md.SHA256, path); err != nil {
 		if diskspace.IsFull(err) && IsPartial(filepath.Base(path)) {
 			// Verified already: kept, so that the next round takes it
