@@ -113,7 +113,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer st.Close()
 	st.Store.CleanTemp(playlist.IsPartial)
 	d.disk = newDiskGuard(cfg.Data, cfg.Storage, d.Log.With("component", "disk"))
-	d.disk.start()
 	st.DB.OnFull = d.disk.onFull
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
@@ -173,6 +172,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sy.Run(ctx)
 		}()
 	}
+	// After d.sync is set: it reads it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.watchDisk(ctx)
+	}()
 	if err := d.startAlerts(ctx, &wg); err != nil {
 		cancel()
 		wg.Wait()
@@ -374,7 +379,7 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 	tick := time.NewTicker(stepEvery)
 	defer tick.Stop()
 	var jumps jumpDetector
-	var lastReload, lastWatchdog, lastPrune, lastClock, lastDisk time.Time
+	var lastReload, lastWatchdog, lastPrune, lastClock time.Time
 	var holdUntil time.Time
 	for {
 		select {
@@ -434,14 +439,6 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			d.mu.Unlock()
 			if err == nil {
 				sdNotify("WATCHDOG=1")
-			}
-		}
-		if mono.Sub(lastDisk) >= diskEvery {
-			lastDisk = mono
-			if d.disk.maintain() && d.sync != nil {
-				// Space is back: the media sync, waiting out its backoff,
-				// goes now.
-				d.sync.SyncNow()
 			}
 		}
 		if mono.Sub(lastPrune) >= time.Hour {

@@ -287,3 +287,23 @@ func (d *Daemon) diskReport(r *StatusReport) string {
 	r.Disk = &s
 	return diskProblem(s)
 }
+
+// watchDisk makes the reserve (off the playout loop: on a slow SD card
+// writing it takes seconds), then looks at the space every diskEvery.
+func (d *Daemon) watchDisk(ctx context.Context) {
+	d.disk.start()
+	tick := time.NewTicker(diskEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if d.disk.maintain() && d.sync != nil {
+			// Space is back: the media sync, waiting out its backoff,
+			// goes now.
+			d.sync.SyncNow()
+		}
+	}
+}
