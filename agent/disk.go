@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func ParseBytes(s string) (Bytes, error) {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/int64(mult) || strings.HasPrefix(t, "+") {
 		return 0, fmt.Errorf("%q is not a size (like 32MB, 512kB, 1GB)", s)
 	}
 	return Bytes(n) * mult, nil

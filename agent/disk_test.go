@@ -93,3 +93,23 @@ func TestDiskGuard(t *testing.T) {
 		t.Fatal("the space back above the floor is not reported")
 	}
 }
+
+// ParseBytes reads the configuration file: it never panics, and what it
+// accepts prints back to the same size.
+func FuzzParseBytes(f *testing.F) {
+	for _, s := range []string{"32MB", "0", "4096", "1GiB", " 16 MB", "-1", "1e9", "99999999999999999999GB", "9223372036854775807kB", "+5MB", "kB", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseBytes(s)
+		if err != nil {
+			return
+		}
+		if b < 0 {
+			t.Fatalf("%q: negative %d", s, b)
+		}
+		if back, err := ParseBytes(b.String()); err != nil || back != b {
+			t.Fatalf("%q → %d → %q → %d %v", s, b, b.String(), back, err)
+		}
+	})
+}
