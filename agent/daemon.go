@@ -16,6 +16,8 @@ import (
 	"crypto/ed25519"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
@@ -165,6 +167,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		d.sync = sy
+		d.m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loa_sync_downloaded_bytes_total",
+			Help: "Media bytes received from the city since start (a file fetched twice counts twice)."},
+			func() float64 { return float64(sy.Status().Downloaded) }))
 		d.cityTime = d.cityTimeSource(ctx)
 		wg.Add(1)
 		go func() {
@@ -498,11 +503,9 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 	}
 	d.m.outputLevel.Set(peak)
 	if d.sync != nil {
-		ss := d.sync.Status()
-		if !ss.LastSuccess.IsZero() {
+		if ss := d.sync.Status(); !ss.LastSuccess.IsZero() {
 			d.m.syncAge.Set(now.Sub(ss.LastSuccess).Seconds())
 		}
-		d.m.syncBytes.Set(float64(ss.Downloaded))
 	}
 	silent := d.eng.SilentFor()
 	d.mu.Lock()

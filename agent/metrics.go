@@ -20,7 +20,6 @@ type metrics struct {
 	alertsRejected *prometheus.CounterVec
 	relayFailures  prometheus.Counter
 	syncAge        prometheus.Gauge
-	syncBytes      prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -40,7 +39,6 @@ func newMetrics() *metrics {
 		alertsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_alerts_rejected_total", Help: "Alerts refused, by reason."}, []string{"reason"}),
 		relayFailures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "loa_relay_failures_total", Help: "Relay streams that failed or went silent."}),
 		syncAge:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_sync_age_seconds", Help: "Seconds since the last successful sync with the city."}),
-		syncBytes:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "loa_sync_downloaded_bytes", Help: "Media bytes received from the city since start (a file fetched twice counts twice)."}),
 	}
 	// Every result shows from the start (at 0), so that rate() and alert
 	// rules work before the first failure.
@@ -48,7 +46,7 @@ func newMetrics() *metrics {
 		m.items.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.startError, m.outputLevel, m.silenceSeconds, m.items, m.deviceErrors, m.clockSynced, m.occToday,
-		m.alertsRejected, m.relayFailures, m.syncAge, m.syncBytes,
+		m.alertsRejected, m.relayFailures, m.syncAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -183,10 +183,13 @@ func alertOnAFullDisk(t *testing.T, reserve int64) {
 		return s.Disk != nil && s.Disk.Reserve == reserve && !s.Disk.Low && s.Healthy
 	})
 	downloaded := func() int64 {
-		v, _ := strconv.ParseFloat(a.metric("loa_sync_downloaded_bytes"), 64)
+		v, _ := strconv.ParseFloat(a.metric("loa_sync_downloaded_bytes_total"), 64)
 		return int64(v)
 	}
 	before := downloaded()
+	if before <= 0 {
+		t.Fatalf("the program's media synced, yet %d bytes downloaded", before)
+	}
 
 	// The card fills up.
 	filled := fill(t, filepath.Join(data, "filler.bin"))
