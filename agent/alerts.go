@@ -100,6 +100,8 @@ type AlertReceiver struct {
 	link                       linkStater
 	consErr                    string
 	linkTime                   func(context.Context) (time.Time, error)
+	// held is what a full disk refused, retried (alert_outbox.go).
+	held heldAlertState
 }
 
 // activeAlert is an accepted alert that has not ended.
@@ -311,10 +313,7 @@ func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte,
 
 // record writes an alert to the replay guard on disk.
 func (r *AlertReceiver) record(ctx context.Context, s sqlite.SeenAlert) {
-	err := r.cfg.DB.AddSeenAlert(context.WithoutCancel(ctx), s)
-	if err != nil && !errors.Is(err, sqlite.ErrExists) {
-		r.log.Error("alert not recorded: its id is refused until a restart only", "alert", s.ID, "err", err)
-	}
+	r.storeSeen(ctx, s)
 }
 
 // stop cancels alert id (a Cancel or Update named it).
@@ -495,7 +494,7 @@ func (r *AlertReceiver) started(ctx context.Context, id string, at time.Time) {
 
 func (r *AlertReceiver) reportStarted(ctx context.Context, id string, at time.Time, fetchMS int64) {
 	r.log.Info("alert on air", "alert", id, "at", at.Format("15:04:05.000"))
-	r.cfg.DB.SetSeenAlertState(ctx, id, string(alert.Started))
+	r.storeState(ctx, id, string(alert.Started))
 	r.setLastState(id, string(alert.Started))
 	r.report(ctx, alert.Report{Alert: id, Verified: true, State: alert.Started, At: at, FetchMS: fetchMS})
 }
@@ -520,7 +519,7 @@ func (r *AlertReceiver) end(ctx context.Context, id string, state alert.State, r
 		r.reportStarted(ctx, id, at, fetchMS)
 	}
 	r.log.Info("alert ended", "alert", id, "state", state, "reason", reason)
-	r.cfg.DB.SetSeenAlertState(ctx, id, string(state))
+	r.storeState(ctx, id, string(state))
 	r.setLastState(id, string(state))
 	r.report(ctx, alert.Report{Alert: id, Verified: true, State: state, Reason: reason, At: at, FetchMS: fetchMS})
 }
@@ -543,13 +542,11 @@ func (r *AlertReceiver) report(ctx context.Context, rep alert.Report) {
 	} else {
 		body, err = alert.EncodeReport(rep)
 	}
-	if err == nil {
-		_, err = r.cfg.DB.QueueReport(context.WithoutCancel(ctx), body)
-	}
 	if err != nil {
-		r.log.Error("alert receipt not queued", "alert", rep.Alert, "state", rep.State, "err", err)
+		r.log.Error("alert receipt not encoded", "alert", rep.Alert, "state", rep.State, "err", err)
 		return
 	}
+	r.queueReport(ctx, rep.Alert, body) // on disk, or held in memory (alert_outbox.go)
 	select {
 	case r.outbox <- struct{}{}:
 	default:

@@ -36,6 +36,7 @@ type Config struct {
 	Live      LiveConfig      `yaml:"live"`
 	Fleet     FleetConfig     `yaml:"fleet"`
 	Control   ControlConfig   `yaml:"control"`
+	Storage   StorageConfig   `yaml:"storage"`
 
 	path string
 }
@@ -174,6 +175,7 @@ func DefaultConfig() Config {
 		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second), OfflineAfter: Duration(60 * time.Second)},
 		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
 		Fleet:     FleetConfig{Heartbeat: Duration(15 * time.Second), Thermal: "/sys/class/thermal"},
+		Storage:   StorageConfig{Reserve: 32 * MB, MinFree: 128 * MB},
 	}
 }
 
@@ -242,6 +244,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("audio.master_volume: %d: must be 0-100", c.Audio.MasterVolume)
 	}
 	if err := validateControlListen(c.Control.Listen); err != nil {
+		return err
+	}
+	if err := c.Storage.validate(); err != nil {
 		return err
 	}
 	switch c.Log.Format {

@@ -16,6 +16,8 @@ import (
 	"crypto/ed25519"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
@@ -79,6 +81,10 @@ type Daemon struct {
 	// could be made; they go unsigned). agent/receiptkey.go.
 	receiptKey ed25519.PrivateKey
 	cityLive   *cityLive
+	// disk guards the data folder's space; asrunHeld keeps the as-run
+	// rows a full disk refused (disk.go).
+	disk      *diskGuard
+	asrunHeld asrunHold
 
 	mu         sync.Mutex
 	clock      ClockState
@@ -117,6 +123,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.st = st
 	defer st.Close()
 	st.Store.CleanTemp(playlist.IsPartial)
+	d.disk = newDiskGuard(cfg.Data, cfg.Storage, d.Log.With("component", "disk"))
+	st.DB.OnFull = d.disk.onFull
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
 	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
@@ -168,6 +176,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		d.sync = sy
+		d.m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loa_sync_downloaded_bytes_total",
+			Help: "Media bytes received from the city since start (a file fetched twice counts twice)."},
+			func() float64 { return float64(sy.Status().Downloaded) }))
 		d.cityTime = d.cityTimeSource(ctx, d.cityKeys)
 		wg.Add(1)
 		go func() {
@@ -175,6 +186,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sy.Run(ctx)
 		}()
 	}
+	// After d.sync is set: it reads it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.watchDisk(ctx)
+	}()
 	if err := d.startAlerts(ctx, &wg); err != nil {
 		cancel()
 		wg.Wait()
@@ -220,6 +237,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	d.drainAsRun()
+	if n := d.asrunHeld.len(); n > 0 {
+		d.Log.Error("agent stopping with as-run rows the disk never took: lost", "rows", n)
+	}
 	sdNotify("STOPPING=1")
 	return err
 }
@@ -289,7 +309,7 @@ func (d *Daemon) newSyncer() (*playlist.Syncer, error) {
 	return playlist.NewSyncer(playlist.Config{
 		CityURL: c.URL, Token: c.Token, PublicKeys: keys, Ward: d.Cfg.Ward, Interval: c.Poll.D(), MaxBackoff: c.MaxBackoff.D(),
 		HTTP: d.cityHTTP(0),
-		Now:  d.wall, Log: d.Log.With("component", "sync"),
+		Now:  d.wall, Log: d.Log.With("component", "sync"), Space: d.disk.mediaSpace,
 	}, cityStation{st: d.st}), nil
 }
 
@@ -377,6 +397,10 @@ const (
 	stepEvery     = 100 * time.Millisecond
 	reloadEvery   = 500 * time.Millisecond
 	watchdogEvery = 10 * time.Second
+	// diskEvery: the data folder's space is looked at this often.
+	diskEvery = 2 * time.Second
+	// heldRetryEvery: rows a full disk refused are tried again this often.
+	heldRetryEvery = 2 * time.Second
 )
 
 func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) error {
@@ -618,12 +642,20 @@ func (d *Daemon) record(e player.AsRun) {
 func isFirstPart(e player.AsRun) bool { return e.Planned.Equal(e.Occurrence) }
 
 func (d *Daemon) writeAsRun(ctx context.Context) {
+	retry := time.NewTicker(heldRetryEvery)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-d.records:
 			d.storeAsRun(e)
+		case <-retry.C:
+			if d.asrunHeld.len() > 0 {
+				if err := d.flushAsRun(); err == nil {
+					d.Log.Info("as-run rows held in memory are stored now")
+				}
+			}
 		}
 	}
 }
@@ -646,7 +678,7 @@ func (d *Daemon) storeAsRun(e player.AsRun) {
 			e.Item = m.Name + " (" + e.Item[:8] + ")"
 		}
 	}
-	_, err := d.st.DB.AddAsRun(context.Background(), sqlite.AsRunEntry{
+	err := d.putAsRun(sqlite.AsRunEntry{
 		Program: e.Program, Source: e.Source, Occurrence: e.Occurrence, Part: e.Part, Item: e.Item, Kind: e.Kind,
 		Planned: e.Planned, Actual: e.Actual, End: e.End, Result: e.Result, Missed: e.Missed, Note: e.Note,
 	})
@@ -654,7 +686,8 @@ func (d *Daemon) storeAsRun(e player.AsRun) {
 		d.mu.Lock()
 		d.dbErr = err
 		d.mu.Unlock()
-		d.Log.Error("as-run log write failed", "err", err)
+		d.Log.Error("as-run log write failed: the row is held in memory and retried", "err", err,
+			"program", e.Program, "item", e.Item, "held", d.asrunHeld.len())
 		return
 	}
 	d.Log.Info("as-run", "kind", e.Kind, "program", e.Program, "item", e.Item, "result", e.Result,

@@ -37,6 +37,7 @@ type StatusReport struct {
 	Displaced []NextEntry          `json:"displaced_today"`
 	Fleet     *FleetStatus         `json:"fleet,omitempty"`
 	Alerts    *AlertsState         `json:"alerts,omitempty"`
+	Disk      *DiskState           `json:"disk,omitempty"`
 }
 
 // DeviceState is the audio output's health.
@@ -149,6 +150,10 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	r.Fleet = d.fleetStatus()
 	r.Healthy = devErr == nil && clock.Trusted && clock.Problem == "" && dbErr == nil && silent == 0 && !relayBad && (lastLoop.IsZero() || time.Since(lastLoop) <= 5*time.Second)
 	if problem := d.alertsReport(ctx, &r); problem != "" {
+		r.Problems = append(r.Problems, problem)
+		r.Healthy = false
+	}
+	if problem := d.diskReport(&r); problem != "" {
 		r.Problems = append(r.Problems, problem)
 		r.Healthy = false
 	}

@@ -217,6 +217,9 @@ func (r *reporter) sample(now time.Time) string {
 		sig.WriteString("!" + ps.Alert.ID)
 	}
 	sig.WriteString(strconv.FormatBool(devOK) + strconv.FormatBool(silent) + strconv.FormatBool(trusted))
+	if d.disk != nil && d.disk.isLow() {
+		sig.WriteString("disk")
+	}
 	r.prevSample = now
 	return sig.String()
 }
@@ -281,9 +284,14 @@ func (r *reporter) heartbeat(now time.Time) fleet.Heartbeat {
 			hb.Sync.AgeS = int64(now.Sub(ss.LastSuccess).Seconds())
 		}
 	}
-	var fs syscall.Statfs_t
-	if syscall.Statfs(d.Cfg.Data, &fs) == nil {
-		hb.DiskFree = int64(fs.Bavail) * int64(fs.Bsize)
+	if d.disk != nil {
+		ds := d.disk.state()
+		hb.DiskFree, hb.DiskLow = ds.Free, ds.Low
+	} else {
+		var fs syscall.Statfs_t
+		if syscall.Statfs(d.Cfg.Data, &fs) == nil {
+			hb.DiskFree = int64(fs.Bavail) * int64(fs.Bsize)
+		}
 	}
 	hb.CPUTemp = cpuTemperature(d.Cfg.Fleet.Thermal)
 	r.mu.Lock()

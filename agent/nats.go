@@ -60,7 +60,8 @@ func (r *AlertReceiver) Run(ctx context.Context) error {
 		})
 	}
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); r.retryHeld(ctx) }()
 	go func() { defer wg.Done(); r.playerEvents(ctx) }()
 	go func() { defer wg.Done(); r.sendReports(ctx, js) }()
 	go func() { defer wg.Done(); r.prune(ctx) }()
@@ -214,20 +215,31 @@ func (r *AlertReceiver) sendReports(ctx context.Context, js jetstream.JetStream)
 		if err != nil {
 			r.log.Error("queued alert receipts", "err", err)
 		}
+		publish := func(body []byte) bool {
+			sum := sha256.Sum256(body)
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := js.Publish(pctx, subject, body, jetstream.WithMsgID(r.cfg.Ward+"/"+hex.EncodeToString(sum[:12])))
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				r.log.Debug("alert receipt not sent yet", "err", err)
+			}
+			return err == nil
+		}
 		failed := false
 		for _, q := range queued {
-			sum := sha256.Sum256(q.Body)
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := js.Publish(pctx, subject, q.Body, jetstream.WithMsgID(r.cfg.Ward+"/"+hex.EncodeToString(sum[:12])))
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					r.log.Debug("alert receipt not sent yet", "err", err)
-				}
+			if !publish(q.Body) {
 				failed = true
 				break
 			}
 			r.cfg.DB.DeleteQueuedReport(context.WithoutCancel(ctx), q.ID)
+		}
+		// Receipts the disk refused are sent from memory (alert_outbox.go).
+		for _, q := range r.heldReceipts() {
+			if failed || !publish(q.body) {
+				failed = true
+				break
+			}
+			r.receiptSent(q)
 		}
 		switch {
 		case failed:
@@ -272,6 +284,9 @@ type AlertsState struct {
 	Rejected int64 `json:"rejected"`
 	// QueuedReports are receipts the city has not acknowledged yet.
 	QueuedReports int `json:"queued_reports"`
+	// Unsaved counts replay records, states and receipts a full disk
+	// refused, held in memory and retried.
+	Unsaved int `json:"unsaved,omitempty"`
 }
 
 // State returns the receiver's state.
@@ -290,5 +305,7 @@ func (r *AlertReceiver) State(ctx context.Context) AlertsState {
 	if q, err := r.cfg.DB.QueuedReports(ctx, 1000); err == nil {
 		st.QueuedReports = len(q)
 	}
+	st.QueuedReports += len(r.heldReceipts())
+	st.Unsaved = r.held.count()
 	return st
 }

@@ -19,7 +19,7 @@ import (
 var (
 	descUp        = prometheus.NewDesc("loa_ward_up", "1 when the ward's heartbeats arrive (not offline).", []string{"ward"}, nil)
 	descLastSeen  = prometheus.NewDesc("loa_ward_last_seen_seconds", "Seconds since the ward's latest heartbeat arrived.", []string{"ward"}, nil)
-	descState     = prometheus.NewDesc("loa_ward_state", "The ward's state (value 1): on_air, idle, silent, late, offline, clock, device, out_of_sync, identity.", []string{"ward", "state"}, nil)
+	descState     = prometheus.NewDesc("loa_ward_state", "The ward's state (value 1): on_air, idle, silent, late, offline, clock, disk, device, out_of_sync, identity.", []string{"ward", "state"}, nil)
 	descProblem   = prometheus.NewDesc("loa_ward_problem", "Every problem a ward has now (value 1), not only the worst.", []string{"ward", "state"}, nil)
 	descSilence   = prometheus.NewDesc("loa_ward_silence_seconds_total", "Seconds of silence on air since the ward's agent started.", []string{"ward"}, nil)
 	descSilentNow = prometheus.NewDesc("loa_ward_silent_seconds", "Seconds the ward has been silent on air so far (0: sounding or idle).", []string{"ward"}, nil)

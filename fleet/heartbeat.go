@@ -67,6 +67,7 @@ type Heartbeat struct {
 	Device    Device   `json:"dev"`             // the audio output
 	Sync      *Sync    `json:"sync,omitempty"`  // nil: no city sync configured
 	DiskFree  int64    `json:"disk"`            // bytes free in the data folder
+	DiskLow   bool     `json:"dlow,omitempty"`  // under the ward's floor (storage.min_free): media sync stopped
 	CPUTemp   float64  `json:"temp,omitempty"`  // °C; 0: the board has no sensor
 	LastStart *Start   `json:"start,omitempty"` // the latest program start
 	Counters  Counter  `json:"n"`

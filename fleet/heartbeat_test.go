@@ -18,7 +18,7 @@ func worst() *Heartbeat {
 		Uptime: 1 << 40, Clock: Clock{Source: "config", Trusted: false, OffsetMS: -123456789, Detail: long},
 		OnAir:     &Playing{Kind: "program", ID: strings.Repeat("chuong-trinh-", 10), Title: long, Item: long},
 		Scheduled: true, LevelDBFS: -149.99, Silent: 86399.9, Device: Device{OK: false, Error: long + long},
-		Sync: &Sync{AgeS: 1 << 40, Manifest: 1 << 50}, DiskFree: 1 << 50, CPUTemp: 85.123,
+		Sync: &Sync{AgeS: 1 << 40, Manifest: 1 << 50}, DiskFree: 1 << 50, DiskLow: true, CPUTemp: 85.123,
 		LastStart: &Start{Program: strings.Repeat("chuong-trinh-", 10), Planned: time.Now().UnixMilli(), LateMS: 1 << 40},
 		Counters:  Counter{Starts: 1 << 40, LateStarts: 1 << 40, SilenceS: 1e9 + 0.5, DeviceErrors: 1 << 40, AlertsRejected: 1 << 40},
 	}

@@ -19,6 +19,7 @@ const (
 	DeviceBad State = "device!"
 	Silent    State = "silent!"
 	ClockBad  State = "clock!"
+	DiskLow   State = "disk!"
 	Late      State = "late"
 	OutOfSync State = "out of sync"
 	OnAir     State = "on air"
@@ -26,7 +27,7 @@ const (
 )
 
 // States lists every state, worst first: the order problems are shown in.
-var States = []State{Identity, Offline, DeviceBad, Silent, ClockBad, Late, OutOfSync, OnAir, Idle}
+var States = []State{Identity, Offline, DeviceBad, Silent, ClockBad, DiskLow, Late, OutOfSync, OnAir, Idle}
 
 // Severity orders states: higher is worse; on air and idle are 0.
 func (s State) Severity() int {
@@ -54,6 +55,8 @@ func (s State) Slug() string {
 		return "silent"
 	case ClockBad:
 		return "clock"
+	case DiskLow:
+		return "disk"
 	case Late:
 		return "late"
 	case OutOfSync:
@@ -79,6 +82,8 @@ func (s State) Vietnamese() string {
 		return "Im lặng bất thường"
 	case ClockBad:
 		return "Lệch giờ"
+	case DiskLow:
+		return "Sắp đầy đĩa"
 	case Late:
 		return "Phát trễ"
 	case OutOfSync:
@@ -216,6 +221,11 @@ func Evaluate(now time.Time, o Observation, th Thresholds) Health {
 		ps = append(ps, Problem{ClockBad, fmt.Sprintf("clock off by %+.1f s (the ward's estimate, %s)", off.Seconds(), hb.Clock.Source)})
 	case o.CityOffsetKnown && o.CityOffset.Abs() > th.ClockMaxOffset:
 		ps = append(ps, Problem{ClockBad, fmt.Sprintf("clock off by %+.1f s (the city's reckoning)", o.CityOffset.Seconds())})
+	}
+	if hb.DiskLow {
+		// The ward's own floor (storage.min_free): its media sync has
+		// stopped, and its alert records live on the reserve.
+		ps = append(ps, Problem{DiskLow, fmt.Sprintf("disk almost full: %.1f MB free; media sync stopped", float64(hb.DiskFree)/1e6)})
 	}
 	if s := hb.LastStart; s != nil && time.Duration(s.LateMS)*time.Millisecond > th.LateAfter &&
 		now.Sub(time.UnixMilli(s.Planned)) < th.LateHold {

@@ -53,6 +53,9 @@ func TestEvaluate(t *testing.T) {
 			o.CityOffset, o.CityOffsetKnown = 5*time.Second, true
 			return o
 		}(), now: t0, want: ClockBad, detail: "+5.0 s (the city"},
+		{name: "disk under the ward's floor", o: obs(with(func(h *Heartbeat) { playing(h); h.DiskFree, h.DiskLow = 0, true })),
+			now: t0, want: DiskLow, detail: "disk almost full: 0.0 MB free"},
+		{name: "little disk above the floor is fine", o: obs(with(func(h *Heartbeat) { h.DiskFree = 200e6 })), now: t0, want: Idle},
 		{name: "late start", o: obs(with(func(h *Heartbeat) {
 			playing(h)
 			h.LastStart = &Start{Program: "ban-tin-sang", Planned: t0.Add(-time.Minute).UnixMilli(), LateMS: 7400}

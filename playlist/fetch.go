@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"loa/manifest"
@@ -19,7 +20,9 @@ import (
 // content or chime) and gives it to the station, checked against its
 // sha256. It does not wait for a round in progress (which may be
 // downloading a long program) and shares no partial file with it; a cut
-// download starts over, since alert media are small.
+// download starts over, since alert media are small. A verified download
+// the station has no space for is kept as the item's complete partial
+// file: the next try (or round) takes it from there, not from the city.
 func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 	if !mediastore.ValidKey(md.SHA256) {
 		return mediastore.ErrBadKey
@@ -42,6 +45,10 @@ func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 		}
 		os.Remove(path)
 	}()
+	kept := filepath.Join(filepath.Dir(path), partialPrefix+md.SHA256+partialSuffix)
+	if verifiedFile(kept, md) {
+		return s.addVerified(ctx, kept, md)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stall := time.AfterFunc(s.cfg.Timeout, cancel)
@@ -70,5 +77,29 @@ func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 		s.log.Warn("media rejected", "media", md.SHA256, "reason", "sha256 mismatch", "bytes", n)
 		return fmt.Errorf("media %s: %w (%d bytes, want %d)", md.SHA256, ErrMismatch, n, md.Size)
 	}
-	return s.finish(ctx, f, path, md, &done)
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	done = true
+	if err != nil {
+		return fmt.Errorf("media %s: %w", md.SHA256, err)
+	}
+	if !verifiedFile(kept, md) {
+		// Under its partial name, so that a lack of space keeps it.
+		if err := os.Rename(path, kept); err != nil {
+			return fmt.Errorf("media %s: %w", md.SHA256, err)
+		}
+	}
+	return s.addVerified(ctx, kept, md)
+}
+
+// verifiedFile reports whether path holds md, whole and with its sha256.
+func verifiedFile(path string, md manifest.Media) bool {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != md.Size {
+		return false
+	}
+	got, n, err := mediastore.HashFile(path)
+	return err == nil && n == md.Size && got == md.SHA256
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"loa/internal/backoff"
+	"loa/internal/diskspace"
 	"loa/manifest"
 	"loa/mediastore"
 )
@@ -71,6 +72,10 @@ type Config struct {
 	HTTP    *http.Client
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Space, if set, is asked before each media download: an error (the
+	// disk is nearly full) stops the round there, and is its error. The
+	// database's last space is not given to media.
+	Space func() error
 }
 
 // Status is what the syncer last did.
@@ -353,6 +358,11 @@ func (s *Syncer) downloadAll(ctx context.Context, m *manifest.Manifest) error {
 			continue
 		}
 		s.setPending(m)
+		if s.cfg.Space != nil {
+			if err := s.cfg.Space(); err != nil {
+				return fmt.Errorf("media %s (%s) not downloaded: %w", md.SHA256, md.Name, err)
+			}
+		}
 		if err := s.download(ctx, md); err != nil {
 			return fmt.Errorf("media %s (%s): %w", md.SHA256, md.Name, err)
 		}
@@ -562,7 +572,19 @@ func (s *Syncer) finish(ctx context.Context, f *os.File, path string, md manifes
 	if err != nil {
 		return err
 	}
+	return s.addVerified(ctx, path, md)
+}
+
+// addVerified gives a verified download at path to the station. What the
+// station refuses for lack of space is kept when it is a partial file.
+func (s *Syncer) addVerified(ctx context.Context, path string, md manifest.Media) error {
 	if err := s.st.AddMedia(ctx, md.SHA256, path); err != nil {
+		if diskspace.IsFull(err) && IsPartial(filepath.Base(path)) {
+			// Verified already: kept, so that the next round takes it
+			// from here rather than from the city again.
+			s.log.Warn("verified download kept: the station has no space for it yet", "media", md.SHA256, "err", err)
+			return fmt.Errorf("station refused it (kept, verified): %w", err)
+		}
 		os.Remove(path)
 		return fmt.Errorf("station refused it: %w", err)
 	}

@@ -33,6 +33,10 @@ type DB struct {
 	Path string
 	// Now is the clock for timestamps written by this package.
 	Now func() time.Time
+	// OnFull, if set, is called when a write fails because the disk is
+	// full; it returns true when it freed space (full.go), and the write
+	// is tried once more.
+	OnFull func() bool
 }
 
 // open opens (creating) the database at path and applies the migrations of

@@ -5,7 +5,7 @@ import "time"
 // WardHealth is a ward's health as the city sees it from its heartbeats
 // (docs/monitoring.md).
 type WardHealth struct {
-	// State is the worst that applies: offline, device!, silent!, clock!,
+	// State is the worst that applies: offline, device!, silent!, clock!, disk!,
 	// late, out of sync; else on air or idle. StateVI is the same in the
 	// station's words (Mất kết nối, Lỗi thiết bị âm thanh, ...).
 	State   string    `json:"state"`

@@ -24,6 +24,8 @@ type Station struct {
 	Probe bool
 	// ApplyErr, if set, makes ApplyManifest refuse every manifest.
 	ApplyErr error
+	// AddErr, if set, makes AddMedia refuse every file (a full disk).
+	AddErr error
 
 	mu      sync.Mutex
 	version int64
@@ -67,6 +69,9 @@ func (s *Station) TempFile() (*os.File, error) { return s.Store.TempFile("sync-*
 func (s *Station) AddMedia(ctx context.Context, key, path string) error {
 	if !mediastore.ValidKey(key) {
 		return mediastore.ErrBadKey
+	}
+	if s.AddErr != nil {
+		return s.AddErr
 	}
 	got, _, err := mediastore.HashFile(path)
 	if err != nil {
