@@ -711,14 +711,13 @@ func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 			for k := 0; k < 8; k++ {
 				sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
 			}
-			// sum now contains time sample 32*ss+i. Convert to 16-bit signed int
-			samp := int(sum * 32767)
-			if samp > 32767 {
-				samp = 32767
-			} else if samp < -32767 {
-				samp = -32767
-			}
-			s := int16(samp)
+			// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
+			// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
+			// the ISO references ("limited accuracy"). 16-bit full scale
+			// is 32768; rounding to the nearest and clipping to the int16
+			// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
+			// asks for.
+			s := toInt16(sum)
 			idx := 4 * (32*ss + i)
 			if nch == 1 {
 				// We always run in stereo mode and duplicate channels here for mono.
@@ -737,4 +736,19 @@ func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 			}
 		}
 	}
+}
+
+// toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by
+// 32768, rounded to the nearest integer, clipped to [-32768, 32767].
+func toInt16(x float32) int16 {
+	v := x * 32768
+	switch {
+	case v >= 32767:
+		return 32767
+	case v <= -32768:
+		return -32768
+	case v >= 0:
+		return int16(v + 0.5)
+	}
+	return int16(v - 0.5)
 }
