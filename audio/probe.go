@@ -27,6 +27,10 @@ type MediaInfo struct {
 	Frames int64
 	// Duration is Frames at Rate.
 	Duration time.Duration
+	// Warnings are problems that do not stop the file from playing, in
+	// Vietnamese then English: an MP3 whose last frame is cut short (a
+	// recording stopped, a copy interrupted) plays every complete frame.
+	Warnings []string
 }
 
 // Errors returned by Probe, Open and Prepare wrap one of these, so callers
@@ -668,26 +672,45 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		info.Duration = framesDuration(info.Frames, info.Rate)
 		return info, nil
 	}
-	frames, err := scanMP3(r, size, audioStart, h)
+	frames, cut, err := scanMP3(r, size, audioStart, h)
 	if err != nil {
 		return MediaInfo{}, err
 	}
 	if frames == 0 {
+		if cut != nil {
+			return MediaInfo{}, perr(ErrCorrupt, "MP3 is truncated: its only audio frame, at byte %d, needs %d bytes but the file ends after %d", cut.pos, cut.need, cut.have)
+		}
 		return MediaInfo{}, perr(ErrCorrupt, "MP3 has a tag frame but no audio frames")
+	}
+	if cut != nil {
+		info.Warnings = append(info.Warnings, cut.warning())
 	}
 	info.Frames = gaplessFrames(tag, frames, h.samples)
 	info.Duration = framesDuration(info.Frames, info.Rate)
 	return info, nil
 }
 
-// scanMP3 counts the frames from off to the end of the file, stepping from
-// header to header. Junk between frames is skipped the way the decoder
-// skips it (next sync word of the same stream); an ID3v1 or APE tag at the
-// end is fine; a last frame cut short is an error.
-func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (int64, error) {
+// cutFrame is a last frame that the file ends inside of.
+type cutFrame struct {
+	pos        int64 // byte offset of its header
+	need, have int64 // its size, and the bytes of it in the file
+}
+
+func (c *cutFrame) warning() string {
+	return fmt.Sprintf("MP3 bị cắt cụt: khung cuối, ở byte %d, cần %d byte nhưng tệp chỉ còn %d; phát mọi khung đầy đủ trước nó / "+
+		"MP3 is truncated: the last frame, at byte %d, needs %d bytes but the file ends after %d; every complete frame before it is played",
+		c.pos, c.need, c.have, c.pos, c.need, c.have)
+}
+
+// scanMP3 counts the complete frames from off to the end of the file,
+// stepping from header to header. Junk between frames is skipped the way
+// the decoder skips it (next sync word of the same stream); an ID3v1 or APE
+// tag at the end is fine. A last frame cut short is returned as cut: the
+// decoder plays every frame before it (files cut short by editors, phones
+// and interrupted copies are common, and mpg123 and ffmpeg play them).
+func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut *cutFrame, err error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, off, size-off), 64<<10)
 	pos := off
-	var frames int64
 	for pos < size {
 		hb, _ := br.Peek(4)
 		if len(hb) < 4 {
@@ -703,13 +726,13 @@ func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (int64, error) {
 			continue
 		}
 		if pos+int64(h.size) > size {
-			return 0, perr(ErrCorrupt, "MP3 is truncated: the last frame, at byte %d, needs %d bytes but the file ends after %d", pos, h.size, size-pos)
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, nil
 		}
 		if _, err := br.Discard(h.size); err != nil {
-			return 0, perr(ErrCorrupt, "MP3 is truncated at byte %d", pos)
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, nil
 		}
 		pos += int64(h.size)
 		frames++
 	}
-	return frames, nil
+	return frames, nil, nil
 }

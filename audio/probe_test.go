@@ -134,13 +134,13 @@ func TestProbeRejects(t *testing.T) {
 		{"adpcm.wav", wav(put16(20, 2)), nil, ErrUnsupported, "WAV with compressed samples (format 0x0002); only PCM and float are supported"},
 		{"bad-align.wav", wav(put16(32, 3)), nil, ErrCorrupt, "WAV block align is 3; 1 channels of 16 bits need 2"},
 		{"avi.wav", func(p string) { os.WriteFile(p, []byte("RIFF\x00\x10\x00\x00AVI LIST"), 0o644) }, nil, ErrNotAudio, "RIFF file that is not WAVE"},
-		{"cut-cbr.mp3", func(p string) {
+		{"cut-first-frame.mp3", func(p string) {
 			// 48 kHz 128 kbps: every frame is 384 bytes; no tag frame.
 			src := filepath.Join(t.TempDir(), "s.wav")
-			writeWAV16(t, src, 48000, 1, testSignal(48000, 1, 3))
+			writeWAV16(t, src, 48000, 1, testSignal(48000, 1, 1))
 			run(t, "lame", "--quiet", "-t", "-b", "128", src, p)
-			os.Truncate(p, 60*384+100)
-		}, []string{"lame"}, ErrCorrupt, "MP3 is truncated: the last frame, at byte 23040, needs 384 bytes but the file ends after 100"},
+			os.Truncate(p, 100)
+		}, []string{"lame"}, ErrCorrupt, "MP3 is truncated: its only frame needs 384 bytes but the file has 100"},
 		{"cut-vbr.mp3", func(p string) {
 			src := filepath.Join(t.TempDir(), "s.wav")
 			writeWAV16(t, src, 44100, 2, testSignal(44100, 2, 3))
@@ -317,4 +317,51 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d bytes decode to over %d frames", len(data), total)
 		}
 	})
+}
+
+// TestTruncatedLastFrame cuts an MP3 inside its last frame (a recording
+// stopped, a copy interrupted): Probe warns, in Vietnamese and English,
+// and counts the complete frames; Prepare plays every one of them, the
+// same samples as the whole file up to the cut.
+func TestTruncatedLastFrame(t *testing.T) {
+	needTools(t, "lame")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "s.wav")
+	writeWAV16(t, src, 48000, 1, testSignal(48000, 1, 3))
+	whole := filepath.Join(dir, "whole.mp3")
+	// 48 kHz 128 kbps: every frame is 384 bytes; no tag frame.
+	run(t, "lame", "--quiet", "-t", "-b", "128", src, whole)
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.mp3")
+	if err := os.WriteFile(cut, b[:60*384+100], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Probe(cut)
+	if err != nil {
+		t.Fatalf("Probe refuses a file whose last frame is cut: %v", err)
+	}
+	if info.Frames != 60*1152 {
+		t.Errorf("Probe says %d frames; want the 60 complete MP3 frames, %d", info.Frames, 60*1152)
+	}
+	want := "MP3 bị cắt cụt: khung cuối, ở byte 23040, cần 384 byte nhưng tệp chỉ còn 100; phát mọi khung đầy đủ trước nó / " +
+		"MP3 is truncated: the last frame, at byte 23040, needs 384 bytes but the file ends after 100; every complete frame before it is played"
+	if len(info.Warnings) != 1 || info.Warnings[0] != want {
+		t.Errorf("warnings %q; want [%q]", info.Warnings, want)
+	}
+	p, err := Prepare(cut, filepath.Join(dir, "cut.wav"), 48000, nil)
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if p.Frames != info.Frames || len(p.Info.Warnings) != 1 {
+		t.Errorf("Prepare wrote %d frames with warnings %q; want %d and the warning", p.Frames, p.Info.Warnings, info.Frames)
+	}
+	all, _ := decodeFile(t, whole)
+	got := readPCM(t, filepath.Join(dir, "cut.wav"))
+	n := int(info.Frames) // a frame's output depends on it and the frames before
+	if v := snr(all[:n], got[:n], 0); v < 90 {
+		t.Errorf("SNR %.1f dB against the whole file's decode; want >= 90", v)
+	}
 }
