@@ -672,9 +672,14 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		info.Duration = framesDuration(info.Frames, info.Rate)
 		return info, nil
 	}
-	frames, cut, err := scanMP3(r, size, audioStart, h)
+	frames, cut, stereo, err := scanMP3(r, size, audioStart, h)
 	if err != nil {
 		return MediaInfo{}, err
+	}
+	if stereo {
+		// A stream that switches from mono to stereo (11172-4's
+		// l3-he_mode): the decoder's output is stereo throughout.
+		info.Channels = 2
 	}
 	if frames == 0 {
 		if cut != nil {
@@ -708,7 +713,8 @@ func (c *cutFrame) warning() string {
 // tag at the end is fine. A last frame cut short is returned as cut: the
 // decoder plays every frame before it (files cut short by editors, phones
 // and interrupted copies are common, and mpg123 and ffmpeg play them).
-func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut *cutFrame, err error) {
+// stereo says whether any frame has two channels.
+func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut *cutFrame, stereo bool, err error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, off, size-off), 64<<10)
 	pos := off
 	for pos < size {
@@ -726,13 +732,14 @@ func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut 
 			continue
 		}
 		if pos+int64(h.size) > size {
-			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, nil
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, stereo, nil
 		}
 		if _, err := br.Discard(h.size); err != nil {
-			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, nil
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, stereo, nil
 		}
 		pos += int64(h.size)
 		frames++
+		stereo = stereo || !h.mono
 	}
-	return frames, nil, nil
+	return frames, nil, stereo, nil
 }

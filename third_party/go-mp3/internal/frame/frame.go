@@ -82,15 +82,6 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	if h.Layer() != consts.Layer3 {
 		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
 	}
-	if h.UseIntensityStereo() {
-		// Upstream's intensity stereo takes the intensity positions from
-		// the left channel's scale factors (the standard: the right's),
-		// applies M/S over the intensity bands too, and uses the MPEG-1
-		// rules for MPEG-2 (which has its own scale factor coding and
-		// ratios). No encoder at hand makes such frames (LAME does not),
-		// so a fix could not be verified: refuse rather than garble.
-		return nil, 0, fmt.Errorf("mp3: intensity stereo is not supported")
-	}
 
 	si, err := sideinfo.Read(source, h)
 	if err != nil {
@@ -143,10 +134,14 @@ func (f *Frame) Decode(dst []byte) []byte {
 	for gr := 0; gr < f.header.Granules(); gr++ {
 		for ch := 0; ch < nch; ch++ {
 			f.requantize(gr, ch)
-			f.reorder(gr, ch)
 		}
+		// Stereo processing works on the lines in bitstream order (short
+		// blocks window by window within a band), as the standard's
+		// intensity positions are per band and window; upstream reordered
+		// first.
 		f.stereo(gr)
 		for ch := 0; ch < nch; ch++ {
+			f.reorder(gr, ch)
 			f.antialias(gr, ch)
 			f.hybridSynthesis(gr, ch)
 			f.frequencyInversion(gr, ch)
@@ -288,8 +283,18 @@ func (f *Frame) requantize(gr int, ch int) {
 	}
 }
 
+// reorderLimit is the line above which channel ch of granule gr is zero
+// before reordering.
+func (f *Frame) reorderLimit(gr, ch int) int {
+	n := f.sideInfo.Count1[gr][ch]
+	if f.header.Mode() == consts.ModeJointStereo {
+		n = max(n, f.sideInfo.Count1[gr][1-ch])
+	}
+	return n
+}
+
 func (f *Frame) reorder(gr int, ch int) {
-	re := make([]float32, consts.SamplesPerGr)
+	var re [consts.SamplesPerGr]float32
 
 	_, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
 
@@ -314,8 +319,11 @@ func (f *Frame) reorder(gr int, ch int) {
 				// Copy reordered data back to the original vector
 				j := 3 * sfBandIndicesShort[sfb]
 				copy(f.mainData.Is[gr][ch][j:j+3*win_len], re[0:3*win_len])
-				// Check if this band is above the rzero region,if so we're done
-				if i >= f.sideInfo.Count1[gr][ch] {
+				// Check if this band is above the rzero region,if so
+				// we're done. Joint stereo mixes the channels' lines
+				// before this, so the larger count1 of the two bounds
+				// both then.
+				if i >= f.reorderLimit(gr, ch) {
 					return
 				}
 				sfb++
@@ -335,121 +343,175 @@ func (f *Frame) reorder(gr int, ch int) {
 	}
 }
 
-var (
-	isRatios = []float32{0.000000, 0.267949, 0.577350, 1.000000, 1.732051, 3.732051}
-)
-
-func (f *Frame) stereoProcessIntensityLong(gr int, sfb int) {
-	is_ratio_l := float32(0)
-	is_ratio_r := float32(0)
-	// Check that((is_pos[sfb]=scalefac) < 7) => no intensity stereo
-	if is_pos := f.mainData.ScalefacL[gr][0][sfb]; is_pos < 7 {
-		sfBandIndicesLong, _ := getSfBandIndicesArray(&f.header)
-		sfb_start := sfBandIndicesLong[sfb]
-		sfb_stop := sfBandIndicesLong[sfb+1]
-		if is_pos == 6 { // tan((6*PI)/12 = PI/2) needs special treatment!
-			is_ratio_l = 1.0
-			is_ratio_r = 0.0
-		} else {
-			is_ratio_l = isRatios[is_pos] / (1.0 + isRatios[is_pos])
-			is_ratio_r = 1.0 / (1.0 + isRatios[is_pos])
-		}
-		// Now decode all samples in this scale factor band
-		for i := sfb_start; i < sfb_stop; i++ {
-			f.mainData.Is[gr][0][i] *= is_ratio_l
-			f.mainData.Is[gr][1][i] *= is_ratio_r
-		}
-	}
-}
-
-func (f *Frame) stereoProcessIntensityShort(gr int, sfb int) {
-	is_ratio_l := float32(0)
-	is_ratio_r := float32(0)
-	_, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
-	// The window length
-	win_len := sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
-	// The three windows within the band has different scalefactors
-	for win := 0; win < 3; win++ {
-		// Check that((is_pos[sfb]=scalefac) < 7) => no intensity stereo
-		is_pos := f.mainData.ScalefacS[gr][0][sfb][win]
-		if is_pos < 7 {
-			sfb_start := sfBandIndicesShort[sfb]*3 + win_len*win
-			sfb_stop := sfb_start + win_len
-			if is_pos == 6 { // tan((6*PI)/12 = PI/2) needs special treatment!
-				is_ratio_l = 1.0
-				is_ratio_r = 0.0
-			} else {
-				is_ratio_l = isRatios[is_pos] / (1.0 + isRatios[is_pos])
-				is_ratio_r = 1.0 / (1.0 + isRatios[is_pos])
-			}
-			// Now decode all samples in this scale factor band
-			for i := sfb_start; i < sfb_stop; i++ {
-				// https://github.com/technosaurus/PDMP3/issues/3
-				f.mainData.Is[gr][0][i] *= is_ratio_l
-				f.mainData.Is[gr][1][i] *= is_ratio_r
-			}
-		}
-	}
-}
-
+// stereo undoes joint stereo coding on granule gr, on the lines in
+// bitstream order.
+//
+// Intensity stereo (ISO/IEC 11172-3 2.4.3.4.9.3, 13818-3 2.4.3.2): above
+// the highest nonzero line of the right channel (per window for short
+// blocks), a band carries one signal, in the left channel, and the right
+// channel's scale factor is its intensity position: the direction it is
+// panned to. MPEG-1 positions 0..6 are tan(pos*pi/12) ratios, 7 means "not
+// intensity coded"; MPEG-2 positions are powers of 2^-1/4 (or 2^-1/2),
+// the largest value of the scale factor's length meaning "not intensity
+// coded". The top band has no scale factor: it takes the band below's
+// position, or, when the band below is not intensity coded, the centre
+// (MPEG-1) or equal gains (MPEG-2), as minimp3 does. Bands not intensity
+// coded are middle/side coded when the frame says so.
+//
+// Upstream took the positions from the left channel's scale factors,
+// applied middle/side to the intensity bands too, found the bands from
+// count1 (which counts zero quadruples), used the MPEG-1 rules and scale
+// factor lengths for MPEG-2, and addressed short-block windows as if they
+// were not reordered yet when they were.
 func (f *Frame) stereo(gr int) {
-	if f.header.UseMSStereo() {
-		// Transform every line. Upstream stopped at the larger count1, but
-		// with short blocks the lines have been reordered by then (window
-		// interleaved), so nonzero values of the last band sit above count1
-		// and were left untransformed: audible errors on transients in
-		// joint stereo at 32-64 kbps. Lines above count1 are zero in both
-		// channels, so transforming them too is exact.
-		max_pos := consts.SamplesPerGr
-		// Do the actual processing
-		const invSqrt2 = math.Sqrt2 / 2
-		for i := 0; i < max_pos; i++ {
-			left := (f.mainData.Is[gr][0][i] + f.mainData.Is[gr][1][i]) * invSqrt2
-			right := (f.mainData.Is[gr][0][i] - f.mainData.Is[gr][1][i]) * invSqrt2
-			f.mainData.Is[gr][0][i] = left
-			f.mainData.Is[gr][1][i] = right
+	if f.header.NumberOfChannels() != 2 {
+		return
+	}
+	ms := f.header.UseMSStereo()
+	if !f.header.UseIntensityStereo() {
+		if ms {
+			midSide(f.mainData.Is[gr][0][:], f.mainData.Is[gr][1][:])
+		}
+		return
+	}
+	f.intensityStereo(gr, ms)
+}
+
+// midSide turns middle/side lines into left/right.
+func midSide(l, r []float32) {
+	const invSqrt2 = math.Sqrt2 / 2
+	r = r[:len(l)]
+	for i := range l {
+		m, s := l[i], r[i]
+		l[i] = (m + s) * invSqrt2
+		r[i] = (m - s) * invSqrt2
+	}
+}
+
+// isBand is a scale factor band (of one window, for short blocks) in
+// bitstream order.
+type isBand struct {
+	start, width int
+	pos          int  // intensity position
+	legal        bool // pos is an intensity position
+}
+
+// mpeg1Pan[pos] is (kl, kr) = (r/(1+r), 1/(1+r)) with r = tan(pos*pi/12).
+var mpeg1Pan = func() (t [7][2]float32) {
+	for pos := range t {
+		if pos == 6 {
+			t[pos] = [2]float32{1, 0}
+			continue
+		}
+		r := math.Tan(float64(pos) * math.Pi / 12)
+		t[pos] = [2]float32{float32(r / (1 + r)), float32(1 / (1 + r))}
+	}
+	return t
+}()
+
+func (f *Frame) intensityStereo(gr int, ms bool) {
+	left := f.mainData.Is[gr][0][:]
+	right := f.mainData.Is[gr][1][:]
+	mpeg1 := f.header.LowSamplingFrequency() == 0
+	long, short := f.header.SfBandIndices()
+	md := f.mainData
+	var bands [40]isBand
+	n := 0
+	nLong := 0
+	// The band layout is the left channel's, as minimp3's; the standard
+	// has both channels use the same blocks in intensity stereo.
+	shortBlocks := f.sideInfo.WinSwitchFlag[gr][0] == 1 && f.sideInfo.BlockType[gr][0] == 2
+	firstShort := 0
+	if !shortBlocks || f.sideInfo.MixedBlockFlag[gr][0] != 0 {
+		end := 576
+		if shortBlocks {
+			end = 36
+			firstShort = 3
+		}
+		for sfb := 0; sfb < 22 && long[sfb] < end; sfb++ {
+			b := isBand{start: long[sfb], width: long[sfb+1] - long[sfb]}
+			if sfb < 21 {
+				b.pos = md.ScalefacL[gr][1][sfb]
+				b.legal = mpeg1 && b.pos < 7 || !mpeg1 && !md.ISIllegalL[sfb]
+			}
+			bands[n] = b
+			n++
+		}
+		nLong = n
+	}
+	if shortBlocks {
+		for sfb := firstShort; sfb < 13; sfb++ {
+			w := short[sfb+1] - short[sfb]
+			for win := 0; win < 3; win++ {
+				b := isBand{start: 3*short[sfb] + win*w, width: w}
+				if sfb < 12 {
+					b.pos = md.ScalefacS[gr][1][sfb][win]
+					b.legal = mpeg1 && b.pos < 7 || !mpeg1 && !md.ISIllegalS[sfb][win]
+				}
+				bands[n] = b
+				n++
+			}
 		}
 	}
-
-	if f.header.UseIntensityStereo() {
-		sfBandIndicesLong, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
-		// First band that is intensity stereo encoded is first band scale factor
-		// band on or above count1 frequency line. N.B.: Intensity stereo coding is
-		// only done for higher subbands, but logic is here for lower subbands.
-		// Determine type of block to process
-		if (f.sideInfo.WinSwitchFlag[gr][0] == 1) &&
-			(f.sideInfo.BlockType[gr][0] == 2) { // Short blocks
-			// Check if the first two subbands
-			// (=2*18 samples = 8 long or 3 short sfb's) uses long blocks
-			if f.sideInfo.MixedBlockFlag[gr][0] != 0 { // 2 longbl. sb  first
-				for sfb := 0; sfb < 8; sfb++ { // First process 8 sfb's at start
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesLong[sfb] >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityLong(gr, sfb)
-					}
-				}
-				// And next the remaining bands which uses short blocks
-				for sfb := 3; sfb < 12; sfb++ {
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesShort[sfb]*3 >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityShort(gr, sfb)
-					}
-				}
-			} else { // Only short blocks
-				for sfb := 0; sfb < 12; sfb++ {
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesShort[sfb]*3 >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityShort(gr, sfb)
-					}
-				}
+	// The highest band with a nonzero right line, per window.
+	maxBand := [3]int{-1, -1, -1}
+	for i := 0; i < n; i++ {
+		b := bands[i]
+		for _, v := range right[b.start : b.start+b.width] {
+			if v != 0 {
+				maxBand[i%3] = i
+				break
 			}
-		} else { // Only long blocks
-			for sfb := 0; sfb < 21; sfb++ {
-				// Is this scale factor band above count1 for the right channel?
-				if sfBandIndicesLong[sfb] >= f.sideInfo.Count1[gr][1] {
-					f.stereoProcessIntensityLong(gr, sfb)
-				}
+		}
+	}
+	windows := 1
+	if shortBlocks {
+		windows = 3
+	}
+	if nLong > 0 {
+		m := max(maxBand[0], maxBand[1], maxBand[2])
+		maxBand = [3]int{m, m, m}
+	}
+	// The top band of each window takes the position of the band below.
+	for w := 0; w < windows; w++ {
+		top := n - windows + w
+		prev := top - windows
+		if maxBand[w] >= prev {
+			bands[top].legal = true
+			bands[top].pos = 0
+			if mpeg1 {
+				bands[top].pos = 3
 			}
+		} else {
+			bands[top].pos, bands[top].legal = bands[prev].pos, bands[prev].legal
+		}
+	}
+	sh := 0
+	if f.sideInfo.ScalefacCompress[gr][1]&1 != 0 {
+		sh = 1
+	}
+	for i := 0; i < n; i++ {
+		b := bands[i]
+		l := left[b.start : b.start+b.width]
+		r := right[b.start : b.start+b.width]
+		if i <= maxBand[i%3] || !b.legal {
+			if ms {
+				midSide(l, r)
+			}
+			continue
+		}
+		var kl, kr float32
+		if mpeg1 {
+			kl, kr = mpeg1Pan[b.pos][0], mpeg1Pan[b.pos][1]
+		} else {
+			kl, kr = 1, float32(pow2Quarter(-((b.pos+1)>>1)<<sh))
+			if b.pos&1 != 0 {
+				kl, kr = kr, 1
+			}
+		}
+		for j, v := range l {
+			l[j] = v * kl
+			r[j] = v * kr
 		}
 	}
 }
