@@ -387,6 +387,9 @@ type mpegHeader struct {
 	size     int // bytes, header included
 	samples  int // per channel
 	sideInfo int // Layer III side information bytes
+	// free is, for a free-format frame (bitrate index 0), the stream's
+	// frame size without the padding slot; 0 otherwise.
+	free int
 }
 
 var mp3Bitrates = [2][3][16]int{
@@ -402,8 +405,16 @@ var mp3Bitrates = [2][3][16]int{
 	},
 }
 
-// parseMPEGHeader decodes a 4-byte frame header; ok is false if it is not one.
+// parseMPEGHeader decodes a 4-byte frame header; ok is false if it is not
+// one, or if it is free format (the header does not give the size).
 func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
+	return parseMPEGHeaderFree(b, 0)
+}
+
+// parseMPEGHeaderFree is parseMPEGHeader for a stream whose free-format
+// frames are free bytes long without padding: with free > 0 it takes
+// free-format headers, and only those.
+func parseMPEGHeaderFree(b []byte, free int) (h mpegHeader, ok bool) {
 	v := binary.BigEndian.Uint32(b)
 	if v&0xffe00000 != 0xffe00000 {
 		return h, false
@@ -425,8 +436,8 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	h.layer = 4 - lay
 	bi := int(v >> 12 & 15)
 	si := int(v >> 10 & 3)
-	if bi == 0 || bi == 15 || si == 3 || v&3 == 2 {
-		return h, false // free format, bad bitrate, reserved rate, reserved emphasis
+	if (bi == 0) != (free > 0) || bi == 15 || si == 3 || v&3 == 2 {
+		return h, false // free format or not as asked, bad bitrate, reserved rate, reserved emphasis
 	}
 	lsf := 0
 	if h.version != 1 {
@@ -448,6 +459,9 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	case 1:
 		h.size = (12*h.bitrate/h.rate + h.padding) * 4
 		h.samples = 384
+		if free > 0 {
+			h.size = free + 4*h.padding
+		}
 	case 2:
 		h.size = 144*h.bitrate/h.rate + h.padding
 		h.samples = 1152
@@ -458,6 +472,12 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 		} else {
 			h.size = 144*h.bitrate/h.rate + h.padding
 			h.samples = 1152
+		}
+	}
+	if free > 0 {
+		h.free = free
+		if h.layer != 1 {
+			h.size = free + h.padding
 		}
 	}
 	switch {
@@ -519,6 +539,32 @@ func (h mpegHeader) versionName() string {
 		return "MPEG-2"
 	}
 	return "MPEG-2.5"
+}
+
+// freeFormatSize returns the size without padding of the free-format
+// frame at the start of b (bitrate index 0: the header does not say): the
+// distance to the next free-format header of the same stream, within the
+// 4 KB a free-format frame can take. 0 if b does not start with one.
+func freeFormatSize(b []byte) int {
+	if len(b) < 4 || b[0] != 0xff {
+		return 0
+	}
+	h, ok := parseMPEGHeaderFree(b, 1)
+	if !ok {
+		return 0
+	}
+	for k := 4 + h.sideInfo; k+4 <= len(b) && k <= 4096; k++ {
+		if b[k] != 0xff {
+			continue
+		}
+		if g, ok := parseMPEGHeaderFree(b[k:], 1); ok && h.sameStream(g) {
+			if h.layer == 1 {
+				return k - 4*h.padding
+			}
+			return k - h.padding
+		}
+	}
+	return 0
 }
 
 // mp3Tag is what a Xing/Info/VBRI tag frame says.
@@ -618,7 +664,12 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		}
 		c, ok := parseMPEGHeader(buf[i:])
 		if !ok {
-			continue
+			// Free format: the size is the distance to the next header.
+			free := freeFormatSize(buf[i:])
+			if free == 0 {
+				continue
+			}
+			c, _ = parseMPEGHeaderFree(buf[i:], free)
 		}
 		// Confirm: the next frame starts right after this one, or this
 		// frame ends the file.
@@ -626,7 +677,7 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		if next != size {
 			var nb [4]byte
 			if _, err := r.ReadAt(nb[:], next); err == nil {
-				g, ok := parseMPEGHeader(nb[:])
+				g, ok := parseMPEGHeaderFree(nb[:], c.free)
 				if !ok || !c.sameStream(g) {
 					continue
 				}
@@ -722,7 +773,7 @@ func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut 
 		if len(hb) < 4 {
 			break // fewer than 4 bytes left: trailing junk
 		}
-		h, ok := parseMPEGHeader(hb)
+		h, ok := parseMPEGHeaderFree(hb, ref.free)
 		if !ok || !ref.sameStream(h) {
 			if string(hb[:3]) == "TAG" && size-pos == 128 || string(hb) == "APET" || string(hb[:3]) == "ID3" {
 				break // trailing tags

@@ -63,7 +63,9 @@ func readCRC(source FullReader) error {
 	return nil
 }
 
-func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPosition int64, err error) {
+// Read reads the next frame at or after position. free is the size of the
+// stream's free-format frames without padding (0 if it is not free format).
+func Read(source FullReader, position int64, prev *Frame, free int) (frame *Frame, startPosition int64, err error) {
 	var ref frameheader.FrameHeader
 	if prev != nil {
 		ref = prev.header
@@ -83,6 +85,11 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
 	}
 
+	framesize, err := h.FrameSizeFree(free)
+	if err != nil {
+		return nil, 0, err
+	}
+
 	si, err := sideinfo.Read(source, h)
 	if err != nil {
 		return nil, 0, err
@@ -97,7 +104,7 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 		prevM = prev.mainDataBits
 		md = prev.mainData
 	}
-	md, mdb, err := maindata.Read(source, prevM, h, si, md)
+	md, mdb, err := maindata.Read(source, prevM, h, framesize, si, md)
 	if err == maindata.ErrReservoir {
 		// Not decodable: play silence, keep the filter state running.
 		si = &sideinfo.SideInfo{}

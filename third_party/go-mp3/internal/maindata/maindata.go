@@ -115,20 +115,18 @@ func initSlen() (nSlen2 [512]int) {
 }
 
 // Read reads a frame's main data into md (reused from frame to frame, to
-// spare the garbage collector 10 KB per frame; nil allocates).
-func Read(source FullReader, prev *bits.Bits, header frameheader.FrameHeader, sideInfo *sideinfo.SideInfo, md *MainData) (*MainData, *bits.Bits, error) {
+// spare the garbage collector 10 KB per frame; nil allocates). framesize is
+// the frame's size in bytes, header included.
+func Read(source FullReader, prev *bits.Bits, header frameheader.FrameHeader, framesize int, sideInfo *sideinfo.SideInfo, md *MainData) (*MainData, *bits.Bits, error) {
 	if md == nil {
 		md = &MainData{}
 	} else {
 		*md = MainData{}
 	}
 	nch := header.NumberOfChannels()
-	// Calculate header audio data size
-	framesize, err := header.FrameSize()
-	if err != nil {
-		return nil, nil, err
-	}
-	if framesize > 2000 {
+	// Free-format frames may be larger than any of the bitrate table's
+	// (up to 640 kbps); 4 KB bounds what a damaged stream can ask for.
+	if framesize > maxFrameSize {
 		return nil, nil, fmt.Errorf("mp3: framesize = %d", framesize)
 	}
 	sideinfo_size := header.SideInfoSize()
@@ -333,6 +331,9 @@ func getScaleFactorsMpeg1(nch int, m *bits.Bits, header frameheader.FrameHeader,
 	return md, m, nil
 }
 
+// maxFrameSize bounds a frame's size in bytes.
+const maxFrameSize = 4096
+
 // ErrReservoir says that a frame's main data begins in bytes that were
 // never read (the stream was joined, seeked or cut in the middle): the frame
 // cannot be decoded and is played as silence, as mpg123 does. The returned
@@ -340,7 +341,7 @@ func getScaleFactorsMpeg1(nch int, m *bits.Bits, header frameheader.FrameHeader,
 var ErrReservoir = errors.New("mp3: main data begins before the available bit reservoir")
 
 func read(source FullReader, prev *bits.Bits, size int, offset int) (*bits.Bits, error) {
-	if size > 1500 {
+	if size > maxFrameSize {
 		return nil, fmt.Errorf("mp3: size = %d", size)
 	}
 	if size < 0 {
