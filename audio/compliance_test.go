@@ -2,6 +2,7 @@ package audio
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -204,6 +205,15 @@ func TestCompliance(t *testing.T) {
 		case r.verdict() != "full":
 			t.Errorf("%s: RMS error %.3f LSB, max %.0f LSB: %s accuracy; full accuracy needs RMS < %.3f and max <= %.0f",
 				cs.name, r.rms, r.max, r.verdict(), fullAccuracyRMS, fullAccuracyMax)
+		}
+	}
+	// Layer I and II are not decoded on the ward: refused with an error
+	// that names the layer, in Vietnamese and English (the city's ingest
+	// transcodes them).
+	for _, l := range []struct{ name, layer string }{{"l1-fl1", "Layer I (MP1)"}, {"l2-fl10", "Layer II (MP2)"}} {
+		_, _, err := Open(filepath.Join(dir, l.name+".bit"))
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "âm thanh MPEG-1 "+l.layer) || !strings.Contains(err.Error(), "MPEG-1 "+l.layer+" audio: the ward plays Layer III") {
+			t.Errorf("%s: Open says %v; want ErrUnsupported naming %s in Vietnamese and English", l.name, err, l.layer)
 		}
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].stream.scored && !results[j].stream.scored })

@@ -696,7 +696,12 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		return MediaInfo{}, perr(ErrNotAudio, "no MP3 frame sync in the first 64 KiB")
 	}
 	if h.layer != 3 {
-		return MediaInfo{}, perr(ErrUnsupported, "%s Layer %s audio; only Layer III (MP3) is supported", h.versionName(), [4]string{"", "I", "II", "III"}[h.layer])
+		// The wards decode Layer III only. The city's ingest transcodes
+		// anything ffmpeg reads, Layer I and II included, so this matters
+		// for files loaded on the ward itself.
+		name := [4]string{"", "Layer I (MP1)", "Layer II (MP2)", ""}[h.layer]
+		return MediaInfo{}, perr(ErrUnsupported, "âm thanh %[1]s %[2]s: trạm phường chỉ phát được Layer III (MP3); hãy tải tệp lên đài thành phố (đài tự chuyển mã) hoặc chuyển sang MP3 / "+
+			"%[1]s %[2]s audio: the ward plays Layer III (MP3) only; upload the file to the city, which transcodes it, or convert it to MP3", h.versionName(), name)
 	}
 	channels := 2
 	if h.mono {

@@ -151,7 +151,8 @@ func TestProbeRejects(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "s.wav")
 			writeWAV16(t, src, 48000, 2, testSignal(48000, 2, 0.5))
 			run(t, "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", src, "-c:a", "mp2", "-f", "mp2", p)
-		}, []string{"ffmpeg"}, ErrUnsupported, "MPEG-1 Layer II audio; only Layer III (MP3) is supported"},
+		}, []string{"ffmpeg"}, ErrUnsupported, "âm thanh MPEG-1 Layer II (MP2): trạm phường chỉ phát được Layer III (MP3); hãy tải tệp lên đài thành phố (đài tự chuyển mã) hoặc chuyển sang MP3 / " +
+			"MPEG-1 Layer II (MP2) audio: the ward plays Layer III (MP3) only; upload the file to the city, which transcodes it, or convert it to MP3"},
 		{"short.flac", func(p string) { os.WriteFile(p, []byte("fLaC\x00\x00\x00\x22\x10\x00"), 0o644) }, nil,
 			ErrCorrupt, "FLAC file ends inside its STREAMINFO header"},
 		{"lying.flac", func(p string) {

@@ -17,6 +17,15 @@ func FuzzDecoder(f *testing.F) {
 	f.Add(bytes.Repeat(mono, 3))
 	st := append([]byte{0xff, 0xfb, 0x90, 0x64}, bytes.Repeat([]byte{0x5a, 0xa5, 0x33}, 140)...)
 	f.Add(bytes.Repeat(st[:417], 4))
+	// Joint stereo with intensity and middle/side stereo (mode extension 3).
+	is := append([]byte{0xff, 0xfb, 0x90, 0x74}, bytes.Repeat([]byte{0x3c, 0x96, 0x71}, 140)...)
+	f.Add(bytes.Repeat(is[:417], 4))
+	// MPEG-2 intensity stereo.
+	is2 := append([]byte{0xff, 0xf3, 0x48, 0x74}, bytes.Repeat([]byte{0x3c, 0x96, 0x71}, 40)...)
+	f.Add(bytes.Repeat(is2[:104], 4))
+	// Free format (bitrate index 0): 200-byte frames.
+	free := append([]byte{0xff, 0xfb, 0x00, 0xc4}, bytes.Repeat([]byte{0x11, 0x22}, 98)...)
+	f.Add(bytes.Repeat(free, 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := NewDecoder(bytes.NewReader(data))
 		if err != nil {
