@@ -46,6 +46,9 @@ type Frame struct {
 	mainDataBits *bits.Bits
 	store        [2][32][18]float32
 	v_vec        [2][1024]float32
+
+	// l2data is a Layer II frame's audio data (after header and CRC).
+	l2data []byte
 }
 
 type FullReader interface {
@@ -81,8 +84,11 @@ func Read(source FullReader, position int64, prev *Frame, free int) (frame *Fram
 		}
 	}
 
+	if h.Layer() == consts.Layer2 {
+		return readLayer2(source, h, pos, prev, free)
+	}
 	if h.Layer() != consts.Layer3 {
-		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
+		return nil, 0, fmt.Errorf("mp3: Layer I is not supported")
 	}
 
 	framesize, err := h.FrameSizeFree(free)
@@ -126,6 +132,42 @@ func Read(source FullReader, position int64, prev *Frame, free int) (frame *Fram
 	return nf, pos, nil
 }
 
+// readLayer2 reads the rest of a Layer II frame whose header h (and CRC)
+// was read.
+func readLayer2(source FullReader, h frameheader.FrameHeader, pos int64, prev *Frame, free int) (*Frame, int64, error) {
+	size, err := h.FrameSizeFree(free)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := size - 4
+	if h.ProtectionBit() == 0 {
+		n -= 2
+	}
+	if n < 0 || n > 4096 {
+		return nil, 0, fmt.Errorf("mp3: Layer II frame of %d bytes", size)
+	}
+	nf := prev
+	if nf == nil {
+		nf = &Frame{}
+	}
+	if nf.mainData == nil {
+		nf.mainData = &maindata.MainData{}
+	}
+	if cap(nf.l2data) < n {
+		nf.l2data = make([]byte, n)
+	}
+	nf.l2data = nf.l2data[:n]
+	if k, err := source.ReadFull(nf.l2data); k < n {
+		if err == io.EOF {
+			return nil, 0, &consts.UnexpectedEOF{At: "readLayer2"}
+		}
+		return nil, 0, err
+	}
+	nf.header = h
+	nf.sideInfo = &sideinfo.SideInfo{}
+	return nf, pos, nil
+}
+
 func (f *Frame) SamplingFrequency() (int, error) {
 	return f.header.SamplingFrequencyValue()
 }
@@ -138,6 +180,15 @@ func (f *Frame) Decode(dst []byte) []byte {
 	}
 	out := dst[len(dst) : len(dst)+n]
 	nch := f.header.NumberOfChannels()
+	if f.header.Layer() == consts.Layer2 {
+		f.decodeLayer2()
+		for gr := 0; gr < 2; gr++ {
+			for ch := 0; ch < nch; ch++ {
+				f.subbandSynthesis(gr, ch, out[consts.SamplesPerGr*4*gr:])
+			}
+		}
+		return dst[:len(dst)+n]
+	}
 	for gr := 0; gr < f.header.Granules(); gr++ {
 		for ch := 0; ch < nch; ch++ {
 			f.requantize(gr, ch)

@@ -119,6 +119,12 @@ func (f FrameHeader) modeExtension() int {
 	return int(f&0x00000030) >> 4
 }
 
+// ModeExtension returns the mode_extension field: in Layer I and II joint
+// stereo, the subbands from 4*(ext+1) on are intensity coded.
+func (f FrameHeader) ModeExtension() int {
+	return f.modeExtension()
+}
+
 // UseMSStereo returns a boolean value indicating whether the frame uses middle/side stereo.
 func (f FrameHeader) UseMSStereo() bool {
 	if f.Mode() != consts.ModeJointStereo {
@@ -163,6 +169,9 @@ func (f FrameHeader) BytesPerFrame() int {
 }
 
 func (f FrameHeader) Granules() int {
+	if f.Layer() == consts.Layer2 {
+		return 2 // 1152 samples in MPEG-2 too, decoded as two of 576
+	}
 	return consts.GranulesMpeg1 >> uint(f.LowSamplingFrequency()) // MPEG2 uses only 1 granule
 }
 
