@@ -89,8 +89,8 @@ type complianceResult struct {
 	got, ref int // samples per channel
 	// frames and spf: the bitstream's frames and samples per frame.
 	frames, spf int
-	rms, max float64
-	err      error
+	rms, max    float64
+	err         error
 }
 
 func (r complianceResult) verdict() string {
