@@ -36,7 +36,7 @@ type MediaInfo struct {
 // Errors returned by Probe, Open and Prepare wrap one of these, so callers
 // can tell a bad upload from a disk problem. The message says the reason.
 var (
-	// ErrNotAudio: the file is not MP3, WAV or FLAC at all.
+	// ErrNotAudio: the file is not MPEG audio, WAV or FLAC at all.
 	ErrNotAudio = errors.New("not an audio file")
 	// ErrCorrupt: the file claims a format but its contents contradict it
 	// (truncated, lying lengths, damaged frames).
