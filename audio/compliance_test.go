@@ -2,7 +2,6 @@ package audio
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -53,15 +52,15 @@ type complianceStream struct {
 	// truncated: the file ends inside its last frame; Probe warns.
 	truncated bool
 	// longRef: the reference runs past the end of the bitstream (the
-	// Layer II streams' references are longer than their frames decode
-	// to, with any decoder): it is compared over the decoded samples,
+	// Layer I and II streams' references are longer than their frames
+	// decode to, with any decoder): it is compared over the decoded samples,
 	// which must be every frame of the file.
 	longRef bool
 }
 
 // complianceStreams lists the Layer III streams of the set, the 11172-4
 // ones (l3-*, MPEG-1) and the 13818-4 ones (M2L3_*, MPEG-2 at low
-// sampling rates), and the Layer II ones (l2-*). The "nonstandard" files
+// sampling rates), and the Layer I and II ones (l1-*, l2-*). The "nonstandard" files
 // and the ILL (illegal) streams are robustness cases, not accuracy ones.
 func complianceStreams() []complianceStream {
 	var s []complianceStream
@@ -75,7 +74,7 @@ func complianceStreams() []complianceStream {
 		cut := n == "l3-compl" || n == "l3-sin1k0db"
 		s = append(s, complianceStream{name: n, offset: off, scored: true, truncated: cut})
 	}
-	for _, n := range []string{"l2-fl10", "l2-fl11", "l2-fl12", "l2-fl13", "l2-fl14", "l2-fl15", "l2-fl16", "l2-test32"} {
+	for _, n := range []string{"l1-fl1", "l1-fl2", "l1-fl3", "l1-fl4", "l1-fl5", "l1-fl6", "l1-fl7", "l1-fl8", "l2-fl10", "l2-fl11", "l2-fl12", "l2-fl13", "l2-fl14", "l2-fl15", "l2-fl16", "l2-test32"} {
 		s = append(s, complianceStream{name: n, scored: true, longRef: true})
 	}
 	s = append(s, complianceStream{name: "l3-test45"}, complianceStream{name: "l3-test46"})
@@ -189,8 +188,8 @@ func decodeCompliance(t *testing.T, dir string, cs complianceStream) complianceR
 	return r
 }
 
-// TestCompliance decodes the ISO/IEC 11172-4 and 13818-4 Layer III and
-// Layer II compliance bitstreams and asks for full accuracy on each (RMS
+// TestCompliance decodes the ISO/IEC 11172-4 and 13818-4 Layer III, II
+// and I compliance bitstreams and asks for full accuracy on each (RMS
 // error below 1/sqrt(12) LSB and no sample more than 2 LSB off the
 // reference), and for every sample of the reference. The table of results
 // is logged.
@@ -220,13 +219,6 @@ func TestCompliance(t *testing.T) {
 			t.Errorf("%s: RMS error %.3f LSB, max %.0f LSB: %s accuracy; full accuracy needs RMS < %.3f and max <= %.0f",
 				cs.name, r.rms, r.max, r.verdict(), fullAccuracyRMS, fullAccuracyMax)
 		}
-	}
-	// Layer I is not decoded on the ward: refused with an error that
-	// names the layer, in Vietnamese and English (the city's ingest
-	// transcodes it).
-	_, _, err := Open(filepath.Join(dir, "l1-fl1.bit"))
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "âm thanh MPEG-1 Layer I (MP1)") || !strings.Contains(err.Error(), "MPEG-1 Layer I (MP1) audio: the ward plays") {
-		t.Errorf("l1-fl1: Open says %v; want ErrUnsupported naming Layer I in Vietnamese and English", err)
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].stream.scored && !results[j].stream.scored })
 	var b strings.Builder

@@ -17,7 +17,8 @@ import (
 
 // MediaInfo is what the headers of a media file say about its audio.
 type MediaInfo struct {
-	// Codec is "mp3" (MPEG Layer III), "mp2" (Layer II), "wav" or "flac".
+	// Codec is "mp3" (MPEG Layer III), "mp2" (Layer II), "mp1" (Layer I),
+	// "wav" or "flac".
 	Codec string
 	// Rate is the sample rate in Hz; Channels is 1 or 2.
 	Rate, Channels int
@@ -695,21 +696,11 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		}
 		return MediaInfo{}, perr(ErrNotAudio, "no MP3 frame sync in the first 64 KiB")
 	}
-	if h.layer == 1 {
-		// The wards decode Layer II and III. The city's ingest transcodes
-		// anything ffmpeg reads, Layer I included, so this matters for
-		// files loaded on the ward itself.
-		return MediaInfo{}, perr(ErrUnsupported, "âm thanh %[1]s Layer I (MP1): trạm phường chỉ phát được Layer II (MP2) và Layer III (MP3); hãy tải tệp lên đài thành phố (đài tự chuyển mã) hoặc chuyển sang MP3 / "+
-			"%[1]s Layer I (MP1) audio: the ward plays Layer II (MP2) and Layer III (MP3) only; upload the file to the city, which transcodes it, or convert it to MP3", h.versionName())
-	}
 	channels := 2
 	if h.mono {
 		channels = 1
 	}
-	codec := "mp3"
-	if h.layer == 2 {
-		codec = "mp2"
-	}
+	codec := [4]string{"", "mp1", "mp2", "mp3"}[h.layer]
 	info := MediaInfo{Codec: codec, Rate: h.rate, Channels: channels}
 
 	fr := make([]byte, h.size)

@@ -29,6 +29,9 @@ func FuzzDecoder(f *testing.F) {
 	f.Add(bytes.Repeat(l2[:576], 3))
 	l2m := append([]byte{0xff, 0xf5, 0x64, 0xc0}, bytes.Repeat([]byte{0x4b, 0x9e, 0x27}, 47)...)
 	f.Add(bytes.Repeat(l2m[:144], 3))
+	// Layer I: MPEG-1 128 kbps 44.1 kHz joint stereo (136-byte frames).
+	l1 := append([]byte{0xff, 0xff, 0x40, 0x64}, bytes.Repeat([]byte{0x4b, 0x9e, 0x27}, 44)...)
+	f.Add(bytes.Repeat(l1[:136], 3))
 	// Free format (bitrate index 0): 200-byte frames.
 	free := append([]byte{0xff, 0xfb, 0x00, 0xc4}, bytes.Repeat([]byte{0x11, 0x22}, 98)...)
 	f.Add(bytes.Repeat(free, 4))

@@ -84,11 +84,8 @@ func Read(source FullReader, position int64, prev *Frame, free int) (frame *Fram
 		}
 	}
 
-	if h.Layer() == consts.Layer2 {
-		return readLayer2(source, h, pos, prev, free)
-	}
 	if h.Layer() != consts.Layer3 {
-		return nil, 0, fmt.Errorf("mp3: Layer I is not supported")
+		return readLayer12(source, h, pos, prev, free)
 	}
 
 	framesize, err := h.FrameSizeFree(free)
@@ -132,9 +129,9 @@ func Read(source FullReader, position int64, prev *Frame, free int) (frame *Fram
 	return nf, pos, nil
 }
 
-// readLayer2 reads the rest of a Layer II frame whose header h (and CRC)
-// was read.
-func readLayer2(source FullReader, h frameheader.FrameHeader, pos int64, prev *Frame, free int) (*Frame, int64, error) {
+// readLayer12 reads the rest of a Layer I or II frame whose header h (and
+// CRC) was read.
+func readLayer12(source FullReader, h frameheader.FrameHeader, pos int64, prev *Frame, free int) (*Frame, int64, error) {
 	size, err := h.FrameSizeFree(free)
 	if err != nil {
 		return nil, 0, err
@@ -144,7 +141,7 @@ func readLayer2(source FullReader, h frameheader.FrameHeader, pos int64, prev *F
 		n -= 2
 	}
 	if n < 0 || n > 4096 {
-		return nil, 0, fmt.Errorf("mp3: Layer II frame of %d bytes", size)
+		return nil, 0, fmt.Errorf("mp3: Layer I/II frame of %d bytes", size)
 	}
 	nf := prev
 	if nf == nil {
@@ -159,7 +156,7 @@ func readLayer2(source FullReader, h frameheader.FrameHeader, pos int64, prev *F
 	nf.l2data = nf.l2data[:n]
 	if k, err := source.ReadFull(nf.l2data); k < n {
 		if err == io.EOF {
-			return nil, 0, &consts.UnexpectedEOF{At: "readLayer2"}
+			return nil, 0, &consts.UnexpectedEOF{At: "readLayer12"}
 		}
 		return nil, 0, err
 	}
@@ -180,12 +177,19 @@ func (f *Frame) Decode(dst []byte) []byte {
 	}
 	out := dst[len(dst) : len(dst)+n]
 	nch := f.header.NumberOfChannels()
-	if f.header.Layer() == consts.Layer2 {
-		f.decodeLayer2()
+	switch f.header.Layer() {
+	case consts.Layer2:
+		f.decodeLayer12()
 		for gr := 0; gr < 2; gr++ {
 			for ch := 0; ch < nch; ch++ {
 				f.subbandSynthesis(gr, ch, out[consts.SamplesPerGr*4*gr:])
 			}
+		}
+		return dst[:len(dst)+n]
+	case consts.Layer1:
+		f.decodeLayer12()
+		for ch := 0; ch < nch; ch++ {
+			f.subbandSynthesisN(0, ch, out, 12)
 		}
 		return dst[:len(dst)+n]
 	}
@@ -791,11 +795,17 @@ var synthDtbl = [512]float32{
 }
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
+	f.subbandSynthesisN(gr, ch, out, 18)
+}
+
+// subbandSynthesisN synthesizes the first n samples of each subband of
+// granule gr (18 in Layer III and II, 12 in Layer I).
+func (f *Frame) subbandSynthesisN(gr int, ch int, out []byte, n int) {
 	nch := f.header.NumberOfChannels()
 	d := &f.mainData.Is[gr][ch]
 	vv := &f.v_vec[ch]
 	var even, odd [16]float32
-	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
+	for ss := 0; ss < n; ss++ { // Loop through the samples of 32 subbands
 		copy(vv[64:1024], vv[0:1024-64])
 		// Matrix multiply the 32 subband samples with n_win[][]. Row i is
 		// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16

@@ -13,6 +13,9 @@ import (
 // rates): 1152 samples a frame, 36 per subband, in three parts of 12 with
 // a scale factor each. The tables are minimp3's compact form of the
 // standard's allocation tables (B.2a-d and 13818-3 B.1).
+//
+// Layer I (2.4.3.2) is the simple case of the same: 384 samples a frame,
+// 12 per subband, 4-bit allocations and one scale factor per subband.
 
 // l2Alloc is a run of subbands sharing an allocation table: tab is the
 // offset of its codes in l2BitallocCodes, width the bits of an allocation
@@ -23,6 +26,7 @@ var (
 	l2AllocMPEG2        = []l2Alloc{{60, 4, 4}, {44, 3, 7}, {44, 2, 19}}
 	l2AllocMPEG1        = []l2Alloc{{0, 4, 3}, {16, 4, 8}, {32, 3, 12}, {40, 2, 7}}
 	l2AllocMPEG1LowRate = []l2Alloc{{44, 4, 2}, {44, 3, 10}}
+	l1Alloc             = []l2Alloc{{76, 4, 32}}
 )
 
 // l2BitallocCodes maps an allocation code to a quantization: 0 none, 2..16
@@ -35,6 +39,7 @@ var l2BitallocCodes = [...]int{
 	0, 17, 18, 16,
 	0, 17, 18, 19, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 	0, 17, 18, 3, 19, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, // Layer I
 }
 
 // l2Levels is the number of quantization levels of each quantization.
@@ -53,12 +58,14 @@ var l2Scale = func() (t [64]float64) {
 	return t
 }()
 
-// decodeLayer2 decodes the frame's Layer II audio data (f.l2data, the
-// bytes after the header and CRC) into the subband samples of both
-// granules (18 samples each per subband, as Layer III's hybrid synthesis
-// leaves them), ready for subbandSynthesis.
-func (f *Frame) decodeLayer2() {
+// decodeLayer12 decodes the frame's Layer I or II audio data (f.l2data,
+// the bytes after the header and CRC) into subband samples laid out as
+// Layer III's hybrid synthesis leaves them (18 a granule per subband),
+// ready for subbandSynthesis: Layer II fills both granules, Layer I the
+// first 12 samples of the first.
+func (f *Frame) decodeLayer12() {
 	h := f.header
+	layer1 := h.Layer() == consts.Layer1
 	mode := h.Mode()
 	stereoBands := 32
 	switch mode {
@@ -69,9 +76,13 @@ func (f *Frame) decodeLayer2() {
 	}
 	var alloc []l2Alloc
 	nbands := 30
-	if h.LowSamplingFrequency() == 1 {
+	switch {
+	case layer1:
+		alloc = l1Alloc
+		nbands = 32
+	case h.LowSamplingFrequency() == 1:
 		alloc = l2AllocMPEG2
-	} else {
+	default:
 		alloc = l2AllocMPEG1
 		nbands = 27
 		kbps := h.Bitrate() / 1000
@@ -115,7 +126,10 @@ func (f *Frame) decodeLayer2() {
 	var scfsi [32][2]int
 	for sb := 0; sb < nbands; sb++ {
 		for ch := 0; ch < 2; ch++ {
-			if ba[sb][ch] != 0 {
+			switch {
+			case layer1:
+				scfsi[sb][ch] = 2 // one scale factor
+			case ba[sb][ch] != 0:
 				scfsi[sb][ch] = b.Bits(2)
 			}
 		}
@@ -155,7 +169,11 @@ func (f *Frame) decodeLayer2() {
 	nch := h.NumberOfChannels()
 	is := &f.mainData.Is
 	*is = [2][2][576]float32{}
-	for s := 0; s < 36; s += 3 { // 12 groups of 3 samples
+	samples, group := 36, 3 // Layer II: 12 groups of 3 samples
+	if layer1 {
+		samples, group = 12, 1
+	}
+	for s := 0; s < samples; s += group {
 		part := s / 12
 		for sb := 0; sb < nbands; sb++ {
 			for ch := 0; ch < 2; ch++ {
@@ -166,7 +184,7 @@ func (f *Frame) decodeLayer2() {
 				var v [3]int
 				if q < 17 {
 					half := 1<<(q-1) - 1
-					for i := range v {
+					for i := range group {
 						v[i] = b.Bits(q) - half
 					}
 				} else {
@@ -177,7 +195,7 @@ func (f *Frame) decodeLayer2() {
 						code /= n
 					}
 				}
-				for i := range v {
+				for i := range group {
 					t := s + i
 					is[t/18][ch][sb*18+t%18] = float32(v[i]) * scale[sb][ch][part]
 					if ch == 0 && sb >= stereoBands && nch == 2 {

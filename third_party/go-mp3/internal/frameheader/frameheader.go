@@ -87,6 +87,9 @@ func (f FrameHeader) SfBandIndices() (long, short []int) {
 
 // SamplesPerFrame returns the number of PCM samples per channel in this frame.
 func (f FrameHeader) SamplesPerFrame() int {
+	if f.Layer() == consts.Layer1 {
+		return 384
+	}
 	return consts.SamplesPerGr * f.Granules()
 }
 
@@ -165,7 +168,7 @@ func (f FrameHeader) LowSamplingFrequency() int {
 }
 
 func (f FrameHeader) BytesPerFrame() int {
-	return consts.SamplesPerGr * f.Granules() * 4
+	return f.SamplesPerFrame() * 4
 }
 
 func (f FrameHeader) Granules() int {
