@@ -189,7 +189,7 @@ func (f *Frame) Decode(dst []byte) []byte {
 	case consts.Layer1:
 		f.decodeLayer12()
 		for ch := 0; ch < nch; ch++ {
-			f.subbandSynthesisN(0, ch, out, 12)
+			f.subbandSynthesis12(ch, out)
 		}
 		return dst[:len(dst)+n]
 	}
@@ -795,90 +795,99 @@ var synthDtbl = [512]float32{
 }
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
-	f.subbandSynthesisN(gr, ch, out, 18)
-}
-
-// subbandSynthesisN synthesizes the first n samples of each subband of
-// granule gr (18 in Layer III and II, 12 in Layer I).
-func (f *Frame) subbandSynthesisN(gr int, ch int, out []byte, n int) {
-	nch := f.header.NumberOfChannels()
+	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[gr][ch]
 	vv := &f.v_vec[ch]
+	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
+		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+	}
+}
+
+// subbandSynthesis12 synthesizes the first 12 samples of each subband of
+// granule 0 (Layer I).
+func (f *Frame) subbandSynthesis12(ch int, out []byte) {
+	mono := f.header.NumberOfChannels() == 1
+	d := &f.mainData.Is[0][ch]
+	vv := &f.v_vec[ch]
+	for ss := 0; ss < 12; ss++ {
+		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+	}
+}
+
+// synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
+// the 32 subbands in d (18 samples each), with the filter history vv, into
+// o (32 stereo 16-bit frames: channel ch, or both when mono).
+func synthSample(d *[576]float32, ss int, vv *[1024]float32, o []byte, mono bool, ch int) {
 	var even, odd [16]float32
-	for ss := 0; ss < n; ss++ { // Loop through the samples of 32 subbands
-		copy(vv[64:1024], vv[0:1024-64])
-		// Matrix multiply the 32 subband samples with n_win[][]. Row i is
-		// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
-		// products of sums or differences. Rows 17..31 are rows 15..1
-		// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
-		// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
-		for j := 0; j < 16; j++ {
-			a, b := d[j*18+ss], d[(31-j)*18+ss]
-			even[j], odd[j] = a+b, a-b
-		}
-		for _, r := range [2][2]int{{0, 16}, {32, 48}} {
-			for i := r[0]; i <= r[1]; i++ {
-				s := &even
-				if i%2 == 1 {
-					s = &odd
-				}
-				w := &synthNWin[i]
-				sum := float32(0)
-				for j, x := range s {
-					sum += w[j] * x
-				}
-				vv[i] = sum
+	o = o[:128]
+	copy(vv[64:1024], vv[0:1024-64])
+	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
+	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
+	// products of sums or differences. Rows 17..31 are rows 15..1
+	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
+	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
+	for j := 0; j < 16; j++ {
+		a, b := d[j*18+ss], d[(31-j)*18+ss]
+		even[j], odd[j] = a+b, a-b
+	}
+	for _, r := range [2][2]int{{0, 16}, {32, 48}} {
+		for i := r[0]; i <= r[1]; i++ {
+			s := &even
+			if i%2 == 1 {
+				s = &odd
 			}
-		}
-		for i := 1; i <= 15; i++ {
-			vv[32-i] = -vv[i]
-			vv[96-(32+i)] = vv[32+i]
-		}
-		// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
-		// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
-		for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
+			w := &synthNWin[i]
 			sum := float32(0)
-			for k := 0; k < 8; k++ {
-				sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+			for j, x := range s {
+				sum += w[j] * x
 			}
-			// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
-			// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
-			// the ISO references ("limited accuracy"). 16-bit full scale
-			// is 32768; rounding to the nearest and clipping to the int16
-			// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
-			// asks for.
-			s := toInt16(sum)
-			idx := 4 * (32*ss + i)
-			if nch == 1 {
-				// We always run in stereo mode and duplicate channels here for mono.
-				out[idx] = byte(s)
-				out[idx+1] = byte(s >> 8)
-				out[idx+2] = byte(s)
-				out[idx+3] = byte(s >> 8)
-				continue
-			}
-			if ch == 0 {
-				out[idx] = byte(s)
-				out[idx+1] = byte(s >> 8)
-			} else {
-				out[idx+2] = byte(s)
-				out[idx+3] = byte(s >> 8)
-			}
+			vv[i] = sum
+		}
+	}
+	for i := 1; i <= 15; i++ {
+		vv[32-i] = -vv[i]
+		vv[96-(32+i)] = vv[32+i]
+	}
+	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
+	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
+	for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
+		sum := float32(0)
+		for k := 0; k < 8; k++ {
+			sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+		}
+		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
+		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
+		// the ISO references ("limited accuracy"). 16-bit full scale
+		// is 32768; rounding to the nearest and clipping to the int16
+		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
+		// asks for.
+		s := toInt16(sum)
+		p := o[4*i : 4*i+4]
+		if mono {
+			// We always run in stereo mode and duplicate channels here for mono.
+			p[0] = byte(s)
+			p[1] = byte(s >> 8)
+			p[2] = byte(s)
+			p[3] = byte(s >> 8)
+			continue
+		}
+		if ch == 0 {
+			p[0] = byte(s)
+			p[1] = byte(s >> 8)
+		} else {
+			p[2] = byte(s)
+			p[3] = byte(s >> 8)
 		}
 	}
 }
 
 // toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by
 // 32768, rounded to the nearest integer, clipped to [-32768, 32767].
+//
+// It is branch-free (the sign of audio samples is unpredictable): offset by
+// 32768.5, clipped to [0, 65535], truncated (the value is not negative, so
+// that is the floor) and offset back. Halves round up.
 func toInt16(x float32) int16 {
-	v := x * 32768
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
-	}
-	return int16(v - 0.5)
+	v := min(max(x*32768+32768.5, 0), 65535)
+	return int16(int32(v) - 32768)
 }
