@@ -191,6 +191,9 @@ func (c *CLI) programLoad(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	st.Warn = func(path, warning string) {
+		fmt.Fprintf(c.Stderr, "%s: cảnh báo / warning: %s\n", path, warning)
+	}
 	f, err := st.LoadProgram(ctx, pos[0], *check)
 	if err != nil {
 		var el schedule.ErrorList

@@ -37,6 +37,10 @@ type Ingest struct {
 	db    *sqlite.AgentDB // may be nil (render: nothing is known yet)
 	rate  int
 	now   func() time.Time
+	// Warn, if set, is told of problems that do not stop a file from
+	// playing (an MP3 whose last frame is cut short), with the file's
+	// path; the warning is in Vietnamese and English.
+	Warn func(path, warning string)
 
 	mu      sync.Mutex
 	stage   string
@@ -53,6 +57,7 @@ type ingested struct {
 
 type stagedMedia struct {
 	media    sqlite.Media
+	warnings []string
 	original string // staged copy of the original
 	cache    string // staged decode
 }
@@ -163,6 +168,11 @@ func (in *Ingest) ingest(path string) ingested {
 	if err != nil {
 		return ingested{err: err}
 	}
+	if in.Warn != nil {
+		for _, w := range sm.warnings {
+			in.Warn(path, w)
+		}
+	}
 	return ingested{key: key, duration: sm.media.Duration()}
 }
 
@@ -200,10 +210,11 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 		return nil, err
 	}
 	sm := &stagedMedia{original: filepath.Join(dir, key), cache: filepath.Join(dir, key+".wav")}
-	m, err := decodeMedia(in.ctx, path, sm.cache, key, size, in.rate, in.now())
+	m, warnings, err := decodeMedia(in.ctx, path, sm.cache, key, size, in.rate, in.now())
 	if err != nil {
 		return nil, err
 	}
+	sm.warnings = warnings
 	if err := copyFile(in.ctx, path, sm.original, key); err != nil {
 		os.Remove(sm.cache)
 		if in.ctx.Err() != nil {
@@ -217,19 +228,20 @@ func (in *Ingest) prepare(path, key string, size int64) (*stagedMedia, error) {
 
 // decodeMedia checks that path is audio, decodes it once to a PCM cache file
 // at rate (cache), and measures its loudness on that decode. Errors are the
-// reason in plain words.
-func decodeMedia(ctx context.Context, path, cache, key string, size int64, rate int, now time.Time) (sqlite.Media, error) {
+// reason in plain words; warnings are the file's problems that do not stop
+// it from playing (audio.MediaInfo.Warnings).
+func decodeMedia(ctx context.Context, path, cache, key string, size int64, rate int, now time.Time) (sqlite.Media, []string, error) {
 	info, err := audio.Probe(path)
 	if err != nil {
-		return sqlite.Media{}, errors.New(plainReason(err))
+		return sqlite.Media{}, nil, errors.New(plainReason(err))
 	}
 	meter := loudness.NewMeter(rate, info.Channels)
 	prep, err := audio.PrepareContext(ctx, path, cache, rate, meter.Write)
 	if err != nil {
 		if ctx.Err() != nil {
-			return sqlite.Media{}, ctx.Err()
+			return sqlite.Media{}, nil, ctx.Err()
 		}
-		return sqlite.Media{}, errors.New(plainReason(err))
+		return sqlite.Media{}, nil, errors.New(plainReason(err))
 	}
 	m := sqlite.Media{
 		SHA256: key, Size: size, Name: filepath.Base(path), Codec: info.Codec, SourceRate: info.Rate,
@@ -243,7 +255,7 @@ func decodeMedia(ctx context.Context, path, cache, key string, size int64, rate 
 	} else {
 		m.TruePeakDB = -150
 	}
-	return m, nil
+	return m, prep.Info.Warnings, nil
 }
 
 // plainReason drops the file name the audio package puts in front: the

@@ -21,6 +21,9 @@ type Station struct {
 	Store *mediastore.Store
 	Rate  int
 	Now   func() time.Time
+	// Warn, if set, is told of media files that load with a problem that
+	// does not stop them from playing (see Ingest.Warn).
+	Warn func(path, warning string)
 }
 
 // OpenStation opens (creating) the station under dir.
@@ -133,6 +136,7 @@ func (s *Station) Lookup(key string) (player.MediaInfo, error) {
 // error changes nothing.
 func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) (*schedule.File, error) {
 	in := NewIngest(ctx, s.Store, s.DB, s.Rate, s.Now)
+	in.Warn = s.Warn
 	defer in.Discard()
 	f, err := loadFile(ctx, path, in, s.Now())
 	if err != nil {

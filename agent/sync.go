@@ -70,7 +70,8 @@ func (c cityStation) AddMedia(ctx context.Context, key, path string) error {
 	cache := tmp.Name()
 	tmp.Close()
 	defer os.Remove(cache)
-	m, err := decodeMedia(ctx, path, cache, key, fi.Size(), c.st.Rate, c.st.Now())
+	// Media from the city is its canonical transcode: nothing to warn of.
+	m, _, err := decodeMedia(ctx, path, cache, key, fi.Size(), c.st.Rate, c.st.Now())
 	if err != nil {
 		return fmt.Errorf("media %s: %s", key, err)
 	}

@@ -80,7 +80,7 @@ func openProbed(f *os.File, path string, p probed) (s beep.StreamSeekCloser, for
 	case "wav":
 		format.Precision = p.wav.bits / 8
 		return newWAVStream(f, p.wav), format, nil
-	case "mp3":
+	case "mp3", "mp2", "mp1":
 		d, err := gomp3.NewDecoder(f)
 		if err != nil {
 			return nil, format, mediaErr(path, ErrCorrupt, "MP3 cannot be decoded: %v", err)

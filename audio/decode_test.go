@@ -84,6 +84,10 @@ func mp3Matrix() []mp3Fixture {
 	ff("ffmpeg_lame_44100_joint_128k", 44100, 2, "-c:a", "libmp3lame", "-b:a", "128k")
 	ff("ffmpeg_shine_44100_stereo_128k", 44100, 2, "-c:a", "libshine", "-b:a", "128k")
 	ff("ffmpeg_shine_48000_mono_64k", 48000, 1, "-c:a", "libshine", "-b:a", "64k")
+	// MPEG Layer II (MP2), MPEG-1 and MPEG-2 rates.
+	ff("ffmpeg_mp2_48000_stereo_192k", 48000, 2, "-c:a", "mp2", "-b:a", "192k", "-f", "mp2")
+	ff("ffmpeg_mp2_44100_mono_64k", 44100, 1, "-c:a", "mp2", "-b:a", "64k", "-f", "mp2")
+	ff("ffmpeg_mp2_22050_mono_48k", 22050, 1, "-c:a", "mp2", "-b:a", "48k", "-f", "mp2")
 	return m
 }
 

@@ -17,7 +17,8 @@ import (
 
 // MediaInfo is what the headers of a media file say about its audio.
 type MediaInfo struct {
-	// Codec is "mp3", "wav" or "flac".
+	// Codec is "mp3" (MPEG Layer III), "mp2" (Layer II), "mp1" (Layer I),
+	// "wav" or "flac".
 	Codec string
 	// Rate is the sample rate in Hz; Channels is 1 or 2.
 	Rate, Channels int
@@ -27,12 +28,16 @@ type MediaInfo struct {
 	Frames int64
 	// Duration is Frames at Rate.
 	Duration time.Duration
+	// Warnings are problems that do not stop the file from playing, in
+	// Vietnamese then English: an MP3 whose last frame is cut short (a
+	// recording stopped, a copy interrupted) plays every complete frame.
+	Warnings []string
 }
 
 // Errors returned by Probe, Open and Prepare wrap one of these, so callers
 // can tell a bad upload from a disk problem. The message says the reason.
 var (
-	// ErrNotAudio: the file is not MP3, WAV or FLAC at all.
+	// ErrNotAudio: the file is not MPEG audio, WAV or FLAC at all.
 	ErrNotAudio = errors.New("not an audio file")
 	// ErrCorrupt: the file claims a format but its contents contradict it
 	// (truncated, lying lengths, damaged frames).
@@ -383,6 +388,9 @@ type mpegHeader struct {
 	size     int // bytes, header included
 	samples  int // per channel
 	sideInfo int // Layer III side information bytes
+	// free is, for a free-format frame (bitrate index 0), the stream's
+	// frame size without the padding slot; 0 otherwise.
+	free int
 }
 
 var mp3Bitrates = [2][3][16]int{
@@ -398,8 +406,16 @@ var mp3Bitrates = [2][3][16]int{
 	},
 }
 
-// parseMPEGHeader decodes a 4-byte frame header; ok is false if it is not one.
+// parseMPEGHeader decodes a 4-byte frame header; ok is false if it is not
+// one, or if it is free format (the header does not give the size).
 func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
+	return parseMPEGHeaderFree(b, 0)
+}
+
+// parseMPEGHeaderFree is parseMPEGHeader for a stream whose free-format
+// frames are free bytes long without padding: with free > 0 it takes
+// free-format headers, and only those.
+func parseMPEGHeaderFree(b []byte, free int) (h mpegHeader, ok bool) {
 	v := binary.BigEndian.Uint32(b)
 	if v&0xffe00000 != 0xffe00000 {
 		return h, false
@@ -421,8 +437,8 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	h.layer = 4 - lay
 	bi := int(v >> 12 & 15)
 	si := int(v >> 10 & 3)
-	if bi == 0 || bi == 15 || si == 3 || v&3 == 2 {
-		return h, false // free format, bad bitrate, reserved rate, reserved emphasis
+	if (bi == 0) != (free > 0) || bi == 15 || si == 3 || v&3 == 2 {
+		return h, false // free format or not as asked, bad bitrate, reserved rate, reserved emphasis
 	}
 	lsf := 0
 	if h.version != 1 {
@@ -444,6 +460,9 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 	case 1:
 		h.size = (12*h.bitrate/h.rate + h.padding) * 4
 		h.samples = 384
+		if free > 0 {
+			h.size = free + 4*h.padding
+		}
 	case 2:
 		h.size = 144*h.bitrate/h.rate + h.padding
 		h.samples = 1152
@@ -454,6 +473,12 @@ func parseMPEGHeader(b []byte) (h mpegHeader, ok bool) {
 		} else {
 			h.size = 144*h.bitrate/h.rate + h.padding
 			h.samples = 1152
+		}
+	}
+	if free > 0 {
+		h.free = free
+		if h.layer != 1 {
+			h.size = free + h.padding
 		}
 	}
 	switch {
@@ -515,6 +540,32 @@ func (h mpegHeader) versionName() string {
 		return "MPEG-2"
 	}
 	return "MPEG-2.5"
+}
+
+// freeFormatSize returns the size without padding of the free-format
+// frame at the start of b (bitrate index 0: the header does not say): the
+// distance to the next free-format header of the same stream, within the
+// 4 KB a free-format frame can take. 0 if b does not start with one.
+func freeFormatSize(b []byte) int {
+	if len(b) < 4 || b[0] != 0xff {
+		return 0
+	}
+	h, ok := parseMPEGHeaderFree(b, 1)
+	if !ok {
+		return 0
+	}
+	for k := 4 + h.sideInfo; k+4 <= len(b) && k <= 4096; k++ {
+		if b[k] != 0xff {
+			continue
+		}
+		if g, ok := parseMPEGHeaderFree(b[k:], 1); ok && h.sameStream(g) {
+			if h.layer == 1 {
+				return k - 4*h.padding
+			}
+			return k - h.padding
+		}
+	}
+	return 0
 }
 
 // mp3Tag is what a Xing/Info/VBRI tag frame says.
@@ -614,7 +665,12 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		}
 		c, ok := parseMPEGHeader(buf[i:])
 		if !ok {
-			continue
+			// Free format: the size is the distance to the next header.
+			free := freeFormatSize(buf[i:])
+			if free == 0 {
+				continue
+			}
+			c, _ = parseMPEGHeaderFree(buf[i:], free)
 		}
 		// Confirm: the next frame starts right after this one, or this
 		// frame ends the file.
@@ -622,7 +678,7 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		if next != size {
 			var nb [4]byte
 			if _, err := r.ReadAt(nb[:], next); err == nil {
-				g, ok := parseMPEGHeader(nb[:])
+				g, ok := parseMPEGHeaderFree(nb[:], c.free)
 				if !ok || !c.sameStream(g) {
 					continue
 				}
@@ -640,14 +696,12 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		}
 		return MediaInfo{}, perr(ErrNotAudio, "no MP3 frame sync in the first 64 KiB")
 	}
-	if h.layer != 3 {
-		return MediaInfo{}, perr(ErrUnsupported, "%s Layer %s audio; only Layer III (MP3) is supported", h.versionName(), [4]string{"", "I", "II", "III"}[h.layer])
-	}
 	channels := 2
 	if h.mono {
 		channels = 1
 	}
-	info := MediaInfo{Codec: "mp3", Rate: h.rate, Channels: channels}
+	codec := [4]string{"", "mp1", "mp2", "mp3"}[h.layer]
+	info := MediaInfo{Codec: codec, Rate: h.rate, Channels: channels}
 
 	fr := make([]byte, h.size)
 	if _, err := r.ReadAt(fr, first); err != nil {
@@ -668,32 +722,57 @@ func probeMP3(r io.ReaderAt, size, start int64) (MediaInfo, error) {
 		info.Duration = framesDuration(info.Frames, info.Rate)
 		return info, nil
 	}
-	frames, err := scanMP3(r, size, audioStart, h)
+	frames, cut, stereo, err := scanMP3(r, size, audioStart, h)
 	if err != nil {
 		return MediaInfo{}, err
 	}
+	if stereo {
+		// A stream that switches from mono to stereo (11172-4's
+		// l3-he_mode): the decoder's output is stereo throughout.
+		info.Channels = 2
+	}
 	if frames == 0 {
+		if cut != nil {
+			return MediaInfo{}, perr(ErrCorrupt, "MP3 is truncated: its only audio frame, at byte %d, needs %d bytes but the file ends after %d", cut.pos, cut.need, cut.have)
+		}
 		return MediaInfo{}, perr(ErrCorrupt, "MP3 has a tag frame but no audio frames")
+	}
+	if cut != nil {
+		info.Warnings = append(info.Warnings, cut.warning())
 	}
 	info.Frames = gaplessFrames(tag, frames, h.samples)
 	info.Duration = framesDuration(info.Frames, info.Rate)
 	return info, nil
 }
 
-// scanMP3 counts the frames from off to the end of the file, stepping from
-// header to header. Junk between frames is skipped the way the decoder
-// skips it (next sync word of the same stream); an ID3v1 or APE tag at the
-// end is fine; a last frame cut short is an error.
-func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (int64, error) {
+// cutFrame is a last frame that the file ends inside of.
+type cutFrame struct {
+	pos        int64 // byte offset of its header
+	need, have int64 // its size, and the bytes of it in the file
+}
+
+func (c *cutFrame) warning() string {
+	return fmt.Sprintf("MP3 bị cắt cụt: khung cuối, ở byte %d, cần %d byte nhưng tệp chỉ còn %d; phát mọi khung đầy đủ trước nó / "+
+		"MP3 is truncated: the last frame, at byte %d, needs %d bytes but the file ends after %d; every complete frame before it is played",
+		c.pos, c.need, c.have, c.pos, c.need, c.have)
+}
+
+// scanMP3 counts the complete frames from off to the end of the file,
+// stepping from header to header. Junk between frames is skipped the way
+// the decoder skips it (next sync word of the same stream); an ID3v1 or APE
+// tag at the end is fine. A last frame cut short is returned as cut: the
+// decoder plays every frame before it (files cut short by editors, phones
+// and interrupted copies are common, and mpg123 and ffmpeg play them).
+// stereo says whether any frame has two channels.
+func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (frames int64, cut *cutFrame, stereo bool, err error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, off, size-off), 64<<10)
 	pos := off
-	var frames int64
 	for pos < size {
 		hb, _ := br.Peek(4)
 		if len(hb) < 4 {
 			break // fewer than 4 bytes left: trailing junk
 		}
-		h, ok := parseMPEGHeader(hb)
+		h, ok := parseMPEGHeaderFree(hb, ref.free)
 		if !ok || !ref.sameStream(h) {
 			if string(hb[:3]) == "TAG" && size-pos == 128 || string(hb) == "APET" || string(hb[:3]) == "ID3" {
 				break // trailing tags
@@ -703,13 +782,14 @@ func scanMP3(r io.ReaderAt, size, off int64, ref mpegHeader) (int64, error) {
 			continue
 		}
 		if pos+int64(h.size) > size {
-			return 0, perr(ErrCorrupt, "MP3 is truncated: the last frame, at byte %d, needs %d bytes but the file ends after %d", pos, h.size, size-pos)
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, stereo, nil
 		}
 		if _, err := br.Discard(h.size); err != nil {
-			return 0, perr(ErrCorrupt, "MP3 is truncated at byte %d", pos)
+			return frames, &cutFrame{pos: pos, need: int64(h.size), have: size - pos}, stereo, nil
 		}
 		pos += int64(h.size)
 		frames++
+		stereo = stereo || !h.mono
 	}
-	return frames, nil
+	return frames, nil, stereo, nil
 }

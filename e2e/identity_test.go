@@ -19,8 +19,8 @@ import (
 	"loa/natsbus"
 )
 
-// cityGet is an admin's GET on the city's HTTP API.
-func (c *alertCity) cityGet(path string) string {
+// adminGet is an admin's GET on the city's HTTP API.
+func (c *alertCity) adminGet(path string) string {
 	c.t.Helper()
 	tok := ""
 	for _, e := range c.adminCtl {
@@ -39,12 +39,12 @@ func (c *alertCity) cityGet(path string) string {
 	return string(b)
 }
 
-// cityMetric is the value of the city's series whose line starts with name
+// adminMetric is the value of the city's series whose line starts with name
 // and holds every one of labels ("" if absent).
-func (c *alertCity) cityMetric(name string, labels ...string) string {
+func (c *alertCity) adminMetric(name string, labels ...string) string {
 	c.t.Helper()
 next:
-	for _, l := range strings.Split(c.cityGet("/metrics"), "\n") {
+	for _, l := range strings.Split(c.adminGet("/metrics"), "\n") {
 		if !strings.HasPrefix(l, name+"{") {
 			continue
 		}
@@ -130,7 +130,7 @@ func TestWardKeyCopied(t *testing.T) {
 		var w struct {
 			ReceiptKeyID string `json:"receipt_key_id"`
 		}
-		json.Unmarshal([]byte(c.cityGet("/api/v1/wards/phuong-1")), &w)
+		json.Unmarshal([]byte(c.adminGet("/api/v1/wards/phuong-1")), &w)
 		return w.ReceiptKeyID != ""
 	})
 
@@ -139,7 +139,7 @@ func TestWardKeyCopied(t *testing.T) {
 	waitUntil(t, "the copy's connection closed by the station's return", 15*time.Second, cp.IsClosed)
 	a.waitLinked()
 	waitUntil(t, "the duplicate login counted at the city", 15*time.Second, func() bool {
-		v := c.cityMetric("loa_city_ward_duplicate_logins_total", `ward="phuong-1"`)
+		v := c.adminMetric("loa_city_ward_duplicate_logins_total", `ward="phuong-1"`)
 		return v != "" && v != "0"
 	})
 	c.waitProblem("phuong-1", "ward key logged in twice")
@@ -189,10 +189,10 @@ func TestWardKeyCopied(t *testing.T) {
 	for _, reason := range []string{"unsigned", "unknown_key"} {
 		ok := false
 		for end := time.Now().Add(15 * time.Second); !ok && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-			ok = c.cityMetric("loa_city_ward_messages_refused_total", `ward="phuong-1"`, `kind="receipt"`, `reason="`+reason+`"`) == "1"
+			ok = c.adminMetric("loa_city_ward_messages_refused_total", `ward="phuong-1"`, `kind="receipt"`, `reason="`+reason+`"`) == "1"
 		}
 		if !ok {
-			t.Fatalf("the %s receipt not counted as refused:\n%s", reason, c.cityGet("/metrics"))
+			t.Fatalf("the %s receipt not counted as refused:\n%s", reason, c.adminGet("/metrics"))
 		}
 	}
 	c.waitProblem("phuong-1", "forged receipt refused")

@@ -55,6 +55,10 @@ type Decoder struct {
 	// firstAudio is the source offset of the first audio frame.
 	firstAudio int64
 	tag        *Tag
+	// free is the size of a free-format stream's frames without the
+	// padding slot, found from the distance between the first two
+	// headers; 0 for other streams.
+	free int
 }
 
 // Tag is what the Xing/Info/VBRI frame at the start of a file says.
@@ -79,7 +83,7 @@ const decoderDelay = 529
 
 func (d *Decoder) readFrame() error {
 	var err error
-	d.frame, _, err = frame.Read(d.source, d.source.pos, d.frame)
+	d.frame, _, err = frame.Read(d.source, d.source.pos, d.frame, d.free)
 	if err != nil {
 		if err == io.EOF {
 			return io.EOF
@@ -281,7 +285,7 @@ func (d *Decoder) ensureFrameStartsAndLength() error {
 			}
 			return err
 		}
-		framesize, err := h.FrameSize()
+		framesize, err := h.FrameSizeFree(d.free)
 		if err != nil {
 			return err
 		}
@@ -335,11 +339,25 @@ func (d *Decoder) Length() int64 {
 // back so that decoding starts with it.
 func (d *Decoder) readTag() error {
 	h, pos, err := frameheader.Read(d.source, d.source.pos, 0)
+	for tries := 0; err == nil && h.IsFreeFormat(); tries++ {
+		var ok bool
+		if d.free, ok = d.freeFormatSize(h); ok {
+			break
+		}
+		if tries == maxFreeTries {
+			return errors.New("mp3: free-format frame header without a next frame")
+		}
+		// A false sync: look again one byte further on.
+		h, pos, err = frameheader.Read(d.source, d.source.pos, 0)
+	}
 	if err != nil {
 		return err
 	}
 	d.firstAudio = pos
 	d.ref = h
+	if h.IsFreeFormat() {
+		return nil // no tag frame in free format
+	}
 	size, err := h.FrameSize()
 	if err != nil {
 		return err
@@ -371,6 +389,40 @@ func (d *Decoder) readTag() error {
 		}
 	}
 	return nil
+}
+
+// maxFreeTries bounds the free-format headers tried at the start of a
+// stream (each reads ahead maxFreeSize bytes).
+const maxFreeTries = 16
+
+// maxFreeSize bounds a free-format frame: 640 kbps (the most Layer III
+// allows) at 32 kHz is 2880 bytes.
+const maxFreeSize = 4096
+
+// freeFormatSize finds the size of the free-format stream whose first
+// header h was just read: the distance to the next header of the same
+// stream, without the first frame's padding slot. Upstream refused free
+// format. When there is none (a false sync), the bytes after h's first
+// byte are put back and ok is false.
+func (d *Decoder) freeFormatSize(h frameheader.FrameHeader) (free int, ok bool) {
+	body := make([]byte, maxFreeSize)
+	n, _ := d.source.ReadFull(body)
+	body = body[:n]
+	hb := []byte{byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h)}
+	for k := h.SideInfoSize(); k+4 <= len(body); k++ {
+		if body[k] != 0xff {
+			continue
+		}
+		g := frameheader.FrameHeader(uint32(body[k])<<24 | uint32(body[k+1])<<16 | uint32(body[k+2])<<8 | uint32(body[k+3]))
+		if !g.IsValid() || !g.IsFreeFormat() || !h.SameStream(g) {
+			continue
+		}
+		size, _ := h.FrameSizeFree(1)
+		d.source.Unread(append(hb, body...))
+		return 4 + k - (size - 1), true
+	}
+	d.source.Unread(append(hb[1:], body...))
+	return 0, false
 }
 
 func be32(b []byte) int64 {

@@ -46,6 +46,9 @@ type Frame struct {
 	mainDataBits *bits.Bits
 	store        [2][32][18]float32
 	v_vec        [2][1024]float32
+
+	// l2data is a Layer II frame's audio data (after header and CRC).
+	l2data []byte
 }
 
 type FullReader interface {
@@ -63,7 +66,9 @@ func readCRC(source FullReader) error {
 	return nil
 }
 
-func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPosition int64, err error) {
+// Read reads the next frame at or after position. free is the size of the
+// stream's free-format frames without padding (0 if it is not free format).
+func Read(source FullReader, position int64, prev *Frame, free int) (frame *Frame, startPosition int64, err error) {
 	var ref frameheader.FrameHeader
 	if prev != nil {
 		ref = prev.header
@@ -80,16 +85,12 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	}
 
 	if h.Layer() != consts.Layer3 {
-		return nil, 0, fmt.Errorf("mp3: only layer3 (want %d; got %d) is supported", consts.Layer3, h.Layer())
+		return readLayer12(source, h, pos, prev, free)
 	}
-	if h.UseIntensityStereo() {
-		// Upstream's intensity stereo takes the intensity positions from
-		// the left channel's scale factors (the standard: the right's),
-		// applies M/S over the intensity bands too, and uses the MPEG-1
-		// rules for MPEG-2 (which has its own scale factor coding and
-		// ratios). No encoder at hand makes such frames (LAME does not),
-		// so a fix could not be verified: refuse rather than garble.
-		return nil, 0, fmt.Errorf("mp3: intensity stereo is not supported")
+
+	framesize, err := h.FrameSizeFree(free)
+	if err != nil {
+		return nil, 0, err
 	}
 
 	si, err := sideinfo.Read(source, h)
@@ -106,7 +107,7 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 		prevM = prev.mainDataBits
 		md = prev.mainData
 	}
-	md, mdb, err := maindata.Read(source, prevM, h, si, md)
+	md, mdb, err := maindata.Read(source, prevM, h, framesize, si, md)
 	if err == maindata.ErrReservoir {
 		// Not decodable: play silence, keep the filter state running.
 		si = &sideinfo.SideInfo{}
@@ -128,6 +129,42 @@ func Read(source FullReader, position int64, prev *Frame) (frame *Frame, startPo
 	return nf, pos, nil
 }
 
+// readLayer12 reads the rest of a Layer I or II frame whose header h (and
+// CRC) was read.
+func readLayer12(source FullReader, h frameheader.FrameHeader, pos int64, prev *Frame, free int) (*Frame, int64, error) {
+	size, err := h.FrameSizeFree(free)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := size - 4
+	if h.ProtectionBit() == 0 {
+		n -= 2
+	}
+	if n < 0 || n > 4096 {
+		return nil, 0, fmt.Errorf("mp3: Layer I/II frame of %d bytes", size)
+	}
+	nf := prev
+	if nf == nil {
+		nf = &Frame{}
+	}
+	if nf.mainData == nil {
+		nf.mainData = &maindata.MainData{}
+	}
+	if cap(nf.l2data) < n {
+		nf.l2data = make([]byte, n)
+	}
+	nf.l2data = nf.l2data[:n]
+	if k, err := source.ReadFull(nf.l2data); k < n {
+		if err == io.EOF {
+			return nil, 0, &consts.UnexpectedEOF{At: "readLayer12"}
+		}
+		return nil, 0, err
+	}
+	nf.header = h
+	nf.sideInfo = &sideinfo.SideInfo{}
+	return nf, pos, nil
+}
+
 func (f *Frame) SamplingFrequency() (int, error) {
 	return f.header.SamplingFrequencyValue()
 }
@@ -140,13 +177,33 @@ func (f *Frame) Decode(dst []byte) []byte {
 	}
 	out := dst[len(dst) : len(dst)+n]
 	nch := f.header.NumberOfChannels()
+	switch f.header.Layer() {
+	case consts.Layer2:
+		f.decodeLayer12()
+		for gr := 0; gr < 2; gr++ {
+			for ch := 0; ch < nch; ch++ {
+				f.subbandSynthesis(gr, ch, out[consts.SamplesPerGr*4*gr:])
+			}
+		}
+		return dst[:len(dst)+n]
+	case consts.Layer1:
+		f.decodeLayer12()
+		for ch := 0; ch < nch; ch++ {
+			f.subbandSynthesis12(ch, out)
+		}
+		return dst[:len(dst)+n]
+	}
 	for gr := 0; gr < f.header.Granules(); gr++ {
 		for ch := 0; ch < nch; ch++ {
 			f.requantize(gr, ch)
-			f.reorder(gr, ch)
 		}
+		// Stereo processing works on the lines in bitstream order (short
+		// blocks window by window within a band), as the standard's
+		// intensity positions are per band and window; upstream reordered
+		// first.
 		f.stereo(gr)
 		for ch := 0; ch < nch; ch++ {
+			f.reorder(gr, ch)
 			f.antialias(gr, ch)
 			f.hybridSynthesis(gr, ch)
 			f.frequencyInversion(gr, ch)
@@ -288,8 +345,18 @@ func (f *Frame) requantize(gr int, ch int) {
 	}
 }
 
+// reorderLimit is the line above which channel ch of granule gr is zero
+// before reordering.
+func (f *Frame) reorderLimit(gr, ch int) int {
+	n := f.sideInfo.Count1[gr][ch]
+	if f.header.Mode() == consts.ModeJointStereo {
+		n = max(n, f.sideInfo.Count1[gr][1-ch])
+	}
+	return n
+}
+
 func (f *Frame) reorder(gr int, ch int) {
-	re := make([]float32, consts.SamplesPerGr)
+	var re [consts.SamplesPerGr]float32
 
 	_, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
 
@@ -314,8 +381,11 @@ func (f *Frame) reorder(gr int, ch int) {
 				// Copy reordered data back to the original vector
 				j := 3 * sfBandIndicesShort[sfb]
 				copy(f.mainData.Is[gr][ch][j:j+3*win_len], re[0:3*win_len])
-				// Check if this band is above the rzero region,if so we're done
-				if i >= f.sideInfo.Count1[gr][ch] {
+				// Check if this band is above the rzero region,if so
+				// we're done. Joint stereo mixes the channels' lines
+				// before this, so the larger count1 of the two bounds
+				// both then.
+				if i >= f.reorderLimit(gr, ch) {
 					return
 				}
 				sfb++
@@ -335,121 +405,175 @@ func (f *Frame) reorder(gr int, ch int) {
 	}
 }
 
-var (
-	isRatios = []float32{0.000000, 0.267949, 0.577350, 1.000000, 1.732051, 3.732051}
-)
-
-func (f *Frame) stereoProcessIntensityLong(gr int, sfb int) {
-	is_ratio_l := float32(0)
-	is_ratio_r := float32(0)
-	// Check that((is_pos[sfb]=scalefac) < 7) => no intensity stereo
-	if is_pos := f.mainData.ScalefacL[gr][0][sfb]; is_pos < 7 {
-		sfBandIndicesLong, _ := getSfBandIndicesArray(&f.header)
-		sfb_start := sfBandIndicesLong[sfb]
-		sfb_stop := sfBandIndicesLong[sfb+1]
-		if is_pos == 6 { // tan((6*PI)/12 = PI/2) needs special treatment!
-			is_ratio_l = 1.0
-			is_ratio_r = 0.0
-		} else {
-			is_ratio_l = isRatios[is_pos] / (1.0 + isRatios[is_pos])
-			is_ratio_r = 1.0 / (1.0 + isRatios[is_pos])
-		}
-		// Now decode all samples in this scale factor band
-		for i := sfb_start; i < sfb_stop; i++ {
-			f.mainData.Is[gr][0][i] *= is_ratio_l
-			f.mainData.Is[gr][1][i] *= is_ratio_r
-		}
-	}
-}
-
-func (f *Frame) stereoProcessIntensityShort(gr int, sfb int) {
-	is_ratio_l := float32(0)
-	is_ratio_r := float32(0)
-	_, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
-	// The window length
-	win_len := sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
-	// The three windows within the band has different scalefactors
-	for win := 0; win < 3; win++ {
-		// Check that((is_pos[sfb]=scalefac) < 7) => no intensity stereo
-		is_pos := f.mainData.ScalefacS[gr][0][sfb][win]
-		if is_pos < 7 {
-			sfb_start := sfBandIndicesShort[sfb]*3 + win_len*win
-			sfb_stop := sfb_start + win_len
-			if is_pos == 6 { // tan((6*PI)/12 = PI/2) needs special treatment!
-				is_ratio_l = 1.0
-				is_ratio_r = 0.0
-			} else {
-				is_ratio_l = isRatios[is_pos] / (1.0 + isRatios[is_pos])
-				is_ratio_r = 1.0 / (1.0 + isRatios[is_pos])
-			}
-			// Now decode all samples in this scale factor band
-			for i := sfb_start; i < sfb_stop; i++ {
-				// https://github.com/technosaurus/PDMP3/issues/3
-				f.mainData.Is[gr][0][i] *= is_ratio_l
-				f.mainData.Is[gr][1][i] *= is_ratio_r
-			}
-		}
-	}
-}
-
+// stereo undoes joint stereo coding on granule gr, on the lines in
+// bitstream order.
+//
+// Intensity stereo (ISO/IEC 11172-3 2.4.3.4.9.3, 13818-3 2.4.3.2): above
+// the highest nonzero line of the right channel (per window for short
+// blocks), a band carries one signal, in the left channel, and the right
+// channel's scale factor is its intensity position: the direction it is
+// panned to. MPEG-1 positions 0..6 are tan(pos*pi/12) ratios, 7 means "not
+// intensity coded"; MPEG-2 positions are powers of 2^-1/4 (or 2^-1/2),
+// the largest value of the scale factor's length meaning "not intensity
+// coded". The top band has no scale factor: it takes the band below's
+// position, or, when the band below is not intensity coded, the centre
+// (MPEG-1) or equal gains (MPEG-2), as minimp3 does. Bands not intensity
+// coded are middle/side coded when the frame says so.
+//
+// Upstream took the positions from the left channel's scale factors,
+// applied middle/side to the intensity bands too, found the bands from
+// count1 (which counts zero quadruples), used the MPEG-1 rules and scale
+// factor lengths for MPEG-2, and addressed short-block windows as if they
+// were not reordered yet when they were.
 func (f *Frame) stereo(gr int) {
-	if f.header.UseMSStereo() {
-		// Transform every line. Upstream stopped at the larger count1, but
-		// with short blocks the lines have been reordered by then (window
-		// interleaved), so nonzero values of the last band sit above count1
-		// and were left untransformed: audible errors on transients in
-		// joint stereo at 32-64 kbps. Lines above count1 are zero in both
-		// channels, so transforming them too is exact.
-		max_pos := consts.SamplesPerGr
-		// Do the actual processing
-		const invSqrt2 = math.Sqrt2 / 2
-		for i := 0; i < max_pos; i++ {
-			left := (f.mainData.Is[gr][0][i] + f.mainData.Is[gr][1][i]) * invSqrt2
-			right := (f.mainData.Is[gr][0][i] - f.mainData.Is[gr][1][i]) * invSqrt2
-			f.mainData.Is[gr][0][i] = left
-			f.mainData.Is[gr][1][i] = right
+	if f.header.NumberOfChannels() != 2 {
+		return
+	}
+	ms := f.header.UseMSStereo()
+	if !f.header.UseIntensityStereo() {
+		if ms {
+			midSide(f.mainData.Is[gr][0][:], f.mainData.Is[gr][1][:])
+		}
+		return
+	}
+	f.intensityStereo(gr, ms)
+}
+
+// midSide turns middle/side lines into left/right.
+func midSide(l, r []float32) {
+	const invSqrt2 = math.Sqrt2 / 2
+	r = r[:len(l)]
+	for i := range l {
+		m, s := l[i], r[i]
+		l[i] = (m + s) * invSqrt2
+		r[i] = (m - s) * invSqrt2
+	}
+}
+
+// isBand is a scale factor band (of one window, for short blocks) in
+// bitstream order.
+type isBand struct {
+	start, width int
+	pos          int  // intensity position
+	legal        bool // pos is an intensity position
+}
+
+// mpeg1Pan[pos] is (kl, kr) = (r/(1+r), 1/(1+r)) with r = tan(pos*pi/12).
+var mpeg1Pan = func() (t [7][2]float32) {
+	for pos := range t {
+		if pos == 6 {
+			t[pos] = [2]float32{1, 0}
+			continue
+		}
+		r := math.Tan(float64(pos) * math.Pi / 12)
+		t[pos] = [2]float32{float32(r / (1 + r)), float32(1 / (1 + r))}
+	}
+	return t
+}()
+
+func (f *Frame) intensityStereo(gr int, ms bool) {
+	left := f.mainData.Is[gr][0][:]
+	right := f.mainData.Is[gr][1][:]
+	mpeg1 := f.header.LowSamplingFrequency() == 0
+	long, short := f.header.SfBandIndices()
+	md := f.mainData
+	var bands [40]isBand
+	n := 0
+	nLong := 0
+	// The band layout is the left channel's, as minimp3's; the standard
+	// has both channels use the same blocks in intensity stereo.
+	shortBlocks := f.sideInfo.WinSwitchFlag[gr][0] == 1 && f.sideInfo.BlockType[gr][0] == 2
+	firstShort := 0
+	if !shortBlocks || f.sideInfo.MixedBlockFlag[gr][0] != 0 {
+		end := 576
+		if shortBlocks {
+			end = 36
+			firstShort = 3
+		}
+		for sfb := 0; sfb < 22 && long[sfb] < end; sfb++ {
+			b := isBand{start: long[sfb], width: long[sfb+1] - long[sfb]}
+			if sfb < 21 {
+				b.pos = md.ScalefacL[gr][1][sfb]
+				b.legal = mpeg1 && b.pos < 7 || !mpeg1 && !md.ISIllegalL[sfb]
+			}
+			bands[n] = b
+			n++
+		}
+		nLong = n
+	}
+	if shortBlocks {
+		for sfb := firstShort; sfb < 13; sfb++ {
+			w := short[sfb+1] - short[sfb]
+			for win := 0; win < 3; win++ {
+				b := isBand{start: 3*short[sfb] + win*w, width: w}
+				if sfb < 12 {
+					b.pos = md.ScalefacS[gr][1][sfb][win]
+					b.legal = mpeg1 && b.pos < 7 || !mpeg1 && !md.ISIllegalS[sfb][win]
+				}
+				bands[n] = b
+				n++
+			}
 		}
 	}
-
-	if f.header.UseIntensityStereo() {
-		sfBandIndicesLong, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
-		// First band that is intensity stereo encoded is first band scale factor
-		// band on or above count1 frequency line. N.B.: Intensity stereo coding is
-		// only done for higher subbands, but logic is here for lower subbands.
-		// Determine type of block to process
-		if (f.sideInfo.WinSwitchFlag[gr][0] == 1) &&
-			(f.sideInfo.BlockType[gr][0] == 2) { // Short blocks
-			// Check if the first two subbands
-			// (=2*18 samples = 8 long or 3 short sfb's) uses long blocks
-			if f.sideInfo.MixedBlockFlag[gr][0] != 0 { // 2 longbl. sb  first
-				for sfb := 0; sfb < 8; sfb++ { // First process 8 sfb's at start
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesLong[sfb] >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityLong(gr, sfb)
-					}
-				}
-				// And next the remaining bands which uses short blocks
-				for sfb := 3; sfb < 12; sfb++ {
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesShort[sfb]*3 >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityShort(gr, sfb)
-					}
-				}
-			} else { // Only short blocks
-				for sfb := 0; sfb < 12; sfb++ {
-					// Is this scale factor band above count1 for the right channel?
-					if sfBandIndicesShort[sfb]*3 >= f.sideInfo.Count1[gr][1] {
-						f.stereoProcessIntensityShort(gr, sfb)
-					}
-				}
+	// The highest band with a nonzero right line, per window.
+	maxBand := [3]int{-1, -1, -1}
+	for i := 0; i < n; i++ {
+		b := bands[i]
+		for _, v := range right[b.start : b.start+b.width] {
+			if v != 0 {
+				maxBand[i%3] = i
+				break
 			}
-		} else { // Only long blocks
-			for sfb := 0; sfb < 21; sfb++ {
-				// Is this scale factor band above count1 for the right channel?
-				if sfBandIndicesLong[sfb] >= f.sideInfo.Count1[gr][1] {
-					f.stereoProcessIntensityLong(gr, sfb)
-				}
+		}
+	}
+	windows := 1
+	if shortBlocks {
+		windows = 3
+	}
+	if nLong > 0 {
+		m := max(maxBand[0], maxBand[1], maxBand[2])
+		maxBand = [3]int{m, m, m}
+	}
+	// The top band of each window takes the position of the band below.
+	for w := 0; w < windows; w++ {
+		top := n - windows + w
+		prev := top - windows
+		if maxBand[w] >= prev {
+			bands[top].legal = true
+			bands[top].pos = 0
+			if mpeg1 {
+				bands[top].pos = 3
 			}
+		} else {
+			bands[top].pos, bands[top].legal = bands[prev].pos, bands[prev].legal
+		}
+	}
+	sh := 0
+	if f.sideInfo.ScalefacCompress[gr][1]&1 != 0 {
+		sh = 1
+	}
+	for i := 0; i < n; i++ {
+		b := bands[i]
+		l := left[b.start : b.start+b.width]
+		r := right[b.start : b.start+b.width]
+		if i <= maxBand[i%3] || !b.legal {
+			if ms {
+				midSide(l, r)
+			}
+			continue
+		}
+		var kl, kr float32
+		if mpeg1 {
+			kl, kr = mpeg1Pan[b.pos][0], mpeg1Pan[b.pos][1]
+		} else {
+			kl, kr = 1, float32(pow2Quarter(-((b.pos+1)>>1)<<sh))
+			if b.pos&1 != 0 {
+				kl, kr = kr, 1
+			}
+		}
+		for j, v := range l {
+			l[j] = v * kl
+			r[j] = v * kr
 		}
 	}
 }
@@ -671,70 +795,99 @@ var synthDtbl = [512]float32{
 }
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
-	nch := f.header.NumberOfChannels()
+	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[gr][ch]
 	vv := &f.v_vec[ch]
-	var even, odd [16]float32
 	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		copy(vv[64:1024], vv[0:1024-64])
-		// Matrix multiply the 32 subband samples with n_win[][]. Row i is
-		// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
-		// products of sums or differences. Rows 17..31 are rows 15..1
-		// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
-		// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
-		for j := 0; j < 16; j++ {
-			a, b := d[j*18+ss], d[(31-j)*18+ss]
-			even[j], odd[j] = a+b, a-b
-		}
-		for _, r := range [2][2]int{{0, 16}, {32, 48}} {
-			for i := r[0]; i <= r[1]; i++ {
-				s := &even
-				if i%2 == 1 {
-					s = &odd
-				}
-				w := &synthNWin[i]
-				sum := float32(0)
-				for j, x := range s {
-					sum += w[j] * x
-				}
-				vv[i] = sum
+		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+	}
+}
+
+// subbandSynthesis12 synthesizes the first 12 samples of each subband of
+// granule 0 (Layer I).
+func (f *Frame) subbandSynthesis12(ch int, out []byte) {
+	mono := f.header.NumberOfChannels() == 1
+	d := &f.mainData.Is[0][ch]
+	vv := &f.v_vec[ch]
+	for ss := 0; ss < 12; ss++ {
+		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+	}
+}
+
+// synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
+// the 32 subbands in d (18 samples each), with the filter history vv, into
+// o (32 stereo 16-bit frames: channel ch, or both when mono).
+func synthSample(d *[576]float32, ss int, vv *[1024]float32, o []byte, mono bool, ch int) {
+	var even, odd [16]float32
+	o = o[:128]
+	copy(vv[64:1024], vv[0:1024-64])
+	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
+	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
+	// products of sums or differences. Rows 17..31 are rows 15..1
+	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
+	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
+	for j := 0; j < 16; j++ {
+		a, b := d[j*18+ss], d[(31-j)*18+ss]
+		even[j], odd[j] = a+b, a-b
+	}
+	for _, r := range [2][2]int{{0, 16}, {32, 48}} {
+		for i := r[0]; i <= r[1]; i++ {
+			s := &even
+			if i%2 == 1 {
+				s = &odd
 			}
-		}
-		for i := 1; i <= 15; i++ {
-			vv[32-i] = -vv[i]
-			vv[96-(32+i)] = vv[32+i]
-		}
-		// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
-		// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
-		for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
+			w := &synthNWin[i]
 			sum := float32(0)
-			for k := 0; k < 8; k++ {
-				sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+			for j, x := range s {
+				sum += w[j] * x
 			}
-			// sum now contains time sample 32*ss+i. Convert to 16-bit signed int
-			samp := int(sum * 32767)
-			if samp > 32767 {
-				samp = 32767
-			} else if samp < -32767 {
-				samp = -32767
-			}
-			s := int16(samp)
-			idx := 4 * (32*ss + i)
-			if nch == 1 {
-				// We always run in stereo mode and duplicate channels here for mono.
-				out[idx] = byte(s)
-				out[idx+1] = byte(s >> 8)
-				out[idx+2] = byte(s)
-				out[idx+3] = byte(s >> 8)
-				continue
-			}
-			if ch == 0 {
-				out[idx] = byte(s)
-				out[idx+1] = byte(s >> 8)
-			} else {
-				out[idx+2] = byte(s)
-				out[idx+3] = byte(s >> 8)
-			}
+			vv[i] = sum
 		}
 	}
+	for i := 1; i <= 15; i++ {
+		vv[32-i] = -vv[i]
+		vv[96-(32+i)] = vv[32+i]
+	}
+	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
+	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
+	for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
+		sum := float32(0)
+		for k := 0; k < 8; k++ {
+			sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+		}
+		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
+		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
+		// the ISO references ("limited accuracy"). 16-bit full scale
+		// is 32768; rounding to the nearest and clipping to the int16
+		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
+		// asks for.
+		s := toInt16(sum)
+		p := o[4*i : 4*i+4]
+		if mono {
+			// We always run in stereo mode and duplicate channels here for mono.
+			p[0] = byte(s)
+			p[1] = byte(s >> 8)
+			p[2] = byte(s)
+			p[3] = byte(s >> 8)
+			continue
+		}
+		if ch == 0 {
+			p[0] = byte(s)
+			p[1] = byte(s >> 8)
+		} else {
+			p[2] = byte(s)
+			p[3] = byte(s >> 8)
+		}
+	}
+}
+
+// toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by
+// 32768, rounded to the nearest integer, clipped to [-32768, 32767].
+//
+// It is branch-free (the sign of audio samples is unpredictable): offset by
+// 32768.5, clipped to [0, 65535], truncated (the value is not negative, so
+// that is the floor) and offset back. Halves round up.
+func toInt16(x float32) int16 {
+	v := min(max(x*32768+32768.5, 0), 65535)
+	return int16(int32(v) - 32768)
 }

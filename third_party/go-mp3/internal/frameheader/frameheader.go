@@ -87,6 +87,9 @@ func (f FrameHeader) SfBandIndices() (long, short []int) {
 
 // SamplesPerFrame returns the number of PCM samples per channel in this frame.
 func (f FrameHeader) SamplesPerFrame() int {
+	if f.Layer() == consts.Layer1 {
+		return 384
+	}
 	return consts.SamplesPerGr * f.Granules()
 }
 
@@ -117,6 +120,12 @@ func (f FrameHeader) Mode() consts.Mode {
 // modeExtension returns the mode_extension - for use with Joint Stereo - stored in position 4,5
 func (f FrameHeader) modeExtension() int {
 	return int(f&0x00000030) >> 4
+}
+
+// ModeExtension returns the mode_extension field: in Layer I and II joint
+// stereo, the subbands from 4*(ext+1) on are intensity coded.
+func (f FrameHeader) ModeExtension() int {
+	return f.modeExtension()
 }
 
 // UseMSStereo returns a boolean value indicating whether the frame uses middle/side stereo.
@@ -159,10 +168,13 @@ func (f FrameHeader) LowSamplingFrequency() int {
 }
 
 func (f FrameHeader) BytesPerFrame() int {
-	return consts.SamplesPerGr * f.Granules() * 4
+	return f.SamplesPerFrame() * 4
 }
 
 func (f FrameHeader) Granules() int {
+	if f.Layer() == consts.Layer2 {
+		return 2 // 1152 samples in MPEG-2 too, decoded as two of 576
+	}
 	return consts.GranulesMpeg1 >> uint(f.LowSamplingFrequency()) // MPEG2 uses only 1 granule
 }
 
@@ -187,11 +199,33 @@ func (f FrameHeader) IsValid() bool {
 	if f.Emphasis() == 2 {
 		return false
 	}
-	if f.BitrateIndex() == 0 {
-		// Free format: the frame size is not in the header. Not supported.
-		return false
-	}
+	// Bitrate index 0 is free format: the frame size is not in the
+	// header (see FrameSizeFree).
 	return true
+}
+
+// IsFreeFormat reports whether the frame is free format (bitrate index 0):
+// its size is not in the header but the same for every frame of the
+// stream, give or take the padding slot.
+func (f FrameHeader) IsFreeFormat() bool {
+	return f.BitrateIndex() == 0
+}
+
+// FrameSizeFree returns the size of the frame in bytes, header included,
+// in a stream whose free-format frames are free bytes long without
+// padding (free is ignored for other frames).
+func (f FrameHeader) FrameSizeFree(free int) (int, error) {
+	if !f.IsFreeFormat() {
+		return f.FrameSize()
+	}
+	if free <= 0 {
+		return 0, errors.New("mp3: free-format frame of unknown size")
+	}
+	pad := f.PaddingBit()
+	if f.Layer() == consts.Layer1 {
+		pad *= 4
+	}
+	return free + pad, nil
 }
 
 func (f FrameHeader) Bitrate() int {
@@ -237,6 +271,9 @@ func (f FrameHeader) Bitrate() int {
 // is 144*bitrate/freq + padding for MPEG-1 and 72*bitrate/freq + padding
 // for MPEG-2 and 2.5 (Layer III; ISO/IEC 13818-3 2.4.3.1).
 func (f FrameHeader) FrameSize() (int, error) {
+	if f.IsFreeFormat() {
+		return 0, errors.New("mp3: free-format frame of unknown size")
+	}
 	freq, err := f.SamplingFrequencyValue()
 	if err != nil {
 		return 0, err
@@ -285,8 +322,9 @@ type FullReader interface {
 }
 
 // Read finds the next frame header at or after position. If ref is not
-// zero, only headers of the same stream as ref (see SameStream) are taken;
-// other sync words are skipped as false syncs.
+// zero, only headers of the same stream as ref (see SameStream, and free
+// format or not like ref) are taken; other sync words are skipped as false
+// syncs.
 func Read(source FullReader, position int64, ref FrameHeader) (h FrameHeader, startPosition int64, err error) {
 	var buf [4]byte
 	if n, err := source.ReadFull(buf[:]); n < 4 {
@@ -305,7 +343,7 @@ func Read(source FullReader, position int64, ref FrameHeader) (h FrameHeader, st
 	b3 := uint32(buf[2])
 	b4 := uint32(buf[3])
 	header := FrameHeader((b1 << 24) | (b2 << 16) | (b3 << 8) | (b4 << 0))
-	for !header.IsValid() || (ref != 0 && !ref.SameStream(header)) {
+	for !header.IsValid() || (ref != 0 && (!ref.SameStream(header) || ref.IsFreeFormat() != header.IsFreeFormat())) {
 		b1 = b2
 		b2 = b3
 		b3 = b4

@@ -34,6 +34,13 @@ type MainData struct {
 	ScalefacL [2][2][22]int      // 0-4 bits
 	ScalefacS [2][2][13][3]int   // 0-4 bits
 	Is        [2][2][576]float32 // Huffman coded freq. lines
+
+	// ISIllegalL and ISIllegalS mark the right channel's scale factors
+	// (MPEG-2, intensity stereo) that hold the largest value their length
+	// can code: that intensity position means "not intensity coded"
+	// (ISO/IEC 13818-3 2.4.3.2).
+	ISIllegalL [22]bool
+	ISIllegalS [13][3]bool
 }
 
 var scalefacSizesMpeg1 = [16][2]int{
@@ -50,6 +57,33 @@ var scalefacSizesMpeg2 = [3][6][4]int{
 		{6, 15, 12, 0}, {6, 12, 9, 6}, {6, 18, 9, 0}}}
 
 var nSlen2 = initSlen() /* MPEG 2.0 slen for 'normal' mode */
+
+// iSlen2 is the slen of the right channel in MPEG-2 intensity stereo,
+// indexed by scalefac_compress/2 (ISO/IEC 13818-3 2.4.3.2; as mpg123).
+var iSlen2 = initISlen()
+
+func initISlen() (t [256]int) {
+	for i := 0; i < 5; i++ {
+		for j := 0; j < 6; j++ {
+			for k := 0; k < 6; k++ {
+				t[k+j*6+i*36] = i | j<<3 | k<<6 | 3<<12
+			}
+		}
+	}
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			for k := 0; k < 4; k++ {
+				t[k+j*4+i*16+180] = i | j<<3 | k<<6 | 4<<12
+			}
+		}
+	}
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 3; j++ {
+			t[j+i*3+244] = i | j<<3 | 5<<12
+		}
+	}
+	return t
+}
 
 func initSlen() (nSlen2 [512]int) {
 	for i := 0; i < 4; i++ {
@@ -81,20 +115,18 @@ func initSlen() (nSlen2 [512]int) {
 }
 
 // Read reads a frame's main data into md (reused from frame to frame, to
-// spare the garbage collector 10 KB per frame; nil allocates).
-func Read(source FullReader, prev *bits.Bits, header frameheader.FrameHeader, sideInfo *sideinfo.SideInfo, md *MainData) (*MainData, *bits.Bits, error) {
+// spare the garbage collector 10 KB per frame; nil allocates). framesize is
+// the frame's size in bytes, header included.
+func Read(source FullReader, prev *bits.Bits, header frameheader.FrameHeader, framesize int, sideInfo *sideinfo.SideInfo, md *MainData) (*MainData, *bits.Bits, error) {
 	if md == nil {
 		md = &MainData{}
 	} else {
 		*md = MainData{}
 	}
 	nch := header.NumberOfChannels()
-	// Calculate header audio data size
-	framesize, err := header.FrameSize()
-	if err != nil {
-		return nil, nil, err
-	}
-	if framesize > 2000 {
+	// Free-format frames may be larger than any of the bitrate table's
+	// (up to 640 kbps); 4 KB bounds what a damaged stream can ask for.
+	if framesize > maxFrameSize {
 		return nil, nil, fmt.Errorf("mp3: framesize = %d", framesize)
 	}
 	sideinfo_size := header.SideInfoSize()
@@ -131,6 +163,14 @@ func getScaleFactorsMpeg2(m *bits.Bits, header frameheader.FrameHeader, sideInfo
 		part_2_start := m.BitPos()
 		numbits := 0
 		slen := nSlen2[sideInfo.ScalefacCompress[0][ch]]
+		intensity := ch == 1 && header.UseIntensityStereo()
+		if intensity {
+			// The right channel's scale factors are intensity
+			// positions, coded with their own lengths. Upstream read
+			// them as normal scale factors: wrong lengths, and the
+			// rest of the granule decoded from the wrong bits.
+			slen = iSlen2[sideInfo.ScalefacCompress[0][ch]>>1]
+		}
 		sideInfo.Preflag[0][ch] = (slen >> 15) & 0x1
 
 		n := 0
@@ -141,33 +181,32 @@ func getScaleFactorsMpeg2(m *bits.Bits, header frameheader.FrameHeader, sideInfo
 			}
 		}
 
-		var scaleFactors []int
+		var scaleFactors [64]int
+		var illegal [64]bool
+		nsf := 0
 		d := (slen >> 12) & 0x7
 
 		for i := 0; i < 4; i++ {
 			num := slen & 0x7
 			slen >>= 3
-			if num > 0 {
-				for j := 0; j < scalefacSizesMpeg2[n][d][i]; j++ {
-					scaleFactors = append(scaleFactors, m.Bits(num))
+			for j := 0; j < scalefacSizesMpeg2[n][d][i]; j++ {
+				if num > 0 {
+					v := m.Bits(num)
+					scaleFactors[nsf] = v
+					illegal[nsf] = intensity && v == 1<<num-1
 				}
-				numbits += scalefacSizesMpeg2[n][d][i] * num
-			} else {
-				for j := 0; j < scalefacSizesMpeg2[n][d][i]; j++ {
-					scaleFactors = append(scaleFactors, 0)
-				}
+				nsf++
 			}
+			numbits += scalefacSizesMpeg2[n][d][i] * num
 		}
 
-		n = (n << 1) + 1
-		for i := 0; i < n; i++ {
-			scaleFactors = append(scaleFactors, 0)
-		}
+		nsf += (n << 1) + 1
 
 		switch {
-		case len(scaleFactors) == 22:
+		case nsf == 22:
 			for i := 0; i < 22; i++ {
 				md.ScalefacL[0][ch][i] = scaleFactors[i]
+				md.ISIllegalL[i] = illegal[i]
 			}
 		case sideInfo.MixedBlockFlag[0][ch] != 0:
 			// Mixed block: 6 long bands, then short bands 3..11 (three
@@ -175,16 +214,19 @@ func getScaleFactorsMpeg2(m *bits.Bits, header frameheader.FrameHeader, sideInfo
 			// ran off the end of the slice.
 			for i := 0; i < 6; i++ {
 				md.ScalefacL[0][ch][i] = scaleFactors[i]
+				md.ISIllegalL[i] = illegal[i]
 			}
 			for x := 3; x < 12; x++ {
 				for i := 0; i < 3; i++ {
 					md.ScalefacS[0][ch][x][i] = scaleFactors[6+(x-3)*3+i]
+					md.ISIllegalS[x][i] = illegal[6+(x-3)*3+i]
 				}
 			}
 		default:
 			for x := 0; x < 13; x++ {
 				for i := 0; i < 3; i++ {
 					md.ScalefacS[0][ch][x][i] = scaleFactors[(x*3)+i]
+					md.ISIllegalS[x][i] = illegal[(x*3)+i]
 				}
 			}
 		}
@@ -289,6 +331,9 @@ func getScaleFactorsMpeg1(nch int, m *bits.Bits, header frameheader.FrameHeader,
 	return md, m, nil
 }
 
+// maxFrameSize bounds a frame's size in bytes.
+const maxFrameSize = 4096
+
 // ErrReservoir says that a frame's main data begins in bytes that were
 // never read (the stream was joined, seeked or cut in the middle): the frame
 // cannot be decoded and is played as silence, as mpg123 does. The returned
@@ -296,7 +341,7 @@ func getScaleFactorsMpeg1(nch int, m *bits.Bits, header frameheader.FrameHeader,
 var ErrReservoir = errors.New("mp3: main data begins before the available bit reservoir")
 
 func read(source FullReader, prev *bits.Bits, size int, offset int) (*bits.Bits, error) {
-	if size > 1500 {
+	if size > maxFrameSize {
 		return nil, fmt.Errorf("mp3: size = %d", size)
 	}
 	if size < 0 {
