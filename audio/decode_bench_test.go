@@ -137,3 +137,31 @@ func BenchmarkDecodeMP3(b *testing.B) {
 		report(b)
 	})
 }
+
+// BenchmarkResample upsamples 10 s of 22.05 kHz mono to 44.1 kHz (the
+// bulletin case of Prepare) and 44.1 kHz stereo to 48 kHz.
+func BenchmarkResample(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		from, to int
+		mono     bool
+	}{{"22050-44100-mono", 22050, 44100, true}, {"44100-48000-stereo", 44100, 48000, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			in := sine(c.from, 440, 0.5, 10)
+			out := make([][2]float64, 4096)
+			frames := 0
+			b.ResetTimer()
+			for range b.N {
+				r := newResampler(&sliceStreamer{frames: in}, c.from, c.to, c.mono)
+				for {
+					n, ok := r.Stream(out)
+					frames += n
+					if !ok {
+						break
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
+		})
+	}
+}
