@@ -124,7 +124,7 @@ func decodeCostFile(t *testing.T, rate, channels, kbps int) string {
 	if channels == 2 {
 		graph = src(1) + "[l];" + src(2) + "[r];[l][r]amerge=inputs=2[a]"
 	}
-	tmp := path + ".tmp.mp3"
+	tmp := fmt.Sprintf("%s.%d.tmp.mp3", path, os.Getpid()) // two runs at once each make their own
 	cmd := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-filter_complex", graph, "-map", "[a]",
 		"-ar", strconv.Itoa(rate), "-ac", strconv.Itoa(channels), "-c:a", "libmp3lame", "-b:a", fmt.Sprintf("%dk", kbps), tmp)
 	if out, err := cmd.CombinedOutput(); err != nil {
