@@ -85,7 +85,9 @@ func cpuTime() time.Duration {
 
 // BenchmarkDecodeMP3 decodes the 60 s MP3 with beep's mp3 package (beep +
 // the go-mp3 fork) and with Open, and reports the ratio to ffmpeg's CPU
-// time on the same file (ffmpeg's includes its start-up).
+// time on the same file. ffmpeg's includes its start-up, most of its time
+// on a 60 s file, so the ratio flatters loa: the cost per hour of audio is
+// bench.TestDecodeCost's, on hour-long files.
 func BenchmarkDecodeMP3(b *testing.B) {
 	mp3 := bench60sMP3(b)
 	ff := ffmpegDecodeCPU(b, mp3)
