@@ -81,7 +81,7 @@ func openProbed(f *os.File, path string, p probed) (s beep.StreamSeekCloser, for
 		format.Precision = p.wav.bits / 8
 		return newWAVStream(f, p.wav), format, nil
 	case "mp3", "mp2", "mp1":
-		d, err := gomp3.NewDecoder(f)
+		d, err := gomp3.NewDecoder(&bufferedFile{f: f, buf: make([]byte, 32<<10)})
 		if err != nil {
 			return nil, format, mediaErr(path, ErrCorrupt, "MP3 cannot be decoded: %v", err)
 		}
@@ -230,6 +230,47 @@ func (s *mp3Stream) Seek(p int) error {
 }
 
 func (s *mp3Stream) Close() error { return s.f.Close() }
+
+// bufferedFile reads a file through a buffer and seeks in it: go-mp3 reads
+// each frame's header, side information and main data separately, a few
+// bytes at a time, which unbuffered is several system calls per frame.
+type bufferedFile struct {
+	f    *os.File
+	buf  []byte
+	r, w int   // the unread bytes are buf[r:w]
+	pos  int64 // the file's offset, which is that of buf[w]
+}
+
+func (b *bufferedFile) Read(p []byte) (int, error) {
+	if b.r == b.w {
+		if len(p) >= len(b.buf) {
+			n, err := b.f.Read(p)
+			b.pos += int64(n)
+			return n, err
+		}
+		n, err := b.f.Read(b.buf)
+		b.pos += int64(n)
+		b.r, b.w = 0, n
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+func (b *bufferedFile) Seek(offset int64, whence int) (int64, error) {
+	if whence == io.SeekCurrent {
+		offset, whence = b.pos-int64(b.w-b.r)+offset, io.SeekStart
+	}
+	n, err := b.f.Seek(offset, whence)
+	if err != nil {
+		return n, err // the file did not move: the buffer still holds
+	}
+	b.pos, b.r, b.w = n, 0, 0
+	return n, nil
+}
 
 // ---- WAV ----
 

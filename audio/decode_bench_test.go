@@ -85,7 +85,9 @@ func cpuTime() time.Duration {
 
 // BenchmarkDecodeMP3 decodes the 60 s MP3 with beep's mp3 package (beep +
 // the go-mp3 fork) and with Open, and reports the ratio to ffmpeg's CPU
-// time on the same file (ffmpeg's includes its start-up).
+// time on the same file. ffmpeg's includes its start-up, most of its time
+// on a 60 s file, so the ratio flatters loa: the cost per hour of audio is
+// bench.TestDecodeCost's, on hour-long files.
 func BenchmarkDecodeMP3(b *testing.B) {
 	mp3 := bench60sMP3(b)
 	ff := ffmpegDecodeCPU(b, mp3)
@@ -136,4 +138,33 @@ func BenchmarkDecodeMP3(b *testing.B) {
 		}
 		report(b)
 	})
+}
+
+// BenchmarkResample upsamples 10 s of 22.05 kHz mono to 44.1 kHz (the
+// bulletin case of Prepare) and 44.1 kHz stereo to 48 kHz.
+func BenchmarkResample(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		from, to int
+		mono     bool
+	}{{"22050-44100-mono", 22050, 44100, true}, {"44100-48000-stereo", 44100, 48000, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			in := sine(c.from, 440, 0.5, 10)
+			out := make([][2]float64, 4096)
+			frames := 0
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				r := newResampler(&sliceStreamer{frames: in}, c.from, c.to, c.mono)
+				for {
+					n, ok := r.Stream(out)
+					frames += n
+					if !ok {
+						break
+					}
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(frames), "cpu-ns/frame")
+		})
+	}
 }

@@ -24,13 +24,17 @@ type resampler struct {
 	fc     float64
 	mono   bool
 
-	in      [][2]float64 // input frames base..base+len(in)
-	base    int64
-	srcDone bool
-	srcLen  int64
-	k       int64 // next output frame
-	chunk   [][2]float64
-	err     error
+	in       [2][]float64 // input samples base..base+len(in[0]) per channel (in[1] empty if mono)
+	edge     []float64    // a window at the edges of the stream
+	base     int64
+	srcDone  bool
+	srcLen   int64
+	k        int64 // next output frame
+	c, p     int64 // its input position: c + p/up
+	step     int64 // dn / up
+	stepFrac int64 // dn % up
+	chunk    [][2]float64
+	err      error
 }
 
 const (
@@ -67,6 +71,8 @@ func newResampler(src beep.Streamer, from, to int, mono bool) *resampler {
 		r.row = make([]float64, 2*r.half)
 	}
 	r.fc = fc
+	r.step, r.stepFrac = r.dn/r.up, r.dn%r.up
+	r.edge = make([]float64, 2*r.half)
 	r.chunk = make([][2]float64, 4096)
 	return r
 }
@@ -93,34 +99,54 @@ func (r *resampler) fillRow(row []float64, frac, fc float64) {
 }
 
 // fill makes sure input frames up to index need (inclusive) are buffered,
-// or the source has ended.
+// or the source has ended. Input is kept one slice per channel, so that
+// the filter reads contiguous samples.
 func (r *resampler) fill(need int64) {
-	for !r.srcDone && r.base+int64(len(r.in)) <= need {
+	for !r.srcDone && r.base+int64(len(r.in[0])) <= need {
 		n, ok := r.src.Stream(r.chunk)
-		r.in = append(r.in, r.chunk[:n]...)
+		for _, f := range r.chunk[:n] {
+			r.in[0] = append(r.in[0], f[0])
+		}
+		if !r.mono {
+			for _, f := range r.chunk[:n] {
+				r.in[1] = append(r.in[1], f[1])
+			}
+		}
 		if !ok {
 			r.srcDone = true
-			r.srcLen = r.base + int64(len(r.in))
+			r.srcLen = r.base + int64(len(r.in[0]))
 			r.err = r.src.Err()
 		}
 	}
 }
 
-func (r *resampler) at(i int64) [2]float64 {
-	if i < r.base || i >= r.base+int64(len(r.in)) {
-		return [2]float64{}
+// window returns the taps input samples of channel ch from first, zero
+// outside the stream.
+func (r *resampler) window(ch int, first int64, taps int) []float64 {
+	lo := first - r.base
+	if lo >= 0 && lo+int64(taps) <= int64(len(r.in[ch])) {
+		return r.in[ch][lo : lo+int64(taps)]
 	}
-	return r.in[i-r.base]
+	// At the edges of the stream.
+	w := r.edge[:taps]
+	for j := range w {
+		i := lo + int64(j)
+		w[j] = 0
+		if i >= 0 && i < int64(len(r.in[ch])) {
+			w[j] = r.in[ch][i]
+		}
+	}
+	return w
 }
 
 func (r *resampler) Stream(samples [][2]float64) (n int, ok bool) {
 	taps := 2 * r.half
 	for n < len(samples) {
-		pos := r.k * r.dn
-		c := pos / r.up // integer input index
-		p := pos % r.up
+		c, p := r.c, r.p // output k sits at input c + p/up
 		first := c - int64(r.half) + 1
-		r.fill(c + int64(r.half))
+		if need := c + int64(r.half); need >= r.base+int64(len(r.in[0])) {
+			r.fill(need)
+		}
 		if r.srcDone {
 			outLen := (r.srcLen*r.up + r.dn/2) / r.dn
 			if r.k >= outLen {
@@ -129,8 +155,13 @@ func (r *resampler) Stream(samples [][2]float64) (n int, ok bool) {
 		}
 		// Drop input no longer needed (keep it amortised).
 		if drop := first - r.base; drop > 8192 {
-			m := copy(r.in, r.in[drop:])
-			r.in = r.in[:m]
+			for ch := range r.in {
+				if len(r.in[ch]) == 0 {
+					continue // the second channel of mono
+				}
+				m := copy(r.in[ch], r.in[ch][drop:])
+				r.in[ch] = r.in[ch][:m]
+			}
 			r.base += drop
 		}
 		var row []float64
@@ -141,32 +172,44 @@ func (r *resampler) Stream(samples [][2]float64) (n int, ok bool) {
 			r.fillRow(row, float64(p)/float64(r.up), r.fc)
 		}
 		var acc [2]float64
-		lo := first - r.base
-		if lo >= 0 && lo+int64(taps) <= int64(len(r.in)) {
-			win := r.in[lo : lo+int64(taps)]
-			if r.mono {
-				for j, h := range row {
-					acc[0] += h * win[j][0]
-				}
-				acc[1] = acc[0]
-			} else {
-				for j, h := range row {
-					acc[0] += h * win[j][0]
-					acc[1] += h * win[j][1]
-				}
-			}
-		} else { // at the edges of the stream
-			for j, h := range row {
-				v := r.at(first + int64(j))
-				acc[0] += h * v[0]
-				acc[1] += h * v[1]
-			}
+		acc[0] = dot(row, r.window(0, first, taps))
+		if r.mono {
+			acc[1] = acc[0]
+		} else {
+			acc[1] = dot(row, r.window(1, first, taps))
 		}
 		samples[n] = acc
 		n++
 		r.k++
+		r.c += r.step
+		if r.p += r.stepFrac; r.p >= r.up {
+			r.p -= r.up
+			r.c++
+		}
 	}
 	return n, n > 0
+}
+
+// dot returns the sum of h[j]*x[j] (len(x) >= len(h)) in four interleaved
+// partial sums: one chain of dependent additions would bound the speed.
+// Each product is rounded to float64 before it is added (the conversions
+// keep the compiler from fusing multiply and add, which it may do on arm64
+// and not on amd64), so that every architecture computes the same bits.
+func dot(h, x []float64) float64 {
+	x = x[:len(h)]
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(h); j += 4 {
+		hh, xx := h[j:j+4:j+4], x[j:j+4:j+4]
+		s0 += float64(hh[0] * xx[0])
+		s1 += float64(hh[1] * xx[1])
+		s2 += float64(hh[2] * xx[2])
+		s3 += float64(hh[3] * xx[3])
+	}
+	for ; j < len(h); j++ {
+		s0 += float64(h[j] * x[j])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (r *resampler) Err() error { return r.err }

@@ -115,6 +115,20 @@ var gainBound = func() float64 {
 	return b
 }()
 
+// Bound returns a bound on every point Push can return for the next
+// samples, given m, the largest magnitude among them (and finite): a point
+// is a weighted sum of the 12 samples in its window, so it exceeds neither
+// the largest of them nor of the samples already pushed times gainBound
+// (plus a margin for the rounding of the sums). A meter whose true peak is
+// already above the bound can Store those samples instead of pushing them,
+// and read the same peak.
+func (p *PeakInterpolator) Bound(m float64) float64 {
+	for _, v := range p.buf[:phaseTaps] {
+		m = max(m, math.Abs(v))
+	}
+	return m * (gainBound * (1 + 1e-9))
+}
+
 func (p *PeakInterpolator) Tail() float64 {
 	q := *p
 	peak := 0.0
