@@ -58,8 +58,11 @@ type Config struct {
 	// SHOUTcast's "ICY 200 OK" status line). It must not set a Timeout:
 	// a stream's body is read for hours.
 	HTTP *http.Client
-	Log  *slog.Logger
-	Now  func() time.Time
+	// FFmpeg is the program that decodes HLS, AAC and Ogg streams
+	// (default "ffmpeg", found on PATH); MP3 needs none.
+	FFmpeg string
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // State is what a Source is doing.
@@ -176,6 +179,9 @@ func Open(ctx context.Context, cfg Config) *Source {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.FFmpeg == "" {
+		cfg.FFmpeg = "ffmpeg"
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

@@ -1,0 +1,230 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests relay a live HLS stream from a Go server on loopback, whose
+// segments ffmpeg made from a 1 kHz tone (ffmpeg -f hls, AAC in MPEG-TS or
+// fMP4), through the real ffmpeg decoder, pulled in real time like a sound
+// card (puller, icecast_test.go).
+
+// hlsSegments makes 40 one-second segments of a 1 kHz tone (once per test
+// binary) and returns their directory, names and durations.
+func hlsSegments(tb testing.TB, fmp4 bool) (dir string, names []string, durs []float64, init string) {
+	tb.Helper()
+	name := "hls-ts"
+	args := []string{"-hls_segment_type", "mpegts"}
+	if fmp4 {
+		name = "hls-fmp4"
+		args = []string{"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4"}
+	}
+	dir = filepath.Join(fixtureDir, name)
+	list := filepath.Join(dir, "all.m3u8")
+	if _, err := os.Stat(list); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		seg := "s%03d.ts"
+		if fmp4 {
+			seg = "s%03d.m4s"
+		}
+		full := []string{"-f", "lavfi", "-i", "sine=f=1000:duration=40:sample_rate=44100",
+			"-ac", "2", "-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0"}
+		full = append(full, args...)
+		full = append(full, "-hls_segment_filename", filepath.Join(dir, seg))
+		fixture(tb, filepath.Join(name, "all.m3u8"), full...)
+	}
+	f, err := os.Open(list)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "#EXTINF:"):
+			d, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(l, "#EXTINF:"), ","), 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			durs = append(durs, d)
+		case strings.HasPrefix(l, "#EXT-X-MAP:URI="):
+			init = strings.Trim(strings.TrimPrefix(l, "#EXT-X-MAP:URI="), `"`)
+		case l != "" && !strings.HasPrefix(l, "#"):
+			names = append(names, l)
+		}
+	}
+	return dir, names, durs, init
+}
+
+// hlsServer serves a live playlist over the segments: a window of the last
+// three segments made available by the wall clock, one a second. It can
+// stall (requests hang), drop a segment (404), jump the media sequence
+// ahead, and restart (the encoder starts over: media sequence 0 again).
+type hlsServer struct {
+	t     testing.TB
+	srv   *httptest.Server
+	dir   string
+	names []string
+	durs  []float64
+	init  string
+
+	mu      sync.Mutex
+	start   time.Time // when media sequence base+0 became available
+	base    int       // media sequence of the first segment
+	stalled bool
+	drop    map[int]bool // media sequences that 404
+	fetched map[int]bool
+}
+
+func newHLSServer(t testing.TB, fmp4 bool) *hlsServer {
+	h := &hlsServer{t: t, drop: map[int]bool{}, fetched: map[int]bool{}}
+	h.dir, h.names, h.durs, h.init = hlsSegments(t, fmp4)
+	// Start three segments in, so that a window is there at once.
+	h.start = time.Now().Add(-3 * time.Second)
+	h.srv = httptest.NewServer(h)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hlsServer) url() string { return h.srv.URL + "/live/vov1-audio_only.m3u8" }
+
+// live returns the media sequence numbers available now.
+func (h *hlsServer) live() (first, last int) {
+	n := int(time.Since(h.start).Seconds())
+	last = h.base + min(n, len(h.names)-1)
+	return max(h.base, last-2), last
+}
+
+func (h *hlsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	stalled := h.stalled
+	h.mu.Unlock()
+	if stalled {
+		<-r.Context().Done()
+		return
+	}
+	name := filepath.Base(r.URL.Path)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case strings.HasSuffix(name, ".m3u8"):
+		first, last := h.live()
+		var b strings.Builder
+		version := 3
+		if h.init != "" {
+			version = 7
+		}
+		fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:%d\n", version, first)
+		if h.init != "" {
+			fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%s\"\n", h.init)
+		}
+		for seq := first; seq <= last; seq++ {
+			i := seq - h.base
+			fmt.Fprintf(&b, "#EXTINF:%.6f,\nseg-%d-%s\n", h.durs[i], seq, h.names[i])
+		}
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		w.Write([]byte(b.String()))
+	case name == h.init:
+		http.ServeFile(w, r, filepath.Join(h.dir, h.init))
+	case strings.HasPrefix(name, "seg-"):
+		parts := strings.SplitN(name, "-", 3)
+		seq, _ := strconv.Atoi(parts[1])
+		h.fetched[seq] = true
+		if h.drop[seq] {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, filepath.Join(h.dir, parts[2]))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (h *hlsServer) setStalled(v bool) {
+	h.mu.Lock()
+	h.stalled = v
+	h.mu.Unlock()
+}
+
+// dropNext makes the next segments not yet fetched 404.
+func (h *hlsServer) dropNext(n int) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, last := h.live()
+	var seqs []int
+	for seq := last + 1; seq <= last+n; seq++ {
+		h.drop[seq] = true
+		seqs = append(seqs, seq)
+	}
+	return seqs
+}
+
+func (h *hlsServer) wasFetched(seq int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fetched[seq]
+}
+
+// jump moves the media sequence ahead by n without new audio: the segments
+// a client expected have expired from the playlist.
+func (h *hlsServer) jump(n int) {
+	h.mu.Lock()
+	h.base += n
+	h.mu.Unlock()
+}
+
+// restart starts the stream over, as a restarted encoder does: the media
+// sequence goes back to 0 and the timestamps start again.
+func (h *hlsServer) restart() {
+	h.mu.Lock()
+	h.base = 0
+	h.start = time.Now().Add(-3 * time.Second)
+	h.mu.Unlock()
+}
+
+func needFFmpeg(t testing.TB) {
+	if testing.Short() {
+		t.Skip("real-time relay through ffmpeg (-short)")
+	}
+}
+
+// playingTone waits until src plays and checks 2 s of the 1 kHz tone.
+func playingTone(t *testing.T, src *Source, p *puller, within time.Duration) {
+	t.Helper()
+	waitStats(t, src, within, "playing", func(s Stats) bool { return s.State == Playing })
+	p.record(300 * time.Millisecond)
+	checkIcecastTone(t, src, p.record(2*time.Second), 44100)
+}
+
+// TestHLSRelay: VOV's kind of stream, AAC in MPEG-TS and in fMP4 segments
+// of a live playlist, plays the tone at the ward's output.
+func TestHLSRelay(t *testing.T) {
+	needFFmpeg(t)
+	for _, fmp4 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ts", true: "fmp4"}[fmp4], func(t *testing.T) {
+			h := newHLSServer(t, fmp4)
+			src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
+			defer src.Close()
+			p := startPuller(t, src, 44100)
+			playingTone(t, src, p, 15*time.Second)
+			st := src.Stats()
+			if !strings.Contains(st.Codec, "aac") || st.Underruns != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
