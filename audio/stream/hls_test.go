@@ -228,3 +228,96 @@ func TestHLSRelay(t *testing.T) {
 		})
 	}
 }
+
+// TestHLSDroppedSegment: two segments 404; the relay skips them (a gap,
+// the buffer runs dry) and plays the tone again without giving up.
+func TestHLSDroppedSegment(t *testing.T) {
+	needFFmpeg(t)
+	h := newHLSServer(t, false)
+	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, 44100)
+	playingTone(t, src, p, 15*time.Second)
+	seqs := h.dropNext(2)
+	deadline := time.Now().Add(10 * time.Second)
+	for !h.wasFetched(seqs[1]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("segment %d not asked for within 10 s", seqs[1])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// After the gap, the tone again; the relay never failed for the
+	// player's 10 s.
+	waitStats(t, src, 10*time.Second, "the gap", func(s Stats) bool { return s.Underruns >= 1 && h.wasFetched(seqs[1]+1) })
+	playingTone(t, src, p, 10*time.Second)
+	if st := src.Stats(); st.FailingFor != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestHLSMediaSequenceJump: the playlist jumps 5 segments ahead (what the
+// relay expected has expired); it follows and plays on.
+func TestHLSMediaSequenceJump(t *testing.T) {
+	needFFmpeg(t)
+	h := newHLSServer(t, false)
+	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, 44100)
+	playingTone(t, src, p, 15*time.Second)
+	h.jump(5)
+	_, last := h.live()
+	waitStats(t, src, 10*time.Second, "a segment after the jump", func(Stats) bool { return h.wasFetched(last + 1) })
+	playingTone(t, src, p, 10*time.Second)
+}
+
+// TestHLSRestart: the encoder restarts (media sequence 0 again, the
+// timestamps start over, fMP4 with its init segment); the relay plays the
+// new stream, by itself.
+func TestHLSRestart(t *testing.T) {
+	needFFmpeg(t)
+	h := newHLSServer(t, true)
+	src := Open(context.Background(), Config{URL: h.url(), StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, 44100)
+	playingTone(t, src, p, 15*time.Second)
+	// Far enough in that the restart goes back in the media sequence.
+	waitStats(t, src, 15*time.Second, "segment 8", func(Stats) bool { return h.wasFetched(8) })
+	h.restart()
+	restarted := time.Now()
+	// ffmpeg waits for the media sequence it expects; the watchdog
+	// starts it again on the new stream.
+	waitStats(t, src, 15*time.Second, "a new connection", func(s Stats) bool { return s.Reconnects >= 1 })
+	playingTone(t, src, p, 15*time.Second)
+	t.Logf("playing again %v after the restart: %+v", time.Since(restarted).Round(time.Millisecond), src.Stats())
+}
+
+// TestHLSStall: the server stops answering; the relay reports stalled,
+// then failed, with FailingFor growing (the player falls back after 10 s
+// of it, player/relay.go) and Err set; the server comes back and the relay
+// plays again by itself.
+func TestHLSStall(t *testing.T) {
+	needFFmpeg(t)
+	h := newHLSServer(t, false)
+	src := Open(context.Background(), Config{URL: h.url(), ConnectTimeout: 2 * time.Second,
+		StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, 44100)
+	playingTone(t, src, p, 15*time.Second)
+
+	h.setStalled(true)
+	st1 := waitStats(t, src, 10*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
+	if err := src.Err(); err == nil {
+		t.Error("Err() = nil while failing")
+	}
+	st2 := waitStats(t, src, 10*time.Second, "failing for longer", func(s Stats) bool {
+		return s.FailingFor >= st1.FailingFor+time.Second && s.State != Playing
+	})
+	if st2.LastError == "" {
+		t.Errorf("while the server stalls: %+v", st2)
+	}
+	h.setStalled(false)
+	playingTone(t, src, p, 15*time.Second)
+	if st := src.Stats(); st.Reconnects < 1 {
+		t.Errorf("after the stall: %+v", st)
+	}
+}
