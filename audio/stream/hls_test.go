@@ -321,3 +321,65 @@ func TestHLSStall(t *testing.T) {
 		t.Errorf("after the stall: %+v", st)
 	}
 }
+
+// pacedServer serves data as a live stream: at its byte rate over dur, by
+// the wall clock, with no content type telling what it is.
+func pacedServer(t testing.TB, data []byte, dur time.Duration, ctype string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil
+		if ctype != "" {
+			w.Header().Set("Content-Type", ctype)
+		}
+		t0 := time.Now()
+		sent := 0
+		for sent < len(data) {
+			due := min(len(data), int(time.Since(t0).Seconds()/dur.Seconds()*float64(len(data)))+4096)
+			if due > sent {
+				if _, err := w.Write(data[sent:due]); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				sent = due
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRelaysAACAndOgg: AAC (ADTS) and Ogg streams that do not say what
+// they are (application/octet-stream, no type) are found by the framer
+// and decoded by ffmpeg from the bytes already read.
+func TestRelaysAACAndOgg(t *testing.T) {
+	needFFmpeg(t)
+	for _, c := range []struct{ name, ctype, codec string }{
+		{"tone.aac", "application/octet-stream", "aac"},
+		{"tone.ogg", "", "vorbis"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"-f", "lavfi", "-i", "sine=f=1000:duration=20:sample_rate=44100", "-ac", "2"}
+			if c.codec == "aac" {
+				args = append(args, "-c:a", "aac", "-b:a", "128k", "-f", "adts")
+			} else {
+				args = append(args, "-c:a", "libvorbis")
+			}
+			data, err := os.ReadFile(fixture(t, c.name, args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := pacedServer(t, data, 20*time.Second, c.ctype)
+			src := Open(context.Background(), Config{URL: srv.URL + "/live", Log: testLog(t)})
+			defer src.Close()
+			p := startPuller(t, src, 44100)
+			playingTone(t, src, p, 10*time.Second)
+			if st := src.Stats(); !strings.Contains(st.Codec, c.codec) || st.BytesIn == 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
