@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,10 +55,21 @@ func isHLSURL(raw string) bool {
 	return err == nil && strings.HasSuffix(strings.ToLower(u.Path), ".m3u8")
 }
 
-// NeedsFFmpeg says whether relaying url needs the ffmpeg program as far as
-// its address tells (an HLS playlist). An AAC or Ogg stream behind an
-// address that does not say so is found out only when it is played.
-func NeedsFFmpeg(url string) bool { return isHLSURL(url) }
+// NeedsFFmpeg says whether relaying raw needs the ffmpeg program as far as
+// its address tells (an HLS playlist, an .aac, .ogg or .opus mount). An
+// AAC or Ogg stream behind an address that does not say so is found out
+// only when it is played.
+func NeedsFFmpeg(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(path.Ext(u.Path)) {
+	case ".m3u8", ".aac", ".aacp", ".ogg", ".oga", ".opus", ".m4a":
+		return true
+	}
+	return false
+}
 
 // ErrFFmpeg is returned when ffmpeg fails on a stream; its last message
 // follows.

@@ -383,3 +383,20 @@ func TestRelaysAACAndOgg(t *testing.T) {
 		})
 	}
 }
+
+func TestNeedsFFmpeg(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://stream-cdn.vov.vn/live/vov1-audio_only.m3u8":    true,
+		"https://stream-cdn.vov.vn/live/VOV1.M3U8?token=x":       true,
+		"http://radio.tinh.vn:8000/live.aac":                     true,
+		"http://radio.tinh.vn:8000/live.ogg":                     true,
+		"http://radio.tinh.vn:8000/live.opus":                    true,
+		"http://vov.example.vn:8000/vov1.mp3":                    false,
+		"http://vov.example.vn:8000/stream":                      false,
+		"http://vov.example.vn:8000/stream?format=playlist.m3u8": false,
+	} {
+		if got := NeedsFFmpeg(url); got != want {
+			t.Errorf("NeedsFFmpeg(%q) = %v, want %v", url, got, want)
+		}
+	}
+}
