@@ -118,6 +118,8 @@ func (s *Source) ffmpegSession(ctx context.Context, cancel context.CancelCauseFu
 	if err := cmd.Start(); err != nil {
 		return false, fmt.Errorf("start ffmpeg: %w", err)
 	}
+	s.child.Store(int64(cmd.Process.Pid))
+	defer s.child.Store(0)
 	log := &ffmpegLog{s: s}
 	copied.Add(1)
 	go func() {

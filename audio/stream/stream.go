@@ -135,6 +135,7 @@ type Source struct {
 	everPlayed atomic.Bool
 	connected  atomic.Int64 // unix ns of the current connection's start
 	reading    atomic.Bool  // inside the body's Read (tests wait for this)
+	child      atomic.Int64 // the ffmpeg decoder's pid, 0 if none (benchmarks read it)
 
 	mu      sync.Mutex
 	codec   string
