@@ -1,5 +1,5 @@
-// Package stream plays an HTTP audio stream (Icecast, SHOUTcast, or a plain
-// MP3 file over HTTP) as a live source for the mixing engine: a relay of
+// Package stream plays an HTTP audio stream (Icecast, SHOUTcast, HLS, or a
+// plain audio file over HTTP) as a live source for the mixing engine: a relay of
 // VOV or of the city's live announcements.
 //
 // A Source connects at once and keeps reconnecting (with backoff and
@@ -14,9 +14,10 @@
 // something else when a relay has been failing (State, FailingFor) and the
 // technician can see why (LastError).
 //
-// Only MP3 (MPEG-1/2/2.5 layer III) is decoded. AAC, Ogg and MPEG layer II
-// streams are recognised and refused with ErrUnsupported: there is no
-// pure-Go AAC decoder worth trusting, and loa keeps cgo to ALSA.
+// MP3 (MPEG-1/2/2.5 layer III) is decoded in Go. HLS playlists, AAC
+// (ADTS) and Ogg streams are decoded by an ffmpeg child process into the
+// same jitter buffer (ffmpeg.go says why). MPEG layer II is refused with
+// ErrUnsupported.
 package stream
 
 import (
