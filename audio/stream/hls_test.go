@@ -225,6 +225,19 @@ func TestHLSRelay(t *testing.T) {
 			if !strings.Contains(st.Codec, "aac") || st.Underruns != 0 {
 				t.Errorf("stats %+v", st)
 			}
+			// Close ends the ffmpeg child, and it is reaped.
+			pid := src.child.Load()
+			src.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("ffmpeg (pid %d) still there 5 s after Close", pid)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 		})
 	}
 }
