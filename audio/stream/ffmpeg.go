@@ -88,6 +88,12 @@ func (s *Source) ffmpegSession(ctx context.Context, cancel context.CancelCauseFu
 	}
 	args := []string{"-hide_banner", "-loglevel", "info", "-nostats"}
 	if in == nil {
+		// ffmpeg opens what a playlist names: only HTTP(S), never a
+		// local file or another protocol a hostile playlist could name.
+		if u, err := url.Parse(s.cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return false, fmt.Errorf("bad URL: an HLS playlist must be http or https")
+		}
+		args = append(args, "-protocol_whitelist", "http,https,tcp,tls,crypto")
 		us := strconv.FormatInt(s.cfg.ConnectTimeout.Microseconds(), 10)
 		args = append(args, "-nostdin", "-rw_timeout", us, "-re",
 			"-user_agent", "loa-agent relay", "-i", s.cfg.URL)

@@ -413,3 +413,24 @@ func TestNeedsFFmpeg(t *testing.T) {
 		}
 	}
 }
+
+// TestHLSPlaylistCannotReadLocalFiles: a playlist that names a local file
+// (or any protocol but HTTP) as a segment plays nothing from it: the relay
+// fails, and says why.
+func TestHLSPlaylistCannotReadLocalFiles(t *testing.T) {
+	needFFmpeg(t)
+	dir, names, _, _ := hlsSegments(t, false)
+	local := filepath.Join(dir, names[0]) // a real TS segment, on disk
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		fmt.Fprintf(w, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nfile://%s\n#EXTINF:1.0,\n%s\n#EXT-X-ENDLIST\n", local, local)
+	}))
+	defer srv.Close()
+	src := Open(context.Background(), Config{URL: srv.URL + "/x.m3u8", ConnectTimeout: time.Second, RetryMin: time.Second, Log: testLog(t)})
+	defer src.Close()
+	st := waitStats(t, src, 10*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
+	if src.everPlayed.Load() || st.LastError == "" {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("refused: %s", st.LastError)
+}
