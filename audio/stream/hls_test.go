@@ -3,6 +3,7 @@ package stream
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -357,6 +358,11 @@ func TestHLSStall(t *testing.T) {
 	if st2.LastError == "" {
 		t.Errorf("while the server stalls: %+v", st2)
 	}
+	// The player's condition for the fallback (player/relay.go): not
+	// playing for 10 s.
+	waitStats(t, src, 15*time.Second, "failing for the player's 10 s", func(s Stats) bool {
+		return s.State != Playing && s.FailingFor >= 10*time.Second
+	})
 	h.setStalled(false)
 	playingTone(t, src, p, 15*time.Second)
 	if st := src.Stats(); st.Reconnects < 1 {
@@ -462,4 +468,17 @@ func TestHLSPlaylistCannotReadLocalFiles(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	t.Logf("refused: %s", st.LastError)
+}
+
+// TestNoFFmpeg: without ffmpeg an HLS relay fails at once with an error
+// that says what to install (and the player's fallback plays); an MP3
+// relay needs none.
+func TestNoFFmpeg(t *testing.T) {
+	src := Open(context.Background(), Config{URL: "http://127.0.0.1:1/live/vov1.m3u8", FFmpeg: "/nonexistent/ffmpeg",
+		RetryMin: time.Second, Log: testLog(t)})
+	defer src.Close()
+	st := waitStats(t, src, 5*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
+	if err := src.Err(); !errors.Is(err, ErrNoFFmpeg) || !strings.Contains(st.LastError, "apt-get install ffmpeg") {
+		t.Fatalf("Err() = %v; stats %+v", err, st)
+	}
 }
