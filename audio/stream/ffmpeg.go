@@ -113,7 +113,6 @@ func (s *Source) ffmpegSession(ctx context.Context, cancel context.CancelCauseFu
 	if err != nil {
 		return false, err
 	}
-	var copyErr error
 	var copied sync.WaitGroup
 	var stdin io.WriteCloser
 	if in != nil {
@@ -136,7 +135,7 @@ func (s *Source) ffmpegSession(ctx context.Context, cancel context.CancelCauseFu
 		copied.Add(1)
 		go func() {
 			defer copied.Done()
-			_, copyErr = io.Copy(stdin, in)
+			_, copyErr := io.Copy(stdin, in)
 			stdin.Close()
 			if copyErr != nil {
 				// The network failed: ffmpeg must not decode on from
@@ -160,14 +159,20 @@ func (s *Source) ffmpegSession(ctx context.Context, cancel context.CancelCauseFu
 		cancel(err) // kill ffmpeg
 	}
 	waitErr := cmd.Wait()
+	var cause error
+	if ctx.Err() != nil {
+		cause = context.Cause(ctx)
+	}
+	// ffmpeg may have ended on its own while the copy still waits for
+	// the network: end the connection (a copy that failed first has
+	// cancelled with its own error, which is cause).
+	cancel(errDone)
 	copied.Wait()
 	switch {
-	case ctx.Err() != nil:
-		return played, context.Cause(ctx)
+	case cause != nil:
+		return played, cause
 	case err != nil && !errors.Is(err, io.EOF):
 		return played, err
-	case copyErr != nil:
-		return played, copyErr
 	case waitErr != nil:
 		return played, fmt.Errorf("%w (%s): %v: %s", ErrFFmpeg, what, waitErr, log.lastError())
 	case bounded:

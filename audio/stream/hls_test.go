@@ -482,3 +482,30 @@ func TestNoFFmpeg(t *testing.T) {
 		t.Fatalf("Err() = %v; stats %+v", err, st)
 	}
 }
+
+// TestFFmpegGarbage: a server that says AAC, sends garbage and keeps the
+// connection open: ffmpeg keeps looking for a frame, decodes nothing, and
+// the watchdog fails the connection after the stall timeout, like an MP3
+// stream that sends nothing.
+func TestFFmpegGarbage(t *testing.T) {
+	needFFmpeg(t)
+	garbage := make([]byte, 300<<10)
+	for i := range garbage {
+		garbage[i] = byte(i * 7919 >> 3)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/aac")
+		w.Write(garbage)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	src := Open(context.Background(), Config{URL: srv.URL + "/live.aac", StallTimeout: 2 * time.Second, RetryMin: time.Minute, Log: testLog(t)})
+	defer src.Close()
+	opened := time.Now()
+	waitStats(t, src, 10*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
+	if err := src.Err(); !errors.Is(err, ErrStalled) || src.everPlayed.Load() {
+		t.Fatalf("Err() = %v, want no audio", err)
+	}
+	t.Logf("failed after %v: %v", time.Since(opened).Round(time.Millisecond), src.Err())
+}
