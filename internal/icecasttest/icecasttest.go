@@ -266,10 +266,12 @@ func (s *Server) Feed(tb testing.TB, mount, input string) *Feed {
 
 // Encodings FeedAs knows: the encoder's arguments, content type included.
 var encodings = map[string][]string{
-	"mp3":    {"-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"},
-	"aac":    {"-c:a", "aac", "-b:a", "128k", "-content_type", "audio/aac", "-f", "adts"},
-	"vorbis": {"-c:a", "libvorbis", "-b:a", "128k", "-content_type", "application/ogg", "-f", "ogg"},
-	"opus":   {"-c:a", "libopus", "-b:a", "96k", "-content_type", "audio/ogg", "-f", "ogg"},
+	"mp3": {"-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"},
+	"aac": {"-c:a", "aac", "-b:a", "256k", "-content_type", "audio/aac", "-f", "adts"},
+	// Ogg pages of 100 ms, as a live encoder sends them (ffmpeg's
+	// default, 1 s, holds a page's audio until the page is full).
+	"vorbis": {"-c:a", "libvorbis", "-b:a", "128k", "-content_type", "application/ogg", "-page_duration", "100000", "-f", "ogg"},
+	"opus":   {"-c:a", "libopus", "-b:a", "96k", "-content_type", "audio/ogg", "-page_duration", "100000", "-f", "ogg"},
 }
 
 // FeedAs is Feed in another encoding: "mp3", "aac" (ADTS), "vorbis" or
