@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 
 	"loa/audio"
 	"loa/audio/soundcard"
+	"loa/audio/stream"
+	"loa/schedule"
 )
 
 func (c *CLI) run(ctx context.Context, args []string) error {
@@ -205,6 +208,12 @@ func (c *CLI) doctor(ctx context.Context, args []string) error {
 		err := st.DB.IntegrityCheck(ctx)
 		report(err == nil, "cơ sở dữ liệu / database", orDefault(errString(err), "integrity check ok"),
 			"stop the agent, move "+dbPath+" aside, load the programs again (the city resends its own)")
+		if url := ffmpegRelay(ctx, st, c.Now()); url != "" {
+			_, err := exec.LookPath("ffmpeg")
+			report(err == nil, "tiếp sóng HLS/AAC / HLS and AAC relays",
+				orDefault(errString(err), "ffmpeg found, to decode "+url),
+				"`apt-get install ffmpeg`: relays of HLS (.m3u8), AAC and Ogg streams are decoded by ffmpeg")
+		}
 		st.Close()
 	}
 	if running {
@@ -216,6 +225,24 @@ func (c *CLI) doctor(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d check(s) failed", bad)
 	}
 	return nil
+}
+
+// ffmpegRelay returns the URL of a relay in the coming week that needs
+// ffmpeg (an HLS, AAC or Ogg stream, as far as its address tells), or "".
+func ffmpegRelay(ctx context.Context, st *Station, now time.Time) string {
+	sched, _ := st.Schedule(ctx)
+	if sched == nil {
+		return ""
+	}
+	d := schedule.DateOf(now.In(sched.Location()))
+	for i := range 8 {
+		for _, o := range sched.Timeline(d.AddDays(i)) {
+			if o.Program.Relay != "" && stream.NeedsFFmpeg(o.Program.Relay) {
+				return o.Program.Relay
+			}
+		}
+	}
+	return ""
 }
 
 // playTestTone plays 1 s of 1 kHz at −20 dBFS through the configured device.

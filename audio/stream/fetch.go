@@ -81,6 +81,9 @@ func (s *Source) session(parent context.Context, resume *int64) (played bool, er
 		}
 	}()
 
+	if isHLSURL(s.cfg.URL) {
+		return s.ffmpegSession(ctx, cancel, nil, "HLS", false)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL, nil)
 	if err != nil {
 		return false, fmt.Errorf("bad URL: %w", err)
@@ -110,8 +113,13 @@ func (s *Source) session(parent context.Context, resume *int64) (played bool, er
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
 		return false, fmt.Errorf("%w: %s", ErrHTTP, resp.Status)
 	}
-	if err := checkType(resp.Header.Get("Content-Type")); err != nil {
+	k, err := checkType(resp.Header.Get("Content-Type"))
+	if err != nil {
 		return false, err
+	}
+	if k == kindHLS {
+		resp.Body.Close()
+		return s.ffmpegSession(ctx, cancel, nil, "HLS", false)
 	}
 	bounded := resp.ContentLength > 0 && resp.Header.Get("icy-metaint") == ""
 	skip := int64(0)
@@ -138,10 +146,32 @@ func (s *Source) session(parent context.Context, resume *int64) (played bool, er
 		}
 		body = &icyReader{r: body, every: n, left: n, title: s.setTitle}
 	}
+	if k == kindPiped {
+		return s.ffmpegSession(ctx, cancel, body, resp.Header.Get("Content-Type"), bounded)
+	}
 	// The watchdog drops a connection that delivers no audio.
-	go s.watchdog(ctx, cancel)
-	return s.play(ctx, body, bounded)
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	go s.watchdog(wctx, cancel)
+	played, err = s.play(ctx, body, bounded)
+	stopWatchdog()
+	var f *foreignStream
+	if errors.As(err, &f) {
+		// AAC or Ogg without a content type that said so: ffmpeg
+		// decodes it from the bytes already read on.
+		s.log.Info("stream is not MP3: decoding with ffmpeg", "format", f.format)
+		return s.ffmpegSession(ctx, cancel, f.rest, f.format, bounded)
+	}
+	return played, err
 }
+
+// foreignStream is a stream found to be AAC or Ogg before any MP3 frame;
+// rest reads it from its first AAC/Ogg byte on.
+type foreignStream struct {
+	format string
+	rest   io.Reader
+}
+
+func (f *foreignStream) Error() string { return "a " + f.format + " stream" }
 
 // play decodes MP3 from body into the jitter buffer until body fails or
 // ends. It returns nil at the end of a bounded stream.
@@ -152,6 +182,10 @@ func (s *Source) play(ctx context.Context, body io.Reader, bounded bool) (played
 	for {
 		dec, err := gomp3.NewDecoder(fr)
 		if err != nil {
+			if fr.foreign != "" && fr.frames == 0 && fr.err == nil {
+				held := append([]byte(nil), fr.buf[fr.off:fr.end]...)
+				return played, &foreignStream{format: fr.foreign, rest: io.MultiReader(bytes.NewReader(held), fr.r)}
+			}
 			return played, decodeErr(fr, err)
 		}
 		jb := s.buffer(dec.SampleRate(), bounded)
@@ -242,30 +276,31 @@ func (s *Source) watchdog(ctx context.Context, cancel context.CancelCauseFunc) {
 	}
 }
 
-// checkType refuses content types that are known not to be MP3. Types that
-// say nothing (application/octet-stream, none) are left to the framer.
-func checkType(ct string) error {
+// checkType says how a stream of content type ct is decoded, and refuses
+// the types no relay can play. Types that say nothing
+// (application/octet-stream, none) are left to the framer, which hands
+// AAC (ADTS) and Ogg over to ffmpeg when it finds them.
+func checkType(ct string) (kind, error) {
 	if ct == "" {
-		return nil
+		return kindMP3, nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return nil
+		return kindMP3, nil
 	}
 	switch mt {
-	case "audio/aac", "audio/aacp", "audio/x-aac", "audio/mp4", "audio/x-m4a", "audio/mp4a-latm", "audio/3gpp":
-		return fmt.Errorf("%w: AAC (content type %s); only MP3 streams can be relayed", ErrUnsupported, mt)
-	case "application/ogg", "audio/ogg", "audio/opus", "audio/vorbis", "audio/flac", "audio/x-flac", "audio/webm":
-		return fmt.Errorf("%w: content type %s; only MP3 streams can be relayed", ErrUnsupported, mt)
-	case "application/vnd.apple.mpegurl", "application/x-mpegurl":
-		return fmt.Errorf("%w: an HLS playlist (content type %s); give an Icecast/SHOUTcast MP3 stream URL", ErrUnsupported, mt)
-	case "audio/x-mpegurl", "audio/mpegurl", "audio/x-scpls", "application/pls+xml":
-		return fmt.Errorf("%w: a playlist (content type %s); give the stream URL inside it", ErrUnsupported, mt)
+	case "audio/aac", "audio/aacp", "audio/x-aac", "audio/mp4", "audio/x-m4a", "audio/mp4a-latm", "audio/3gpp",
+		"application/ogg", "audio/ogg", "audio/opus", "audio/vorbis", "audio/flac", "audio/x-flac", "audio/webm":
+		return kindPiped, nil
+	case "application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/x-mpegurl", "audio/mpegurl":
+		return kindHLS, nil
+	case "audio/x-scpls", "application/pls+xml":
+		return kindMP3, fmt.Errorf("%w: a playlist (content type %s); give the stream URL inside it", ErrUnsupported, mt)
 	}
 	if strings.HasPrefix(mt, "text/") || mt == "application/json" || mt == "application/xml" {
-		return fmt.Errorf("%w: the server sent %s, not an audio stream", ErrNotMP3, mt)
+		return kindMP3, fmt.Errorf("%w: the server sent %s, not an audio stream", ErrNotMP3, mt)
 	}
-	return nil
+	return kindMP3, nil
 }
 
 // countingReader counts the body's bytes and marks the time spent waiting

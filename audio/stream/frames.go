@@ -35,6 +35,7 @@ type framer struct {
 	frames   int64 // frames handed out
 	err      error // the reader's error, kept: the decoder may hide it
 	maxJunk  int
+	foreign  string // "AAC (ADTS)" or "Ogg": what was found instead of MP3
 }
 
 // maxGarbage is how many bytes may pass without a frame before the stream
@@ -163,11 +164,13 @@ func (f *framer) next() error {
 				continue
 			}
 		case b[0] == 'O' && b[1] == 'g' && b[2] == 'g' && b[3] == 'S':
+			f.foreign = "Ogg"
 			return fmt.Errorf("%w: an Ogg stream (Vorbis or Opus); only MP3 can be relayed", ErrUnsupported)
 		case b[0] == 0xFF && b[1]&0xF6 == 0xF0:
 			if ok, err := f.adtsRun(); err != nil {
 				return err
 			} else if ok {
+				f.foreign = "AAC (ADTS)"
 				return fmt.Errorf("%w: an AAC (ADTS) stream; only MP3 can be relayed", ErrUnsupported)
 			}
 		case b[0] == 0xFF && b[1]&0xE0 == 0xE0:

@@ -191,3 +191,49 @@ func TestIcecastSilence(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestIcecastAACAndOgg: the provincial stations' kinds of Icecast mount,
+// AAC (ADTS) and Ogg Vorbis/Opus fed by ffmpeg -re, play the tone through
+// the ffmpeg decoder, with the stream title; the encoder dies and the
+// relay goes failed, then plays again when it is back.
+func TestIcecastAACAndOgg(t *testing.T) {
+	needFFmpeg(t)
+	ice := icecasttest.Start(t)
+	for _, c := range []struct{ enc, mount, codec string }{
+		{"aac", "/tinh.aac", "aac"},
+		{"vorbis", "/tinh.ogg", "vorbis"},
+		{"opus", "/tinh.opus", "opus"},
+	} {
+		t.Run(c.enc, func(t *testing.T) {
+			feed := ice.FeedAs(t, c.mount, "sine=f=1000:sample_rate=48000", c.enc)
+			ice.WaitMount(t, c.mount, 10*time.Second)
+			src := Open(context.Background(), Config{URL: ice.URL(c.mount), StallTimeout: 2 * time.Second,
+				RetryMax: time.Second, Log: testLog(t)})
+			defer src.Close()
+			p := startPuller(t, src, 44100)
+			waitStats(t, src, 10*time.Second, "playing", func(s Stats) bool { return s.State == Playing })
+			// Icecast's burst on connect is 64 KB: for a pure tone in
+			// Vorbis/Opus (VBR, a few kB/s) that is many seconds, more
+			// than the buffer holds, and the buffer skips to the newest
+			// audio while it comes in; the tone is checked after it.
+			p.record(2 * time.Second)
+			checkIcecastTone(t, src, p.record(2*time.Second), 44100)
+			if st := src.Stats(); !strings.Contains(st.Codec, c.codec) || st.BytesIn == 0 {
+				t.Errorf("stats %+v", st)
+			}
+			if c.enc != "aac" {
+				return
+			}
+			feed.Kill()
+			waitStats(t, src, 10*time.Second, "failed", func(s Stats) bool { return s.State == Failed && s.FailingFor > 0 })
+			if err := src.Err(); err == nil {
+				t.Error("Err() = nil while failing")
+			}
+			ice.FeedAs(t, c.mount, "sine=f=1000:sample_rate=48000", c.enc)
+			ice.WaitMount(t, c.mount, 10*time.Second)
+			waitStats(t, src, 10*time.Second, "playing again", func(s Stats) bool { return s.State == Playing && s.Reconnects >= 1 })
+			p.record(500 * time.Millisecond)
+			checkIcecastTone(t, src, p.record(2*time.Second), 44100)
+		})
+	}
+}

@@ -1,5 +1,5 @@
-// Package stream plays an HTTP audio stream (Icecast, SHOUTcast, or a plain
-// MP3 file over HTTP) as a live source for the mixing engine: a relay of
+// Package stream plays an HTTP audio stream (Icecast, SHOUTcast, HLS, or a
+// plain audio file over HTTP) as a live source for the mixing engine: a relay of
 // VOV or of the city's live announcements.
 //
 // A Source connects at once and keeps reconnecting (with backoff and
@@ -14,9 +14,10 @@
 // something else when a relay has been failing (State, FailingFor) and the
 // technician can see why (LastError).
 //
-// Only MP3 (MPEG-1/2/2.5 layer III) is decoded. AAC, Ogg and MPEG layer II
-// streams are recognised and refused with ErrUnsupported: there is no
-// pure-Go AAC decoder worth trusting, and loa keeps cgo to ALSA.
+// MP3 (MPEG-1/2/2.5 layer III) is decoded in Go. HLS playlists, AAC
+// (ADTS) and Ogg streams are decoded by an ffmpeg child process into the
+// same jitter buffer (ffmpeg.go says why). MPEG layer II is refused with
+// ErrUnsupported.
 package stream
 
 import (
@@ -58,8 +59,11 @@ type Config struct {
 	// SHOUTcast's "ICY 200 OK" status line). It must not set a Timeout:
 	// a stream's body is read for hours.
 	HTTP *http.Client
-	Log  *slog.Logger
-	Now  func() time.Time
+	// FFmpeg is the program that decodes HLS, AAC and Ogg streams
+	// (default "ffmpeg", found on PATH); MP3 needs none.
+	FFmpeg string
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // State is what a Source is doing.
@@ -132,6 +136,7 @@ type Source struct {
 	everPlayed atomic.Bool
 	connected  atomic.Int64 // unix ns of the current connection's start
 	reading    atomic.Bool  // inside the body's Read (tests wait for this)
+	child      atomic.Int64 // the ffmpeg decoder's pid, 0 if none (benchmarks read it)
 
 	mu      sync.Mutex
 	codec   string
@@ -176,6 +181,9 @@ func Open(ctx context.Context, cfg Config) *Source {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.FFmpeg == "" {
+		cfg.FFmpeg = "ffmpeg"
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

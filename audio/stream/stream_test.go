@@ -214,16 +214,6 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 	for i := range garbage {
 		garbage[i] = byte(rng.Uint32())
 	}
-	adts := fixture(t, "tone.aac", "-f", "lavfi", "-i", "sine=f=1000:duration=5", "-c:a", "aac", "-b:a", "64k", "-f", "adts")
-	adtsData, err := os.ReadFile(adts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ogg := fixture(t, "tone.ogg", "-f", "lavfi", "-i", "sine=f=1000:duration=5", "-c:a", "libvorbis")
-	oggData, err := os.ReadFile(ogg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	mp2 := fixture(t, "tone.mp2", "-f", "lavfi", "-i", "sine=f=1000:duration=5", "-c:a", "mp2", "-b:a", "128k")
 	mp2Data, err := os.ReadFile(mp2)
 	if err != nil {
@@ -239,11 +229,11 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 		{"garbage", "audio/mpeg", 200, garbage, ErrNotMP3, "no MP3 frame in its first 64 KiB"},
 		{"html", "text/html; charset=utf-8", 200, []byte("<html><title>Not here</title></html>"), ErrNotMP3, "text/html"},
 		{"404", "text/html", 404, []byte("nope"), ErrHTTP, "404 Not Found"},
-		{"aac by type", "audio/aacp", 200, adtsData, ErrUnsupported, "AAC"},
-		{"aac by content", "application/octet-stream", 200, adtsData, ErrUnsupported, "AAC (ADTS)"},
-		{"ogg", "", 200, oggData, ErrUnsupported, "Ogg"},
 		{"mp2", "audio/mpeg", 200, mp2Data, ErrUnsupported, "layer II"},
-		{"playlist", "audio/x-mpegurl", 200, []byte("http://x/y.mp3\n"), ErrUnsupported, "playlist"},
+		{"playlist", "audio/x-scpls", 200, []byte("[playlist]\nFile1=http://x/y.mp3\n"), ErrUnsupported, "playlist"},
+		// AAC and Ogg are decoded by ffmpeg (TestRelaysAACAndOgg); a
+		// playlist type is taken for HLS, and ffmpeg says why not.
+		{"not HLS", "audio/x-mpegurl", 200, []byte("http://x/y.mp3\n"), ErrFFmpeg, "Connection timed out"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -261,7 +251,7 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 				<-r.Context().Done()
 			}))
 			defer srv.Close()
-			src := Open(context.Background(), Config{URL: srv.URL + "/x", RetryMin: time.Second})
+			src := Open(context.Background(), Config{URL: srv.URL + "/x", RetryMin: time.Second, ConnectTimeout: time.Second})
 			defer src.Close()
 			buf := make([][2]float64, 1024)
 			deadline := time.Now().Add(5 * time.Second)

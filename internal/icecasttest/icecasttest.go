@@ -261,12 +261,33 @@ type Feed struct {
 // killed when the test ends.
 func (s *Server) Feed(tb testing.TB, mount, input string) *Feed {
 	tb.Helper()
+	return s.FeedAs(tb, mount, input, "mp3")
+}
+
+// Encodings FeedAs knows: the encoder's arguments, content type included.
+var encodings = map[string][]string{
+	"mp3": {"-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3"},
+	"aac": {"-c:a", "aac", "-b:a", "256k", "-content_type", "audio/aac", "-f", "adts"},
+	// Ogg pages of 100 ms, as a live encoder sends them (ffmpeg's
+	// default, 1 s, holds a page's audio until the page is full).
+	"vorbis": {"-c:a", "libvorbis", "-b:a", "128k", "-content_type", "application/ogg", "-page_duration", "100000", "-f", "ogg"},
+	"opus":   {"-c:a", "libopus", "-b:a", "96k", "-content_type", "audio/ogg", "-page_duration", "100000", "-f", "ogg"},
+}
+
+// FeedAs is Feed in another encoding: "mp3", "aac" (ADTS), "vorbis" or
+// "opus" (in Ogg).
+func (s *Server) FeedAs(tb testing.TB, mount, input, encoding string) *Feed {
+	tb.Helper()
+	enc, ok := encodings[encoding]
+	if !ok {
+		tb.Fatalf("icecasttest: no encoding %q", encoding)
+	}
 	ctx := context.Background()
 	f := &Feed{done: make(chan struct{}), out: &syncBuffer{}}
-	f.cmd = exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-		"-re", "-f", "lavfi", "-i", input, "-ac", "2",
-		"-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg",
-		"-f", "mp3", s.SourceURL(mount))
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin",
+		"-re", "-f", "lavfi", "-i", input, "-ac", "2"}
+	args = append(args, enc...)
+	f.cmd = exec.CommandContext(ctx, "ffmpeg", append(args, s.SourceURL(mount))...)
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	if err := f.cmd.Start(); err != nil {
 		tb.Fatal(err)
