@@ -92,6 +92,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitBadArgs
 }
 
+// commandTitles names every command in Vietnamese first, English beside;
+// its --help starts with the name (cli_test.go checks every command has one).
+var commandTitles = map[string]string{
+	"run":         "Chạy đài truyền thanh thành phố (serve the city station)",
+	"ward add":    "Thêm đài phường/xã (register a ward)",
+	"ward code":   "Mã kết nối đài phường/xã (a ward's one-time join code)",
+	"ward list":   "Danh sách đài phường/xã (the wards)",
+	"ward key":    "Cấp lại khoá NATS của đài phường/xã (re-issue a ward's NATS key)",
+	"user add":    "Thêm người dùng (add an API user)",
+	"user list":   "Danh sách người dùng (the API users)",
+	"key":         "Khoá ký của đài thành phố (the city's signing key)",
+	"nats config": "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
+}
+
 // command is one subcommand's flags.
 type command struct {
 	name   string
@@ -106,14 +120,21 @@ func newCommand(name, args, help string, stdout, stderr io.Writer) *command {
 	c := &command{name: name, args: args, help: help, fs: flag.NewFlagSet(name, flag.ContinueOnError), stdout: stdout}
 	c.fs.SetOutput(stderr)
 	c.config = c.fs.String("config", "", "configuration file (YAML); default: built-in defaults")
-	c.fs.Usage = func() { c.usage(stderr) }
+	// The flag package prints the help on --help and on a bad flag, to the
+	// same place: parse prints it instead, once, where it belongs.
+	c.fs.Usage = func() {}
 	return c
 }
 
 func (c *command) usage(w io.Writer) {
+	if t := commandTitles[c.name]; t != "" {
+		fmt.Fprintf(w, "loa-city %s — %s\n\n", c.name, t)
+	}
 	fmt.Fprintf(w, "Usage: loa-city %s %s\n\n%s\n\nFlags:\n", c.name, c.args, c.help)
+	out := c.fs.Output()
 	c.fs.SetOutput(w)
 	c.fs.PrintDefaults()
+	c.fs.SetOutput(out)
 }
 
 // parse reads flags anywhere among the arguments (ward add ID --group G)
@@ -126,6 +147,7 @@ func (c *command) parse(args []string, npos int) (pos []string, code int, ok boo
 				c.usage(c.stdout)
 				return nil, exitOK, false
 			}
+			c.usage(c.fs.Output())
 			return nil, exitBadArgs, false
 		}
 		args = c.fs.Args()
