@@ -114,6 +114,9 @@ type command struct {
 	fs     *flag.FlagSet
 	config *string
 	stdout io.Writer
+	// tools: open checks the outside programs the configuration needs
+	// (CheckTools) and refuses to go on without them.
+	tools bool
 }
 
 func newCommand(name, args, help string, stdout, stderr io.Writer) *command {
@@ -171,6 +174,18 @@ func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
 		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
 		return nil, exitBadArgs
 	}
+	if c.tools {
+		if err := CheckTools(ctx, cfg); err != nil {
+			// Exit status 2, like a configuration error: the service unit
+			// does not restart it (RestartPreventExitStatus=2), as nothing
+			// changes until the program is installed.
+			fmt.Fprintf(stderr, "loa-city %s: không khởi động, thiếu chương trình cần thiết / not starting, a program it needs is missing:\n", c.name)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "  %s\n", line)
+			}
+			return nil, exitBadArgs
+		}
+	}
 	log, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
@@ -215,7 +230,8 @@ func failed(stderr io.Writer, name string, err error) int {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCommand("run", "[--config FILE]", "Serve the city's HTTP API until SIGINT or SIGTERM.", stdout, stderr)
+	c := newCommand("run", "[--config FILE]", "Serve the city's HTTP API until SIGINT or SIGTERM. It does not start without the\nprograms the configuration names: ffmpeg (ingest.ffmpeg, with libmp3lame) and\nespeak-ng with the voices vi, vi-vn-x-central and vi-vn-x-south (alerts.espeak).", stdout, stderr)
+	c.tools = true
 	if _, code, ok := c.parse(args, 0); !ok {
 		return code
 	}
