@@ -110,6 +110,9 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
+		if errors.Is(err, ErrRestart) {
+			return ExitRestart
+		}
 		var el schedule.ErrorList
 		if errors.As(err, &el) {
 			// Program file errors are bad input, listed one per line.
