@@ -69,6 +69,8 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 	case "version", "--version":
 		fmt.Fprintln(c.Stdout, "loa-agent", Version)
 		return ExitOK
+	case "manpage":
+		return c.manpage(ctx)
 	case "program", "live":
 		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") {
 			fmt.Fprint(c.Stdout, agentUsage)

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,29 @@ func TestHelpOncePerCommand(t *testing.T) {
 	if code := c.Main(context.Background(), []string{"status", "--bogus"}); code != ExitInput || out.Len() != 0 ||
 		strings.Count(errb.String(), "usage: loa-agent status") != 1 || !strings.Contains(errb.String(), "-bogus") {
 		t.Errorf("status --bogus: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+// TestManpage: the manual page the package installs holds every
+// command's help, escaped for roff.
+func TestManpage(t *testing.T) {
+	var page bytes.Buffer
+	if code := (&CLI{Stdout: &page, Stderr: &page}).Main(context.Background(), []string{"manpage"}); code != 0 {
+		t.Fatalf("manpage: exit %d\n%s", code, page.String())
+	}
+	roff := page.String()
+	if !strings.HasPrefix(roff, `.TH "LOA-AGENT" 1 `) || !strings.Contains(roff, "\n.SH NAME\n"+`loa\-agent \- `) {
+		t.Errorf("manpage header:\n%.300s", roff)
+	}
+	for name, title := range commandTitles {
+		if !strings.Contains(roff, ".SS \"loa-agent "+name+"\"\n") || !strings.Contains(roff, strings.ReplaceAll(title, "-", `\-`)) {
+			t.Errorf("manpage lacks %q (%s)", name, title)
+		}
+	}
+	for _, line := range strings.Split(roff, "\n") {
+		if strings.HasPrefix(line, ".") && !regexp.MustCompile(`^\.(TH|SH|SS|nf|fi|nh|hy|sp)( |$)`).MatchString(line) {
+			t.Errorf("a line roff takes for a request: %q", line)
+		}
 	}
 }
 

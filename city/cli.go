@@ -56,6 +56,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version", "--version":
 		fmt.Fprintln(stdout, "loa-city", Version)
 		return exitOK
+	case "manpage":
+		return writeManpage(ctx, stdout)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "key":

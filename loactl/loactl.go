@@ -84,6 +84,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 			fmt.Fprint(stderr, usage)
 			return exitBadArgs
 		}
+	case "manpage":
+		return writeManpage(ctx, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "loactl", Version)
+		return exitOK
 	case "media upload":
 		return r.mediaUpload(args)
 	case "media list":
