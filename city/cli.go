@@ -24,7 +24,7 @@ const (
 	exitBadArgs = 2
 )
 
-const usage = `loa-city: the city station (Đài truyền thanh thành phố).
+const usage = `loa-city — đài truyền thanh thành phố (the city station server).
 
 Usage:
   loa-city run [--config FILE]                      serve the HTTP API

@@ -29,7 +29,7 @@ func TestHelpOncePerCommand(t *testing.T) {
 	// Every command in the usage has a title.
 	for _, line := range strings.Split(usage, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "loa-city" || strings.HasPrefix(f[1], "-") {
+		if len(f) < 2 || f[0] != "loa-city" || strings.HasPrefix(f[1], "-") || f[1] == "—" {
 			continue
 		}
 		name := f[1]

@@ -38,7 +38,7 @@ type Env struct {
 	StdoutTTY bool
 }
 
-const usage = `loactl: the operators' command line for loa-city.
+const usage = `loactl — dòng lệnh của biên tập viên (the operators' command line for loa-city).
 
 Usage:
   loactl [--city URL] [--token T] COMMAND ...

@@ -18,7 +18,7 @@ func writeManpage(ctx context.Context, stdout io.Writer) int {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	p := manpage.Page{Name: "loactl", Summary: "operators' command line for the city station (loa-city)", Version: Version, Usage: usage,
+	p := manpage.Page{Name: "loactl", Summary: "operators' command line for the city station (dòng lệnh của biên tập viên)", Version: Version, Usage: usage,
 		SeeAlso: "loa-city(1), loa-agent(1)"}
 	for _, n := range names {
 		var out bytes.Buffer
