@@ -624,6 +624,11 @@ func (d *Daemon) reloadSchedule(ctx context.Context) {
 	for _, err := range errs {
 		d.Log.Error("program source not loaded", "err", err)
 	}
+	if sched == nil {
+		// No schedule at all (the database did not answer: the daemon is
+		// stopping, say): the one in use stays.
+		return
+	}
 	d.mu.Lock()
 	d.sched, d.schedErrs = sched, errs
 	d.mu.Unlock()
