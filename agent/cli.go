@@ -70,6 +70,15 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 	case "version", "--version":
 		fmt.Fprintln(c.Stdout, "loa-agent", Version)
 		return ExitOK
+	case "manpage":
+		return c.manpage(ctx)
+	case "program", "live":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") {
+			fmt.Fprint(c.Stdout, agentUsage)
+			return ExitOK
+		}
+	}
+	switch args[0] {
 	case "program":
 		if len(args) < 2 {
 			fmt.Fprint(c.Stderr, "usage: loa-agent program load FILE [--check] | program show [--date D] [--json]\n")
@@ -104,6 +113,9 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
+		if errors.Is(err, ErrRestart) {
+			return ExitRestart
+		}
 		var el schedule.ErrorList
 		if errors.As(err, &el) {
 			// Program file errors are bad input, listed one per line.
@@ -115,28 +127,64 @@ func (c *CLI) Main(ctx context.Context, args []string) int {
 	return ExitCode(err)
 }
 
-// flags makes a flag set that prints its help on --help and reports bad
-// flags as input errors.
-func (c *CLI) flags(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(c.Stderr, "usage: loa-agent %s\n\n", usage)
-		fs.PrintDefaults()
-	}
+// commandTitles names every command in Vietnamese first, English beside;
+// its --help starts with the name (cli_test.go checks every command has one).
+var commandTitles = map[string]string{
+	"run":          "Chạy đài truyền thanh phường/xã (the ward daemon)",
+	"program load": "Nạp chương trình (load a local program file)",
+	"program show": "Xem lịch phát sóng (the day's broadcast schedule)",
+	"render":       "Kết xuất ra tệp WAV (offline render of a time window)",
+	"status":       "Tình trạng đài (health of the running daemon)",
+	"doctor":       "Kiểm tra đài (check device, clock, disk, database)",
+	"live start":   "Phát trực tiếp (the ward's own live voice)",
+	"live stop":    "Dừng phát trực tiếp (end the live voice)",
+	"demo":         "Đài trình diễn (a demo station)",
+	"join":         "Kết nối với đài thành phố (connect this station to the city)",
+}
+
+// flagSet is a command's flags and its help.
+type flagSet struct {
+	*flag.FlagSet
+	name, usage string
+	stdout      io.Writer
+}
+
+// flags makes a flag set whose --help prints the command's help once, on
+// standard output, and whose bad flags are input errors that carry the
+// usage line.
+func (c *CLI) flags(name, usage string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), name: name, usage: usage, stdout: c.Stdout}
+	// The flag package would print the help to standard error on --help
+	// as well as its own message and the help on a bad flag: parse prints
+	// the help, Main the error.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
+}
+
+// help prints the command's Vietnamese and English name, its usage line
+// and its flags.
+func (fs *flagSet) help(w io.Writer) {
+	if t := commandTitles[fs.name]; t != "" {
+		fmt.Fprintf(w, "loa-agent %s — %s\n\n", fs.name, t)
+	}
+	fmt.Fprintf(w, "Usage: loa-agent %s\n\nFlags:\n", fs.usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parse parses flags that may come before or after the positional
 // arguments, and returns the positional ones.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+func parse(fs *flagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.help(fs.stdout)
 				return nil, err
 			}
-			return nil, usageErr(err.Error())
+			return nil, usageErr(fmt.Sprintf("%v\nusage: loa-agent %s (more: loa-agent %s --help)", err, fs.usage, fs.name))
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -148,7 +196,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // configFlags adds --config and --data, and returns a loader.
-func (c *CLI) configFlags(fs *flag.FlagSet) func() (Config, error) {
+func (c *CLI) configFlags(fs *flagSet) func() (Config, error) {
 	cfgPath := fs.String("config", "", "configuration file (default "+DefaultConfigPath+" when it exists)")
 	data := fs.String("data", "", "data folder (default from the configuration, else "+DefaultDataDir+")")
 	return func() (Config, error) {

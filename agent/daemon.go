@@ -21,6 +21,7 @@ import (
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
+	"loa/internal/backoff"
 	"loa/mediastore"
 	"loa/natsbus"
 	"loa/player"
@@ -42,6 +43,10 @@ type Daemon struct {
 	// OpenOutput opens the audio output on the daemon's clock (default:
 	// from Cfg.Audio.Output).
 	OpenOutput func(now func() time.Time) (audio.Output, error)
+	// ProbeOutput, when the output failed to open with a
+	// *soundcard.DeviceError, says whether it would open now (default:
+	// soundcard.Probe with Cfg.Audio).
+	ProbeOutput func() error
 	// Ready, if set, receives the HTTP address once the daemon serves.
 	Ready func(addr string)
 	// FleetTransport, if set, carries heartbeats and the as-run log to
@@ -131,10 +136,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.amp = NewAmplifier(cfg.Amplifier, d.Log)
 
 	out, err := d.openOutput()
+	var noCard *soundcard.DeviceError
+	waitCard := errors.As(err, &noCard)
 	if err != nil {
 		d.deviceFailed(err)
-		// Keep serving health and status with a null output until the
-		// hold time runs out.
+		// Keep serving health and status with a null output: until the
+		// card is there (it was never opened), or until the hold time
+		// runs out.
 		out = audio.NewPaced("null (device failed)", cfg.Audio.Rate, cfg.Audio.Buffer.D(), d.wall, nil)
 	}
 	d.out = out
@@ -167,6 +175,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.writeAsRun(ctx)
 	}()
+	cardBack := make(chan struct{})
+	if waitCard {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.waitForCard(ctx, cardBack)
+		}()
+	}
 
 	if cfg.City.URL != "" {
 		sy, err := d.newSyncer()
@@ -230,7 +246,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	sdNotify("READY=1\nSTATUS=on air")
 
-	err = d.loop(ctx, stamp, outErr)
+	err = d.loop(ctx, stamp, outErr, waitCard, cardBack)
 	// What is on air is logged as it stands: the broadcast log must say
 	// where playback stopped.
 	d.pl.Flush(d.wall(), "agent stopped")
@@ -361,7 +377,47 @@ func (d *Daemon) deviceFailed(err error) {
 	d.deviceErr = err
 	d.deviceAt = time.Now()
 	d.m.deviceErrors.Inc()
+	var noCard *soundcard.DeviceError
+	if errors.As(err, &noCard) {
+		d.Log.Error("audio device not available; the station is silent until it is", "err", err,
+			"retry", fmt.Sprintf("in this process, at most every %s", cardRetryMax))
+		return
+	}
 	d.Log.Error("audio device failed; the station is silent", "err", err, "restart_in", d.Cfg.Audio.DeviceHoldTime.D())
+}
+
+// ErrRestart stops the daemon for the same program to start again at
+// once in a fresh process (cmd/loa-agent re-executes itself): oto opens a
+// sound card once per process.
+var ErrRestart = errors.New("restart to open the sound card")
+
+// How often a sound card that did not open is tried again: every 2 s at
+// first, then less and less often, at most cardRetryMax apart. A probe
+// writes nothing to the journal.
+const (
+	cardRetryMin = 2 * time.Second
+	cardRetryMax = time.Minute
+)
+
+// waitForCard probes the sound card that did not open, pacing the probes
+// with backoff, and closes back once it would open. The device error the
+// status and heartbeats report stays until then.
+func (d *Daemon) waitForCard(ctx context.Context, back chan<- struct{}) {
+	probe := d.ProbeOutput
+	if probe == nil {
+		probe = func() error { return soundcard.Probe(d.Cfg.Audio.Rate, d.Cfg.Audio.Channels) }
+	}
+	for n := 1; ; n++ {
+		if !backoff.Sleep(ctx, backoff.Wait(n, cardRetryMin, cardRetryMax)) {
+			return
+		}
+		err := probe()
+		if err == nil {
+			close(back)
+			return
+		}
+		d.Log.Debug("audio device still not available", "err", err, "attempt", n)
+	}
 }
 
 func (d *Daemon) listen() (*http.Server, net.Listener, error) {
@@ -403,7 +459,10 @@ const (
 	heldRetryEvery = 2 * time.Second
 )
 
-func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) error {
+// loop steps the player until ctx ends. waitCard: the sound card did not
+// open, and cardBack is closed once it would: the daemon then stops with
+// ErrRestart, for a fresh process to open it.
+func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error, waitCard bool, cardBack <-chan struct{}) error {
 	tick := time.NewTicker(stepEvery)
 	defer tick.Stop()
 	var jumps jumpDetector
@@ -418,6 +477,9 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 				d.deviceFailed(err)
 			}
 			outErr = nil
+		case <-cardBack:
+			d.Log.Info("audio device found: restarting loa-agent to open it")
+			return ErrRestart
 		case <-tick.C:
 		case <-d.alertKick:
 		}
@@ -450,7 +512,7 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error) er
 			if err := d.out.Err(); err != nil {
 				d.deviceFailed(err)
 			}
-		} else if holdUntil.IsZero() {
+		} else if holdUntil.IsZero() && !waitCard {
 			holdUntil = devAt.Add(d.Cfg.Audio.DeviceHoldTime.D())
 		}
 		if !holdUntil.IsZero() && mono.After(holdUntil) {
@@ -608,6 +670,11 @@ func (d *Daemon) reloadSchedule(ctx context.Context) {
 	sched, errs := d.st.Schedule(ctx)
 	for _, err := range errs {
 		d.Log.Error("program source not loaded", "err", err)
+	}
+	if sched == nil {
+		// No schedule at all (the database did not answer: the daemon is
+		// stopping, say): the one in use stays.
+		return
 	}
 	d.mu.Lock()
 	d.sched, d.schedErrs = sched, errs

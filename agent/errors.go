@@ -7,6 +7,10 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitInput   = 2 // bad input: a bad file, flag or argument
+	// ExitRestart asks the program to run again, at once, in a fresh
+	// process: cmd/loa-agent re-executes itself (same process id for
+	// systemd, same arguments). It is not seen outside unless that fails.
+	ExitRestart = 75
 )
 
 // inputError marks an error caused by what the user gave: exit status 2.

@@ -91,11 +91,11 @@ func (c *CLI) join(ctx context.Context, args []string) error {
 	fs := c.flags("join", joinUsage)
 	j := &joiner{stdin: os.Stdin, stdout: c.Stdout, stderr: c.Stderr, systemdBooted: systemdBooted, systemctl: runSystemctl,
 		loaGroup: "loa", serviceConfig: DefaultConfigPath}
-	fs.StringVar(&j.cityURL, "city", "", "the city's address, e.g. https://loa.example.gov.vn (required)")
-	fs.StringVar(&j.code, "code", "", "the join code printed by `loa-city ward add` or `loa-city ward code` (required)")
+	fs.StringVar(&j.cityURL, "city", "", "the city's address `URL`, e.g. https://loa.example.gov.vn (required)")
+	fs.StringVar(&j.code, "code", "", "the join `CODE` printed by loa-city ward add or loa-city ward code (required)")
 	fs.StringVar(&j.config, "config", "", "configuration file to write (default "+DefaultConfigPath+")")
 	fs.BoolVar(&j.yes, "yes", false, "over plain HTTP, accept the city's key without asking (not recommended)")
-	fs.StringVar(&j.fingerprint, "fingerprint", "", "the city's key fingerprint (`loa-city key` shows it): checked instead of asking")
+	fs.StringVar(&j.fingerprint, "fingerprint", "", "the city's key fingerprint `FP` (loa-city key shows it): checked instead of asking")
 	fs.BoolVar(&j.noStart, "no-start", false, "write the configuration only; do not enable or start the service")
 	timeout := fs.Duration("timeout", 30*time.Second, "time allowed for each request to the city")
 	pos, err := parse(fs, args)

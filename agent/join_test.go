@@ -216,8 +216,10 @@ func TestJoinCommandLine(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	c := &CLI{Stdout: &out, Stderr: &errb}
-	if code := c.Main(context.Background(), []string{"join", "--help"}); code != 0 || !strings.Contains(errb.String(), "--fingerprint") {
-		t.Errorf("join --help: %d %q", code, errb.String())
+	// The flag placeholders name what to type, not a piece of the text.
+	if code := c.Main(context.Background(), []string{"join", "--help"}); code != 0 || !strings.Contains(out.String(), "-fingerprint FP") ||
+		!strings.Contains(out.String(), "-code CODE\n") || strings.Contains(out.String(), "ward add\n") {
+		t.Errorf("join --help: %d %q", code, out.String())
 	}
 }
 

@@ -24,7 +24,7 @@ const (
 	exitBadArgs = 2
 )
 
-const usage = `loa-city: the city station (Đài truyền thanh thành phố).
+const usage = `loa-city — đài truyền thanh thành phố (the city station server).
 
 Usage:
   loa-city run [--config FILE]                      serve the HTTP API
@@ -56,6 +56,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version", "--version":
 		fmt.Fprintln(stdout, "loa-city", Version)
 		return exitOK
+	case "manpage":
+		return writeManpage(ctx, stdout)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "key":
@@ -92,6 +94,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitBadArgs
 }
 
+// commandTitles names every command in Vietnamese first, English beside;
+// its --help starts with the name (cli_test.go checks every command has one).
+var commandTitles = map[string]string{
+	"run":         "Chạy đài truyền thanh thành phố (serve the city station)",
+	"ward add":    "Thêm đài phường/xã (register a ward)",
+	"ward code":   "Mã kết nối đài phường/xã (a ward's one-time join code)",
+	"ward list":   "Danh sách đài phường/xã (the wards)",
+	"ward key":    "Cấp lại khoá NATS của đài phường/xã (re-issue a ward's NATS key)",
+	"user add":    "Thêm người dùng (add an API user)",
+	"user list":   "Danh sách người dùng (the API users)",
+	"key":         "Khoá ký của đài thành phố (the city's signing key)",
+	"nats config": "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
+}
+
 // command is one subcommand's flags.
 type command struct {
 	name   string
@@ -100,20 +116,30 @@ type command struct {
 	fs     *flag.FlagSet
 	config *string
 	stdout io.Writer
+	// tools: open checks the outside programs the configuration needs
+	// (CheckTools) and refuses to go on without them.
+	tools bool
 }
 
 func newCommand(name, args, help string, stdout, stderr io.Writer) *command {
 	c := &command{name: name, args: args, help: help, fs: flag.NewFlagSet(name, flag.ContinueOnError), stdout: stdout}
 	c.fs.SetOutput(stderr)
 	c.config = c.fs.String("config", "", "configuration file (YAML); default: built-in defaults")
-	c.fs.Usage = func() { c.usage(stderr) }
+	// The flag package prints the help on --help and on a bad flag, to the
+	// same place: parse prints it instead, once, where it belongs.
+	c.fs.Usage = func() {}
 	return c
 }
 
 func (c *command) usage(w io.Writer) {
+	if t := commandTitles[c.name]; t != "" {
+		fmt.Fprintf(w, "loa-city %s — %s\n\n", c.name, t)
+	}
 	fmt.Fprintf(w, "Usage: loa-city %s %s\n\n%s\n\nFlags:\n", c.name, c.args, c.help)
+	out := c.fs.Output()
 	c.fs.SetOutput(w)
 	c.fs.PrintDefaults()
+	c.fs.SetOutput(out)
 }
 
 // parse reads flags anywhere among the arguments (ward add ID --group G)
@@ -126,6 +152,7 @@ func (c *command) parse(args []string, npos int) (pos []string, code int, ok boo
 				c.usage(c.stdout)
 				return nil, exitOK, false
 			}
+			c.usage(c.fs.Output())
 			return nil, exitBadArgs, false
 		}
 		args = c.fs.Args()
@@ -148,6 +175,18 @@ func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
 	if err != nil {
 		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
 		return nil, exitBadArgs
+	}
+	if c.tools {
+		if err := CheckTools(ctx, cfg); err != nil {
+			// Exit status 2, like a configuration error: the service unit
+			// does not restart it (RestartPreventExitStatus=2), as nothing
+			// changes until the program is installed.
+			fmt.Fprintf(stderr, "loa-city %s: không khởi động, thiếu chương trình cần thiết / not starting, a program it needs is missing:\n", c.name)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "  %s\n", line)
+			}
+			return nil, exitBadArgs
+		}
 	}
 	log, err := newLogger(cfg.Log, stderr)
 	if err != nil {
@@ -193,7 +232,8 @@ func failed(stderr io.Writer, name string, err error) int {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCommand("run", "[--config FILE]", "Serve the city's HTTP API until SIGINT or SIGTERM.", stdout, stderr)
+	c := newCommand("run", "[--config FILE]", "Serve the city's HTTP API until SIGINT or SIGTERM. It does not start without the\nprograms the configuration names: ffmpeg (ingest.ffmpeg, with libmp3lame) and\nespeak-ng with the voices vi, vi-vn-x-central and vi-vn-x-south (alerts.espeak).", stdout, stderr)
+	c.tools = true
 	if _, code, ok := c.parse(args, 0); !ok {
 		return code
 	}

@@ -300,6 +300,14 @@ func TestPackageContents(t *testing.T) {
 			{"-rw-r--r--", "./usr/share/doc/loa-city/api.md"}, {"-rw-r--r--", "./usr/share/doc/loa-city/install.md"}},
 		"loactl": {{"-rwxr-xr-x", "./usr/bin/loactl"}},
 	}
+	// What Debian asks of every package: the copyright file, a changelog,
+	// a manual page per program; and lintian's overrides, with reasons.
+	for pkg := range want {
+		want[pkg] = append(want[pkg], file{"-rw-r--r--", "./usr/share/doc/" + pkg + "/changelog.gz"},
+			file{"-rw-r--r--", "./usr/share/doc/" + pkg + "/copyright"}, file{"-rw-r--r--", "./usr/share/lintian/overrides/" + pkg},
+			file{"-rw-r--r--", "./usr/share/man/man1/" + pkg + ".1.gz"})
+		sort.Slice(want[pkg], func(i, j int) bool { return want[pkg][i].path < want[pkg][j].path })
+	}
 	for _, arch := range []string{"amd64", "arm64", "armhf"} {
 		for _, pkg := range []string{"loa-agent", "loa-city", "loactl"} {
 			t.Run(pkg+"_"+arch, func(t *testing.T) {
@@ -318,7 +326,7 @@ func TestPackageContents(t *testing.T) {
 						t.Errorf("Depends: %q", dep)
 					}
 				case "loa-city":
-					if c["Depends"] != "ffmpeg, tzdata, adduser" {
+					if c["Depends"] != "ffmpeg, espeak-ng, tzdata, adduser" {
 						t.Errorf("Depends: %q", c["Depends"])
 					}
 				case "loactl":
@@ -671,7 +679,7 @@ func TestPackageLifecycle(t *testing.T) {
 	c.stat("/etc/loa/agent.conf", 0o640, 0, ids[1])
 
 	// The city packages beside it share /etc/loa.
-	c.must("", "dpkg", "-i", "--ignore-depends=ffmpeg", "/tmp/loa-city.deb", "/tmp/loactl.deb")
+	c.must("", "dpkg", "-i", "--ignore-depends=ffmpeg,espeak-ng", "/tmp/loa-city.deb", "/tmp/loactl.deb")
 	cids := c.ids("loa-city")
 	c.stat("/var/lib/loa-city", 0o750, cids[0], cids[1])
 	c.stat("/etc/loa/city.conf", 0o640, 0, cids[1])

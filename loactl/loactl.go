@@ -38,7 +38,7 @@ type Env struct {
 	StdoutTTY bool
 }
 
-const usage = `loactl: the operators' command line for loa-city.
+const usage = `loactl — dòng lệnh của biên tập viên (the operators' command line for loa-city).
 
 Usage:
   loactl [--city URL] [--token T] COMMAND ...
@@ -84,6 +84,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 			fmt.Fprint(stderr, usage)
 			return exitBadArgs
 		}
+	case "manpage":
+		return writeManpage(ctx, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "loactl", Version)
+		return exitOK
 	case "media upload":
 		return r.mediaUpload(args)
 	case "media list":
@@ -163,6 +168,25 @@ type runner struct {
 	env            Env
 }
 
+// commandTitles names every command in Vietnamese first, English beside;
+// its --help starts with the name (loactl_test.go checks every command has
+// one).
+var commandTitles = map[string]string{
+	"media upload": "Tải lên (upload media)",
+	"media list":   "Thư viện (the media library)",
+	"program load": "Nạp chương trình (load a program file)",
+	"program show": "Lịch phát sóng (a ward's broadcast schedule)",
+	"wards":        "Trạm phát (every ward's health)",
+	"asrun":        "Nhật ký phát sóng (a ward's as-run log)",
+	"alert send":   "Gửi cảnh báo (send an alert)",
+	"alert cancel": "Huỷ cảnh báo (cancel an alert)",
+	"alert status": "Tình trạng cảnh báo (where an alert stands)",
+	"alert list":   "Danh sách cảnh báo (the latest alerts)",
+	"live start":   "Phát trực tiếp (live announcement)",
+	"live stop":    "Dừng phát trực tiếp (end a live announcement)",
+	"live list":    "Danh sách phát trực tiếp (live announcements on air)",
+}
+
 // command is one subcommand's flags, with the global ones.
 type command struct {
 	r                   *runner
@@ -177,14 +201,20 @@ func (r *runner) command(name, args, help string) *command {
 	c.city = c.fs.String("city", "", "loa-city URL, like http://city:8780 (or LOA_CITY)")
 	c.token = c.fs.String("token", "", "API token (or LOA_TOKEN)")
 	c.config = c.fs.String("config", "", "config file (default ~/.config/loa/loactl.yaml)")
-	c.fs.Usage = func() { c.usage(r.stderr) }
+	// The flag package prints the help on --help and on a bad flag, to the
+	// same place: parse prints it instead, once, where it belongs.
+	c.fs.Usage = func() {}
 	return c
 }
 
 func (c *command) usage(w io.Writer) {
+	if t := commandTitles[c.name]; t != "" {
+		fmt.Fprintf(w, "loactl %s — %s\n\n", c.name, t)
+	}
 	fmt.Fprintf(w, "Usage: loactl %s %s\n\n%s\n\nFlags:\n", c.name, c.args, c.help)
 	c.fs.SetOutput(w)
 	c.fs.PrintDefaults()
+	c.fs.SetOutput(c.r.stderr)
 }
 
 // parse reads flags anywhere among the arguments and returns the others.
@@ -195,6 +225,7 @@ func (c *command) parse(args []string) (pos []string, code int, ok bool) {
 				c.usage(c.r.stdout)
 				return nil, exitOK, false
 			}
+			c.usage(c.r.stderr)
 			return nil, exitBadArgs, false
 		}
 		args = c.fs.Args()

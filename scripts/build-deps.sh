@@ -2,8 +2,9 @@
 # Installs what cross builds, packaging and the package tests need on Debian
 # 12+ (amd64 host): the arm64 and armhf cross compilers, the targets'
 # libasound2-dev (multiarch), qemu-user to run the ARM binaries, dpkg-dev,
-# debootstrap (the throwaway root of the install test) and systemd (for
-# `systemd-analyze verify`; it is not started). Safe to run again.
+# debootstrap (the throwaway root of the install test), systemd (for
+# `systemd-analyze verify`; it is not started) and lintian (the packages'
+# check). Safe to run again.
 set -euo pipefail
 
 sudo=""
@@ -21,7 +22,7 @@ pkgs=(
   gcc pkg-config libasound2-dev
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross libasound2-dev:arm64
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libasound2-dev:armhf
-  qemu-user binutils dpkg-dev debootstrap systemd
+  qemu-user binutils dpkg-dev debootstrap systemd lintian
   sox lame
 )
 missing=()

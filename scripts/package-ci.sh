@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The packaging half of CI, kept out of scripts/test.sh so that it stays
 # fast: installs the cross toolchains, builds loa for amd64, arm64 and
-# armhf, makes the .deb packages, and runs the package tests (contents,
-# systemd units, install → join → run → upgrade → remove → purge in a
-# Debian chroot, qemu renders of arm64/armhf against amd64) and the cold
-# start benchmark. Needs root (chroot, dpkg in the throwaway root).
+# armhf, makes the .deb packages, checks them with lintian, and runs the
+# package tests (contents, systemd units, install → join → run → upgrade →
+# remove → purge in a Debian chroot, qemu renders of arm64/armhf against
+# amd64) and the cold start benchmark. Needs root (chroot, dpkg in the throwaway root).
 #
 # Environment: OUT (dist), CHROOT (the base root, default OUT/chroot-bookworm,
 # made with debootstrap when missing; delete it to make a fresh one),
@@ -34,6 +34,22 @@ step "packages"
 pids=()
 for a in amd64 arm64 armhf; do OUT=$out scripts/package.sh "$a" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p"; done
+
+step "lintian"
+# Debian policy: no errors, and no warnings but those overridden with a
+# reason (packaging/deb/PKG/lintian-overrides). One process per
+# architecture, side by side.
+pids=()
+for a in amd64 arm64 armhf; do
+  lintian --fail-on error,warning --display-level '>=warning' "$out"/deb/*_"$a".deb > "$out/lintian-$a.log" 2>&1 & pids+=($!)
+done
+lint=0
+for p in "${pids[@]}"; do wait "$p" || lint=1; done
+cat "$out"/lintian-*.log
+if [ $lint -ne 0 ]; then
+  echo "lintian found errors or warnings (above): fix them, or override one with its reason"
+  exit 1
+fi
 
 if [ ! -x "$chroot/usr/bin/dpkg" ]; then
   step "debootstrap bookworm (minbase) into $chroot"

@@ -7,7 +7,11 @@
 #
 # dpkg-deb rather than nfpm: it is already on every Debian machine, and the
 # packages are small enough that a control file and four shell scripts per
-# package are clearer than a generator's configuration.
+# package are clearer than a generator's configuration. Each package also
+# gets what Debian policy asks of every package (lintian checks it in
+# scripts/package-ci.sh): the copyright file, a changelog, a manual page per
+# program — written by the program itself from its commands' --help — and
+# lintian overrides, each with its reason (packaging/deb/PKG/lintian-overrides).
 #
 # Environment: VERSION (see build.sh), OUT (dist), DEB_MAINTAINER,
 # SOURCE_DATE_EPOCH (file times; default: the last commit's time, so that
@@ -17,6 +21,8 @@ cd "$(dirname "$0")/.."
 out=${OUT:-dist}
 maintainer=${DEB_MAINTAINER:-loa developers <loa@example.org>}
 debver=$(scripts/build.sh deb-version)
+version=$(scripts/build.sh version)
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
 archs=("$@")
@@ -32,7 +38,42 @@ libc_depends() {
   echo "libc6 (>= $v)"
 }
 
-# stage PKG ARCH: makes an empty package tree with its maintainer scripts.
+# manpages writes the three programs' manual pages into $man/, once for
+# every architecture (the text does not depend on it): each program prints
+# its own (`PROGRAM manpage`), so it runs here, built for this machine.
+man=""
+manpages() {
+  [ -z "$man" ] || return 0
+  man=$(mktemp -d)
+  local native p exe
+  native=$(scripts/build.sh native-arch)
+  for p in loa-agent loa-city loactl; do
+    exe="$out/$native/$p"
+    if [ ! -x "$exe" ]; then
+      exe="$man/$p.bin"
+      env CGO_ENABLED=$([ "$p" = loa-agent ] && echo 1 || echo 0) go build -trimpath \
+        -ldflags "-X loa/agent.Version=$version -X loa/city.Version=$version -X loa/loactl.Version=$version" -o "$exe" "./cmd/$p"
+    fi
+    "$exe" manpage | gzip -9n > "$man/$p.1.gz"
+  done
+}
+
+# changelog writes a package's changelog: native packages (the version has
+# no Debian revision) keep it as changelog.gz.
+changelog() {
+  local pkg=$1 dest=$2
+  {
+    echo "$pkg ($debver) unstable; urgency=medium"
+    echo
+    echo "  * Built from loa $version (git commit $commit)."
+    echo "    The changes are in the project's history: git log $commit."
+    echo
+    echo " -- $maintainer  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+  } | gzip -9n > "$dest"
+}
+
+# stage PKG ARCH: makes an empty package tree with its maintainer scripts,
+# and the files of /usr/share/doc/PKG every package has.
 stage() {
   local pkg=$1 root=$2
   rm -rf "$root"
@@ -41,6 +82,14 @@ stage() {
     if [ -f "packaging/deb/$pkg/$s" ]; then install -m 0755 "packaging/deb/$pkg/$s" "$root/DEBIAN/$s"; fi
   done
   if [ -f "packaging/deb/$pkg/conffiles" ]; then install -m 0644 "packaging/deb/$pkg/conffiles" "$root/DEBIAN/conffiles"; fi
+  install -D -m 0644 packaging/deb/copyright "$root/usr/share/doc/$pkg/copyright"
+  changelog "$pkg" "$root/usr/share/doc/$pkg/changelog.gz"
+  chmod 0644 "$root/usr/share/doc/$pkg/changelog.gz"
+  manpages
+  install -D -m 0644 "$man/$pkg.1.gz" "$root/usr/share/man/man1/$pkg.1.gz"
+  if [ -f "packaging/deb/$pkg/lintian-overrides" ]; then
+    install -D -m 0644 "packaging/deb/$pkg/lintian-overrides" "$root/usr/share/lintian/overrides/$pkg"
+  fi
 }
 
 # finish PKG ARCH ROOT LIBC: writes the control file and builds the .deb.
@@ -52,6 +101,10 @@ finish() {
   sed -e "s|@VERSION@|$debver|; s|@ARCH@|$arch|; s|@MAINTAINER@|$maintainer|; s|@SIZE@|$size|; s|@LIBC@|$libc|" \
     "packaging/deb/$pkg/control" > "$root/DEBIAN/control"
   chmod 0644 "$root/DEBIAN/control"
+  # md5sums: what `dpkg --verify` and debsums check the installed files
+  # against (an SD card that corrupts files).
+  (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
+  chmod 0644 "$root/DEBIAN/md5sums"
   find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
   deb="$out/deb/${pkg}_${debver}_${arch}.deb"
   dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
@@ -92,3 +145,4 @@ for arch in "${archs[@]}"; do
   rm -rf "$tmp"
   trap - EXIT
 done
+[ -z "$man" ] || rm -rf "$man"

@@ -48,8 +48,13 @@ var opened atomic.Bool
 // Open opens the default ALSA device at rate with 1 or 2 channels and an
 // ALSA buffer of the given length (≥ 50 ms on a Raspberry Pi). It waits
 // until the device is ready or has failed.
+//
+// A device that does not pass Probe is a *DeviceError, and oto is left
+// untouched: Open may be called again.
 func Open(rate, channels int, buffer time.Duration, now func() time.Time) (*Card, error) {
-	quietALSA()
+	if err := Probe(rate, channels); err != nil {
+		return nil, err
+	}
 	if !opened.CompareAndSwap(false, true) {
 		return nil, errors.New("sound card: already opened in this process (oto allows one context)")
 	}

@@ -27,5 +27,14 @@ func main() {
 	cli := &agent.CLI{Stdout: os.Stdout, Stderr: os.Stderr}
 	code := cli.Main(ctx, os.Args[1:])
 	cancel()
+	if code == agent.ExitRestart {
+		// The daemon waited for a sound card that is now there: oto opens
+		// a card once per process, so the program starts over in this one
+		// (/proc/self/exe: the binary running, even if an upgrade replaced
+		// the file).
+		err := syscall.Exec("/proc/self/exe", os.Args, os.Environ())
+		fmt.Fprintln(os.Stderr, "loa-agent: restart:", err)
+		code = agent.ExitFailure
+	}
 	os.Exit(code)
 }
