@@ -10,14 +10,18 @@ package bench
 //
 //   - A: no flood;
 //   - B1: while one ward's key, stolen, floods its receipt and as-run
-//     subjects as fast as raw NATS clients can (several connections, each
-//     publishing without waiting: messages of exactly the largest size the
-//     streams take, 4 KiB, and every 50th one of 64 KiB, which JetStream
-//     refuses);
+//     subjects as fast as a raw NATS client can (one connection: a second
+//     login of the same key closes the first, natsserver/identity.go;
+//     several goroutines publishing on it without waiting: messages of
+//     exactly the largest size the streams take, 4 KiB, and every 50th
+//     one of 64 KiB, which JetStream refuses);
 //   - B4: the same with four stolen keys at once.
 //
-// The stolen keys belong to wards among the 100 (their agents still run:
-// a thief does not stop the Pi), so their own alerts are measured too.
+// The stolen keys are those of four more wards registered in the city
+// whose agents are off (floodWards+0..3): with its agent on, a ward and
+// the thief take the key's one connection from each other in turn, which
+// is the identity check's business (e2e), not the flood's. All 104 wards
+// are addressed; latency is measured at the 100 running ones.
 // Latency is from the start of POST /api/v1/alerts to each ward's
 // PlayAlert. Each phase reports p50/p99/max, the flood's rate as the
 // clients achieved it, what the city dropped (its /metrics), the city
@@ -48,7 +52,8 @@ import (
 const (
 	floodWards  = 100
 	floodAlerts = 100 // per phase
-	floodConns  = 3   // connections per stolen key, each publishing flat out
+	floodKeys   = 4   // stolen keys at most
+	floodGo     = 4   // goroutines publishing on a stolen key's connection
 )
 
 // floodPhase is what one phase measured.
@@ -68,7 +73,7 @@ type floodPhase struct {
 }
 
 func BenchmarkAlertFlood(b *testing.B) {
-	bc := startAlertBenchCity(b, floodWards)
+	bc := startAlertBenchCity(b, floodWards+floodKeys)
 	st, stop := startSimWards(b, bc, floodWards)
 	defer stop()
 	pid := bc.cmd.Process.Pid
@@ -81,9 +86,9 @@ func BenchmarkAlertFlood(b *testing.B) {
 		}
 	}()
 	b.ResetTimer()
-	for _, keys := range []int{0, 1, 4} {
+	for _, keys := range []int{0, 1, floodKeys} {
 		for len(flooders) < keys {
-			f := startFlooder(b, bc, fmt.Sprintf("phuong-%04d", len(flooders)))
+			f := startFlooder(b, bc, fmt.Sprintf("phuong-%04d", floodWards+len(flooders)))
 			flooders = append(flooders, f)
 		}
 		if keys > 0 {
@@ -130,9 +135,8 @@ func BenchmarkAlertFlood(b *testing.B) {
 	}
 	for _, p := range phases {
 		fmt.Fprintf(&tbl, "%s: %d alerts to %d wards in %s; dropped by the city: %.0f receipts, %.0f as-run lines; "+
-			"the flooding wards' own receipts of the last alert taken: %d of %d; REPORTS %.0f msgs %.1f MB, ASRUN %.0f msgs %.1f MB\n",
+			"REPORTS %.0f msgs %.1f MB, ASRUN %.0f msgs %.1f MB\n",
 			p.name, floodAlerts, floodWards, p.wall.Round(time.Millisecond), p.dropped["report"], p.dropped["asrun"],
-			p.receivedOfFlooders, p.keys,
 			p.streamMsgs[natsbus.StreamReports], p.streamBytes[natsbus.StreamReports]/1e6,
 			p.streamMsgs[natsbus.StreamAsRun], p.streamBytes[natsbus.StreamAsRun]/1e6)
 	}
@@ -215,17 +219,15 @@ func runFloodPhase(b *testing.B, bc *alertBenchCity, st stamper, pid int, name s
 		p.streamMsgs[s] = m1[`loa_city_nats_stream_messages{stream="`+s+`"}`]
 		p.streamBytes[s] = m1[`loa_city_nats_stream_bytes{stream="`+s+`"}`]
 	}
-	// The last alert's receipts: every ward but the flooding ones (whose
-	// receipts go over their spent budget and are dropped with the flood).
+	// The last alert's receipts from the running wards.
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		a := bc.status(b, lastID)
-		if a.Summary.Received >= floodWards-len(flooders) {
+		if a.Summary.Received >= floodWards {
 			p.receiptsLag = time.Since(lastT0)
-			p.receivedOfFlooders = a.Summary.Received - (floodWards - len(flooders))
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Logf("%s: alert %s: %d receipts of %d after 2 minutes", name, lastID, a.Summary.Received, floodWards-len(flooders))
+			b.Logf("%s: alert %s: %d receipts of %d after 2 minutes", name, lastID, a.Summary.Received, floodWards)
 			p.receiptsLag = time.Since(lastT0)
 			break
 		}
@@ -288,10 +290,10 @@ func startSimWards(b *testing.B, bc *alertBenchCity, n int) (stamper, func()) {
 }
 
 // flooder is a stolen ward key publishing on the ward's receipt and as-run
-// subjects as fast as floodConns raw connections can.
+// subjects as fast as floodGo goroutines can on its connection.
 type flooder struct {
 	ward  string
-	links []*natsbus.Link
+	link  *natsbus.Link
 	quit  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -301,19 +303,19 @@ type flooder struct {
 
 func startFlooder(b *testing.B, bc *alertBenchCity, ward string) *flooder {
 	f := &flooder{ward: ward, quit: make(chan struct{})}
-	for c := 0; c < floodConns; c++ {
-		l, err := natsbus.Dial(natsbus.ConnOptions{URLs: bc.natsURL, Seed: bc.seeds[ward], Name: "flood", InboxPrefix: natsbus.InboxPrefix(ward)})
-		if err != nil {
-			b.Fatal(err)
+	l, err := natsbus.Dial(natsbus.ConnOptions{URLs: bc.natsURL, Seed: bc.seeds[ward], Name: "flood", InboxPrefix: natsbus.InboxPrefix(ward)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !l.Conn.IsConnected(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s's stolen key did not connect", ward)
 		}
-		for deadline := time.Now().Add(10 * time.Second); !l.Conn.IsConnected(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("%s's stolen key did not connect", ward)
-			}
-		}
-		f.links = append(f.links, l)
+	}
+	f.link = l
+	for g := 0; g < floodGo; g++ {
 		f.wg.Add(1)
-		go f.run(l, c)
+		go f.run(l, g)
 	}
 	return f
 }
@@ -336,13 +338,11 @@ func (f *flooder) run(l *natsbus.Link, c int) {
 		line := fmt.Sprintf(`{"ward":%q,"id":%d,"program":"flood","planned":%d,"kind":"program","item":"x","result":"completed","note":"`, f.ward, i, time.Now().UnixMilli())
 		line = line + strings.Repeat("x", natsbus.MaxAsRunMsg-len(line)-2) + `"}`
 		if l.Conn.Publish(rsub, []byte(rep)) != nil || l.Conn.Publish(asub, []byte(line)) != nil {
-			return
+			time.Sleep(time.Millisecond) // reconnecting, its buffer full: the link tries again
+			continue
 		}
 		n, by := uint64(2), uint64(len(rep)+len(line))
-		if i%50 == 0 {
-			if l.Conn.Publish(rsub, big) != nil || l.Conn.Publish(asub, big) != nil {
-				return
-			}
+		if i%50 == 0 && l.Conn.Publish(rsub, big) == nil && l.Conn.Publish(asub, big) == nil {
 			n, by = n+2, by+2*uint64(len(big))
 		}
 		f.msgs.Add(n)
@@ -356,9 +356,7 @@ func (f *flooder) stop() {
 	f.once.Do(func() {
 		close(f.quit)
 		f.wg.Wait()
-		for _, l := range f.links {
-			l.Close()
-		}
+		f.link.Close()
 	})
 }
 
