@@ -68,7 +68,8 @@ type floodPhase struct {
 	cityWrite               int64 // bytes the city process wrote to disk
 	load                    string
 	receiptsLag             time.Duration // from the last alert's POST to its receipts from all non-flooding wards
-	receivedOfFlooders      int           // the flooding wards' receipts of that alert the city took
+	lastID                  string
+	receivedOfFlooders      int // the flooding wards' receipts of that alert the city took
 	streamMsgs, streamBytes map[string]float64
 }
 
@@ -119,6 +120,24 @@ func BenchmarkAlertFlood(b *testing.B) {
 		phases = append(phases, runFloodPhase(b, bc, st, pid, name, flooders))
 	}
 	b.StopTimer()
+	// The flood stopped: how long until the last alert's receipts are all
+	// in (the agents retry a receipt with a growing wait, up to 30 s).
+	for _, f := range flooders {
+		f.stop()
+	}
+	last := phases[len(phases)-1]
+	stopped := time.Now()
+	for deadline := stopped.Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		a := bc.status(b, last.lastID)
+		if a.Summary.Received >= floodWards {
+			b.Logf("the flood stopped: the last alert's %d receipts all in %s later", floodWards, time.Since(stopped).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Logf("the flood stopped: the last alert's receipts %d of %d 2 minutes later", a.Summary.Received, floodWards)
+			break
+		}
+	}
 
 	a := phases[0]
 	pa99 := percentile(a.lat, 0.99)
@@ -198,6 +217,7 @@ func runFloodPhase(b *testing.B, bc *alertBenchCity, st stamper, pid int, name s
 		time.Sleep(500 * time.Millisecond)
 	}
 	p.wall = time.Since(began)
+	p.lastID = lastID
 	cpu1, _ := procUsage(pid)
 	self1, _ := procUsage(os.Getpid())
 	p.cityCPU, p.selfCPU, p.cityWrite = cpu1-cpu0, self1-self0, procWrite(pid)-w0
