@@ -21,8 +21,8 @@ package bench
 // whose agents are off (floodWards+0..3): with its agent on, a ward and
 // the thief take the key's one connection from each other in turn, which
 // is the identity check's business (e2e), not the flood's. All 104 wards
-// are addressed; latency is measured at the 100 running ones.
-// Latency is from the start of POST /api/v1/alerts to each ward's
+// are addressed; latency is measured at the 100 running ones. Latency is
+// from the start of POST /api/v1/alerts to each ward's
 // PlayAlert. Each phase reports p50/p99/max, the flood's rate as the
 // clients achieved it, what the city dropped (its /metrics), the city
 // process's CPU and disk writes, and the load average: the flooders, the
@@ -67,9 +67,8 @@ type floodPhase struct {
 	cityCPU, selfCPU        time.Duration
 	cityWrite               int64 // bytes the city process wrote to disk
 	load                    string
-	receiptsLag             time.Duration // from the last alert's POST to its receipts from all non-flooding wards
+	receiptsLag             time.Duration // from the last alert's POST to its receipts from the 100 running wards
 	lastID                  string
-	receivedOfFlooders      int // the flooding wards' receipts of that alert the city took
 	streamMsgs, streamBytes map[string]float64
 }
 
