@@ -45,7 +45,12 @@ type Frame struct {
 
 	mainDataBits *bits.Bits
 	store        [2][32][18]float32
-	v_vec        [2][1024]float32
+	// v_vec is each channel's synthesis FIFO V (1024 values) as a ring:
+	// the newest 64 values start at v_off[ch], and every value is
+	// stored twice (at p and p+1024) so that the 1024 values from
+	// v_off[ch] on are contiguous without shifting the FIFO each time.
+	v_vec [2][2048]float32
+	v_off [2]int
 
 	// l2data is a Layer II frame's audio data (after header and CRC).
 	l2data []byte
@@ -797,9 +802,9 @@ var synthDtbl = [512]float32{
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[gr][ch]
-	vv := &f.v_vec[ch]
+	vv, off := &f.v_vec[ch], &f.v_off[ch]
 	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
@@ -808,24 +813,28 @@ func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[0][ch]
-	vv := &f.v_vec[ch]
+	vv, off := &f.v_vec[ch], &f.v_off[ch]
 	for ss := 0; ss < 12; ss++ {
-		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
 // synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
 // the 32 subbands in d (18 samples each), with the filter history vv, into
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, vv *[1024]float32, o []byte, mono bool, ch int) {
+func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
 	var even, odd [16]float32
+	var nv [64]float32
 	o = o[:128]
-	copy(vv[64:1024], vv[0:1024-64])
+	// Shift the FIFO by 64: the ring's start moves back 64 values.
+	*off = (*off - 64) & 1023
 	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
 	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
 	// products of sums or differences. Rows 17..31 are rows 15..1
 	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
 	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
+	// Products are converted to float32 before the sum so that no
+	// architecture fuses them (FMA): the output is the same on all.
 	for j := 0; j < 16; j++ {
 		a, b := d[j*18+ss], d[(31-j)*18+ss]
 		even[j], odd[j] = a+b, a-b
@@ -839,21 +848,25 @@ func synthSample(d *[576]float32, ss int, vv *[1024]float32, o []byte, mono bool
 			w := &synthNWin[i]
 			sum := float32(0)
 			for j, x := range s {
-				sum += w[j] * x
+				sum += float32(w[j] * x)
 			}
-			vv[i] = sum
+			nv[i] = sum
 		}
 	}
 	for i := 1; i <= 15; i++ {
-		vv[32-i] = -vv[i]
-		vv[96-(32+i)] = vv[32+i]
+		nv[32-i] = -nv[i]
+		nv[96-(32+i)] = nv[32+i]
 	}
+	p0 := *off
+	copy(ring[p0:p0+64], nv[:])
+	copy(ring[p0+1024:p0+1024+64], nv[:])
+	vv := (*[1024]float32)(ring[p0 : p0+1024])
 	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
 	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
 	for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
 		sum := float32(0)
 		for k := 0; k < 8; k++ {
-			sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+			sum += float32(vv[128*k+i]*synthDtbl[64*k+i]) + float32(vv[128*k+96+i]*synthDtbl[64*k+32+i])
 		}
 		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
 		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
