@@ -659,6 +659,15 @@ func (f *Frame) frequencyInversion(gr int, ch int) {
 
 var synthNWin = [64][32]float32{}
 
+// synthRows are the 34 rows of synthNWin that synthSample computes,
+// grouped by four of the same parity (even rows use the sums of
+// mirrored subbands, odd rows the differences); the even rows are 18,
+// so 48 appears three times to fill the last group.
+var synthRows = [36]int{
+	0, 2, 4, 6, 8, 10, 12, 14, 16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 48, 48,
+	1, 3, 5, 7, 9, 11, 13, 15, 33, 35, 37, 39, 41, 43, 45, 47,
+}
+
 func init() {
 	for i := 0; i < 64; i++ {
 		for j := 0; j < 32; j++ {
@@ -839,19 +848,26 @@ func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byt
 		a, b := d[j*18+ss], d[(31-j)*18+ss]
 		even[j], odd[j] = a+b, a-b
 	}
-	for _, r := range [2][2]int{{0, 16}, {32, 48}} {
-		for i := r[0]; i <= r[1]; i++ {
-			s := &even
-			if i%2 == 1 {
-				s = &odd
-			}
-			w := &synthNWin[i]
-			sum := float32(0)
-			for j, x := range s {
-				sum += float32(w[j] * x)
-			}
-			nv[i] = sum
+	// Four rows at a time, each summed in order j = 0..15 (the same
+	// float32 result as one row at a time), so that the four chains of
+	// additions overlap.
+	for g := 0; g < len(synthRows); g += 4 {
+		s := &even
+		if synthRows[g]%2 == 1 {
+			s = &odd
 		}
+		w0 := (*[16]float32)(synthNWin[synthRows[g]][:16])
+		w1 := (*[16]float32)(synthNWin[synthRows[g+1]][:16])
+		w2 := (*[16]float32)(synthNWin[synthRows[g+2]][:16])
+		w3 := (*[16]float32)(synthNWin[synthRows[g+3]][:16])
+		var s0, s1, s2, s3 float32
+		for j, x := range s {
+			s0 += float32(w0[j] * x)
+			s1 += float32(w1[j] * x)
+			s2 += float32(w2[j] * x)
+			s3 += float32(w3[j] * x)
+		}
+		nv[synthRows[g]], nv[synthRows[g+1]], nv[synthRows[g+2]], nv[synthRows[g+3]] = s0, s1, s2, s3
 	}
 	for i := 1; i <= 15; i++ {
 		nv[32-i] = -nv[i]
@@ -863,11 +879,22 @@ func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byt
 	vv := (*[1024]float32)(ring[p0 : p0+1024])
 	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
 	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
-	for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
-		sum := float32(0)
+	// Four samples at a time, each summed in order k = 0..7, so that the
+	// four chains of additions overlap.
+	var sums [32]float32
+	for i := 0; i < 32; i += 4 {
+		var s0, s1, s2, s3 float32
 		for k := 0; k < 8; k++ {
-			sum += float32(vv[128*k+i]*synthDtbl[64*k+i]) + float32(vv[128*k+96+i]*synthDtbl[64*k+32+i])
+			u := (*[128]float32)(vv[128*k : 128*k+128])
+			t := (*[64]float32)(synthDtbl[64*k : 64*k+64])
+			s0 += float32(u[i]*t[i]) + float32(u[96+i]*t[32+i])
+			s1 += float32(u[i+1]*t[i+1]) + float32(u[97+i]*t[33+i])
+			s2 += float32(u[i+2]*t[i+2]) + float32(u[98+i]*t[34+i])
+			s3 += float32(u[i+3]*t[i+3]) + float32(u[99+i]*t[35+i])
 		}
+		sums[i], sums[i+1], sums[i+2], sums[i+3] = s0, s1, s2, s3
+	}
+	for i, sum := range sums { // Calc 32 samples,store in outdata vector
 		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
 		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
 		// the ISO references ("limited accuracy"). 16-bit full scale
