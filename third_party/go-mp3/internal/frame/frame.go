@@ -607,8 +607,8 @@ func (f *Frame) antialias(gr int, ch int) {
 		for i := 0; i < 8; i++ {
 			li := 18*sb - 1 - i
 			ui := 18*sb + i
-			lb := f.mainData.Is[gr][ch][li]*cs[i] - f.mainData.Is[gr][ch][ui]*ca[i]
-			ub := f.mainData.Is[gr][ch][ui]*cs[i] + f.mainData.Is[gr][ch][li]*ca[i]
+			lb := float32(f.mainData.Is[gr][ch][li]*cs[i]) - float32(f.mainData.Is[gr][ch][ui]*ca[i])
+			ub := float32(f.mainData.Is[gr][ch][ui]*cs[i]) + float32(f.mainData.Is[gr][ch][li]*ca[i])
 			f.mainData.Is[gr][ch][li] = lb
 			f.mainData.Is[gr][ch][ui] = ub
 		}

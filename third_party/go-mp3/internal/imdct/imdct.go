@@ -83,6 +83,9 @@ func init() {
 // The IMDCT of N/2 lines has N outputs of which only half are distinct:
 // x[N/2-1-p] = -x[p] and x[N-1-p] = x[N/2+p] for p < N/4, so only the first
 // and third quarters are summed.
+//
+// Every product is converted to float32 before it is added, so that no
+// architecture fuses the two (FMA) and the output is the same on all.
 func Win(in []float32, blockType int, out *[36]float32) {
 	*out = [36]float32{}
 	if blockType == 2 {
@@ -94,7 +97,7 @@ func Win(in []float32, blockType int, out *[36]float32) {
 				for _, p := range [2]int{q, N/2 + q} {
 					sum := float32(0.0)
 					for m := 0; m < N/2; m++ {
-						sum += in[i+3*m] * cosN12[m][p]
+						sum += float32(in[i+3*m] * cosN12[m][p])
 					}
 					x[p] = sum
 				}
@@ -102,7 +105,7 @@ func Win(in []float32, blockType int, out *[36]float32) {
 				x[N-1-q] = x[N/2+q]
 			}
 			for p := 0; p < N; p++ {
-				out[6*i+p+6] += x[p] * iwd[p]
+				out[6*i+p+6] += float32(x[p] * iwd[p])
 			}
 		}
 		return
@@ -113,8 +116,8 @@ func Win(in []float32, blockType int, out *[36]float32) {
 	for q := 0; q < N/4; q++ {
 		var lo, hi float32
 		for m, v := range in {
-			lo += v * cosN36[m][q]
-			hi += v * cosN36[m][N/2+q]
+			lo += float32(v * cosN36[m][q])
+			hi += float32(v * cosN36[m][N/2+q])
 		}
 		out[q] = lo * iwd[q]
 		out[N/2-1-q] = -lo * iwd[N/2-1-q]
