@@ -241,6 +241,9 @@ func pow2Quarter(q int) float64 {
 }
 
 func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
+	if f.mainData.Is[gr][ch][is_pos] == 0 {
+		return // 0 stays 0, without the scale factor's power of 2
+	}
 	sfMult4 := 2 // sf_mult 0.5, in quarters
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
@@ -258,6 +261,9 @@ func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
 }
 
 func (f *Frame) requantizeProcessShort(gr, ch, is_pos, sfb, win int) {
+	if f.mainData.Is[gr][ch][is_pos] == 0 {
+		return // 0 stays 0, without the scale factor's power of 2
+	}
 	sfMult4 := 2
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
