@@ -69,11 +69,16 @@ func init() {
 
 var cosN36 = [18][36]float32{}
 
+// cosT36 is cosN36 transposed (cosT36[p][m] = cosN36[m][p]), so that an
+// output's 18 coefficients are contiguous.
+var cosT36 = [36][18]float32{}
+
 func init() {
 	const N = 36
 	for i := 0; i < 18; i++ {
 		for j := 0; j < 36; j++ {
 			cosN36[i][j] = float32(math.Cos(math.Pi / (2 * N) * (2*float64(j) + 1 + N/2) * (2*float64(i) + 1)))
+			cosT36[j][i] = cosN36[i][j]
 		}
 	}
 }
@@ -112,16 +117,40 @@ func Win(in []float32, blockType int, out *[36]float32) {
 	}
 	const N = 36
 	iwd := &imdctWinData[blockType]
-	in = in[:N/2]
-	for q := 0; q < N/4; q++ {
-		var lo, hi float32
-		for m, v := range in {
-			lo += float32(v * cosN36[m][q])
-			hi += float32(v * cosN36[m][N/2+q])
+	v := (*[N / 2]float32)(in[:N/2])
+	// Two output pairs at a time (four chains of additions that overlap),
+	// each summed in order m = 0..17 as one at a time would.
+	for q := 0; q < N/4; q += 2 {
+		if q+1 == N/4 {
+			var lo, hi float32
+			cl, ch := &cosT36[q], &cosT36[N/2+q]
+			for m, x := range v {
+				lo += float32(x * cl[m])
+				hi += float32(x * ch[m])
+			}
+			winStore(out, iwd, q, lo, hi)
+			break
 		}
-		out[q] = lo * iwd[q]
-		out[N/2-1-q] = -lo * iwd[N/2-1-q]
-		out[N/2+q] = hi * iwd[N/2+q]
-		out[N-1-q] = hi * iwd[N-1-q]
+		var lo0, hi0, lo1, hi1 float32
+		cl0, ch0 := &cosT36[q], &cosT36[N/2+q]
+		cl1, ch1 := &cosT36[q+1], &cosT36[N/2+q+1]
+		for m, x := range v {
+			lo0 += float32(x * cl0[m])
+			hi0 += float32(x * ch0[m])
+			lo1 += float32(x * cl1[m])
+			hi1 += float32(x * ch1[m])
+		}
+		winStore(out, iwd, q, lo0, hi0)
+		winStore(out, iwd, q+1, lo1, hi1)
 	}
+}
+
+// winStore windows the IMDCT outputs q (lo) and N/2+q (hi) of a long
+// block into out, with their mirrors.
+func winStore(out *[36]float32, iwd *[36]float32, q int, lo, hi float32) {
+	const N = 36
+	out[q] = lo * iwd[q]
+	out[N/2-1-q] = -lo * iwd[N/2-1-q]
+	out[N/2+q] = hi * iwd[N/2+q]
+	out[N-1-q] = hi * iwd[N-1-q]
 }
