@@ -50,14 +50,36 @@ func (b *Bits) Bits(num int) int {
 		// TODO: Should this return error?
 		return 0
 	}
-	bb := make([]byte, 4)
-	copy(bb, b.vec[b.bytePos:])
-	tmp := (uint32(bb[0]) << 24) | (uint32(bb[1]) << 16) | (uint32(bb[2]) << 8) | (uint32(bb[3]))
+	// The 32 bits from bytePos, zeros past the end.
+	var tmp uint32
+	if v := b.vec[b.bytePos:]; len(v) >= 4 {
+		tmp = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+	} else {
+		for i, c := range v {
+			tmp |= uint32(c) << (24 - 8*uint(i))
+		}
+	}
 	tmp <<= uint(b.bitPos)
 	tmp >>= (32 - uint(num))
 	b.bytePos += (b.bitPos + num) >> 3
 	b.bitPos = (b.bitPos + num) & 0x07
 	return int(tmp)
+}
+
+// Peek8 returns the next 8 bits without reading them, and false when
+// fewer than 16 bits are left (the caller then reads bit by bit).
+func (b *Bits) Peek8() (int, bool) {
+	if b.bytePos+1 >= len(b.vec) {
+		return 0, false
+	}
+	v := uint(b.vec[b.bytePos])<<8 | uint(b.vec[b.bytePos+1])
+	return int((v >> (8 - uint(b.bitPos))) & 0xff), true
+}
+
+// Skip reads n bits (after Peek8 said they are there) and drops them.
+func (b *Bits) Skip(n int) {
+	b.bytePos += (b.bitPos + n) >> 3
+	b.bitPos = (b.bitPos + n) & 0x07
 }
 
 func (b *Bits) BitPos() int {

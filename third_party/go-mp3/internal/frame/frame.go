@@ -45,7 +45,12 @@ type Frame struct {
 
 	mainDataBits *bits.Bits
 	store        [2][32][18]float32
-	v_vec        [2][1024]float32
+	// v_vec is each channel's synthesis FIFO V (1024 values) as a ring:
+	// the newest 64 values start at v_off[ch], and every value is
+	// stored twice (at p and p+1024) so that the 1024 values from
+	// v_off[ch] on are contiguous without shifting the FIFO each time.
+	v_vec [2][2048]float32
+	v_off [2]int
 
 	// l2data is a Layer II frame's audio data (after header and CRC).
 	l2data []byte
@@ -236,6 +241,9 @@ func pow2Quarter(q int) float64 {
 }
 
 func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
+	if f.mainData.Is[gr][ch][is_pos] == 0 {
+		return // 0 stays 0, without the scale factor's power of 2
+	}
 	sfMult4 := 2 // sf_mult 0.5, in quarters
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
@@ -253,6 +261,9 @@ func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
 }
 
 func (f *Frame) requantizeProcessShort(gr, ch, is_pos, sfb, win int) {
+	if f.mainData.Is[gr][ch][is_pos] == 0 {
+		return // 0 stays 0, without the scale factor's power of 2
+	}
 	sfMult4 := 2
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
@@ -602,8 +613,8 @@ func (f *Frame) antialias(gr int, ch int) {
 		for i := 0; i < 8; i++ {
 			li := 18*sb - 1 - i
 			ui := 18*sb + i
-			lb := f.mainData.Is[gr][ch][li]*cs[i] - f.mainData.Is[gr][ch][ui]*ca[i]
-			ub := f.mainData.Is[gr][ch][ui]*cs[i] + f.mainData.Is[gr][ch][li]*ca[i]
+			lb := float32(f.mainData.Is[gr][ch][li]*cs[i]) - float32(f.mainData.Is[gr][ch][ui]*ca[i])
+			ub := float32(f.mainData.Is[gr][ch][ui]*cs[i]) + float32(f.mainData.Is[gr][ch][li]*ca[i])
 			f.mainData.Is[gr][ch][li] = lb
 			f.mainData.Is[gr][ch][ui] = ub
 		}
@@ -653,6 +664,15 @@ func (f *Frame) frequencyInversion(gr int, ch int) {
 }
 
 var synthNWin = [64][32]float32{}
+
+// synthRows are the 34 rows of synthNWin that synthSample computes,
+// grouped by four of the same parity (even rows use the sums of
+// mirrored subbands, odd rows the differences); the even rows are 18,
+// so 48 appears three times to fill the last group.
+var synthRows = [36]int{
+	0, 2, 4, 6, 8, 10, 12, 14, 16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 48, 48,
+	1, 3, 5, 7, 9, 11, 13, 15, 33, 35, 37, 39, 41, 43, 45, 47,
+}
 
 func init() {
 	for i := 0; i < 64; i++ {
@@ -797,9 +817,9 @@ var synthDtbl = [512]float32{
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[gr][ch]
-	vv := &f.v_vec[ch]
+	vv, off := &f.v_vec[ch], &f.v_off[ch]
 	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
@@ -808,53 +828,79 @@ func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[0][ch]
-	vv := &f.v_vec[ch]
+	vv, off := &f.v_vec[ch], &f.v_off[ch]
 	for ss := 0; ss < 12; ss++ {
-		synthSample(d, ss, vv, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
 // synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
 // the 32 subbands in d (18 samples each), with the filter history vv, into
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, vv *[1024]float32, o []byte, mono bool, ch int) {
+func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
 	var even, odd [16]float32
+	var nv [64]float32
 	o = o[:128]
-	copy(vv[64:1024], vv[0:1024-64])
+	// Shift the FIFO by 64: the ring's start moves back 64 values.
+	*off = (*off - 64) & 1023
 	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
 	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
 	// products of sums or differences. Rows 17..31 are rows 15..1
 	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
 	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
+	// Products are converted to float32 before the sum so that no
+	// architecture fuses them (FMA): the output is the same on all.
 	for j := 0; j < 16; j++ {
 		a, b := d[j*18+ss], d[(31-j)*18+ss]
 		even[j], odd[j] = a+b, a-b
 	}
-	for _, r := range [2][2]int{{0, 16}, {32, 48}} {
-		for i := r[0]; i <= r[1]; i++ {
-			s := &even
-			if i%2 == 1 {
-				s = &odd
-			}
-			w := &synthNWin[i]
-			sum := float32(0)
-			for j, x := range s {
-				sum += w[j] * x
-			}
-			vv[i] = sum
+	// Four rows at a time, each summed in order j = 0..15 (the same
+	// float32 result as one row at a time), so that the four chains of
+	// additions overlap.
+	for g := 0; g < len(synthRows); g += 4 {
+		s := &even
+		if synthRows[g]%2 == 1 {
+			s = &odd
 		}
+		w0 := (*[16]float32)(synthNWin[synthRows[g]][:16])
+		w1 := (*[16]float32)(synthNWin[synthRows[g+1]][:16])
+		w2 := (*[16]float32)(synthNWin[synthRows[g+2]][:16])
+		w3 := (*[16]float32)(synthNWin[synthRows[g+3]][:16])
+		var s0, s1, s2, s3 float32
+		for j, x := range s {
+			s0 += float32(w0[j] * x)
+			s1 += float32(w1[j] * x)
+			s2 += float32(w2[j] * x)
+			s3 += float32(w3[j] * x)
+		}
+		nv[synthRows[g]], nv[synthRows[g+1]], nv[synthRows[g+2]], nv[synthRows[g+3]] = s0, s1, s2, s3
 	}
 	for i := 1; i <= 15; i++ {
-		vv[32-i] = -vv[i]
-		vv[96-(32+i)] = vv[32+i]
+		nv[32-i] = -nv[i]
+		nv[96-(32+i)] = nv[32+i]
 	}
+	p0 := *off
+	copy(ring[p0:p0+64], nv[:])
+	copy(ring[p0+1024:p0+1024+64], nv[:])
+	vv := (*[1024]float32)(ring[p0 : p0+1024])
 	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
 	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
-	for i := 0; i < 32; i++ { // Calc 32 samples,store in outdata vector
-		sum := float32(0)
+	// Four samples at a time, each summed in order k = 0..7, so that the
+	// four chains of additions overlap.
+	var sums [32]float32
+	for i := 0; i < 32; i += 4 {
+		var s0, s1, s2, s3 float32
 		for k := 0; k < 8; k++ {
-			sum += vv[128*k+i]*synthDtbl[64*k+i] + vv[128*k+96+i]*synthDtbl[64*k+32+i]
+			u := (*[128]float32)(vv[128*k : 128*k+128])
+			t := (*[64]float32)(synthDtbl[64*k : 64*k+64])
+			s0 += float32(u[i]*t[i]) + float32(u[96+i]*t[32+i])
+			s1 += float32(u[i+1]*t[i+1]) + float32(u[97+i]*t[33+i])
+			s2 += float32(u[i+2]*t[i+2]) + float32(u[98+i]*t[34+i])
+			s3 += float32(u[i+3]*t[i+3]) + float32(u[99+i]*t[35+i])
 		}
+		sums[i], sums[i+1], sums[i+2], sums[i+3] = s0, s1, s2, s3
+	}
+	for i, sum := range sums { // Calc 32 samples,store in outdata vector
 		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
 		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
 		// the ISO references ("limited accuracy"). 16-bit full scale

@@ -345,6 +345,78 @@ var huffmanMain = [...]huffTables{
 	{huffmanTable[2773:], 31, 0},   // Table 33
 }
 
+// fastEntry is what the first 8 bits of a code word give: a whole code
+// word of n <= 8 bits (leaf), or the tree node reached after 8 bits
+// (the walk goes on bit by bit from there), or nothing usable (slow: an
+// illegal code within 8 bits, left to the bit-by-bit walk to report).
+type fastEntry struct {
+	kind  uint8 // fastLeaf, fastNode or fastSlow
+	n     uint8 // bits of a leaf
+	xy    uint8 // a leaf's value, as in the tree
+	point uint16
+}
+
+const (
+	fastSlow = iota
+	fastLeaf
+	fastNode
+)
+
+// fastTables[t][b] is the fastEntry of table t for the next 8 bits b:
+// table-driven decoding of the common short code words, the same
+// result as the tree walk bit by bit.
+var fastTables [len(huffmanMain)]*[256]fastEntry
+
+func init() {
+	for t, h := range huffmanMain {
+		if h.treelen == 0 {
+			continue
+		}
+		var ft [256]fastEntry
+		for b := range 256 {
+			ft[b] = fastWalk(h.hufftable, h.treelen, b)
+		}
+		fastTables[t] = &ft
+	}
+}
+
+// fastWalk walks the tree of Decode over the 8 bits b (first bit the
+// highest).
+func fastWalk(htptr []uint16, treelen, b int) fastEntry {
+	point := 0
+	for n := 0; ; n++ {
+		if point >= len(htptr) {
+			return fastEntry{kind: fastSlow}
+		}
+		if (htptr[point] & 0xff00) == 0 {
+			return fastEntry{kind: fastLeaf, n: uint8(n), xy: uint8(htptr[point] & 0xff)}
+		}
+		if n == 8 {
+			return fastEntry{kind: fastNode, point: uint16(point)}
+		}
+		if (b>>(7-n))&1 != 0 {
+			for point < len(htptr) && (htptr[point]&0xff) >= 250 {
+				point += int(htptr[point]) & 0xff
+			}
+			if point >= len(htptr) {
+				return fastEntry{kind: fastSlow}
+			}
+			point += int(htptr[point]) & 0xff
+		} else {
+			for point < len(htptr) && (htptr[point]>>8) >= 250 {
+				point += int(htptr[point]) >> 8
+			}
+			if point >= len(htptr) {
+				return fastEntry{kind: fastSlow}
+			}
+			point += int(htptr[point]) >> 8
+		}
+		if point >= treelen {
+			return fastEntry{kind: fastSlow}
+		}
+	}
+}
+
 func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 	point := 0
 	error := 1
@@ -355,6 +427,18 @@ func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 		return 0, 0, 0, 0, nil
 	}
 	htptr := huffmanMain[table_num].hufftable
+	if b, ok := m.Peek8(); ok {
+		switch e := fastTables[table_num][b]; e.kind {
+		case fastLeaf:
+			m.Skip(int(e.n))
+			x, y = int(e.xy>>4), int(e.xy&0xf)
+			return finish(m, table_num, linbits, x, y)
+		case fastNode:
+			m.Skip(8)
+			point = int(e.point)
+			bitsleft -= 8
+		}
+	}
 	for { // Start reading the Huffman code word,bit by bit
 		// Check if we've matched a code word
 		if (htptr[point] & 0xff00) == 0 {
@@ -384,6 +468,11 @@ func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 			bitsleft, point, table_num)
 		return 0, 0, 0, 0, err
 	}
+	return finish(m, table_num, linbits, x, y)
+}
+
+// finish reads the linbits and signs of the values x, y of a code word.
+func finish(m *bits.Bits, table_num, linbits, x, y int) (_, _, v, w int, err error) {
 	if table_num > 31 { // Process sign encodings for quadruples tables.
 		v = (y >> 3) & 1
 		w = (y >> 2) & 1
