@@ -80,7 +80,6 @@ func TestDaemonRelayWithFallback(t *testing.T) {
 	writeTone(t, filepath.Join(dir, "media/du-phong.wav"), 44100, 440, 0.5, 60)
 	clock := &shiftedClock{}
 	start := time.Date(2026, 11, 26, 11, 0, 0, 0, ict)
-	clock.setTo(start.Add(-12 * time.Second))
 	loadProgram(t, data, dir, `
 programs:
   - id: tiep-song
@@ -89,7 +88,11 @@ programs:
     duration: 40s
     relay: `+ice.URL("/vov.mp3")+`
     fallback: [media/du-phong.wav]
-`, clock.Now())
+`, start.Add(-12*time.Second))
+	// The station's clock starts 12 s before the relay once the program
+	// is loaded (loading decodes the fallback, which a loaded machine
+	// under -race can stretch past those 12 s).
+	clock.setTo(start.Add(-12 * time.Second))
 	out := filepath.Join(dir, "out.wav")
 	td := startDaemon(t, data, clock, func(c *Config) { c.Audio.Output = Name("wav:" + out) })
 	at := wavAt{base: td.anchor(), rate: 44100}
