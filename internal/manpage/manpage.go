@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,20 @@ type Page struct {
 // Command is one command's --help.
 type Command struct {
 	Name, Help string
+}
+
+// AddCommands adds to p, in name order, the help of every command named in
+// titles (a program's command → Vietnamese title map), as help prints it
+// for the command's words followed by --help.
+func (p *Page) AddCommands(titles map[string]string, help func(args []string) string) {
+	names := make([]string, 0, len(titles))
+	for n := range titles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p.Commands = append(p.Commands, Command{Name: n, Help: help(append(strings.Fields(n), "--help"))})
+	}
 }
 
 // Write writes p as a section 1 manual page. Its date is
