@@ -49,6 +49,7 @@ import (
 	"loa/alert"
 	"loa/city"
 	"loa/city/api"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/player"
 	"loa/signing"
@@ -567,11 +568,8 @@ func benchFanout(b *testing.B, n int, byWard bool) {
 		statusTimes = append(statusTimes, time.Since(s0))
 		// On a loaded machine receipts can lag: wait for them (they are
 		// not what is timed), so that the next alert starts from quiet.
-		for deadline := time.Now().Add(30 * time.Second); a.Summary.Received != n; time.Sleep(200 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("alert %s: %d receipts of %d after 30 s", id, a.Summary.Received, n)
-			}
-			a = bc.status(b, id)
+		if !testwait.Poll(30*time.Second, func() bool { a = bc.status(b, id); return a.Summary.Received == n }) {
+			b.Fatalf("alert %s: %d receipts of %d after 30 s", id, a.Summary.Received, n)
 		}
 		tr.pubFirst, tr.pubLast, _ = onNATS.span(id, t0)
 		tr.recvFirst, tr.recvLast, _ = received.span(id, t0)

@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"loa/agent"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/sqlite"
 )
@@ -95,21 +96,19 @@ func BenchmarkAlertFlood(b *testing.B) {
 			// The flood is on when the city drops from every stolen key
 			// (receipts or as-run lines: it takes a burst of each first,
 			// and the as-run one is 10,000 lines).
-			for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+			on := 0
+			if !testwait.Poll(3*time.Minute, func() bool {
 				m := bc.metrics(b)
-				on := 0
+				on = 0
 				for _, f := range flooders {
 					if m[`loa_city_nats_flood_dropped_total{kind="report",ward="`+f.ward+`"}`] > 0 ||
 						m[`loa_city_nats_flood_dropped_total{kind="asrun",ward="`+f.ward+`"}`] > 0 {
 						on++
 					}
 				}
-				if on == len(flooders) {
-					break
-				}
-				if time.Now().After(deadline) {
-					b.Fatalf("after 3 minutes the city drops from %d of %d stolen keys", on, len(flooders))
-				}
+				return on == len(flooders)
+			}) {
+				b.Fatalf("after 3 minutes the city drops from %d of %d stolen keys", on, len(flooders))
 			}
 		}
 		name := "A"
@@ -126,16 +125,11 @@ func BenchmarkAlertFlood(b *testing.B) {
 	}
 	last := phases[len(phases)-1]
 	stopped := time.Now()
-	for deadline := stopped.Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		a := bc.status(b, last.lastID)
-		if a.Summary.Received >= floodWards {
-			b.Logf("the flood stopped: the last alert's %d receipts all in %s later", floodWards, time.Since(stopped).Round(time.Millisecond))
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Logf("the flood stopped: the last alert's receipts %d of %d 2 minutes later", a.Summary.Received, floodWards)
-			break
-		}
+	var got int
+	if testwait.Poll(2*time.Minute, func() bool { got = bc.status(b, last.lastID).Summary.Received; return got >= floodWards }) {
+		b.Logf("the flood stopped: the last alert's %d receipts all in %s later", floodWards, time.Since(stopped).Round(time.Millisecond))
+	} else {
+		b.Logf("the flood stopped: the last alert's receipts %d of %d 2 minutes later", got, floodWards)
 	}
 
 	a := phases[0]
@@ -213,6 +207,8 @@ func runFloodPhase(b *testing.B, bc *alertBenchCity, st stamper, pid int, name s
 		}
 		st.mu.Unlock()
 		lastID, lastT0 = id, t0
+		// The load's pace, not a wait: alerts go out 0.5 s apart, as an
+		// issuer's do, so that each is measured on its own.
 		time.Sleep(500 * time.Millisecond)
 	}
 	p.wall = time.Since(began)
@@ -241,18 +237,11 @@ func runFloodPhase(b *testing.B, bc *alertBenchCity, st stamper, pid int, name s
 		p.streamBytes[s] = m1[`loa_city_nats_stream_bytes{stream="`+s+`"}`]
 	}
 	// The last alert's receipts from the running wards.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		a := bc.status(b, lastID)
-		if a.Summary.Received >= floodWards {
-			p.receiptsLag = time.Since(lastT0)
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Logf("%s: alert %s: %d receipts of %d after 2 minutes", name, lastID, a.Summary.Received, floodWards)
-			p.receiptsLag = time.Since(lastT0)
-			break
-		}
+	var got int
+	if !testwait.Poll(2*time.Minute, func() bool { got = bc.status(b, lastID).Summary.Received; return got >= floodWards }) {
+		b.Logf("%s: alert %s: %d receipts of %d after 2 minutes", name, lastID, got, floodWards)
 	}
+	p.receiptsLag = time.Since(lastT0)
 	b.Logf("%s: %d stolen keys flooding; p50 %s p99 %s max %s; load %s", name, len(flooders),
 		ms(percentile(p.lat, 0.5)), ms(percentile(p.lat, 0.99)), ms(percentile(p.lat, 1)), p.load)
 	return p
@@ -292,20 +281,18 @@ func startSimWards(b *testing.B, bc *alertBenchCity, n int) (stamper, func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); rx.Run(ctx) }()
 	}
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		ready := 0
+	ready := 0
+	if !testwait.Poll(3*time.Minute, func() bool {
+		ready = 0
 		for _, rx := range rxs {
 			if s := rx.State(ctx); s.NATS.Connected && s.Consumer == "" {
 				ready++
 			}
 		}
-		if ready == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			b.Fatalf("%d of %d wards connected", ready, n)
-		}
+		return ready == n
+	}) {
+		stop()
+		b.Fatalf("%d of %d wards connected", ready, n)
 	}
 	return st, stop
 }
@@ -328,10 +315,8 @@ func startFlooder(b *testing.B, bc *alertBenchCity, ward string) *flooder {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !l.Conn.IsConnected(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s's stolen key did not connect", ward)
-		}
+	if !testwait.Poll(10*time.Second, l.Conn.IsConnected) {
+		b.Fatalf("%s's stolen key did not connect", ward)
 	}
 	f.link = l
 	for g := 0; g < floodGo; g++ {

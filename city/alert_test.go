@@ -19,6 +19,7 @@ import (
 	"loa/alert"
 	"loa/city/api"
 	"loa/city/citytest"
+	"loa/internal/testwait"
 	"loa/natsbus"
 )
 
@@ -306,14 +307,7 @@ func recv(t *testing.T, ch chan string) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testwait.For(t, what, 10*time.Second, cond)
 }
 
 // A ward added through the API gets its NATS key in the answer, once; the

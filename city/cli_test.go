@@ -16,6 +16,7 @@ import (
 	"loa/city"
 	"loa/city/api"
 	"loa/city/citytest"
+	"loa/internal/testwait"
 	"loa/signing"
 )
 
@@ -146,17 +147,15 @@ func TestMainRun(t *testing.T) {
 	// Healthy once its NATS streams are set up (503 "not set up" until
 	// then, a few milliseconds with the embedded server).
 	var b []byte
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testwait.Poll(10*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 200 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return resp.StatusCode == 200
+	})
 	if string(b) != "ok\n" {
 		t.Errorf("healthz %q", b)
 	}

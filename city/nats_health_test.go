@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"loa/city/citytest"
+	"loa/internal/testwait"
 	"loa/natsbus"
 )
 
@@ -21,12 +22,10 @@ func TestHealthzAndStreamShares(t *testing.T) {
 		t.Fatalf("/healthz: %d %q", status, body)
 	}
 	var m []byte
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testwait.Poll(10*time.Second, func() bool { // the first look at the streams
 		_, m, _ = c.Do(t, "GET", "/metrics", c.Technician, nil)
-		if strings.Contains(string(m), "loa_city_nats_stream_max_bytes") || time.Now().After(deadline) {
-			break // the first look at the streams
-		}
-	}
+		return strings.Contains(string(m), "loa_city_nats_stream_max_bytes")
+	})
 	share := natsbus.StreamShare(c.City.Config.NATS.MaxStoreMB << 20)
 	for _, want := range []string{
 		"loa_city_alerts_publishable 1",

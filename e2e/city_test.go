@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"loa/internal/testwait"
 )
 
 // cityProc is a real loa-city process.
@@ -199,12 +201,5 @@ type wardCredentials struct {
 
 func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", limit, what)
+	testwait.For(t, what, limit, cond)
 }

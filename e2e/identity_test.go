@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"loa/alert"
+	"loa/internal/testwait"
 	"loa/natsbus"
 )
 
@@ -187,10 +188,9 @@ func TestWardKeyCopied(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, reason := range []string{"unsigned", "unknown_key"} {
-		ok := false
-		for end := time.Now().Add(15 * time.Second); !ok && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-			ok = c.adminMetric("loa_city_ward_messages_refused_total", `ward="phuong-1"`, `kind="receipt"`, `reason="`+reason+`"`) == "1"
-		}
+		ok := testwait.Poll(15*time.Second, func() bool {
+			return c.adminMetric("loa_city_ward_messages_refused_total", `ward="phuong-1"`, `kind="receipt"`, `reason="`+reason+`"`) == "1"
+		})
 		if !ok {
 			t.Fatalf("the %s receipt not counted as refused:\n%s", reason, c.adminGet("/metrics"))
 		}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"loa/internal/testwait"
 )
 
 // These tests relay a live HLS stream from a Go server on loopback, whose
@@ -258,15 +260,11 @@ func TestHLSRelay(t *testing.T) {
 			// Close ends the ffmpeg child, and it is reaped.
 			pid := src.child.Load()
 			src.Close()
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("ffmpeg (pid %d) still there 5 s after Close", pid)
-				}
-				time.Sleep(10 * time.Millisecond)
+			if !testwait.Poll(5*time.Second, func() bool {
+				_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+				return err != nil
+			}) {
+				t.Fatalf("ffmpeg (pid %d) still there 5 s after Close", pid)
 			}
 		})
 	}
@@ -282,12 +280,8 @@ func TestHLSDroppedSegment(t *testing.T) {
 	p := startPuller(t, src, 44100)
 	playingTone(t, src, p, 15*time.Second)
 	seqs := h.dropNext(2)
-	deadline := time.Now().Add(10 * time.Second)
-	for !h.wasFetched(seqs[1]) {
-		if time.Now().After(deadline) {
-			t.Fatalf("segment %d not asked for within 10 s", seqs[1])
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Poll(10*time.Second, func() bool { return h.wasFetched(seqs[1]) }) {
+		t.Fatalf("segment %d not asked for within 10 s", seqs[1])
 	}
 	// After the gap, the tone again; the relay never failed for the
 	// player's 10 s.

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
+	"loa/internal/testwait"
 	"loa/natsbus"
 )
 
@@ -31,13 +32,7 @@ func rawWard(t *testing.T, url, seed string) *nats.Conn {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, what, 5*time.Second, cond)
 }
 
 // A second login with a ward's key closes the first; the replacement of a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"loa/internal/testwait"
 	"loa/natsbus"
 )
 
@@ -212,37 +213,33 @@ func TestDenialsNameTheWard(t *testing.T) {
 	nc.SubscribeSync(natsbus.AlertWard("p2"))
 	nc.Flush()
 	errs.waitFor(t, `Permissions Violation for Subscription to "loa.alert.ward.p2"`)
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	var got []Denial
+	if !testwait.Poll(3*time.Second, func() bool {
 		b.mu.Lock()
-		got := append([]Denial{}, b.denials...)
+		got = append([]Denial{}, b.denials...)
 		b.mu.Unlock()
-		if len(got) >= 5 {
-			for _, d := range got {
-				if d.Ward != "p1" || d.NKey == "" || d.Subject == "" {
-					t.Fatalf("denial %+v", d)
-				}
-			}
-			kinds := map[string]int{}
-			for _, d := range got {
-				kinds[d.Kind+" "+d.Subject]++
-			}
-			if kinds["publish loa.alert.all"] != 3 || kinds["publish "+natsbus.Report("p2")] != 1 || kinds["subscribe loa.alert.ward.p2"] != 1 {
-				t.Fatalf("denials %v", kinds)
-			}
-			out := logs.String()
-			if strings.Count(out, "refused: no permission") != 1 || !strings.Contains(out, "ward=p1") || !strings.Contains(out, `subject=loa.alert.all`) {
-				t.Fatalf("log:\n%s", out)
-			}
-			if strings.Contains(out, "Violation") {
-				t.Fatalf("the server's own line logged too:\n%s", out)
-			}
-			return
+		return len(got) >= 5
+	}) {
+		t.Fatalf("denials: %+v", got)
+	}
+	for _, d := range got {
+		if d.Ward != "p1" || d.NKey == "" || d.Subject == "" {
+			t.Fatalf("denial %+v", d)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("denials: %+v", got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	kinds := map[string]int{}
+	for _, d := range got {
+		kinds[d.Kind+" "+d.Subject]++
+	}
+	if kinds["publish loa.alert.all"] != 3 || kinds["publish "+natsbus.Report("p2")] != 1 || kinds["subscribe loa.alert.ward.p2"] != 1 {
+		t.Fatalf("denials %v", kinds)
+	}
+	out := logs.String()
+	if strings.Count(out, "refused: no permission") != 1 || !strings.Contains(out, "ward=p1") || !strings.Contains(out, `subject=loa.alert.all`) {
+		t.Fatalf("log:\n%s", out)
+	}
+	if strings.Contains(out, "Violation") {
+		t.Fatalf("the server's own line logged too:\n%s", out)
 	}
 }
 
