@@ -33,38 +33,9 @@ func TestFleetOverNATS(t *testing.T) {
 	c := citytest.New(t)
 	c.AddWard(t, "phuong-1")
 	c.AddWard(t, "phuong-2")
-	citySeed, cityPub, _ := natsbus.NewUserKey()
-	wardSeed, wardPub, _ := natsbus.NewUserKey()
-	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub,
-		Wards: wardDir{wardPub: "phuong-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	cityLink, err := natsbus.Dial(natsbus.ConnOptions{Server: srv, Seed: citySeed, Name: "city"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cityLink.Close)
-	js, _ := jetstream.New(cityLink.Conn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- c.ServeFleetNATS(ctx, cityLink.Conn) }()
-
-	wardLink, err := natsbus.Dial(natsbus.ConnOptions{URLs: srv.ClientURL(), Seed: wardSeed, Name: "phuong-1", InboxPrefix: natsbus.InboxPrefix("phuong-1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wardLink.Close)
-	waitForFleet(t, "the ward's connection", func() bool { return wardLink.Conn.IsConnected() })
-	tr, err := agent.NewNATSFleetTransport(wardLink.Conn, "phuong-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	wardLink, tr, served := startFleetBus(ctx, t, c)
 	if st := tr.State(); !st.Connected || st.Kind != "nats" {
 		t.Errorf("transport state %+v", st)
 	}
@@ -146,4 +117,41 @@ func waitForFleet(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// startFleetBus starts an embedded NATS server whose one ward is
+// phuong-1, the city's fleet intake on it (until ctx ends; its result on
+// served) and phuong-1's real fleet transport over TCP.
+func startFleetBus(ctx context.Context, t *testing.T, c *citytest.City) (*natsbus.Link, agent.FleetTransport, <-chan error) {
+	t.Helper()
+	citySeed, cityPub, _ := natsbus.NewUserKey()
+	wardSeed, wardPub, _ := natsbus.NewUserKey()
+	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub,
+		Wards: wardDir{wardPub: "phuong-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	cityLink, err := natsbus.Dial(natsbus.ConnOptions{Server: srv, Seed: citySeed, Name: "city"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cityLink.Close)
+	js, _ := jetstream.New(cityLink.Conn)
+	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.ServeFleetNATS(ctx, cityLink.Conn) }()
+	wardLink, err := natsbus.Dial(natsbus.ConnOptions{URLs: srv.ClientURL(), Seed: wardSeed, Name: "phuong-1", InboxPrefix: natsbus.InboxPrefix("phuong-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wardLink.Close)
+	waitForFleet(t, "the ward's connection", func() bool { return wardLink.Conn.IsConnected() })
+	tr, err := agent.NewNATSFleetTransport(wardLink.Conn, "phuong-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wardLink, tr, done
 }

@@ -9,14 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/agent"
 	"loa/city/api"
 	"loa/city/citytest"
 	"loa/fleet"
-	"loa/natsbus"
-	"loa/natsbus/natsserver"
 	"loa/signing"
 	"loa/sqlite"
 )
@@ -90,37 +87,9 @@ func TestSignedAsRunOverNATS(t *testing.T) {
 	if code, body := putReceiptKey(t, c, tok, key.Public().(ed25519.PublicKey)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	citySeed, cityPub, _ := natsbus.NewUserKey()
-	wardSeed, wardPub, _ := natsbus.NewUserKey()
-	srv, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), CityKey: cityPub,
-		Wards: wardDir{wardPub: "phuong-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	cityLink, err := natsbus.Dial(natsbus.ConnOptions{Server: srv, Seed: citySeed, Name: "city"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cityLink.Close)
-	js, _ := jetstream.New(cityLink.Conn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := natsbus.EnsureStreams(ctx, js, natsbus.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- c.ServeFleetNATS(ctx, cityLink.Conn) }()
-	wardLink, err := natsbus.Dial(natsbus.ConnOptions{URLs: srv.ClientURL(), Seed: wardSeed, Name: "phuong-1", InboxPrefix: natsbus.InboxPrefix("phuong-1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wardLink.Close)
-	waitForFleet(t, "the ward's connection", func() bool { return wardLink.Conn.IsConnected() })
-	tr, err := agent.NewNATSFleetTransport(wardLink.Conn, "phuong-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tr, served := startFleetBus(ctx, t, c)
 	entry := func(id int64) (fleet.AsRunEntry, []byte) {
 		e := fleet.AsRunEntry{Ward: "phuong-1", ID: id, Program: "ban-tin-sang", Kind: "program", Item: "a.mp3",
 			Occurrence: 1_777_000_000_000, Planned: 1_777_000_000_000 + id*1000, Result: "completed"}
@@ -165,6 +134,7 @@ func TestSignedAsRunOverNATS(t *testing.T) {
 	})
 	var rows []sqlite.CityAsRun
 	waitForFleet(t, "the signed line stored", func() bool {
+		var err error
 		rows, err = c.DB.Read().AsRun(ctx, "phuong-1", time.UnixMilli(0), time.UnixMilli(2_000_000_000_000))
 		if err != nil {
 			t.Fatal(err)
