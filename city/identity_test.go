@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"loa/agent"
 	"loa/city/api"
 	"loa/city/citytest"
