@@ -3,9 +3,10 @@ package agent
 import (
 	"bytes"
 	"context"
-	"regexp"
 	"strings"
 	"testing"
+
+	"loa/internal/manpage"
 )
 
 // TestHelpOncePerCommand: on a terminal standard output and standard error
@@ -59,19 +60,8 @@ func TestManpage(t *testing.T) {
 	if code := (&CLI{Stdout: &page, Stderr: &page}).Main(context.Background(), []string{"manpage"}); code != 0 {
 		t.Fatalf("manpage: exit %d\n%s", code, page.String())
 	}
-	roff := page.String()
-	if !strings.HasPrefix(roff, `.TH "LOA-AGENT" 1 `) || !strings.Contains(roff, "\n.SH NAME\n"+`loa\-agent \- `) {
-		t.Errorf("manpage header:\n%.300s", roff)
-	}
-	for name, title := range commandTitles {
-		if !strings.Contains(roff, ".SS \"loa-agent "+name+"\"\n") || !strings.Contains(roff, strings.ReplaceAll(title, "-", `\-`)) {
-			t.Errorf("manpage lacks %q (%s)", name, title)
-		}
-	}
-	for _, line := range strings.Split(roff, "\n") {
-		if strings.HasPrefix(line, ".") && !regexp.MustCompile(`^\.(TH|SH|SS|nf|fi|nh|hy|sp)( |$)`).MatchString(line) {
-			t.Errorf("a line roff takes for a request: %q", line)
-		}
+	for _, p := range manpage.Problems(page.String(), "loa-agent", commandTitles) {
+		t.Error(p)
 	}
 }
 

@@ -3,9 +3,10 @@ package loactl
 import (
 	"bytes"
 	"context"
-	"regexp"
 	"strings"
 	"testing"
+
+	"loa/internal/manpage"
 )
 
 // TestHelpOncePerCommand: on a terminal standard output and standard error
@@ -58,19 +59,8 @@ func TestManpage(t *testing.T) {
 	if code := Main(context.Background(), []string{"manpage"}, &page, &page, Env{}); code != 0 {
 		t.Fatalf("manpage: exit %d\n%s", code, page.String())
 	}
-	roff := page.String()
-	if !strings.HasPrefix(roff, `.TH "LOACTL" 1 `) || !strings.Contains(roff, "\n.SH NAME\n"+`loactl \- `) {
-		t.Errorf("manpage header:\n%.300s", roff)
-	}
-	for name, title := range commandTitles {
-		if !strings.Contains(roff, ".SS \"loactl "+name+"\"\n") || !strings.Contains(roff, strings.ReplaceAll(title, "-", `\-`)) {
-			t.Errorf("manpage lacks %q (%s)", name, title)
-		}
-	}
-	for _, line := range strings.Split(roff, "\n") {
-		if strings.HasPrefix(line, ".") && !regexp.MustCompile(`^\.(TH|SH|SS|nf|fi|nh|hy|sp)( |$)`).MatchString(line) {
-			t.Errorf("a line roff takes for a request: %q", line)
-		}
+	for _, p := range manpage.Problems(page.String(), "loactl", commandTitles) {
+		t.Error(p)
 	}
 }
 

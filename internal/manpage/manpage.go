@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,4 +101,30 @@ func escape(s string) string {
 // quote makes a request's argument.
 func quote(s string) string {
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\e`), `"`, `\(dq`) + `"`
+}
+
+// requestLine is what a roff line starting with a dot may be in a page
+// Write makes: the requests it writes, nothing from the help text.
+var requestLine = regexp.MustCompile(`^\.(TH|SH|SS|nf|fi|nh|hy|sp)( |$)`)
+
+// Problems lists what is wrong with roff, a page of program written by
+// Write with commands titled as in titles: a bad header, a command or
+// title missing, a help line roff would take for a request. The programs'
+// tests check their own pages with it.
+func Problems(roff, program string, titles map[string]string) []string {
+	var bad []string
+	if !strings.HasPrefix(roff, `.TH "`+strings.ToUpper(program)+`" 1 `) || !strings.Contains(roff, "\n.SH NAME\n"+escape(program)+` \- `) {
+		bad = append(bad, fmt.Sprintf("manpage header:\n%.300s", roff))
+	}
+	for name, title := range titles {
+		if !strings.Contains(roff, ".SS \""+program+" "+name+"\"\n") || !strings.Contains(roff, strings.ReplaceAll(title, "-", `\-`)) {
+			bad = append(bad, fmt.Sprintf("manpage lacks %q (%s)", name, title))
+		}
+	}
+	for _, line := range strings.Split(roff, "\n") {
+		if strings.HasPrefix(line, ".") && !requestLine.MatchString(line) {
+			bad = append(bad, fmt.Sprintf("a line roff takes for a request: %q", line))
+		}
+	}
+	return bad
 }
