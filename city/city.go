@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
 	"loa/sqlite"
@@ -133,13 +134,9 @@ func (c *City) Location() *time.Location { return c.loc }
 func validID(s string) bool { return alert.ValidName(s) }
 
 // BadInputError is an error in what the caller asked (HTTP 400, exit 2).
-type BadInputError struct{ Msg string }
+type BadInputError = cmdkit.BadInputError
 
-func (e *BadInputError) Error() string { return e.Msg }
-
-func badInput(format string, args ...any) error {
-	return &BadInputError{Msg: fmt.Sprintf(format, args...)}
-}
+func badInput(format string, args ...any) error { return cmdkit.BadInput(format, args...) }
 
 // AddWard registers a ward in groups and returns its token, shown once:
 // only its hash is stored. The programs of its groups and of the whole
