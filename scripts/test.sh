@@ -29,3 +29,4 @@ fuzz ./audio FuzzProbe
 fuzz ./audio FuzzDecode
 fuzz ./manifest FuzzDecode
 fuzz ./manifest FuzzOpen
+fuzz ./vitext FuzzNormalize
