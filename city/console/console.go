@@ -1,0 +1,321 @@
+// Package console is the city's web console (Bảng điều khiển): pages a
+// commune official runs the station with from a phone. It is a face over
+// the city's services, like the JSON API, and never a second copy of their
+// logic: it asks them through the small interfaces in Deps.
+//
+// Pages are server-rendered html/template with embedded assets and no
+// JavaScript build step. Sessions are cookies (HttpOnly, SameSite=Strict,
+// Secure under TLS) naming a session stored at the city; every POST needs
+// the session's CSRF token and a same-origin request.
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ErrBadPassword: the user name or password is wrong (or the user is
+// disabled); the page never says which.
+var ErrBadPassword = errors.New("wrong user name or password")
+
+// Passwords checks a user's password and says their role.
+type Passwords interface {
+	CheckPassword(ctx context.Context, user, password string) (role string, err error)
+}
+
+// Deps are the city services the console is a face over.
+type Deps struct {
+	Passwords Passwords
+	Sessions  Sessions
+	Log       *slog.Logger
+	Now       func() time.Time
+	// Station is the station's name shown on every page.
+	Station string
+}
+
+// Console serves the web console.
+type Console struct {
+	deps         Deps
+	pages        map[string]*template.Template
+	assetVersion string
+	logins       loginLimiter
+}
+
+// New parses the templates (a broken template is a start-up error, never
+// a page error).
+func New(d Deps) (*Console, error) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	c := &Console{deps: d, pages: map[string]*template.Template{}}
+	for _, page := range []string{"login", "home", "error"} {
+		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
+		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", page, err)
+		}
+		c.pages[page] = t
+	}
+	h := sha256.New()
+	fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			b, _ := staticFS.ReadFile(path)
+			h.Write(b)
+		}
+		return nil
+	})
+	c.assetVersion = hex.EncodeToString(h.Sum(nil))[:12]
+	return c, nil
+}
+
+// Handler serves the console's pages under /.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /lang", setLang)
+	mux.HandleFunc("GET /login", c.getLogin)
+	mux.HandleFunc("POST /login", c.postLogin)
+	mux.Handle("POST /logout", c.authed(c.postLogout))
+	mux.Handle("POST /logout/all", c.authed(c.postLogoutAll))
+	mux.Handle("GET /{$}", c.authed(c.getHome))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
+	})
+	return secureHeaders(mux)
+}
+
+// secureHeaders: no framing (clickjacking), no sniffing, no referrer to
+// other sites, scripts and styles only from the city itself.
+func secureHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Lang         Lang
+	Title        string
+	Station      string
+	Path         string
+	AssetVersion string
+	Session      *Session
+	Nav          []navItem
+	Error        string
+	// Page-specific fields.
+	User string
+	Next string
+}
+
+type navItem struct {
+	Path, Key string
+	Current   bool
+}
+
+// nav lists the pages that exist; a page appears here when it is built.
+var nav = []navItem{{Path: "/", Key: "nav.home"}}
+
+func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
+	l := langOf(r)
+	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: c.assetVersion, Session: s}
+	for _, n := range nav {
+		n.Current = n.Path == r.URL.Path
+		p.Nav = append(p.Nav, n)
+	}
+	return p
+}
+
+// render writes a whole page, or a plain 500 if the template fails, so a
+// half page is never shown.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, err := c.pages[name].Clone()
+	if err == nil {
+		t.Funcs(template.FuncMap{"t": func(key string) string { return T(p.Lang, key) }})
+		var buf bytes.Buffer
+		if err = t.ExecuteTemplate(&buf, "layout", p); err == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			w.Write(buf.Bytes())
+			return
+		}
+	}
+	c.deps.Log.Error("console page", "page", name, "err", err)
+	http.Error(w, T(p.Lang, "error.internal"), http.StatusInternalServerError)
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string) {
+	p := c.newPage(r, s, "console")
+	p.Title = http.StatusText(status)
+	p.Error = msg
+	c.render(w, r, status, "error", p)
+}
+
+// authed gives fn the request's session; without one a page asks to log
+// in. A POST also needs a same-origin request and the session's CSRF token.
+func (c *Console) authed(fn func(http.ResponseWriter, *http.Request, *Session)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := c.session(r)
+		if err != nil {
+			if !errors.Is(err, ErrNoSession) {
+				c.deps.Log.Error("console session", "err", err)
+				c.errorPage(w, r, nil, http.StatusInternalServerError, T(langOf(r), "error.internal"))
+				return
+			}
+			if r.Method != http.MethodGet {
+				c.errorPage(w, r, nil, http.StatusForbidden, T(langOf(r), "csrf"))
+				return
+			}
+			http.Redirect(w, r, "/login?next="+r.URL.EscapedPath(), http.StatusSeeOther)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && (!sameOrigin(r) || !csrfOK(r, s)) {
+			c.deps.Log.Warn("console: refused a cross-site or stale request", "user", s.User, "path", r.URL.Path,
+				"origin", r.Header.Get("Origin"), "from", clientIP(r))
+			c.errorPage(w, r, &s, http.StatusForbidden, T(langOf(r), "csrf"))
+			return
+		}
+		fn(w, r, &s)
+	})
+}
+
+func (c *Console) session(r *http.Request) (Session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return Session{}, ErrNoSession
+	}
+	s, err := c.deps.Sessions.Lookup(r.Context(), HashID(ck.Value))
+	if err != nil {
+		return Session{}, err
+	}
+	if !c.deps.Now().Before(s.Expires) {
+		return Session{}, ErrNoSession
+	}
+	s.ID = ck.Value
+	return s, nil
+}
+
+func (c *Console) getLogin(w http.ResponseWriter, r *http.Request) {
+	if _, err := c.session(r); err == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	p := c.newPage(r, nil, "login")
+	p.Next = safeNext(r.FormValue("next"))
+	c.render(w, r, http.StatusOK, "login", p)
+}
+
+func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
+	l := langOf(r)
+	p := c.newPage(r, nil, "login")
+	p.Next = safeNext(r.PostFormValue("next"))
+	if !sameOrigin(r) {
+		c.errorPage(w, r, nil, http.StatusForbidden, T(l, "csrf"))
+		return
+	}
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	p.User = user
+	now := c.deps.Now()
+	ip := clientIP(r)
+	for _, key := range []string{"user:" + user, "ip:" + ip} {
+		if wait := c.logins.locked(key, now); wait > 0 {
+			p.Error = fmt.Sprintf(T(l, "login.locked"), int((wait+time.Minute-1)/time.Minute))
+			c.render(w, r, http.StatusTooManyRequests, "login", p)
+			return
+		}
+	}
+	role, err := c.deps.Passwords.CheckPassword(r.Context(), user, r.PostFormValue("password"))
+	if errors.Is(err, ErrBadPassword) {
+		c.logins.fail("user:"+user, now)
+		c.logins.fail("ip:"+ip, now)
+		c.deps.Log.Warn("console: failed log-in", "user", user, "from", ip)
+		p.Error = T(l, "login.failed")
+		c.render(w, r, http.StatusUnauthorized, "login", p)
+		return
+	}
+	if err != nil {
+		c.deps.Log.Error("console log-in", "user", user, "err", err)
+		c.errorPage(w, r, nil, http.StatusInternalServerError, T(l, "error.internal"))
+		return
+	}
+	c.logins.clear("user:" + user)
+	s := newSession(user, role, now)
+	if err := c.deps.Sessions.Create(r.Context(), HashID(s.ID), s); err != nil {
+		c.deps.Log.Error("console session", "user", user, "err", err)
+		c.errorPage(w, r, nil, http.StatusInternalServerError, T(l, "error.internal"))
+		return
+	}
+	c.deps.Log.Info("console: logged in", "user", user, "role", role, "from", ip)
+	setSessionCookie(w, r, s)
+	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+}
+
+func (c *Console) postLogout(w http.ResponseWriter, r *http.Request, s *Session) {
+	if err := c.deps.Sessions.Delete(r.Context(), HashID(s.ID)); err != nil {
+		c.deps.Log.Error("console log-out", "user", s.User, "err", err)
+	}
+	clearSessionCookie(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (c *Console) postLogoutAll(w http.ResponseWriter, r *http.Request, s *Session) {
+	if err := c.deps.Sessions.DeleteUser(r.Context(), s.User); err != nil {
+		c.deps.Log.Error("console log-out everywhere", "user", s.User, "err", err)
+		c.errorPage(w, r, s, http.StatusInternalServerError, T(langOf(r), "error.internal"))
+		return
+	}
+	c.deps.Log.Info("console: logged out everywhere", "user", s.User, "from", clientIP(r))
+	clearSessionCookie(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (c *Console) getHome(w http.ResponseWriter, r *http.Request, s *Session) {
+	c.render(w, r, http.StatusOK, "home", c.newPage(r, s, "nav.home"))
+}
+
+// safeNext keeps a redirect after log-in on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,88 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Lang is the language of a page: Vietnamese first, English on request.
+type Lang string
+
+const (
+	Vietnamese Lang = "vi"
+	English    Lang = "en"
+)
+
+// langCookie keeps the reader's choice of language for a year.
+const langCookie = "loa_lang"
+
+// langOf is the page's language: the reader's choice if they made one,
+// else Vietnamese. The browser's Accept-Language is not consulted: a
+// commune official's phone is often set to English while she reads the
+// station in Vietnamese.
+func langOf(r *http.Request) Lang {
+	if c, err := r.Cookie(langCookie); err == nil && c.Value == string(English) {
+		return English
+	}
+	return Vietnamese
+}
+
+// message is one text of the console in both languages.
+type message struct{ vi, en string }
+
+// messages are the console's words (GLOSSARY.md). A key missing here is a
+// bug that TestEveryTemplateKeyTranslated catches.
+var messages = map[string]message{
+	"console":        {"Bảng điều khiển", "Console"},
+	"station":        {"Đài truyền thanh", "Broadcast station"},
+	"login":          {"Đăng nhập", "Log in"},
+	"logout":         {"Đăng xuất", "Log out"},
+	"logout.all":     {"Đăng xuất mọi nơi", "Log out everywhere"},
+	"user":           {"Tên đăng nhập", "User name"},
+	"password":       {"Mật khẩu", "Password"},
+	"login.failed":   {"Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."},
+	"login.locked":   {"Đăng nhập sai quá nhiều lần. Thử lại sau %d phút.", "Too many failed log-ins. Try again in %d min."},
+	"login.hint":     {"Tài khoản do quản trị viên tạo (loa-city user add).", "Accounts are created by an administrator (loa-city user add)."},
+	"nav.home":       {"Tổng quan", "Overview"},
+	"nav.library":    {"Thư viện", "Library"},
+	"nav.programs":   {"Chương trình", "Programs"},
+	"nav.alerts":     {"Cảnh báo", "Alerts"},
+	"nav.fleet":      {"Trạm phát", "Stations"},
+	"nav.audit":      {"Nhật ký thao tác", "Audit log"},
+	"lang.switch":    {"English", "Tiếng Việt"},
+	"role":           {"Vai trò", "Role"},
+	"forbidden":      {"Bạn không có quyền làm việc này.", "You may not do this."},
+	"csrf":           {"Yêu cầu không hợp lệ (trang đã cũ hoặc đến từ trang khác). Hãy tải lại trang.", "Invalid request (the page is old or came from another site). Reload the page."},
+	"notfound":       {"Không có trang này.", "No such page."},
+	"error.internal": {"Lỗi máy chủ; xem nhật ký của loa-city.", "Server error; see loa-city's log."},
+	"skip":           {"Bỏ qua đến nội dung", "Skip to content"},
+}
+
+// T returns the text of key in lang; an unknown key is shown as itself so
+// that a missing translation is visible, never blank.
+func T(lang Lang, key string) string {
+	m, ok := messages[key]
+	switch {
+	case !ok:
+		return key
+	case lang == English:
+		return m.en
+	default:
+		return m.vi
+	}
+}
+
+// setLang answers the language switch: remember the choice, go back.
+func setLang(w http.ResponseWriter, r *http.Request) {
+	l := Vietnamese
+	if r.FormValue("lang") == string(English) {
+		l = English
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	back := r.FormValue("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
