@@ -205,7 +205,7 @@ func (t CityTx) AddUser(ctx context.Context, u User, tokenHash []byte) error {
 func (t CityTx) UserByToken(ctx context.Context, h []byte) (User, error) {
 	var u User
 	var created int64
-	err := t.q.QueryRowContext(ctx, `SELECT name, role, created_at FROM users WHERE token_hash = ?`, h).Scan(&u.Name, &u.Role, &created)
+	err := t.q.QueryRowContext(ctx, `SELECT name, role, created_at FROM users WHERE token_hash = ? AND disabled_at IS NULL`, h).Scan(&u.Name, &u.Role, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
