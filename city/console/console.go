@@ -47,8 +47,11 @@ type Deps struct {
 	Sessions  Sessions
 	Log       *slog.Logger
 	Now       func() time.Time
+	Library   Library
 	// Station is the station's name shown on every page.
 	Station string
+	// Location is the city's time zone: times are shown in it.
+	Location *time.Location
 }
 
 // Console serves the web console.
@@ -68,8 +71,11 @@ func New(d Deps) (*Console, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Location == nil {
+		d.Location = time.Local
+	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error"} {
+	for _, page := range []string{"login", "home", "error", "library"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -104,6 +110,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /logout", c.authed(c.postLogout))
 	mux.Handle("POST /logout/all", c.authed(c.postLogoutAll))
 	mux.Handle("GET /{$}", c.authed(c.getHome))
+	mux.Handle("GET /library", c.authed(c.getLibrary))
+	mux.Handle("GET /library/{sha256}/audio", c.authed(c.getMediaAudio))
+	mux.Handle("POST /library/upload", c.authed(c.postLibraryUpload))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -136,6 +145,7 @@ type page struct {
 	// Page-specific fields.
 	User string
 	Next string
+	Data any
 }
 
 type navItem struct {
@@ -144,13 +154,13 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}}
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)
 	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: c.assetVersion, Session: s}
 	for _, n := range nav {
-		n.Current = n.Path == r.URL.Path
+		n.Current = n.Path == r.URL.Path || n.Path != "/" && strings.HasPrefix(r.URL.Path, n.Path+"/")
 		p.Nav = append(p.Nav, n)
 	}
 	return p
@@ -173,6 +183,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	c.deps.Log.Error("console page", "page", name, "err", err)
 	http.Error(w, T(p.Lang, "error.internal"), http.StatusInternalServerError)
+}
+
+// internal answers a failure of a service: logged, and a page that says
+// where to look.
+func (c *Console) internal(w http.ResponseWriter, r *http.Request, s *Session, what string, err error) {
+	c.deps.Log.Error("console", "page", what, "err", err)
+	c.errorPage(w, r, s, http.StatusInternalServerError, T(langOf(r), "error.internal"))
 }
 
 func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string) {

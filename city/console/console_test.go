@@ -65,10 +65,13 @@ func (f *fakeSessions) count() int {
 	return len(f.m)
 }
 
-type fakePasswords map[string]string // user -> password; every user is an operator
+type fakePasswords map[string]string // user -> password; "ky-thuat" is a technician, the others operators
 
 func (f fakePasswords) CheckPassword(_ context.Context, user, pw string) (string, error) {
 	if want, ok := f[user]; ok && want == pw {
+		if user == "ky-thuat" {
+			return "technician", nil
+		}
 		return "operator", nil
 	}
 	return "", ErrBadPassword
@@ -77,6 +80,7 @@ func (f fakePasswords) CheckPassword(_ context.Context, user, pw string) (string
 type testConsole struct {
 	srv      *httptest.Server
 	sessions *fakeSessions
+	library  *fakeLibrary
 	now      time.Time
 	mu       sync.Mutex
 }
@@ -84,7 +88,9 @@ type testConsole struct {
 func startConsole(t *testing.T) *testConsole {
 	t.Helper()
 	tc := &testConsole{sessions: &fakeSessions{}, now: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
-	c, err := New(Deps{Passwords: fakePasswords{"lan": "mật-khẩu-dài-1"}, Sessions: tc.sessions, Station: "Phường Bến Nghé",
+	tc.library = &fakeLibrary{dir: t.TempDir()}
+	c, err := New(Deps{Passwords: fakePasswords{"lan": "mật-khẩu-dài-1", "ky-thuat": "mật-khẩu-dài-2"}, Sessions: tc.sessions, Station: "Phường Bến Nghé",
+		Library: tc.library, Location: time.FixedZone("ICT", 7*3600),
 		Now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now }})
 	if err != nil {
 		t.Fatal(err)

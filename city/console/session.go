@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -94,7 +95,11 @@ func sameOrigin(r *http.Request) bool {
 // csrfOK checks the token of a state-changing request against the session's.
 func csrfOK(r *http.Request, s Session) bool {
 	tok := r.Header.Get("X-CSRF-Token")
-	if tok == "" {
+	if tok == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		// An upload's body is streamed, not parsed here: its form carries
+		// the token in its action's query.
+		tok = r.URL.Query().Get("csrf")
+	} else if tok == "" {
 		tok = r.PostFormValue("csrf")
 	}
 	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.CSRF)) == 1
