@@ -48,6 +48,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	Library   Library
+	Speaker   Speaker
+	// Abbreviations are the city's additions to vitext's table.
+	Abbreviations map[string]string
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -60,6 +63,7 @@ type Console struct {
 	pages        map[string]*template.Template
 	assetVersion string
 	logins       loginLimiter
+	previews     previewCache
 }
 
 // New parses the templates (a broken template is a start-up error, never
@@ -75,7 +79,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -111,8 +115,11 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /logout/all", c.authed(c.postLogoutAll))
 	mux.Handle("GET /{$}", c.authed(c.getHome))
 	mux.Handle("GET /library", c.authed(c.getLibrary))
-	mux.Handle("GET /library/{sha256}/audio", c.authed(c.getMediaAudio))
+	mux.Handle("GET /library/audio/{sha256}", c.authed(c.getMediaAudio))
 	mux.Handle("POST /library/upload", c.authed(c.postLibraryUpload))
+	mux.Handle("GET /library/speak", c.authed(c.getSpeak))
+	mux.Handle("POST /library/speak", c.authed(c.postSpeak))
+	mux.Handle("GET /library/speak/{id}", c.authed(c.getSpeakPreview))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -154,13 +161,21 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}}
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)
 	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: c.assetVersion, Session: s}
-	for _, n := range nav {
-		n.Current = n.Path == r.URL.Path || n.Path != "/" && strings.HasPrefix(r.URL.Path, n.Path+"/")
+	// The current page is the nav entry with the longest path that
+	// contains the request's.
+	best := -1
+	for i, n := range nav {
+		if (n.Path == r.URL.Path || n.Path != "/" && strings.HasPrefix(r.URL.Path, n.Path+"/")) && (best < 0 || len(n.Path) > len(nav[best].Path)) {
+			best = i
+		}
+	}
+	for i, n := range nav {
+		n.Current = i == best
 		p.Nav = append(p.Nav, n)
 	}
 	return p

@@ -81,6 +81,7 @@ type testConsole struct {
 	srv      *httptest.Server
 	sessions *fakeSessions
 	library  *fakeLibrary
+	speaker  *fakeSpeaker
 	now      time.Time
 	mu       sync.Mutex
 }
@@ -89,8 +90,9 @@ func startConsole(t *testing.T) *testConsole {
 	t.Helper()
 	tc := &testConsole{sessions: &fakeSessions{}, now: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 	tc.library = &fakeLibrary{dir: t.TempDir()}
+	tc.speaker = &fakeSpeaker{}
 	c, err := New(Deps{Passwords: fakePasswords{"lan": "mật-khẩu-dài-1", "ky-thuat": "mật-khẩu-dài-2"}, Sessions: tc.sessions, Station: "Phường Bến Nghé",
-		Library: tc.library, Location: time.FixedZone("ICT", 7*3600),
+		Library: tc.library, Speaker: tc.speaker, Location: time.FixedZone("ICT", 7*3600),
 		Now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now }})
 	if err != nil {
 		t.Fatal(err)
