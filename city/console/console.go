@@ -49,6 +49,7 @@ type Deps struct {
 	Now       func() time.Time
 	Library   Library
 	Speaker   Speaker
+	Schedules Schedules
 	// Abbreviations are the city's additions to vitext's table.
 	Abbreviations map[string]string
 	// Station is the station's name shown on every page.
@@ -79,7 +80,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -120,6 +121,13 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /library/speak", c.authed(c.getSpeak))
 	mux.Handle("POST /library/speak", c.authed(c.postSpeak))
 	mux.Handle("GET /library/speak/{id}", c.authed(c.getSpeakPreview))
+	mux.Handle("GET /schedule", c.authed(c.getScheduleIndex))
+	mux.Handle("GET /schedule/export", c.authed(c.getExport))
+	mux.Handle("GET /schedule/{ward}", c.authed(c.getWeek))
+	mux.Handle("GET /schedule/{ward}/program", c.authed(c.getProgramForm))
+	mux.Handle("POST /schedule/{ward}/program", c.authed(c.postProgram))
+	mux.Handle("POST /schedule/{ward}/program/delete", c.authed(c.postProgramDelete))
+	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -134,7 +142,7 @@ func secureHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.ServeHTTP(w, r)
 	})
 }
@@ -161,7 +169,7 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}}
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"loa/city/api"
 )
 
 // fakeSessions is an in-memory session store (the city's is SQLite; its
@@ -82,6 +84,7 @@ type testConsole struct {
 	sessions *fakeSessions
 	library  *fakeLibrary
 	speaker  *fakeSpeaker
+	programs *fakePrograms
 	now      time.Time
 	mu       sync.Mutex
 }
@@ -91,8 +94,12 @@ func startConsole(t *testing.T) *testConsole {
 	tc := &testConsole{sessions: &fakeSessions{}, now: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 	tc.library = &fakeLibrary{dir: t.TempDir()}
 	tc.speaker = &fakeSpeaker{}
+	ict := time.FixedZone("ICT", 7*3600)
+	tc.programs = &fakePrograms{loc: ict, now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now },
+		wards: []api.Ward{{ID: "phuong-ben-nghe"}}, files: map[string][]byte{},
+		media: map[string]time.Duration{"ban-tin-sang.mp3": 2 * time.Minute, "thong-bao.mp3": time.Minute}}
 	c, err := New(Deps{Passwords: fakePasswords{"lan": "mật-khẩu-dài-1", "ky-thuat": "mật-khẩu-dài-2"}, Sessions: tc.sessions, Station: "Phường Bến Nghé",
-		Library: tc.library, Speaker: tc.speaker, Location: time.FixedZone("ICT", 7*3600),
+		Library: tc.library, Speaker: tc.speaker, Schedules: tc.programs, Location: ict,
 		Now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now }})
 	if err != nil {
 		t.Fatal(err)
