@@ -43,7 +43,7 @@ type Passwords interface {
 
 // Deps are the city services the console is a face over.
 type Deps struct {
-	Passwords Passwords
+	Accounts  Accounts
 	Sessions  Sessions
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -80,7 +80,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -121,6 +121,11 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /library/speak", c.authed(c.getSpeak))
 	mux.Handle("POST /library/speak", c.authed(c.postSpeak))
 	mux.Handle("GET /library/speak/{id}", c.authed(c.getSpeakPreview))
+	mux.Handle("GET /users", c.authed(c.getUsers))
+	mux.Handle("POST /users", c.authed(c.postUsers))
+	mux.Handle("GET /password", c.authed(c.getPassword))
+	mux.Handle("POST /password", c.authed(c.postPassword))
+	mux.Handle("GET /audit", c.authed(c.getAudit))
 	mux.Handle("GET /schedule", c.authed(c.getScheduleIndex))
 	mux.Handle("GET /schedule/export", c.authed(c.getExport))
 	mux.Handle("GET /schedule/{ward}", c.authed(c.getWeek))
@@ -165,11 +170,13 @@ type page struct {
 
 type navItem struct {
 	Path, Key string
+	Admin     bool // shown to administrators only
 	Current   bool
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}}
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"},
+	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)
@@ -183,6 +190,9 @@ func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 		}
 	}
 	for i, n := range nav {
+		if n.Admin && (s == nil || s.Role != "admin") {
+			continue
+		}
 		n.Current = i == best
 		p.Nav = append(p.Nav, n)
 	}
@@ -246,6 +256,10 @@ func (c *Console) authed(fn func(http.ResponseWriter, *http.Request, *Session)) 
 			c.errorPage(w, r, &s, http.StatusForbidden, T(langOf(r), "csrf"))
 			return
 		}
+		if s.MustChange && r.URL.Path != "/password" && r.URL.Path != "/logout" {
+			http.Redirect(w, r, "/password", http.StatusSeeOther)
+			return
+		}
 		fn(w, r, &s)
 	})
 }
@@ -295,7 +309,7 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	role, err := c.deps.Passwords.CheckPassword(r.Context(), user, r.PostFormValue("password"))
+	role, err := c.deps.Accounts.CheckPassword(r.Context(), user, r.PostFormValue("password"))
 	if errors.Is(err, ErrBadPassword) {
 		c.logins.fail("user:"+user, now)
 		c.logins.fail("ip:"+ip, now)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,8 +19,9 @@ import (
 // fakeSessions is an in-memory session store (the city's is SQLite; its
 // own tests cover it).
 type fakeSessions struct {
-	mu sync.Mutex
-	m  map[string]Session
+	mu       sync.Mutex
+	m        map[string]Session
+	accounts *fakeAccounts
 }
 
 func (f *fakeSessions) Create(_ context.Context, h string, s Session) error {
@@ -40,6 +42,7 @@ func (f *fakeSessions) Lookup(_ context.Context, h string) (Session, error) {
 	if !ok {
 		return Session{}, ErrNoSession
 	}
+	s.MustChange = f.accounts.mustChange(s.User)
 	return s, nil
 }
 
@@ -67,22 +70,128 @@ func (f *fakeSessions) count() int {
 	return len(f.m)
 }
 
-type fakePasswords map[string]string // user -> password; "ky-thuat" is a technician, the others operators
+// fakeAccounts stands in for the city's accounts service (whose own tests
+// use the real SQLite file and argon2id).
+type fakeAccounts struct {
+	mu    sync.Mutex
+	users map[string]*fakeUser
+	audit []AuditEntry
+	next  int
+}
 
-func (f fakePasswords) CheckPassword(_ context.Context, user, pw string) (string, error) {
-	if want, ok := f[user]; ok && want == pw {
-		if user == "ky-thuat" {
-			return "technician", nil
-		}
-		return "operator", nil
+type fakeUser struct {
+	password, role    string
+	disabled, changed bool
+	created           time.Time
+}
+
+func newFakeAccounts() *fakeAccounts {
+	return &fakeAccounts{users: map[string]*fakeUser{
+		"lan":      {password: "mật-khẩu-dài-1", role: "operator", changed: true},
+		"ky-thuat": {password: "mật-khẩu-dài-2", role: "technician", changed: true},
+		"admin":    {password: "mật-khẩu-dài-3", role: "admin", changed: true},
+	}}
+}
+
+func (f *fakeAccounts) CheckPassword(_ context.Context, user, pw string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, ok := f.users[user]; ok && u.password == pw && !u.disabled {
+		return u.role, nil
 	}
 	return "", ErrBadPassword
+}
+
+func (f *fakeAccounts) mustChange(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[user]
+	return ok && !u.changed
+}
+
+func (f *fakeAccounts) Users(context.Context) ([]UserInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []UserInfo
+	for _, name := range []string{"admin", "ky-thuat", "lan", "moi"} {
+		if u, ok := f.users[name]; ok {
+			out = append(out, UserInfo{Name: name, Role: u.role, Disabled: u.disabled, Password: true, CreatedAt: u.created})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAccounts) record(by, action, target string) {
+	f.next++
+	f.audit = append([]AuditEntry{{ID: int64(f.next), Actor: by, Action: action, Target: target}}, f.audit...)
+}
+
+func (f *fakeAccounts) AddUser(_ context.Context, name, role, by string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[name]; ok || name == "" {
+		return "", errors.New("tên đã dùng / name taken")
+	}
+	f.users[name] = &fakeUser{password: "abcd-efgh-jkmn-pqrs", role: role}
+	f.record(by, "user.add", name)
+	return "abcd-efgh-jkmn-pqrs", nil
+}
+
+func (f *fakeAccounts) ResetPassword(_ context.Context, name, by string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[name]
+	if !ok {
+		return "", errors.New("no such user")
+	}
+	u.password, u.changed = "tuvw-xyz2-3456-789a", false
+	f.record(by, "user.reset", name)
+	return u.password, nil
+}
+
+func (f *fakeAccounts) SetDisabled(_ context.Context, name string, disabled bool, by string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[name]
+	if !ok {
+		return errors.New("no such user")
+	}
+	u.disabled = disabled
+	f.record(by, "user.disable", name)
+	return nil
+}
+
+func (f *fakeAccounts) ChangePassword(_ context.Context, name, old, new string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[name]
+	if u == nil || u.password != old {
+		return ErrBadPassword
+	}
+	if len(new) < 10 {
+		return errors.New("mật khẩu quá ngắn / password too short")
+	}
+	u.password, u.changed = new, true
+	return nil
+}
+
+func (f *fakeAccounts) Audit(_ context.Context, af AuditFilter) ([]AuditEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []AuditEntry
+	for _, e := range f.audit {
+		if (af.Actor == "" || e.Actor == af.Actor) && strings.HasPrefix(e.Action, af.Action) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 type testConsole struct {
 	srv      *httptest.Server
 	sessions *fakeSessions
 	library  *fakeLibrary
+	accounts *fakeAccounts
 	speaker  *fakeSpeaker
 	programs *fakePrograms
 	now      time.Time
@@ -98,7 +207,9 @@ func startConsole(t *testing.T) *testConsole {
 	tc.programs = &fakePrograms{loc: ict, now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now },
 		wards: []api.Ward{{ID: "phuong-ben-nghe"}}, files: map[string][]byte{},
 		media: map[string]time.Duration{"ban-tin-sang.mp3": 2 * time.Minute, "thong-bao.mp3": time.Minute}}
-	c, err := New(Deps{Passwords: fakePasswords{"lan": "mật-khẩu-dài-1", "ky-thuat": "mật-khẩu-dài-2"}, Sessions: tc.sessions, Station: "Phường Bến Nghé",
+	tc.accounts = newFakeAccounts()
+	tc.sessions.accounts = tc.accounts
+	c, err := New(Deps{Accounts: tc.accounts, Sessions: tc.sessions, Station: "Phường Bến Nghé",
 		Library: tc.library, Speaker: tc.speaker, Schedules: tc.programs, Location: ict,
 		Now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now }})
 	if err != nil {

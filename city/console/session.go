@@ -17,12 +17,15 @@ import (
 // Session is one logged-in browser.
 type Session struct {
 	// ID is what the cookie carries; stores keep only IDHash.
-	ID      string
-	User    string
-	Role    string
-	CSRF    string // the token every form and fetch of this session sends back
-	Created time.Time
-	Expires time.Time
+	ID   string
+	User string
+	Role string
+	CSRF string // the token every form and fetch of this session sends back
+	// MustChange: the user logged in with a one-time password and must
+	// choose their own before anything else.
+	MustChange bool
+	Created    time.Time
+	Expires    time.Time
 }
 
 // ErrNoSession: the cookie names no live session.
