@@ -354,10 +354,6 @@ func (c *Console) postLogoutAll(w http.ResponseWriter, r *http.Request, s *Sessi
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-func (c *Console) getHome(w http.ResponseWriter, r *http.Request, s *Session) {
-	c.render(w, r, http.StatusOK, "home", c.newPage(r, s, "nav.home"))
-}
-
 // safeNext keeps a redirect after log-in on this site.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {

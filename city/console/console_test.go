@@ -296,7 +296,7 @@ func TestLoginSessionLogout(t *testing.T) {
 		t.Fatal("the session store holds the cookie's value itself")
 	}
 	code, _, home := do(t, b, "GET", tc.srv.URL+"/", nil, nil)
-	if code != 200 || !strings.Contains(home, "lan · Vai trò: operator") || !strings.Contains(home, "Phường Bến Nghé") {
+	if code != 200 || !strings.Contains(home, "Đăng xuất (lan)") || !strings.Contains(home, `<strong>phuong-ben-nghe</strong> <span class="badge warn">Chưa có tín hiệu</span>`) || !strings.Contains(home, "Phường Bến Nghé") {
 		t.Fatalf("home: %d\n%s", code, home)
 	}
 	// Log out without the CSRF token, or from another site: refused.
