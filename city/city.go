@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -38,6 +39,8 @@ type City struct {
 	Log    *slog.Logger
 	// Now is the clock (tests fake it).
 	Now func() time.Time
+	// Programs owns program files, manifests and timelines.
+	Programs *programs.Service
 
 	key   ed25519.PrivateKey
 	pub   ed25519.PublicKey
@@ -93,6 +96,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
 		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
 	db.Now = func() time.Time { return c.Now() }
+	c.Programs = newPrograms(c)
 	return c, nil
 }
 
@@ -164,16 +168,7 @@ func (c *City) AddWard(ctx context.Context, id string, groups []string) (string,
 			}
 			return err
 		}
-		w, err := tx.Ward(ctx, id)
-		if err != nil {
-			return err
-		}
-		l := newSetLoader(ctx, tx)
-		if errs := c.checkWards(l, []sqlite.Ward{w}, "", "ward "+id); len(errs) > 0 {
-			return fmt.Errorf("ward %s: the programs of its groups clash:\n%w", id, errs)
-		}
-		_, err = c.buildManifest(l, w)
-		return err
+		return c.Programs.CheckWard(ctx, tx, id)
 	})
 	if err != nil {
 		return "", err

@@ -246,7 +246,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := city.ExpireUploads(ctx); err != nil {
 		city.Log.Warn("expire uploads", "err", err)
 	}
-	changed, err := city.RebuildAll(ctx)
+	changed, err := city.Programs.RebuildAll(ctx)
 	if err != nil {
 		return failed(stderr, "run", err)
 	}

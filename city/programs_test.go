@@ -225,7 +225,7 @@ func TestManifests(t *testing.T) {
 	if m2, _ := fetchManifest(t, c, tok["phuong-2"]); m2.Version != m.Version {
 		t.Errorf("renaming media re-issued the manifest")
 	}
-	if res, _ := c.City.RebuildAll(t.Context()); len(res) != 0 {
+	if res, _ := c.Programs.RebuildAll(t.Context()); len(res) != 0 {
 		t.Errorf("rebuild after renames re-issued %v", res)
 	}
 

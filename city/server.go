@@ -185,33 +185,27 @@ func (c *City) getKey(w http.ResponseWriter, r *http.Request) {
 const ManifestVersionHeader = "Loa-Manifest-Version"
 
 func (c *City) getManifest(w http.ResponseWriter, r *http.Request, p principal) {
-	ctx := r.Context()
-	tx := c.DB.Read()
 	if v, err := strconv.ParseInt(r.Header.Get(ManifestVersionHeader), 10, 64); err == nil {
 		c.seen.note(p.ward, c.Now(), v)
 	}
-	etag, _, err := tx.ManifestETag(ctx, p.ward)
+	m, ok, err := c.Programs.Manifest(r.Context(), p.ward, func(etag string) bool {
+		return etagMatch(r.Header.Get("If-None-Match"), etag)
+	})
 	if err != nil {
 		c.internalError(w, r, err)
 		return
 	}
-	if etag == "" {
+	if !ok {
 		writeError(w, http.StatusNotFound, "no manifest for ward %s yet", p.ward)
 		return
 	}
-	w.Header().Set("ETag", etag)
+	w.Header().Set("ETag", m.ETag)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Vary", "Accept-Encoding")
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+	if m.NotModified {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	m, err := tx.WardManifest(ctx, p.ward)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", m.ETag)
 	w.Header().Set("Content-Type", "application/json")
 	body := m.Envelope
 	if acceptsGzip(r) {
@@ -548,62 +542,46 @@ func (c *City) putPrograms(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	q := r.URL.Query()
 	check := q.Get("check") == "true" || q.Get("check") == "1"
-	res, err := c.LoadPrograms(r.Context(), r.PathValue("target"), q.Get("file"), body, p.name(), check)
+	res, err := c.Programs.Load(r.Context(), r.PathValue("target"), q.Get("file"), body, p.name(), check)
 	if err != nil {
 		c.fail(w, r, err)
 		return
-	}
-	if !check {
-		c.NotifyPrograms(res.Target, res.Changed)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
 func (c *City) deletePrograms(w http.ResponseWriter, r *http.Request, p principal) {
-	res, err := c.DeletePrograms(r.Context(), r.PathValue("target"), p.name())
+	res, err := c.Programs.Delete(r.Context(), r.PathValue("target"), p.name())
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.NotifyPrograms(res.Target, res.Changed)
 	writeJSON(w, http.StatusOK, res)
 }
 
 func (c *City) listPrograms(w http.ResponseWriter, r *http.Request, p principal) {
-	sets, err := c.DB.Read().ProgramSets(r.Context())
+	out, err := c.Programs.List(r.Context())
 	if err != nil {
 		c.internalError(w, r, err)
 		return
-	}
-	out := make([]api.ProgramSet, 0, len(sets))
-	for _, s := range sets {
-		n := 0
-		if f, err := schedule.Parse(s.File, s.Body); err == nil {
-			n = len(f.Programs)
-		}
-		out = append(out, api.ProgramSet{Target: s.Target, File: s.File, Programs: n, LoadedBy: s.LoadedBy, LoadedAt: s.LoadedAt.UTC()})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (c *City) getPrograms(w http.ResponseWriter, r *http.Request, p principal) {
 	target := r.PathValue("target")
-	if _, _, err := parseTarget(target); err != nil {
+	set, ok, err := c.Programs.Get(r.Context(), target)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	sets, err := c.DB.Read().ProgramSets(r.Context(), target)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	if len(sets) == 0 {
+	if !ok {
 		writeError(w, http.StatusNotFound, "%s has no programs", target)
 		return
 	}
 	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", filepath.Base(sets[0].File)))
-	w.Write(sets[0].Body)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", filepath.Base(set.File)))
+	w.Write(set.Body)
 }
 
 func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
@@ -693,7 +671,7 @@ func (c *City) getTimeline(w http.ResponseWriter, r *http.Request, p principal) 
 			return
 		}
 	}
-	tl, err := c.Timeline(r.Context(), r.PathValue("id"), d)
+	tl, err := c.Programs.Timeline(r.Context(), r.PathValue("id"), d)
 	if err != nil {
 		c.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"loa/city/api"
+	"loa/schedule"
 	"loa/signing"
 )
 
@@ -40,3 +41,6 @@ func (c *City) getTime(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, signing.Sign(c.key, payload))
 }
+
+// Today is the current date in the city's zone.
+func (c *City) Today() schedule.Date { return schedule.DateOf(c.Now().In(c.loc)) }

@@ -1,4 +1,4 @@
-package city
+package programs
 
 import (
 	"bytes"
@@ -18,10 +18,10 @@ import (
 
 // rebuild re-issues the manifests of wards whose effective programs
 // changed, and returns their ids.
-func (c *City) rebuild(l *setLoader, wards []sqlite.Ward) ([]string, error) {
+func (s *Service) rebuild(l *setLoader, wards []sqlite.Ward) ([]string, error) {
 	changed := []string{}
 	for _, w := range wards {
-		ok, err := c.buildManifest(l, w)
+		ok, err := s.buildManifest(l, w)
 		if err != nil {
 			return nil, fmt.Errorf("manifest of ward %s: %w", w.ID, err)
 		}
@@ -34,14 +34,14 @@ func (c *City) rebuild(l *setLoader, wards []sqlite.Ward) ([]string, error) {
 
 // RebuildAll re-issues every manifest that is out of date: after an
 // upgrade, a change of time zone or of signing key.
-func (c *City) RebuildAll(ctx context.Context) ([]string, error) {
+func (s *Service) RebuildAll(ctx context.Context) ([]string, error) {
 	var changed []string
-	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
+	err := s.Store.Update(ctx, func(tx Tx) error {
 		wards, err := tx.Wards(ctx)
 		if err != nil {
 			return err
 		}
-		changed, err = c.rebuild(newSetLoader(ctx, tx), wards)
+		changed, err = s.rebuild(newSetLoader(ctx, tx), wards)
 		return err
 	})
 	return changed, err
@@ -54,7 +54,7 @@ func (c *City) RebuildAll(ctx context.Context) ([]string, error) {
 // The version is max(previous+1, now in unix milliseconds): increasing on
 // every change, and still above what wards hold if the city's database is
 // ever restored from an older backup.
-func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
+func (s *Service) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 	sets, err := l.effective(w)
 	if err != nil {
 		return false, err
@@ -63,7 +63,7 @@ func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 	for _, s := range sets {
 		progs = append(progs, s.file.Programs...)
 	}
-	yml, err := manifest.EncodePrograms(c.loc, progs)
+	yml, err := manifest.EncodePrograms(s.Location, progs)
 	if err != nil {
 		return false, err
 	}
@@ -84,11 +84,12 @@ func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 			media = append(media, manifest.Media{SHA256: m.SHA256, Size: m.Size, Name: m.OriginalName, URL: "/api/v1/media/" + m.SHA256})
 		}
 	}
+	keyID := s.Signer.KeyID()
 	h := sha256.New()
 	h.Write(yml)
 	mj, _ := json.Marshal(media)
 	h.Write(mj)
-	h.Write([]byte(c.keyID))
+	h.Write([]byte(keyID))
 	hash := hex.EncodeToString(h.Sum(nil))
 
 	old, err := l.tx.WardManifest(l.ctx, w.ID)
@@ -98,13 +99,13 @@ func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 	case err != nil && !errors.Is(err, sqlite.ErrNotFound):
 		return false, err
 	}
-	now := c.Now()
+	now := s.Now()
 	m := &manifest.Manifest{Ward: w.ID, Version: max(old.Version+1, now.UnixMilli()), Issued: now.UTC(),
-		Timezone: c.loc.String(), Programs: string(yml), Media: media}
+		Timezone: s.Location.String(), Programs: string(yml), Media: media}
 	if m.Media == nil {
 		m.Media = []manifest.Media{}
 	}
-	env, err := manifest.Sign(c.key, m)
+	env, err := s.Signer.SignManifest(m)
 	if err != nil {
 		return false, err
 	}
@@ -121,7 +122,7 @@ func (c *City) buildManifest(l *setLoader, w sqlite.Ward) (bool, error) {
 		keys[i] = md.SHA256
 	}
 	err = l.tx.PutWardManifest(l.ctx, sqlite.WardManifest{Ward: w.ID, Version: m.Version, ContentHash: hash,
-		KeyID: c.keyID, ETag: strconv.Quote(strconv.FormatInt(m.Version, 10)), Envelope: envJSON, Gzip: gz.Bytes(),
+		KeyID: keyID, ETag: strconv.Quote(strconv.FormatInt(m.Version, 10)), Envelope: envJSON, Gzip: gz.Bytes(),
 		Issued: now, Media: keys})
 	return err == nil, err
 }
@@ -134,4 +135,35 @@ func programRefs(p *schedule.Program) []schedule.MediaRef {
 	}
 	out = append(out, p.Items...)
 	return append(out, p.Fallback...)
+}
+
+// WardManifest is a ward's signed manifest as it is served.
+type WardManifest struct {
+	ETag    string
+	Version int64
+	// Envelope is the signing.Envelope in JSON; Gzip the same, gzipped
+	// (made once when it was issued). Both nil when NotModified.
+	Envelope, Gzip []byte
+	// NotModified: the ward has this version already.
+	NotModified bool
+}
+
+// Manifest returns ward's manifest; ok is false when it has none yet.
+// unchanged (nil: never) is asked with the current ETag first: if it says
+// the ward holds that version, the envelope is not read and the answer is
+// NotModified. A poll that changes nothing reads one row.
+func (s *Service) Manifest(ctx context.Context, ward string, unchanged func(etag string) bool) (m WardManifest, ok bool, err error) {
+	tx := s.Store.Read()
+	etag, version, err := tx.ManifestETag(ctx, ward)
+	if err != nil || etag == "" {
+		return m, false, err
+	}
+	if unchanged != nil && unchanged(etag) {
+		return WardManifest{ETag: etag, Version: version, NotModified: true}, true, nil
+	}
+	wm, err := tx.WardManifest(ctx, ward)
+	if err != nil {
+		return m, false, err
+	}
+	return WardManifest{ETag: wm.ETag, Version: wm.Version, Envelope: wm.Envelope, Gzip: wm.Gzip}, true, nil
 }

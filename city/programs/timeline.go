@@ -1,4 +1,4 @@
-package city
+package programs
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 
 // Timeline computes ward's effective timeline for date d, with the
 // schedule package, as the ward will play it.
-func (c *City) Timeline(ctx context.Context, ward string, d schedule.Date) (api.Timeline, error) {
-	out := api.Timeline{Ward: ward, Date: d.String(), Timezone: c.loc.String(), Occurrences: []api.Occurrence{}}
-	tx := c.DB.Read()
+func (s *Service) Timeline(ctx context.Context, ward string, d schedule.Date) (api.Timeline, error) {
+	out := api.Timeline{Ward: ward, Date: d.String(), Timezone: s.Location.String(), Occurrences: []api.Occurrence{}}
+	tx := s.Store.Read()
 	w, err := tx.Ward(ctx, ward)
 	if err != nil {
 		return out, err
@@ -29,7 +29,7 @@ func (c *City) Timeline(ctx context.Context, ward string, d schedule.Date) (api.
 	for _, s := range sets {
 		sources = append(sources, schedule.Source{Name: s.target, File: s.file})
 	}
-	sch := schedule.New(c.loc, sources...)
+	sch := schedule.New(s.Location, sources...)
 	type occKey struct {
 		p     *schedule.Program
 		start int64
@@ -65,4 +65,4 @@ func mediaName(m sqlite.CityMedia) string {
 }
 
 // Today is the current date in the city's zone.
-func (c *City) Today() schedule.Date { return schedule.DateOf(c.Now().In(c.loc)) }
+func (s *Service) Today() schedule.Date { return schedule.DateOf(s.Now().In(s.Location)) }
