@@ -20,10 +20,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
+	"loa/city/accounts"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
@@ -41,6 +41,8 @@ type City struct {
 	Now func() time.Time
 	// Programs owns program files, manifests and timelines.
 	Programs *programs.Service
+	// Accounts are the users, tokens, wards and join codes (city/accounts).
+	Accounts *accounts.Service
 
 	key   ed25519.PrivateKey
 	pub   ed25519.PublicKey
@@ -97,6 +99,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
 	db.Now = func() time.Time { return c.Now() }
 	c.Programs = newPrograms(c)
+	c.openAccounts() // city/accounts.go
 	return c, nil
 }
 
@@ -146,60 +149,13 @@ func badInput(format string, args ...any) error { return cmdkit.BadInput(format,
 // only its hash is stored. The programs of its groups and of the whole
 // city apply to it at once; the ward is refused if they clash.
 func (c *City) AddWard(ctx context.Context, id string, groups []string) (string, error) {
-	if !validID(id) {
-		return "", badInput("ward id %q: want lowercase letters a-z, digits and '-' (at most 64)", id)
-	}
-	seen := map[string]bool{}
-	var gs []string
-	for _, g := range groups {
-		if !validID(g) {
-			return "", badInput("group %q: want lowercase letters a-z, digits and '-' (at most 64)", g)
-		}
-		if !seen[g] {
-			seen[g] = true
-			gs = append(gs, g)
-		}
-	}
-	token, hash := newToken(wardTokenPrefix)
-	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
-		if err := tx.AddWard(ctx, sqlite.Ward{ID: id, Groups: gs}, hash); err != nil {
-			if errors.Is(err, sqlite.ErrExists) {
-				return badInput("ward %s already exists", id)
-			}
-			return err
-		}
-		return c.Programs.CheckWard(ctx, tx, id)
-	})
-	if err != nil {
-		return "", err
-	}
-	c.Log.Info("ward added", "ward", id, "groups", strings.Join(gs, ","))
-	return token, nil
+	return c.Accounts.AddWard(ctx, id, groups)
 }
 
 // Roles of API users.
-var Roles = []string{"admin", "operator", "alerter", "technician"}
+var Roles = accounts.Roles
 
 // AddUser adds an API user and returns their token, shown once.
 func (c *City) AddUser(ctx context.Context, name, role string) (string, error) {
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n/") {
-		return "", badInput("user name %q: want a word without spaces or '/' (at most 64)", name)
-	}
-	ok := false
-	for _, r := range Roles {
-		ok = ok || r == role
-	}
-	if !ok {
-		return "", badInput("role %q: want one of %s", role, strings.Join(Roles, ", "))
-	}
-	token, hash := newToken(userTokenPrefix)
-	err := c.DB.Read().AddUser(ctx, sqlite.User{Name: name, Role: role}, hash)
-	if errors.Is(err, sqlite.ErrExists) {
-		return "", badInput("user %s already exists", name)
-	}
-	if err != nil {
-		return "", err
-	}
-	c.Log.Info("user added", "user", name, "role", role)
-	return token, nil
+	return c.Accounts.AddUser(ctx, name, role)
 }

@@ -346,7 +346,7 @@ func cmdWardList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	defer city.Close()
-	wards, err := city.DB.Read().Wards(ctx)
+	wards, err := city.Accounts.Wards(ctx)
 	if err != nil {
 		return failed(stderr, "ward list", err)
 	}
@@ -415,7 +415,7 @@ func cmdUserList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	defer city.Close()
-	users, err := city.DB.Read().Users(ctx)
+	users, err := city.Accounts.Users(ctx)
 	if err != nil {
 		return failed(stderr, "user list", err)
 	}

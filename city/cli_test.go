@@ -131,17 +131,17 @@ func TestMainRun(t *testing.T) {
 	go func() { done <- city.Main(ctx, []string{"run", "--config", cfg}, io.Discard, logs) }()
 	re := regexp.MustCompile(`msg="loa-city listening" addr=(\S+)`)
 	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-		}
+	if !testwait.Poll(10*time.Second, func() bool {
 		select {
 		case code := <-done:
 			t.Fatalf("run exited %d: %s", code, logs)
 		default:
 		}
-	}
-	if addr == "" {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	}) {
 		t.Fatalf("no listening line: %s", logs)
 	}
 	// Healthy once its NATS streams are set up (503 "not set up" until

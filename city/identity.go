@@ -11,11 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"loa/city/accounts"
 	"loa/city/api"
 	"loa/fleet"
 	"loa/natsbus/natsserver"
 	"loa/signing"
-	"loa/sqlite"
 )
 
 // A ward's identity at the city (docs/security.md, "Ward identity"):
@@ -119,16 +119,9 @@ func (k *wardKeys) get(ctx context.Context, ward string) (ed25519.PublicKey, err
 	if pub, ok := k.m[ward]; ok {
 		return pub, nil
 	}
-	text, err := k.c.DB.Read().WardReceiptKey(ctx, ward)
-	var pub ed25519.PublicKey
-	switch {
-	case errors.Is(err, sqlite.ErrNotFound):
-	case err != nil:
+	pub, err := k.c.Accounts.ReceiptKey(ctx, ward)
+	if err != nil {
 		return nil, err
-	default:
-		if pub, err = signing.ParsePublicKey(text); err != nil {
-			return nil, fmt.Errorf("receipt key of ward %s: %w", ward, err)
-		}
 	}
 	if k.m == nil {
 		k.m = map[string]ed25519.PublicKey{}
@@ -146,40 +139,17 @@ func (c *City) putReceiptKey(w http.ResponseWriter, r *http.Request, p principal
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	pub, err := signing.ParsePublicKey(body.PublicKey)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "public_key: khoá không hợp lệ / not an Ed25519 public key: %v", err)
-		return
-	}
-	id := signing.KeyID(pub)
-	var created bool
-	err = c.DB.Update(r.Context(), func(tx sqlite.CityTx) error {
-		created, err = tx.AddWardReceiptKey(r.Context(), p.ward, signing.PublicKeyText(pub), id)
-		return err
-	})
+	k, _, err := c.Accounts.RegisterReceiptKey(r.Context(), p.ward, body.PublicKey)
 	switch {
-	case errors.Is(err, sqlite.ErrExists):
-		c.Log.Warn("a second receipt key offered for a ward: refused", "ward", p.ward, "key_id", id, "remote", r.RemoteAddr)
+	case errors.Is(err, accounts.ErrReceiptKeyTaken):
+		c.Log.Warn("a second receipt key offered for a ward: refused", "ward", p.ward, "key_id", k.KeyID, "remote", r.RemoteAddr)
 		c.Board().Flag(p.ward, fleet.AlarmKeyConflict, fmt.Sprintf(
-			"khoá ký báo nhận thứ hai / a second receipt key (%s) offered from %s; re-provision the ward (loa-city ward code %s)", id, r.RemoteAddr, p.ward), c.Now())
+			"khoá ký báo nhận thứ hai / a second receipt key (%s) offered from %s; re-provision the ward (loa-city ward code %s)", k.KeyID, r.RemoteAddr, p.ward), c.Now())
 		writeError(w, http.StatusConflict, "ward %s already has another receipt key: a new join code (loa-city ward code %s) re-provisions it", p.ward, p.ward)
 		return
 	case err != nil:
 		c.fail(w, r, err)
 		return
 	}
-	if created {
-		c.Log.Info("ward receipt key registered", "ward", p.ward, "key_id", id)
-	}
-	writeJSON(w, http.StatusOK, api.ReceiptKey{PublicKey: signing.PublicKeyText(pub), KeyID: id})
-}
-
-// receiptKeyID is the id of ward's receipt key ("" : none).
-func (c *City) receiptKeyID(ctx context.Context, ward string) string {
-	k := &wardKeys{c: c}
-	pub, err := k.get(ctx, ward)
-	if err != nil || pub == nil {
-		return ""
-	}
-	return signing.KeyID(pub)
+	writeJSON(w, http.StatusOK, api.ReceiptKey{PublicKey: k.PublicKey, KeyID: k.KeyID})
 }

@@ -2,10 +2,6 @@ package city
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,45 +9,31 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"loa/city/accounts"
 	"loa/signing"
-	"loa/sqlite"
 )
 
-// Join codes provision a ward without copying secrets by hand: `loa-city
-// ward add` (or `ward code`) prints a short code, the technician types it on
-// the Pi (`loa-agent join --city URL --code CODE`), and the agent receives
-// the ward's id, a token and the city's public key in one signed answer.
-//
-// A code is 10 characters of Crockford's base32 (50 bits, no I, L, O or U,
-// so that it survives being read over the phone), used once, and expires
-// (24 h by default). The city keeps only an HMAC of it, keyed by a secret
-// derived from its signing key, so a copy of the database alone does not
-// give the codes away. Redeeming a code issues the ward a new token: the
-// token printed by `ward add` stops working, so that there is only ever one
-// credential per ward and it is the one the station holds.
+// Join codes provision a ward without copying secrets by hand; the codes
+// themselves (made, kept as an HMAC, used once, expiring) are
+// city/accounts'. Here: the signed answer a ward gets for a code (POST
+// /api/v1/join), its rate limit, and the CLI's `ward code`.
 
 // DefaultJoinTTL is how long a join code stays valid.
-const DefaultJoinTTL = 24 * time.Hour
+const DefaultJoinTTL = accounts.DefaultJoinTTL
 
 // JoinFormat is the version of the join answer's payload. Fields are only
 // ever added to it; a change that removes or redefines one bumps it.
 const JoinFormat = 1
 
-const (
-	joinAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ" // Crockford's base32
-	joinCodeLen  = 10
-)
-
 // Join errors. ErrJoinCodeUsed and ErrJoinCodeExpired are answered 410 Gone,
 // ErrJoinCodeUnknown 404.
 var (
-	ErrJoinCodeUnknown = errors.New("unknown join code")
-	ErrJoinCodeUsed    = errors.New("join code already used")
-	ErrJoinCodeExpired = errors.New("join code expired")
+	ErrJoinCodeUnknown = accounts.ErrJoinCodeUnknown
+	ErrJoinCodeUsed    = accounts.ErrJoinCodeUsed
+	ErrJoinCodeExpired = accounts.ErrJoinCodeExpired
 )
 
 // JoinRequest is the body of POST /api/v1/join. Unknown fields are ignored,
@@ -90,162 +72,29 @@ type JoinCredentials struct {
 	NATSTLSPin string `json:"nats_tls_pin,omitempty"`
 }
 
-// newJoinCode returns a random code, grouped for reading: 7KQMX-2HD9P.
-func newJoinCode() string {
-	b := make([]byte, joinCodeLen)
-	rand.Read(b)
-	var s strings.Builder
-	for i, x := range b {
-		if i == joinCodeLen/2 {
-			s.WriteByte('-')
-		}
-		s.WriteByte(joinAlphabet[int(x)%len(joinAlphabet)]) // 256 is a multiple of 32: no bias
-	}
-	return s.String()
-}
-
 // NormalizeJoinCode reads a code as a person typed it: any case, with or
 // without the dash or spaces, O for 0 and I or L for 1.
-func NormalizeJoinCode(s string) (string, error) {
-	var out strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == '-' || r == ' ' || r == '\t':
-			continue
-		case r == 'O':
-			r = '0'
-		case r == 'I' || r == 'L':
-			r = '1'
-		}
-		if r > 127 || !strings.ContainsRune(joinAlphabet, r) {
-			return "", badInput("join code %q: %q is not one of its letters and digits", s, r)
-		}
-		out.WriteRune(r)
-	}
-	if out.Len() != joinCodeLen {
-		return "", badInput("join code %q: want %d letters and digits, like 7KQMX-2HD9P", s, joinCodeLen)
-	}
-	return out.String(), nil
-}
-
-// joinHash is the HMAC under which a code is stored.
-func (c *City) joinHash(normalized string) []byte {
-	k := sha256.Sum256(append([]byte("loa join codes\x00"), c.key.Seed()...))
-	m := hmac.New(sha256.New, k[:])
-	m.Write([]byte(normalized))
-	return m.Sum(nil)
-}
+func NormalizeJoinCode(s string) (string, error) { return accounts.NormalizeJoinCode(s) }
 
 // IssueJoinCode makes a one-time join code for ward, valid for ttl. Its
 // earlier unused codes stop working: only the last code printed is valid.
 func (c *City) IssueJoinCode(ctx context.Context, ward string, ttl time.Duration) (code string, expires time.Time, err error) {
-	if ttl <= 0 {
-		return "", time.Time{}, badInput("join code lifetime %s: want a positive duration", ttl)
-	}
-	if _, err := c.DB.Read().Ward(ctx, ward); err != nil {
-		if errors.Is(err, sqlite.ErrNotFound) {
-			return "", time.Time{}, badInput("no ward %s (add it with `loa-city ward add %s`)", ward, ward)
-		}
-		return "", time.Time{}, err
-	}
-	code = newJoinCode()
-	norm, _ := NormalizeJoinCode(code)
-	now := c.Now()
-	expires = now.Add(ttl)
-	err = c.joinTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM join_codes WHERE ward = ? AND used_at IS NULL`, ward); err != nil {
-			return err
-		}
-		// Used and expired codes are kept a while for the log's sake.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM join_codes WHERE expires_at < ?`, now.Add(-30*24*time.Hour).UnixMilli()); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO join_codes(code_hash, ward, created_at, expires_at) VALUES(?,?,?,?)`,
-			c.joinHash(norm), ward, now.UnixMilli(), expires.UnixMilli())
-		return err
-	})
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("join code for %s: %w", ward, err)
-	}
-	c.Log.Info("join code issued", "ward", ward, "expires", expires.Format(time.RFC3339))
-	return code, expires, nil
-}
-
-// joinTx runs fn in a write transaction on the city database, with the
-// join table in place.
-func (c *City) joinTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := c.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return c.Accounts.IssueJoinCode(ctx, ward, ttl)
 }
 
 // RedeemJoinCode uses a code: the ward gets a new token (its old one stops
-// working) and the signed credentials are returned. from says who asked,
+// working) and the credentials to sign are returned. from says who asked,
 // for the log and for the error a second attempt will get.
 func (c *City) RedeemJoinCode(ctx context.Context, code, from string) (JoinCredentials, error) {
-	var cr JoinCredentials
-	norm, err := NormalizeJoinCode(code)
-	if err != nil {
-		return cr, err
-	}
-	now := c.Now()
-	token, hash := newToken(wardTokenPrefix)
-	err = c.joinTx(ctx, func(tx *sql.Tx) error {
-		var (
-			ward     string
-			expires  int64
-			usedAt   sql.NullInt64
-			usedFrom sql.NullString
-		)
-		err := tx.QueryRowContext(ctx, `SELECT ward, expires_at, used_at, used_from FROM join_codes WHERE code_hash = ?`,
-			c.joinHash(norm)).Scan(&ward, &expires, &usedAt, &usedFrom)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrJoinCodeUnknown
-		}
-		if err != nil {
-			return err
-		}
-		if usedAt.Valid {
-			return fmt.Errorf("%w (ward %s, %s, from %s): issue a new one with `loa-city ward code %s`", ErrJoinCodeUsed,
-				ward, time.UnixMilli(usedAt.Int64).In(c.loc).Format("2006-01-02 15:04:05"), usedFrom.String, ward)
-		}
-		if now.UnixMilli() > expires {
-			return fmt.Errorf("%w at %s: issue a new one with `loa-city ward code %s`", ErrJoinCodeExpired,
-				time.UnixMilli(expires).In(c.loc).Format("2006-01-02 15:04:05"), ward)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE join_codes SET used_at = ?, used_from = ? WHERE code_hash = ?`,
-			now.UnixMilli(), from, c.joinHash(norm)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE wards SET token_hash = ? WHERE id = ?`, hash, ward); err != nil {
-			return err
-		}
-		// A re-provisioned station makes and registers a new receipt key.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ward_receipt_keys WHERE ward = ?`, ward); err != nil {
-			return err
-		}
-		cr.Ward = ward
-		return nil
-	})
+	j, err := c.Accounts.RedeemJoinCode(ctx, code, from)
 	if err != nil {
 		return JoinCredentials{}, err
 	}
-	w, err := c.DB.Read().Ward(ctx, cr.Ward)
-	if err != nil {
-		return JoinCredentials{}, err
-	}
-	cr = JoinCredentials{Format: JoinFormat, Ward: w.ID, Groups: w.Groups, Token: token,
-		PublicKey: signing.PublicKeyText(c.pub), KeyID: c.keyID, Timezone: c.Config.Timezone, Issued: now.UTC()}
+	cr := JoinCredentials{Format: JoinFormat, Ward: j.Ward.ID, Groups: j.Ward.Groups, Token: j.Token,
+		PublicKey: signing.PublicKeyText(c.pub), KeyID: c.keyID, Timezone: c.Config.Timezone, Issued: j.At.UTC()}
 	if cr.Groups == nil {
 		cr.Groups = []string{}
 	}
-	c.Log.Info("ward joined with its code: new token issued", "ward", w.ID, "from", from)
 	return cr, nil
 }
 

@@ -259,6 +259,15 @@ func writeCert(t *testing.T, certFile, keyFile, name string) *x509.Certificate {
 	return cert
 }
 
+func modTime(t *testing.T, path string) time.Time {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.ModTime()
+}
+
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -313,8 +322,12 @@ func TestTLS(t *testing.T) {
 	}
 
 	// A renewed certificate is picked up within a minute, without a restart.
-	time.Sleep(10 * time.Millisecond) // a new modification time
+	firstMod := modTime(t, certFile)
 	second := writeCert(t, certFile, keyFile, "second")
+	// A new modification time, whatever the file system's resolution.
+	later := firstMod.Add(time.Second)
+	os.Chtimes(certFile, later, later)
+	os.Chtimes(keyFile, later, later)
 	advance(61 * time.Second)
 	if got, err := get(second); err != nil || got.Subject.CommonName != "second" {
 		t.Fatalf("after renewal: %v %v", err, got)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/city/accounts"
 	"loa/city/api"
 	"loa/mediastore"
 	"loa/schedule"
@@ -72,7 +73,7 @@ func (c *City) Handler() http.Handler {
 	return mux
 }
 
-const roleWard = "ward"
+const roleWard = accounts.RoleWard
 
 // principal is who a request comes from: a ward or a user.
 type principal struct {
@@ -100,7 +101,7 @@ func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), ro
 			return
 		}
 		p, err := c.lookupToken(r.Context(), tok)
-		if errors.Is(err, sqlite.ErrNotFound) {
+		if errors.Is(err, accounts.ErrUnknownToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown token")
 			return
@@ -119,15 +120,10 @@ func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), ro
 	})
 }
 
+// lookupToken says whose token tok is (accounts.ErrUnknownToken: nobody's).
 func (c *City) lookupToken(ctx context.Context, tok string) (principal, error) {
-	h := hashToken(tok)
-	tx := c.DB.Read()
-	if strings.HasPrefix(tok, wardTokenPrefix) {
-		id, err := tx.WardByToken(ctx, h)
-		return principal{ward: id, role: roleWard}, err
-	}
-	u, err := tx.UserByToken(ctx, h)
-	return principal{user: u.Name, role: u.Role}, err
+	p, err := c.Accounts.LookupToken(ctx, tok)
+	return principal{ward: p.Ward, user: p.User, role: p.Role}, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -605,7 +601,7 @@ func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
 }
 
 func (c *City) listWards(w http.ResponseWriter, r *http.Request, p principal) {
-	wards, err := c.DB.Read().Wards(r.Context())
+	wards, err := c.Accounts.Wards(r.Context())
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -618,13 +614,13 @@ func (c *City) listWards(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (c *City) getWard(w http.ResponseWriter, r *http.Request, p principal) {
-	wd, err := c.DB.Read().Ward(r.Context(), r.PathValue("id"))
+	wd, err := c.Accounts.Ward(r.Context(), r.PathValue("id"))
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	out := c.wardJSON(r.Context(), wd)
-	out.ReceiptKeyID = c.receiptKeyID(r.Context(), wd.ID)
+	out.ReceiptKeyID = c.Accounts.ReceiptKeyID(r.Context(), wd.ID)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -643,12 +639,12 @@ func (c *City) postWard(w http.ResponseWriter, r *http.Request, p principal) {
 	if !decodeBody(w, r, &nw) {
 		return
 	}
-	tok, err := c.AddWard(r.Context(), nw.ID, nw.Groups)
+	tok, err := c.Accounts.AddWard(r.Context(), nw.ID, nw.Groups)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	wd, err := c.DB.Read().Ward(r.Context(), nw.ID)
+	wd, err := c.Accounts.Ward(r.Context(), nw.ID)
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -680,7 +676,7 @@ func (c *City) getTimeline(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (c *City) listUsers(w http.ResponseWriter, r *http.Request, p principal) {
-	users, err := c.DB.Read().Users(r.Context())
+	users, err := c.Accounts.Users(r.Context())
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -697,7 +693,7 @@ func (c *City) postUser(w http.ResponseWriter, r *http.Request, p principal) {
 	if !decodeBody(w, r, &nu) {
 		return
 	}
-	tok, err := c.AddUser(r.Context(), nu.Name, nu.Role)
+	tok, err := c.Accounts.AddUser(r.Context(), nu.Name, nu.Role)
 	if err != nil {
 		c.fail(w, r, err)
 		return
