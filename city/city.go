@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/city/board"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -46,10 +47,10 @@ type City struct {
 	// transcodes bounds concurrent ffmpeg runs.
 	transcodes chan struct{}
 	uploads    lockMap
-	seen       seenTracker
-	fleet      fleetState
-	// bus is what each ward sends over NATS and was refused (bus_watch.go)
-	bus busWatch
+	// board is the fleet board: heartbeats, as-run, bus watch, last seen
+	// (city/board).
+	board   *board.Service
+	metrics metricsHandler
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
 	// live announcements on air (city/live.go)
@@ -93,6 +94,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
 		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
 	db.Now = func() time.Time { return c.Now() }
+	c.board = c.newBoard()
 	return c, nil
 }
 
