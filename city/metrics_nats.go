@@ -6,10 +6,11 @@ import (
 	"loa/natsbus"
 )
 
-// The alert path's health on /metrics (docs/monitoring.md; the wards'
-// use of NATS is the board's, city/board). An alert rule on loa_city_alerts_publishable == 0
-// (or on increase(loa_city_alert_publish_errors_total[5m]) > 0) pages
-// whoever can free the store or bring NATS back before the next storm.
+// The alert path's health on /metrics (docs/monitoring.md; the wards' use
+// of NATS is the board's series, city/board). An alert rule on
+// loa_city_alerts_publishable == 0 (or on
+// increase(loa_city_alert_publish_errors_total[5m]) > 0) pages whoever
+// can free the store or bring NATS back before the next storm.
 var (
 	descPublishable   = prometheus.NewDesc("loa_city_alerts_publishable", "1 when the city can store and publish alerts now (GET /healthz is 200), 0 when not.", nil, nil)
 	descPubErrors     = prometheus.NewDesc("loa_city_alert_publish_errors_total", "Attempts to publish an alert copy that NATS refused or did not answer, by reason: store_full, no_stream, timeout, disconnected, other.", []string{"reason"}, nil)
