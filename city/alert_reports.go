@@ -106,7 +106,7 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if err != nil {
-		if c.bus.logBad(ward, kindReport, c.Now()) {
+		if c.board.LogBad(ward, kindReport) {
 			c.Log.Warn("unreadable receipt dropped (at most one logged a minute per ward)", "ward", ward, "subject", m.Subject(), "err", err)
 		}
 		m.Term()
@@ -115,7 +115,7 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 	if r.Verified {
 		// Judged against the heartbeats: only receipts stored while the
 		// city was taking them (fleet/identity.go).
-		if since := c.fleet.ident.heartbeatsSince(); since.IsZero() || stored.Before(since) {
+		if since := c.board.HeartbeatsSince(); since.IsZero() || stored.Before(since) {
 			stored = time.Time{}
 		}
 		c.Board().Receipt(ward, r.Alert, string(r.State), r.At, stored, c.Now())

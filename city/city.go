@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"loa/city/accounts"
+	"loa/city/board"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
@@ -51,10 +52,10 @@ type City struct {
 	// transcodes bounds concurrent ffmpeg runs.
 	transcodes chan struct{}
 	uploads    lockMap
-	seen       seenTracker
-	fleet      fleetState
-	// bus is what each ward sends over NATS and was refused (bus_watch.go)
-	bus busWatch
+	// board is the fleet board: heartbeats, as-run, bus watch, last seen
+	// (city/board).
+	board   *board.Service
+	metrics metricsHandler
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
 	// live announcements on air (city/live.go)
@@ -100,6 +101,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	db.Now = func() time.Time { return c.Now() }
 	c.Programs = newPrograms(c)
 	c.openAccounts() // city/accounts.go
+	c.board = c.newBoard()
 	return c, nil
 }
 

@@ -2,14 +2,13 @@ package city
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"loa/city/api"
+	"loa/city/board"
 	"loa/fleet"
+	"loa/natsbus"
 	"loa/schedule"
 	"loa/sqlite"
 )
@@ -38,250 +37,98 @@ func (f FleetConfig) thresholds() fleet.Thresholds {
 		SyncGrace: time.Duration(f.SyncGrace), LateAfter: time.Duration(f.LateAfter), LateHold: time.Duration(f.LateHold)}
 }
 
-// fleetState is the city's fleet health, created on first use.
-type fleetState struct {
-	once     sync.Once
-	board    *fleet.Board
-	asrunIn  atomic.Uint64 // entries stored
-	asrunDup atomic.Uint64 // entries already stored
-	asrunBad atomic.Uint64 // unreadable messages
-	flushMu  sync.Mutex
-	ident    identityCounts // city/identity.go
-
-	metricsOnce sync.Once
-	metrics     http.Handler
+// newBoard is the city's fleet board (city/board) over its database.
+func (c *City) newBoard() *board.Service {
+	f := c.Config.Fleet
+	return board.New(boardStore{c.DB}, board.Config{Thresholds: f.thresholds(), Heartbeat: time.Duration(f.Heartbeat),
+		HistoryDays: f.HistoryDays, Location: c.loc, Budgets: board.Budgets(natsbus.ReportsPerWard, natsbus.AsRunPerWard)},
+		func() time.Time { return c.Now() }, c.Log)
 }
 
-// Board is the city's live view of its wards. On first use it is loaded
-// with the states the database kept and the registered wards.
-func (c *City) Board() *fleet.Board {
-	f := &c.fleet
-	f.once.Do(func() {
-		f.board = fleet.NewBoard(c.Config.Fleet.thresholds(), time.Duration(c.Config.Fleet.Heartbeat))
-		ctx := context.Background()
-		rows, err := c.DB.Read().WardHealthRows(ctx)
-		if err != nil {
-			c.Log.Error("fleet: stored ward states not read", "err", err)
-		}
-		now := c.Now()
-		for _, r := range rows {
-			var hb *fleet.Heartbeat
-			if len(r.Beat) > 0 {
-				var h fleet.Heartbeat
-				if json.Unmarshal(r.Beat, &h) == nil {
-					hb = &h
-				}
-			}
-			f.board.Restore(r.Ward, fleet.State(r.State), r.Since, r.LastSeen, hb, now)
-		}
-		if err := c.refreshWards(ctx); err != nil {
-			c.Log.Error("fleet: ward registry not read", "err", err)
-		}
-	})
-	return f.board
+// boardStore is the board's Store over the city's database.
+type boardStore struct{ db *sqlite.CityDB }
+
+func (s boardStore) WardHealthRows(ctx context.Context) ([]sqlite.WardHealthRow, error) {
+	return s.db.Read().WardHealthRows(ctx)
 }
 
-// refreshWards tells the board which wards exist and which manifest each
-// should run.
-func (c *City) refreshWards(ctx context.Context) error {
-	ms, err := c.DB.Read().WardManifests(ctx)
-	if err != nil {
-		return err
-	}
-	ws := make([]fleet.WardInfo, len(ms))
-	for i, m := range ms {
-		ws[i] = fleet.WardInfo{ID: m.Ward, Manifest: m.Version, Issued: m.IssuedAt}
-	}
-	c.fleet.board.SetWards(ws, c.Now())
-	return nil
+func (s boardStore) WardManifests(ctx context.Context) ([]sqlite.WardManifestInfo, error) {
+	return s.db.Read().WardManifests(ctx)
 }
 
-// Fleet loop periods: the sweep finds wards gone offline and writes state
-// changes; the registry is re-read for wards added by `loa-city ward add`
-// and new manifests.
-const (
-	fleetSweepEvery    = time.Second
-	fleetRegistryEvery = 10 * time.Second
-)
-
-// RunFleet keeps the wards' states current until ctx ends: it sweeps the
-// board, writes state changes to the database in one transaction a
-// second, re-reads the registry, and prunes old history.
-func (c *City) RunFleet(ctx context.Context) {
-	b := c.Board()
-	sweep := time.NewTicker(fleetSweepEvery)
-	defer sweep.Stop()
-	var lastRegistry, lastPrune time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			c.FlushFleet(context.WithoutCancel(ctx))
-			return
-		case <-sweep.C:
-		}
-		mono := time.Now()
-		if mono.Sub(lastRegistry) >= fleetRegistryEvery {
-			lastRegistry = mono
-			if err := c.refreshWards(ctx); err != nil && ctx.Err() == nil {
-				c.Log.Warn("fleet: ward registry not read", "err", err)
-			}
-		}
-		b.Sweep(c.Now())
-		if err := c.FlushFleet(ctx); err != nil && ctx.Err() == nil {
-			c.Log.Warn("fleet: ward states not written", "err", err)
-		}
-		if mono.Sub(lastPrune) >= time.Hour {
-			lastPrune = mono
-			days := c.Config.Fleet.HistoryDays
-			if days <= 0 {
-				days = 90
-			}
-			if _, err := c.DB.PruneWardStateChanges(ctx, c.Now().AddDate(0, 0, -days)); err != nil && ctx.Err() == nil {
-				c.Log.Warn("fleet: history not pruned", "err", err)
-			}
-		}
-	}
+func (s boardStore) PutWardStates(ctx context.Context, rows []sqlite.WardHealthRow, changes []sqlite.WardStateChange) error {
+	return s.db.PutWardStates(ctx, rows, changes)
 }
 
-// FlushFleet writes the board's pending state changes to the database and
-// logs them.
-func (c *City) FlushFleet(ctx context.Context) error {
-	c.fleet.flushMu.Lock()
-	defer c.fleet.flushMu.Unlock()
-	b := c.Board()
-	cs := b.TakeChanges()
-	if len(cs) == 0 {
+func (s boardStore) PruneWardStateChanges(ctx context.Context, cutoff time.Time) (int64, error) {
+	return s.db.PruneWardStateChanges(ctx, cutoff)
+}
+
+func (s boardStore) AddAsRun(ctx context.Context, rows []sqlite.CityAsRun) (int, error) {
+	return s.db.AddAsRun(ctx, rows)
+}
+
+func (s boardStore) AsRun(ctx context.Context, ward string, from, to time.Time) ([]sqlite.CityAsRun, error) {
+	return s.db.Read().AsRun(ctx, ward, from, to)
+}
+
+func (s boardStore) PutWardsSeen(ctx context.Context, seen map[string]board.Seen) error {
+	return s.db.Update(ctx, func(tx sqlite.CityTx) error {
+		for ward, e := range seen {
+			if err := tx.WardSeen(ctx, ward, e.At, e.Version); err != nil {
+				return err
+			}
+		}
 		return nil
-	}
-	latest := map[string]int{}
-	var rows []sqlite.WardHealthRow
-	hist := make([]sqlite.WardStateChange, 0, len(cs))
-	for _, ch := range cs {
-		probs, _ := json.Marshal(nonNilProblems(ch.Problems))
-		hist = append(hist, sqlite.WardStateChange{Ward: ch.Ward, At: ch.At, From: string(ch.From), To: string(ch.To), Problems: string(probs)})
-		var beat []byte
-		if ch.Beat != nil {
-			beat, _ = json.Marshal(ch.Beat)
-		}
-		row := sqlite.WardHealthRow{Ward: ch.Ward, State: string(ch.To), Since: ch.At, Problems: string(probs), LastSeen: ch.LastSeen, Beat: beat}
-		if i, ok := latest[ch.Ward]; ok {
-			rows[i] = row
-		} else {
-			latest[ch.Ward] = len(rows)
-			rows = append(rows, row)
-		}
-		if ch.From != "" {
-			lvl := c.Log.Info
-			if ch.To.Problem() {
-				lvl = c.Log.Warn
-			}
-			detail := ""
-			if len(ch.Problems) > 0 {
-				detail = ch.Problems[0].Detail
-			}
-			lvl("ward state changed", "ward", ch.Ward, "from", string(ch.From), "to", string(ch.To), "detail", detail)
-		}
-	}
-	if err := c.DB.PutWardStates(ctx, rows, hist); err != nil {
-		b.Requeue(cs)
-		return err
-	}
-	return nil
+	})
 }
 
-func nonNilProblems(ps []fleet.Problem) []fleet.Problem {
-	if ps == nil {
-		return []fleet.Problem{}
-	}
-	return ps
-}
+// Board is the city's live view of its wards (city/board). On first use
+// it is loaded with the states the database kept and the registered wards.
+func (c *City) Board() *fleet.Board { return c.board.Board() }
+
+// RunFleet keeps the wards' states current until ctx ends (board.Run).
+func (c *City) RunFleet(ctx context.Context) { c.board.Run(ctx) }
+
+// FlushFleet writes the board's pending state changes to the database.
+func (c *City) FlushFleet(ctx context.Context) error { return c.board.Flush(ctx) }
 
 // HeartbeatReceived takes a heartbeat that arrived on ward's subject.
 func (c *City) HeartbeatReceived(ward string, data []byte) error {
-	return c.Board().Observe(ward, data, c.Now())
+	return c.board.Heartbeat(ward, data)
 }
 
 // StoreAsRun stores as-run entries shipped by wards and returns how many
 // were new.
 func (c *City) StoreAsRun(ctx context.Context, es []fleet.AsRunEntry) (int, error) {
-	now := c.Now()
-	rows := make([]sqlite.CityAsRun, len(es))
-	for i, e := range es {
-		rows[i] = sqlite.CityAsRun{Ward: e.Ward, WardEntry: e.ID, Program: e.Program, Source: e.Source, Occurrence: msTime(e.Occurrence),
-			Part: e.Part, Item: e.Item, Kind: e.Kind, Planned: msTime(e.Planned), Actual: msTime(e.Actual), End: msTime(e.End),
-			Result: e.Result, Missed: time.Duration(e.MissedMS) * time.Millisecond, Note: e.Note, ReceivedAt: now}
-	}
-	n, err := c.DB.AddAsRun(ctx, rows)
-	if err == nil {
-		c.fleet.asrunIn.Add(uint64(n))
-		c.fleet.asrunDup.Add(uint64(len(es) - n))
-	}
-	return n, err
+	return c.board.StoreAsRun(ctx, es)
 }
 
-func msTime(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
-}
+// FlushSeen writes the wards' last requests to the database.
+func (c *City) FlushSeen(ctx context.Context) error { return c.board.FlushSeen(ctx) }
+
+// seenFlushInterval is how often Serve calls FlushSeen.
+const seenFlushInterval = board.SeenFlushInterval
+
+// startFleet runs RunFleet until the returned stop is called (it waits
+// for the last state changes to be written).
+func (c *City) startFleet(ctx context.Context) (stop func()) { return c.board.Start(ctx) }
 
 // wardHealth is the health of ward id for the API (nil: the board does
 // not know it).
-func (c *City) wardHealth(id string) *api.WardHealth {
-	v, ok := c.Board().Refresh(id, c.Now())
-	if !ok {
-		return nil
-	}
-	h := healthJSON(v, c.Now())
-	h.NATS = c.wardNATS(id)
-	return h
-}
+func (c *City) wardHealth(id string) *api.WardHealth { return c.board.WardHealth(id) }
 
-func healthJSON(v fleet.View, now time.Time) *api.WardHealth {
-	h := &api.WardHealth{State: string(v.Health.State), StateVI: v.Health.State.Vietnamese(), Since: v.Since.UTC(),
-		Problems: []api.WardProblem{}}
-	for _, p := range v.Health.Problems {
-		h.Problems = append(h.Problems, api.WardProblem{State: string(p.State), Detail: p.Detail})
-	}
-	if !v.LastSeen.IsZero() {
-		t := v.LastSeen.UTC()
-		h.LastHeartbeat = &t
-		h.LastHeartbeatAge = now.Sub(v.LastSeen).Seconds()
-	}
-	h.Sync.CityVersion = v.Manifest
-	if !v.Issued.IsZero() {
-		h.Sync.CityIssued = v.Issued.UTC()
-	}
-	hb := v.Beat
-	if hb == nil {
-		return h
-	}
-	h.HeartbeatEvery, h.Version, h.UptimeS, h.SilentS = hb.Every, hb.Version, hb.Uptime, hb.Silent
-	lvl := hb.LevelDBFS
-	h.LevelDBFS = &lvl
-	if p := hb.OnAir; p != nil {
-		h.NowPlaying = &api.NowPlaying{Kind: p.Kind, ID: p.ID, Title: p.Title, Item: p.Item}
-	}
-	h.Device = &api.WardDevice{OK: hb.Device.OK, Error: hb.Device.Error}
-	h.Clock = &api.WardClock{Source: hb.Clock.Source, Trusted: hb.Clock.Trusted, OffsetMS: hb.Clock.OffsetMS, Detail: hb.Clock.Detail}
-	if v.CityOffsetKnown {
-		ms := v.CityOffset.Milliseconds()
-		h.Clock.CityOffsetMS = &ms
-	}
-	if hb.Sync != nil {
-		age := hb.Sync.AgeS
-		h.Sync.AgeS = &age
-		h.Sync.Version = hb.Sync.Manifest
-	}
-	h.DiskFree, h.CPUTempC = hb.DiskFree, hb.CPUTemp
-	if s := hb.LastStart; s != nil {
-		h.LastStart = &api.WardStart{Program: s.Program, Planned: time.UnixMilli(s.Planned).UTC(), LateMS: s.LateMS}
-	}
-	n := hb.Counters
-	h.Counters = &api.WardCounts{Starts: n.Starts, LateStarts: n.LateStarts, SilenceS: n.SilenceS, DeviceErrors: n.DeviceErrors, AlertsRejected: n.AlertsRejected}
-	return h
-}
+// The kinds of message a ward sends over NATS, each with its budget
+// (board.Budgets).
+const (
+	kindReport    = board.KindReport
+	kindAsRun     = board.KindAsRun
+	kindHeartbeat = board.KindHeartbeat
+)
+
+// allowFromWard takes one message of kind from ward out of its budget;
+// false: drop it. The first drop of a minute is logged.
+func (c *City) allowFromWard(ward, kind string) bool { return c.board.Allow(ward, kind) }
 
 // getAsRun is GET /api/v1/wards/{id}/asrun?date=YYYY-MM-DD: the ward's
 // broadcast log for a day in the city's zone, as shipped by the ward.
@@ -299,42 +146,10 @@ func (c *City) getAsRun(w http.ResponseWriter, r *http.Request, p principal) {
 			return
 		}
 	}
-	from := d.Midnight(c.loc)
-	to := d.AddDays(1).Midnight(c.loc)
-	rows, err := c.DB.Read().AsRun(r.Context(), id, from, to)
+	out, err := c.board.AsRunDay(r.Context(), id, d)
 	if err != nil {
 		c.internalError(w, r, err)
 		return
 	}
-	out := api.AsRunDay{Ward: id, Date: d.String(), Timezone: c.loc.String(), Entries: make([]api.AsRunRow, 0, len(rows))}
-	for _, e := range rows {
-		a := api.AsRunRow{Ward: e.Ward, Program: e.Program, Source: e.Source, Part: e.Part, Item: e.Item, Kind: e.Kind,
-			Planned: e.Planned.UTC(), Result: e.Result, MissedS: e.Missed.Seconds(), Note: e.Note, Received: e.ReceivedAt.UTC()}
-		if !e.Actual.IsZero() {
-			t := e.Actual.UTC()
-			a.Actual = &t
-			a.LateMS = e.Actual.Sub(e.Planned).Milliseconds()
-		}
-		if !e.End.IsZero() {
-			t := e.End.UTC()
-			a.End = &t
-		}
-		out.Entries = append(out.Entries, a)
-	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// startFleet runs RunFleet until the returned stop is called (it waits
-// for the last state changes to be written).
-func (c *City) startFleet(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.RunFleet(ctx)
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"loa/fleet"
 	"loa/natsbus"
-	"loa/signing"
 )
 
 // AsRunConsumer is the city's durable consumer of the ASRUN stream.
@@ -30,27 +29,18 @@ func (c *City) asRunStreamConfig() jetstream.StreamConfig {
 
 // ServeFleetNATS takes the wards' heartbeats (loa.hb.*) into the board
 // and stores the as-run entries of the ASRUN stream, acknowledging each
-// once it is in the database, until ctx ends.
+// once it is in the database, until ctx ends. It is the board's NATS
+// adapter: what a message means is the board's (city/board).
 func (c *City) ServeFleetNATS(ctx context.Context, nc *nats.Conn) error {
-	b := c.Board()
-	var lastBad time.Time
+	c.board.Board() // loaded before the first heartbeat
 	sub, err := nc.Subscribe(fleet.HeartbeatPrefix+"*", func(m *nats.Msg) {
-		ward := fleet.WardOfSubject(m.Subject, fleet.HeartbeatPrefix)
-		if !c.allowFromWard(ward, kindHeartbeat) {
-			return
-		}
-		if err := b.Observe(ward, m.Data, c.Now()); err != nil && time.Since(lastBad) > time.Minute {
-			lastBad = time.Now()
-			c.Log.Warn("fleet: heartbeat refused", "subject", m.Subject, "err", err)
-		}
+		c.board.TakeHeartbeat(fleet.WardOfSubject(m.Subject, fleet.HeartbeatPrefix), m.Subject, m.Data)
 	})
 	if err != nil {
 		return fmt.Errorf("subscribe to heartbeats: %w", err)
 	}
 	defer sub.Unsubscribe()
-	c.fleet.ident.mu.Lock()
-	c.fleet.ident.hbSince = c.Now()
-	c.fleet.ident.mu.Unlock()
+	c.board.HeartbeatsStarted()
 	// 10,000 wards send 667 a second: room for a minute of them if the
 	// handler ever stalls.
 	sub.SetPendingLimits(64<<10, 64<<20)
@@ -143,19 +133,9 @@ func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
 			c.Log.Warn("fleet: as-run: the ward's key not read", "ward", ward, "err", err)
 			continue
 		}
-		e, _, err := fleet.OpenAsRun(m.Data(), ward, key)
-		if errors.Is(err, signing.ErrUnsigned) || errors.Is(err, signing.ErrUnknownKey) || errors.Is(err, signing.ErrBadSignature) {
-			c.fleet.asrunBad.Add(1)
-			c.refuseSigned(ward, "asrun", err)
-			m.Term()
-			continue
-		}
+		e, err := c.board.OpenAsRun(ward, m.Data(), key)
 		if err != nil {
-			c.fleet.asrunBad.Add(1)
-			if c.bus.logBad(ward, kindAsRun, c.Now()) {
-				c.Log.Warn("fleet: as-run message refused (at most one logged a minute per ward)", "ward", ward, "subject", m.Subject(), "err", err)
-			}
-			m.Term()
+			m.Term() // refused: counted and logged by the board
 			continue
 		}
 		msgs = append(msgs, m)
@@ -167,7 +147,7 @@ func (c *City) takeAsRun(ctx context.Context, cons jetstream.Consumer) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	n, err := c.StoreAsRun(ctx, entries)
+	n, err := c.board.StoreAsRun(ctx, entries)
 	if err != nil {
 		for _, m := range msgs {
 			m.NakWithDelay(5 * time.Second)

@@ -10,8 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/agent"
+	"loa/city"
 	"loa/city/citytest"
 	"loa/fleet"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
 )
@@ -35,7 +37,7 @@ func TestFleetOverNATS(t *testing.T) {
 	c.AddWard(t, "phuong-2")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wardLink, tr, served := startFleetBus(ctx, t, c)
+	wardLink, tr, served, cityJS := startFleetBusJS(ctx, t, c)
 	if st := tr.State(); !st.Connected || st.Kind != "nats" {
 		t.Errorf("transport state %+v", st)
 	}
@@ -54,13 +56,24 @@ func TestFleetOverNATS(t *testing.T) {
 		v, ok := c.Board().Ward("phuong-1")
 		return ok && v.Beat != nil && v.Health.State == fleet.OnAir
 	})
-	// phuong-1 speaking for phuong-2: the server refuses the subject.
+	// phuong-1 speaking for phuong-2: the server refuses the subject. A
+	// heartbeat of its own sent after it on the same connection arrives
+	// after it would have (NATS keeps a connection's order): once that
+	// one is on the board, the forged one is known not to come.
 	forged := hb
 	forged.Ward = "phuong-2"
 	data, _ := forged.Encode(nil)
 	wardLink.Conn.Publish(fleet.HeartbeatSubject("phuong-2"), data)
-	wardLink.Conn.Flush()
-	time.Sleep(300 * time.Millisecond)
+	hb.Seq++
+	marker := hb.Seq
+	data, _ = hb.Encode(nil)
+	if err := tr.PublishHeartbeat(data); err != nil {
+		t.Fatal(err)
+	}
+	waitForFleet(t, "the heartbeat sent after the forged one", func() bool {
+		v, _ := c.Board().Ward("phuong-1")
+		return v.Beat != nil && v.Beat.Seq == marker
+	})
 	if v, _ := c.Board().Ward("phuong-2"); v.Beat != nil {
 		t.Fatal("a ward's heartbeat for another ward was taken")
 	}
@@ -99,7 +112,19 @@ func TestFleetOverNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Whether the stream dropped them as duplicates or kept them, the
+	// city has taken everything once its consumer has nothing pending.
+	waitForFleet(t, "the city's as-run consumer caught up", func() bool {
+		cons, err := cityJS.Consumer(ctx, fleet.AsRunStream, city.AsRunConsumer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.NumPending == 0 && info.NumAckPending == 0
+	})
 	if n := count(); n != 3 {
 		t.Fatalf("%d rows after shipping twice", n)
 	}
@@ -111,18 +136,20 @@ func TestFleetOverNATS(t *testing.T) {
 
 func waitForFleet(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testwait.For(t, what, 10*time.Second, cond)
 }
 
 // startFleetBus starts an embedded NATS server whose one ward is
 // phuong-1, the city's fleet intake on it (until ctx ends; its result on
 // served) and phuong-1's real fleet transport over TCP.
 func startFleetBus(ctx context.Context, t *testing.T, c *citytest.City) (*natsbus.Link, agent.FleetTransport, <-chan error) {
+	t.Helper()
+	wardLink, tr, served, _ := startFleetBusJS(ctx, t, c)
+	return wardLink, tr, served
+}
+
+// startFleetBusJS is startFleetBus, with the city's JetStream.
+func startFleetBusJS(ctx context.Context, t *testing.T, c *citytest.City) (*natsbus.Link, agent.FleetTransport, <-chan error, jetstream.JetStream) {
 	t.Helper()
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	wardSeed, wardPub, _ := natsbus.NewUserKey()
@@ -153,5 +180,5 @@ func startFleetBus(ctx context.Context, t *testing.T, c *citytest.City) (*natsbu
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wardLink, tr, done
+	return wardLink, tr, done, js
 }

@@ -6,16 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"loa/city/accounts"
 	"loa/city/api"
 	"loa/fleet"
 	"loa/natsbus/natsserver"
-	"loa/signing"
 )
 
 // A ward's identity at the city (docs/security.md, "Ward identity"):
@@ -29,84 +24,15 @@ import (
 //     and refuses (counts, logs, flags) any other;
 //   - receipts judged against heartbeats (fleet/identity.go).
 
-// identityCounts are the counters behind the identity metrics.
-type identityCounts struct {
-	mu         sync.Mutex
-	duplicates map[string]uint64    // ward → duplicate logins
-	refused    map[[3]string]uint64 // ward, kind (receipt|asrun), reason → messages refused
-	hbSince    time.Time            // heartbeats taken since (ServeFleetNATS)
-}
-
-// heartbeatsSince is when the city began taking heartbeats (zero: not).
-func (f *identityCounts) heartbeatsSince() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.hbSince
-}
-
-var (
-	descDupLogins = prometheus.NewDesc("loa_city_ward_duplicate_logins_total",
-		"NATS logins with a ward's key while another connection of it was alive (the older was closed).", []string{"ward"}, nil)
-	descRefused = prometheus.NewDesc("loa_city_ward_messages_refused_total",
-		"Receipts and as-run lines refused because the ward's key did not sign them (reason: unsigned, unknown_key, bad_signature).",
-		[]string{"ward", "kind", "reason"}, nil)
-)
-
-func (f *identityCounts) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-
-func (f *identityCounts) Collect(ch chan<- prometheus.Metric) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for w, n := range f.duplicates {
-		ch <- prometheus.MustNewConstMetric(descDupLogins, prometheus.CounterValue, float64(n), w)
-	}
-	for k, n := range f.refused {
-		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(n), k[0], k[1], k[2])
-	}
-}
-
 // duplicateLogin takes the embedded server's report of a ward key logged
 // in twice.
 func (c *City) duplicateLogin(d natsserver.DuplicateLogin) {
-	f := &c.fleet.ident
-	f.mu.Lock()
-	if f.duplicates == nil {
-		f.duplicates = map[string]uint64{}
-	}
-	f.duplicates[d.Ward]++
-	n := f.duplicates[d.Ward]
-	f.mu.Unlock()
-	c.Log.Warn("khoá trạm đăng nhập hai nơi / ward key logged in twice", "ward", d.Ward,
-		"old_remote", d.Old, "new_remote", d.New, "old_since", d.OldStart.UTC().Format(time.RFC3339), "count", n)
-	c.Board().Flag(d.Ward, fleet.AlarmDuplicateLogin, fmt.Sprintf(
-		"khoá trạm đăng nhập hai nơi / ward key logged in twice: %s replaced %s (%d times); re-issue the ward's credentials (loa-city ward code %s)",
-		d.New, d.Old, n, d.Ward), c.Now())
+	c.board.DuplicateLogin(d.Ward, d.Old, d.New, d.OldStart)
 }
 
 // refuseSigned counts, logs and flags a message on ward's subject that
 // its key did not sign.
-func (c *City) refuseSigned(ward, kind string, err error) {
-	reason := "unsigned"
-	switch {
-	case errors.Is(err, signing.ErrBadSignature):
-		reason = "bad_signature"
-	case errors.Is(err, signing.ErrUnknownKey):
-		reason = "unknown_key"
-	}
-	f := &c.fleet.ident
-	f.mu.Lock()
-	if f.refused == nil {
-		f.refused = map[[3]string]uint64{}
-	}
-	f.refused[[3]string{ward, kind, reason}]++
-	f.mu.Unlock()
-	c.Log.Warn("báo nhận giả mạo / forged message refused: not signed by the ward's key", "ward", ward, "kind", kind, "reason", reason, "err", err)
-	what := "báo nhận / receipt"
-	if kind == "asrun" {
-		what = "nhật ký phát sóng / as-run line"
-	}
-	c.Board().Flag(ward, fleet.AlarmForged, fmt.Sprintf("%s giả mạo / forged %s refused (%s): someone else publishes as this ward", what, kind, reason), c.Now())
-}
+func (c *City) refuseSigned(ward, kind string, err error) { c.board.RefuseSigned(ward, kind, err) }
 
 // wardKeys looks up wards' receipt keys, remembering them for a batch.
 type wardKeys struct {

@@ -3,14 +3,14 @@ package city
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"loa/fleet"
 	"loa/natsbus"
 )
 
-// The alert path's health and the wards' use of NATS on /metrics
-// (docs/monitoring.md). An alert rule on loa_city_alerts_publishable == 0
-// (or on increase(loa_city_alert_publish_errors_total[5m]) > 0) pages
-// whoever can free the store or bring NATS back before the next storm.
+// The alert path's health on /metrics (docs/monitoring.md; the wards' use
+// of NATS is the board's series, city/board). An alert rule on
+// loa_city_alerts_publishable == 0 (or on
+// increase(loa_city_alert_publish_errors_total[5m]) > 0) pages whoever
+// can free the store or bring NATS back before the next storm.
 var (
 	descPublishable   = prometheus.NewDesc("loa_city_alerts_publishable", "1 when the city can store and publish alerts now (GET /healthz is 200), 0 when not.", nil, nil)
 	descPubErrors     = prometheus.NewDesc("loa_city_alert_publish_errors_total", "Attempts to publish an alert copy that NATS refused or did not answer, by reason: store_full, no_stream, timeout, disconnected, other.", []string{"reason"}, nil)
@@ -21,9 +21,6 @@ var (
 	descStreamBytes   = prometheus.NewDesc("loa_city_nats_stream_bytes", "Bytes held by each of loa's streams.", []string{"stream"}, nil)
 	descStreamMsgs    = prometheus.NewDesc("loa_city_nats_stream_messages", "Messages held by each of loa's streams.", []string{"stream"}, nil)
 	descStreamMax     = prometheus.NewDesc("loa_city_nats_stream_max_bytes", "Each stream's MaxBytes: its reserved share of the store.", []string{"stream"}, nil)
-	descDenied        = prometheus.NewDesc("loa_city_nats_denied_total", "Attempts of the ward's NATS key the server refused for lack of permission (embedded server) since the city started.", []string{"ward"}, nil)
-	descFloodDropped  = prometheus.NewDesc("loa_city_nats_flood_dropped_total", "Messages of the ward dropped by the city for going over the ward's budget, by kind: report, asrun, heartbeat.", []string{"ward", "kind"}, nil)
-	descFlooding      = prometheus.NewDesc("loa_city_nats_ward_flooding", "1 while the ward sends more than its budget (messages dropped in the last 10 minutes); absent otherwise.", []string{"ward"}, nil)
 	alertPubReasons   = []string{"store_full", "no_stream", "timeout", "disconnected", "other"}
 	natsStreamsListed = []string{natsbus.StreamAlerts, natsbus.StreamReports, natsbus.StreamAsRun}
 )
@@ -40,21 +37,6 @@ func (n natsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctr := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	now := c.Now()
-	b := c.Board()
-	b.Each(func(v fleet.View) {
-		if !v.Registered {
-			return
-		}
-		wb := c.bus.get(v.ID, now)
-		ctr(descDenied, float64(wb.Denied), v.ID)
-		for _, k := range wardKinds {
-			ctr(descFloodDropped, float64(wb.Dropped[k]), v.ID, k)
-		}
-		if wb.Flooding {
-			g(descFlooding, 1, v.ID)
-		}
-	})
 	h := c.alerts
 	if h == nil {
 		return
@@ -83,4 +65,11 @@ func (n natsCollector) Collect(ch chan<- prometheus.Metric) {
 			g(descStreamMax, float64(u.maxBytes), s)
 		}
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

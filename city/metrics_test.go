@@ -116,7 +116,16 @@ var metricName = regexp.MustCompile(`\bloa_[a-z_]+\b`)
 // exported are the metric names the city's /metrics can have.
 func exported(t *testing.T) map[string]bool {
 	out := map[string]bool{}
-	for _, f := range []string{"metrics.go", "metrics_nats.go"} {
+	// The city's own files and its services' (city/board has the wards').
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("*/*.go")
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +135,7 @@ func exported(t *testing.T) map[string]bool {
 		}
 	}
 	if len(out) < 20 {
-		t.Fatalf("only %d metrics found in metrics.go", len(out))
+		t.Fatalf("only %d metrics found in the city's files", len(out))
 	}
 	return out
 }

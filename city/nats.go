@@ -117,7 +117,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 			Listen: cfg.Listen, StoreDir: filepath.Join(c.Config.Data, "nats"), MaxStore: cfg.MaxStoreMB << 20,
 			CityKey: pub, AdminKeys: cfg.AdminKeys, Wards: wardDirectory{c}, Log: log,
 			OnDuplicate: c.duplicateLogin, // city/identity.go
-			Denied:      func(d natsserver.Denial) { c.bus.denied(d, c.Now()) },
+			Denied:      func(d natsserver.Denial) { c.board.Denied(d.Ward, d.Kind, d.Subject) },
 		}
 		if cfg.TLS {
 			if scfg.TLS, err = c.NATSTLS(); err != nil {

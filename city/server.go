@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"loa/city/accounts"
@@ -182,7 +181,7 @@ const ManifestVersionHeader = "Loa-Manifest-Version"
 
 func (c *City) getManifest(w http.ResponseWriter, r *http.Request, p principal) {
 	if v, err := strconv.ParseInt(r.Header.Get(ManifestVersionHeader), 10, 64); err == nil {
-		c.seen.note(p.ward, c.Now(), v)
+		c.board.NoteSeen(p.ward, v)
 	}
 	m, ok, err := c.Programs.Manifest(r.Context(), p.ward, func(etag string) bool {
 		return etagMatch(r.Header.Get("If-None-Match"), etag)
@@ -581,7 +580,7 @@ func (c *City) getPrograms(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
-	if at, v, ok := c.seen.get(w.ID); ok && at.After(w.LastSeen) {
+	if at, v, ok := c.board.Seen(w.ID); ok && at.After(w.LastSeen) {
 		w.LastSeen, w.SeenVersion = at, v
 	}
 	a := api.Ward{ID: w.ID, Groups: w.Groups, CreatedAt: w.CreatedAt.UTC(), SeenVersion: w.SeenVersion}
@@ -744,72 +743,4 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 			return err
 		}
 	}
-}
-
-// seenFlushInterval is how often wards' last requests are written to the
-// database: one transaction for all, rather than a synced write per poll.
-const seenFlushInterval = 10 * time.Second
-
-// seenTracker holds the wards' last manifest requests until FlushSeen.
-type seenTracker struct {
-	mu sync.Mutex
-	m  map[string]seenEntry
-}
-
-type seenEntry struct {
-	at      time.Time
-	version int64
-}
-
-func (s *seenTracker) note(ward string, at time.Time, version int64) {
-	s.mu.Lock()
-	if s.m == nil {
-		s.m = map[string]seenEntry{}
-	}
-	s.m[ward] = seenEntry{at, version}
-	s.mu.Unlock()
-}
-
-func (s *seenTracker) get(ward string) (time.Time, int64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[ward]
-	return e.at, e.version, ok
-}
-
-// FlushSeen writes the wards' last requests to the database.
-func (c *City) FlushSeen(ctx context.Context) error {
-	c.seen.mu.Lock()
-	pending := c.seen.m
-	c.seen.m = nil
-	c.seen.mu.Unlock()
-	if len(pending) == 0 {
-		return nil
-	}
-	err := c.DB.Update(ctx, func(tx sqlite.CityTx) error {
-		for ward, e := range pending {
-			if err := tx.WardSeen(ctx, ward, e.at, e.version); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		// Keep them for the next flush, unless newer ones came.
-		c.seen.mu.Lock()
-		for ward, e := range pending {
-			if _, ok := c.seen.m[ward]; !ok {
-				c.seen.note0(ward, e)
-			}
-		}
-		c.seen.mu.Unlock()
-	}
-	return err
-}
-
-func (s *seenTracker) note0(ward string, e seenEntry) {
-	if s.m == nil {
-		s.m = map[string]seenEntry{}
-	}
-	s.m[ward] = e
 }
