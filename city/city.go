@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/city/library"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -36,6 +37,8 @@ type City struct {
 	DB     *sqlite.CityDB
 	Store  *mediastore.Store
 	Log    *slog.Logger
+	// Library is the media library: uploads, transcoding, speech.
+	Library *library.Service
 	// Now is the clock (tests fake it).
 	Now func() time.Time
 
@@ -43,11 +46,8 @@ type City struct {
 	pub   ed25519.PublicKey
 	keyID string
 	loc   *time.Location
-	// transcodes bounds concurrent ffmpeg runs.
-	transcodes chan struct{}
-	uploads    lockMap
-	seen       seenTracker
-	fleet      fleetState
+	seen  seenTracker
+	fleet fleetState
 	// bus is what each ward sends over NATS and was refused (bus_watch.go)
 	bus busWatch
 	// alerts is the city's NATS side (StartAlerts); nil until started.
@@ -90,9 +90,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	c := &City{Config: cfg, DB: db, Store: store, Log: log, Now: time.Now,
-		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
-		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
+		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc}
 	db.Now = func() time.Time { return c.Now() }
+	c.Library = library.New(libraryConfig(cfg), store, libraryDB{db}, log)
+	c.Library.Now = func() time.Time { return c.Now() }
 	return c, nil
 }
 
