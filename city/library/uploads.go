@@ -87,7 +87,7 @@ func (s *Service) StartUpload(ctx context.Context, info UploadInfo, size int64) 
 		return sqlite.Upload{}, err
 	}
 	f.Close()
-	u := sqlite.Upload{ID: id, Name: info.Name, Title: info.Title, Size: size, Replace: info.Replace, CreatedBy: info.By}
+	u := sqlite.Upload{ID: id, Name: info.Name, Title: info.Title, Size: size, Replace: info.Replace, CreatedBy: info.By, CreatedAt: s.Now()}
 	if err := s.DB.AddUpload(ctx, u); err != nil {
 		os.Remove(s.uploadPath(id))
 		return sqlite.Upload{}, err
