@@ -188,7 +188,7 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 		b.Fatalf("ffmpeg: %v %s", err, out)
 	}
 	f, _ := os.Open(wav)
-	m, _, err := c.Ingest(ctx, f, city.UploadInfo{Name: "coi.wav", By: "bench"})
+	m, _, err := c.Library.Ingest(ctx, f, city.UploadInfo{Name: "coi.wav", By: "bench"})
 	f.Close()
 	if err != nil {
 		b.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -381,39 +380,8 @@ func (c *City) probeStream(ctx context.Context, u string) error {
 // speak renders text with espeak-ng and takes the result into the library
 // like an upload (transcoded to the canonical MP3, checked, measured).
 func (c *City) speak(ctx context.Context, id, text, voice string, speed int, by string) (sqlite.CityMedia, error) {
-	f, err := c.Store.TempFile("speech-*.wav")
-	if err != nil {
-		return sqlite.CityMedia{}, err
-	}
-	path := f.Name()
-	f.Close()
-	defer os.Remove(path)
-	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	// Text on stdin, never on the command line: nothing in it can be read
-	// as an option. -b 1: UTF-8.
-	cmd := childCommand(tctx, c.Config.Alerts.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
-	cmd.Stdin = strings.NewReader(text)
-	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return sqlite.CityMedia{}, fmt.Errorf("speak the alert's text with %s: %v %s", c.Config.Alerts.Espeak, err, strings.TrimSpace(stderr.String()))
-	}
-	sha, size, err := mediastore.HashFile(path)
-	if err != nil {
-		return sqlite.CityMedia{}, err
-	}
-	title := "Cảnh báo / alert " + id
-	m, _, err := c.ingestFile(ctx, path, sha, size, UploadInfo{Name: "alert-" + id + ".wav", Title: title, By: by})
-	if err != nil {
-		return m, fmt.Errorf("speech of alert %s: %w", id, err)
-	}
-	return m, nil
+	return c.Library.Speak(ctx, id, text, voice, speed, by)
 }
-
-// builtinChime is the name of the chime loa-city makes when alerts.chime
-// is empty.
-const builtinChime = "loa-alert-chime.wav"
 
 // alertChime returns the chime: alerts.chime, or the built-in one (two
 // falling tones, 1.2 s), made with ffmpeg on first use.
@@ -425,30 +393,7 @@ func (c *City) alertChime(ctx context.Context) (sqlite.CityMedia, error) {
 		}
 		return m, nil
 	}
-	if key, err := c.DB.Read().MediaByName(ctx, builtinChime); err == nil {
-		return c.DB.Read().Media(ctx, key)
-	}
-	f, err := c.Store.TempFile("chime-*.wav")
-	if err != nil {
-		return sqlite.CityMedia{}, err
-	}
-	path := f.Name()
-	f.Close()
-	defer os.Remove(path)
-	out, err := childCommand(ctx, c.Config.Ingest.FFmpeg, "-nostdin", "-v", "error", "-y",
-		"-f", "lavfi", "-i", "sine=frequency=880:duration=0.5:sample_rate=44100",
-		"-f", "lavfi", "-i", "sine=frequency=660:duration=0.7:sample_rate=44100",
-		"-filter_complex", "[0]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.2[a];[1]afade=t=in:d=0.01,afade=t=out:st=0.3:d=0.4[b];[a][b]concat=n=2:v=0:a=1,volume=0.7",
-		"-ac", "1", path).CombinedOutput()
-	if err != nil {
-		return sqlite.CityMedia{}, fmt.Errorf("make the alert chime with ffmpeg: %v: %s", err, out)
-	}
-	sha, size, err := mediastore.HashFile(path)
-	if err != nil {
-		return sqlite.CityMedia{}, err
-	}
-	m, _, err := c.ingestFile(ctx, path, sha, size, UploadInfo{Name: builtinChime, Title: "Nhạc hiệu cảnh báo / alert chime", By: "loa-city"})
-	return m, err
+	return c.Library.Chime(ctx)
 }
 
 // commitAlert signs a and records it with its wards, copies and media, and

@@ -25,6 +25,7 @@ import (
 
 	"loa/city/accounts"
 	"loa/city/board"
+	"loa/city/library"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
@@ -38,6 +39,8 @@ type City struct {
 	DB     *sqlite.CityDB
 	Store  *mediastore.Store
 	Log    *slog.Logger
+	// Library is the media library: uploads, transcoding, speech.
+	Library *library.Service
 	// Now is the clock (tests fake it).
 	Now func() time.Time
 	// Programs owns program files, manifests and timelines.
@@ -49,9 +52,6 @@ type City struct {
 	pub   ed25519.PublicKey
 	keyID string
 	loc   *time.Location
-	// transcodes bounds concurrent ffmpeg runs.
-	transcodes chan struct{}
-	uploads    lockMap
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
 	board   *board.Service
@@ -96,12 +96,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	c := &City{Config: cfg, DB: db, Store: store, Log: log, Now: time.Now,
-		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
-		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
+		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc}
 	db.Now = func() time.Time { return c.Now() }
 	c.Programs = newPrograms(c)
 	c.openAccounts() // city/accounts.go
 	c.board = c.newBoard()
+	c.Library = library.New(libraryConfig(cfg), store, libraryDB{db}, log)
+	c.Library.Now = func() time.Time { return c.Now() }
 	return c, nil
 }
 

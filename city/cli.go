@@ -242,8 +242,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer city.Close()
-	city.cleanTemp()
-	if err := city.ExpireUploads(ctx); err != nil {
+	city.Library.CleanTemp()
+	if err := city.Library.ExpireUploads(ctx); err != nil {
 		city.Log.Warn("expire uploads", "err", err)
 	}
 	changed, err := city.Programs.RebuildAll(ctx)

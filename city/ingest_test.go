@@ -323,7 +323,7 @@ func TestResumableUpload(t *testing.T) {
 	c.Do(t, "PATCH", "/api/v1/uploads/"+up.ID, c.Operator, strings.NewReader("abc"), "Upload-Offset", "0")
 	now := time.Now().Add(25 * time.Hour)
 	c.Now = func() time.Time { return now }
-	if err := c.ExpireUploads(t.Context()); err != nil {
+	if err := c.Library.ExpireUploads(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if status, _, _ := c.Do(t, "GET", "/api/v1/uploads/"+up.ID, c.Operator, nil); status != 404 {

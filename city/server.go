@@ -2,8 +2,6 @@ package city
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +17,7 @@ import (
 
 	"loa/city/accounts"
 	"loa/city/api"
-	"loa/mediastore"
+	"loa/city/library"
 	"loa/schedule"
 	"loa/signing"
 	"loa/sqlite"
@@ -241,8 +239,8 @@ func acceptsGzip(r *http.Request) bool {
 
 func (c *City) getMediaFile(w http.ResponseWriter, r *http.Request, p principal) {
 	key := r.PathValue("sha256")
-	if !mediastore.ValidKey(key) {
-		writeError(w, http.StatusBadRequest, "%q is not a sha256 key (64 lowercase hex digits)", key)
+	if err := library.CheckKey(key); err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -257,7 +255,7 @@ func (c *City) getMediaFile(w http.ResponseWriter, r *http.Request, p principal)
 			return
 		}
 	}
-	f, err := os.Open(c.Store.Path(key))
+	f, err := c.Library.OpenFile(key)
 	if errors.Is(err, os.ErrNotExist) {
 		writeError(w, http.StatusNotFound, "no media %s", key)
 		return
@@ -290,7 +288,7 @@ func mediaJSON(m sqlite.CityMedia, created bool) api.Media {
 }
 
 func (c *City) listMedia(w http.ResponseWriter, r *http.Request, p principal) {
-	all, err := c.DB.Read().AllMedia(r.Context())
+	all, err := c.Library.List(r.Context())
 	if err != nil {
 		c.internalError(w, r, err)
 		return
@@ -309,11 +307,11 @@ func uploadInfo(r *http.Request, p principal) UploadInfo {
 
 // postMedia is the one-request upload: the body is the file.
 func (c *City) postMedia(w http.ResponseWriter, r *http.Request, p principal) {
-	if r.ContentLength > c.maxUpload() {
-		c.fail(w, r, fmt.Errorf("%w: %d bytes, limit %d MB", ErrTooBig, r.ContentLength, c.Config.Ingest.MaxUploadMB))
+	if err := c.Library.CheckSize(r.ContentLength); err != nil {
+		c.fail(w, r, err)
 		return
 	}
-	m, created, err := c.Ingest(r.Context(), r.Body, uploadInfo(r, p))
+	m, created, err := c.Library.Ingest(r.Context(), r.Body, uploadInfo(r, p))
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -325,82 +323,43 @@ func (c *City) postMedia(w http.ResponseWriter, r *http.Request, p principal) {
 	writeJSON(w, status, mediaJSON(m, created))
 }
 
-func (c *City) uploadPath(id string) string {
-	return filepath.Join(c.Store.Dir, "tmp", "upload-"+id+".part")
-}
-
-func validUploadID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(id)
-	return err == nil && strings.ToLower(id) == id
-}
-
 // postUpload starts a resumable upload.
 func (c *City) postUpload(w http.ResponseWriter, r *http.Request, p principal) {
-	info := uploadInfo(r, p)
-	if err := info.check(); err != nil {
+	// A size that is not a number is refused as size 0 is, after the name.
+	size, _ := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+	u, err := c.Library.StartUpload(r.Context(), uploadInfo(r, p), size)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
-	if err != nil || size < 1 {
-		writeError(w, http.StatusBadRequest, "size: want the file's size in bytes")
-		return
-	}
-	if size > c.maxUpload() {
-		c.fail(w, r, fmt.Errorf("%w: %d bytes, limit %d MB", ErrTooBig, size, c.Config.Ingest.MaxUploadMB))
-		return
-	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	f, err := os.OpenFile(c.uploadPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	f.Close()
-	u := sqlite.Upload{ID: id, Name: info.Name, Title: info.Title, Size: size, Replace: info.Replace, CreatedBy: p.name()}
-	if err := c.DB.Read().AddUpload(r.Context(), u); err != nil {
-		os.Remove(c.uploadPath(id))
-		c.internalError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/uploads/"+id)
-	writeJSON(w, http.StatusCreated, api.Upload{ID: id, Name: info.Name, Size: size})
+	w.Header().Set("Location", "/api/v1/uploads/"+u.ID)
+	writeJSON(w, http.StatusCreated, api.Upload{ID: u.ID, Name: u.Name, Size: u.Size})
 }
 
-// upload finds an upload of p's.
-func (c *City) upload(w http.ResponseWriter, r *http.Request, p principal) (sqlite.Upload, int64, bool) {
-	id := r.PathValue("id")
-	if !validUploadID(id) {
-		writeError(w, http.StatusBadRequest, "%q is not an upload id", id)
-		return sqlite.Upload{}, 0, false
-	}
-	u, err := c.DB.Read().Upload(r.Context(), id)
-	if err != nil {
+// uploadCaller is p as the library sees who asks about an upload.
+func uploadCaller(p principal) library.Caller {
+	return library.Caller{Name: p.name(), Admin: p.role == "admin"}
+}
+
+// failUpload answers an error of a resumable upload.
+func (c *City) failUpload(w http.ResponseWriter, r *http.Request, err error) {
+	var off *library.OffsetError
+	var notYours *library.NotYoursError
+	switch {
+	case errors.As(err, &off):
+		w.Header().Set(UploadOffsetHeader, strconv.FormatInt(off.Have, 10))
+		writeJSON(w, http.StatusConflict, api.Error{Error: off.Error()})
+	case errors.As(err, &notYours):
+		writeError(w, http.StatusForbidden, "%s", notYours)
+	default:
 		c.fail(w, r, err)
-		return u, 0, false
 	}
-	if u.CreatedBy != p.name() && p.role != "admin" {
-		writeError(w, http.StatusForbidden, "upload %s belongs to %s", id, u.CreatedBy)
-		return u, 0, false
-	}
-	st, err := os.Stat(c.uploadPath(id))
-	if err != nil {
-		c.internalError(w, r, err)
-		return u, 0, false
-	}
-	return u, st.Size(), true
 }
 
 func (c *City) getUpload(w http.ResponseWriter, r *http.Request, p principal) {
-	unlock := c.uploads.lock(r.PathValue("id"))
-	defer unlock()
-	u, off, ok := c.upload(w, r, p)
-	if !ok {
+	u, off, err := c.Library.Upload(r.Context(), r.PathValue("id"), uploadCaller(p))
+	if err != nil {
+		c.failUpload(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Upload{ID: u.ID, Name: u.Name, Offset: off, Size: u.Size})
@@ -412,115 +371,42 @@ const UploadOffsetHeader = "Upload-Offset"
 // patchUpload appends to an upload at Upload-Offset; the request that
 // completes it ingests the file and answers with the media item.
 func (c *City) patchUpload(w http.ResponseWriter, r *http.Request, p principal) {
-	unlock := c.uploads.lock(r.PathValue("id"))
-	defer unlock()
-	u, off, ok := c.upload(w, r, p)
-	if !ok {
-		return
-	}
+	id := r.PathValue("id")
 	at, err := strconv.ParseInt(r.Header.Get(UploadOffsetHeader), 10, 64)
 	if err != nil {
+		// The upload is looked up first: an unknown one is a 404.
+		if _, _, err := c.Library.Upload(r.Context(), id, uploadCaller(p)); err != nil {
+			c.failUpload(w, r, err)
+			return
+		}
 		writeError(w, http.StatusBadRequest, "%s: want the offset the body starts at", UploadOffsetHeader)
 		return
 	}
-	if at != off {
-		w.Header().Set(UploadOffsetHeader, strconv.FormatInt(off, 10))
-		writeJSON(w, http.StatusConflict, api.Error{Error: fmt.Sprintf("the upload has %d bytes, not %d: resume from %d", off, at, off)})
-		return
-	}
-	path := c.uploadPath(u.ID)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	n, cerr := io.Copy(f, io.LimitReader(r.Body, u.Size-off+1))
-	if err := f.Sync(); cerr == nil {
-		cerr = err
-	}
-	f.Close()
-	off += n
-	if off > u.Size {
-		os.Truncate(path, u.Size)
-		writeError(w, http.StatusBadRequest, "more bytes than the announced size %d", u.Size)
-		return
-	}
-	w.Header().Set(UploadOffsetHeader, strconv.FormatInt(off, 10))
-	if cerr != nil {
-		// The client went away mid-body: what arrived is kept.
-		c.Log.Info("upload interrupted", "upload", u.ID, "offset", off, "err", cerr)
-		writeError(w, http.StatusBadRequest, "upload interrupted at %d: %v", off, cerr)
-		return
-	}
-	if off < u.Size {
-		writeJSON(w, http.StatusOK, api.Upload{ID: u.ID, Name: u.Name, Offset: off, Size: u.Size})
-		return
-	}
-	sha, size, err := mediastore.HashFile(path)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	m, created, err := c.ingestFile(r.Context(), path, sha, size,
-		UploadInfo{Name: u.Name, Title: u.Title, By: u.CreatedBy, Replace: u.Replace})
-	var notAudio *NotAudioError
-	if err == nil || errors.As(err, &notAudio) || errors.Is(err, ErrNameTaken) {
-		// Done with the bytes either way: a bad file will not get better.
-		c.DB.Read().DeleteUpload(context.WithoutCancel(r.Context()), u.ID)
-		os.Remove(path)
+	pr, err := c.Library.Append(r.Context(), id, uploadCaller(p), at, r.Body)
+	if pr.Written {
+		w.Header().Set(UploadOffsetHeader, strconv.FormatInt(pr.Offset, 10))
 	}
 	if err != nil {
-		c.fail(w, r, err)
+		c.failUpload(w, r, err)
+		return
+	}
+	if !pr.Done {
+		writeJSON(w, http.StatusOK, api.Upload{ID: pr.Upload.ID, Name: pr.Upload.Name, Offset: pr.Offset, Size: pr.Upload.Size})
 		return
 	}
 	status := http.StatusOK
-	if created {
+	if pr.Created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, mediaJSON(m, created))
+	writeJSON(w, status, mediaJSON(pr.Media, pr.Created))
 }
 
 func (c *City) deleteUpload(w http.ResponseWriter, r *http.Request, p principal) {
-	unlock := c.uploads.lock(r.PathValue("id"))
-	defer unlock()
-	u, _, ok := c.upload(w, r, p)
-	if !ok {
+	if err := c.Library.DeleteUpload(r.Context(), r.PathValue("id"), uploadCaller(p)); err != nil {
+		c.failUpload(w, r, err)
 		return
 	}
-	if err := c.DB.Read().DeleteUpload(r.Context(), u.ID); err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	os.Remove(c.uploadPath(u.ID))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// ExpireUploads removes resumable uploads older than ingest.upload_expiry
-// and leftovers of interrupted ingests.
-func (c *City) ExpireUploads(ctx context.Context) error {
-	tx := c.DB.Read()
-	ids, err := tx.StaleUploads(ctx, c.Now().Add(-time.Duration(c.Config.Ingest.UploadExpiry)))
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		unlock := c.uploads.lock(id)
-		os.Remove(c.uploadPath(id))
-		err = errors.Join(err, tx.DeleteUpload(ctx, id))
-		unlock()
-	}
-	return err
-}
-
-// cleanTemp removes what an interrupted ingest left in the store's tmp
-// folder (spooled uploads, transcodes); resumable uploads stay.
-func (c *City) cleanTemp() {
-	entries, _ := os.ReadDir(filepath.Join(c.Store.Dir, "tmp"))
-	for _, e := range entries {
-		if n := e.Name(); strings.HasPrefix(n, "spool-") || strings.HasPrefix(n, "canon-") || strings.HasPrefix(n, "put-") {
-			os.Remove(filepath.Join(c.Store.Dir, "tmp", n))
-		}
-	}
 }
 
 const maxProgramFile = schedule.MaxFileSize
@@ -727,7 +613,7 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 				c.Log.Warn("record wards seen", "err", err)
 			}
 		case <-hourly.C:
-			if err := c.ExpireUploads(ctx); err != nil {
+			if err := c.Library.ExpireUploads(ctx); err != nil {
 				c.Log.Warn("expire uploads", "err", err)
 			}
 		case <-ctx.Done():

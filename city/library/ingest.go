@@ -1,4 +1,4 @@
-package city
+package library
 
 import (
 	"bytes"
@@ -37,18 +37,6 @@ const (
 // other files or URLs named inside the upload.
 const formatWhitelist = "mp3,wav,flac,ogg,mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,aac,amr,amrnb,amrwb,asf,aiff,caf,w64,au,ac3,eac3,wv,ape,avi,flv,mpeg,mpegts,mp2,voc,rm,dts,truehd,tta,wavpack,mpc,mpc8"
 
-// NotAudioError is an upload that is not usable audio; Reason says why in
-// words an operator understands (HTTP 422).
-type NotAudioError struct{ Reason string }
-
-func (e *NotAudioError) Error() string { return "not usable audio: " + e.Reason }
-
-// ErrNameTaken: the upload's name is used by other media (HTTP 409).
-var ErrNameTaken = errors.New("name already used")
-
-// ErrTooBig: the upload is over ingest.max_upload_mb (HTTP 413).
-var ErrTooBig = errors.New("upload too large")
-
 // UploadInfo is what an operator says about an upload.
 type UploadInfo struct {
 	// Name is the file name programs refer to it by.
@@ -85,66 +73,63 @@ func (u *UploadInfo) check() error {
 	return nil
 }
 
-func (c *City) maxUpload() int64 { return c.Config.Ingest.MaxUploadMB << 20 }
-
 // Ingest reads an upload from r (streamed to disk, never held in memory)
 // and adds it to the library. created is false when the same content was
 // already there (nothing is transcoded again then).
-func (c *City) Ingest(ctx context.Context, r io.Reader, up UploadInfo) (m sqlite.CityMedia, created bool, err error) {
+func (s *Service) Ingest(ctx context.Context, r io.Reader, up UploadInfo) (m sqlite.CityMedia, created bool, err error) {
 	if err := up.check(); err != nil {
 		return m, false, err
 	}
-	f, err := c.Store.TempFile("spool-*")
+	f, err := s.Files.TempFile("spool-*")
 	if err != nil {
 		return m, false, err
 	}
 	defer os.Remove(f.Name())
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, c.maxUpload()+1))
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.MaxUpload()+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return m, false, fmt.Errorf("receive upload: %w", err)
 	}
-	if n > c.maxUpload() {
-		return m, false, fmt.Errorf("%w: over %d MB", ErrTooBig, c.Config.Ingest.MaxUploadMB)
+	if n > s.MaxUpload() {
+		return m, false, fmt.Errorf("%w: over %d MB", ErrTooBig, s.Config.MaxUploadMB)
 	}
-	return c.ingestFile(ctx, f.Name(), hex.EncodeToString(h.Sum(nil)), n, up)
+	return s.IngestFile(ctx, f.Name(), hex.EncodeToString(h.Sum(nil)), n, up)
 }
 
-// ingestFile adds the complete upload at path (sha256 origSHA, origSize
+// IngestFile adds the complete upload at path (sha256 origSHA, origSize
 // bytes) to the library.
-func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize int64, up UploadInfo) (sqlite.CityMedia, bool, error) {
+func (s *Service) IngestFile(ctx context.Context, path, origSHA string, origSize int64, up UploadInfo) (sqlite.CityMedia, bool, error) {
 	if origSize == 0 {
 		return sqlite.CityMedia{}, false, &NotAudioError{Reason: "the file is empty"}
 	}
 	// The same file again: no transcode, at most a new name.
-	if m, err := c.DB.Read().MediaByOriginal(ctx, origSHA); err == nil {
-		err := c.DB.Update(ctx, func(tx sqlite.CityTx) error { return nameMedia(ctx, tx, up, m.SHA256) })
-		if err != nil {
+	if m, err := s.DB.MediaByOriginal(ctx, origSHA); err == nil {
+		if err := nameTaken(s.DB.NameMedia(ctx, up.Name, m.SHA256, up.Replace)); err != nil {
 			return sqlite.CityMedia{}, false, err
 		}
-		m, err = c.DB.Read().Media(ctx, m.SHA256)
+		m, err = s.DB.Media(ctx, m.SHA256)
 		return m, false, err
 	} else if !errors.Is(err, sqlite.ErrNotFound) {
 		return sqlite.CityMedia{}, false, err
 	}
 
-	claim, err := c.probeUpload(ctx, path, up.Name)
+	claim, err := s.probeUpload(ctx, path, up.Name)
 	if err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
 	if err := claim.plausible(up.Name, origSize, claim.duration); err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
-	out, err := c.Store.TempFile("canon-*.mp3")
+	out, err := s.Files.TempFile("canon-*.mp3")
 	if err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	if err := c.transcode(ctx, path, out.Name(), up.Name); err != nil {
+	if err := s.transcode(ctx, path, out.Name(), up.Name); err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
 	a, err := analyze(out.Name())
@@ -159,8 +144,8 @@ func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize in
 		return sqlite.CityMedia{}, false, err
 	}
 	committed := false
-	if !c.Store.Has(key) {
-		if err := c.Store.CommitFile(out.Name(), c.Store.Path(key)); err != nil {
+	if !s.Files.Has(key) {
+		if err := s.Files.CommitFile(out.Name(), s.Files.Path(key)); err != nil {
 			return sqlite.CityMedia{}, false, err
 		}
 		committed = true
@@ -168,33 +153,26 @@ func (c *City) ingestFile(ctx context.Context, path, origSHA string, origSize in
 	m := sqlite.CityMedia{SHA256: key, Size: size, Rate: CanonicalRate, Frames: a.frames,
 		LoudnessLUFS: a.loudness, HasLoudness: a.hasLoudness, TruePeakDB: a.truePeak,
 		Title: up.Title, OriginalName: up.Name, OriginalSHA256: origSHA, OriginalSize: origSize, AddedBy: up.By}
-	created := false
-	err = c.DB.Update(ctx, func(tx sqlite.CityTx) error {
-		var err error
-		if created, err = tx.PutMedia(ctx, m); err != nil {
-			return err
-		}
-		return nameMedia(ctx, tx, up, key)
-	})
-	if err != nil {
+	created, err := s.DB.AddNamedMedia(ctx, m, up.Name, up.Replace)
+	if err = nameTaken(err); err != nil {
 		if committed {
 			// Nothing refers to it: the same content was not in the library.
-			if _, merr := c.DB.Read().Media(ctx, key); errors.Is(merr, sqlite.ErrNotFound) {
-				c.Store.Remove(key)
+			if _, merr := s.DB.Media(ctx, key); errors.Is(merr, sqlite.ErrNotFound) {
+				s.Files.Remove(key)
 			}
 		}
 		return sqlite.CityMedia{}, false, err
 	}
-	m, err = c.DB.Read().Media(ctx, key)
+	m, err = s.DB.Media(ctx, key)
 	if err == nil {
-		c.Log.Info("media added", "media", key, "name", up.Name, "by", up.By, "created", created,
+		s.Log.Info("media added", "media", key, "name", up.Name, "by", up.By, "created", created,
 			"duration", m.Duration().Round(time.Millisecond), "loudness_lufs", a.loudness)
 	}
 	return m, created, err
 }
 
-func nameMedia(ctx context.Context, tx sqlite.CityTx, up UploadInfo, key string) error {
-	err := tx.NameMedia(ctx, up.Name, key, up.Replace)
+// nameTaken says what to do about a name other media has.
+func nameTaken(err error) error {
 	if errors.Is(err, sqlite.ErrExists) {
 		return fmt.Errorf("%w: %v; rename the file, or upload it with replace to give the name to the new file", ErrNameTaken, err)
 	}
@@ -204,16 +182,16 @@ func nameMedia(ctx context.Context, tx sqlite.CityTx, up UploadInfo, key string)
 // transcode runs ffmpeg: the first audio stream of src, as the canonical
 // MP3 at dst. Metadata is dropped and the output is bit-exact, so the same
 // audio always gives the same file (and the same sha256).
-func (c *City) transcode(ctx context.Context, src, dst, name string) error {
+func (s *Service) transcode(ctx context.Context, src, dst, name string) error {
 	select {
-	case c.transcodes <- struct{}{}:
-		defer func() { <-c.transcodes }()
+	case s.transcodes <- struct{}{}:
+		defer func() { <-s.transcodes }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.Config.Ingest.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, s.Config.Timeout)
 	defer cancel()
-	cmd := childCommand(ctx, c.Config.Ingest.FFmpeg,
+	cmd := childCommand(ctx, s.Config.FFmpeg,
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-protocol_whitelist", "file", "-format_whitelist", formatWhitelist,
 		"-i", "file:"+src,
@@ -231,7 +209,7 @@ func (c *City) transcode(ctx context.Context, src, dst, name string) error {
 	}
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("transcode %s: took longer than %s", name, time.Duration(c.Config.Ingest.Timeout))
+			return fmt.Errorf("transcode %s: took longer than %s", name, s.Config.Timeout)
 		}
 		return ctx.Err()
 	}

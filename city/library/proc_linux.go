@@ -1,6 +1,6 @@
 //go:build linux
 
-package city
+package library
 
 import (
 	"os/exec"

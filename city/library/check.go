@@ -1,4 +1,4 @@
-package city
+package library
 
 import (
 	"context"
@@ -43,7 +43,7 @@ var wavFamily = map[string]bool{"wav": true, "w64": true, "aiff": true, "caf": t
 // corrupt (truncated MP3, WAV data chunk longer than the file, ...) is
 // refused here; formats it does not read (AAC, Ogg, ...) are asked of
 // ffprobe, whose failure is no refusal: ffmpeg's own complaint is clearer.
-func (c *City) probeUpload(ctx context.Context, path, name string) (uploadClaim, error) {
+func (s *Service) probeUpload(ctx context.Context, path, name string) (uploadClaim, error) {
 	info, err := audio.Probe(path)
 	switch {
 	case err == nil:
@@ -51,7 +51,7 @@ func (c *City) probeUpload(ctx context.Context, path, name string) (uploadClaim,
 	case errors.Is(err, audio.ErrCorrupt):
 		return uploadClaim{}, damaged(name, audio.Reason(err))
 	case errors.Is(err, audio.ErrNotAudio), errors.Is(err, audio.ErrUnsupported):
-		return c.ffprobe(ctx, path, name), nil
+		return s.ffprobe(ctx, path, name), nil
 	default:
 		return uploadClaim{}, fmt.Errorf("probe upload %s: %w", name, err)
 	}
@@ -59,20 +59,20 @@ func (c *City) probeUpload(ctx context.Context, path, name string) (uploadClaim,
 
 // ffprobe asks ffprobe what the container says. It never fails: no answer
 // is no claim.
-func (c *City) ffprobe(ctx context.Context, path, name string) uploadClaim {
-	if c.Config.Ingest.FFprobe == "" {
+func (s *Service) ffprobe(ctx context.Context, path, name string) uploadClaim {
+	if s.Config.FFprobe == "" {
 		return uploadClaim{}
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	cmd := childCommand(ctx, c.Config.Ingest.FFprobe, "-hide_banner", "-v", "warning",
+	cmd := childCommand(ctx, s.Config.FFprobe, "-hide_banner", "-v", "warning",
 		"-protocol_whitelist", "file", "-format_whitelist", formatWhitelist,
 		"-show_entries", "format=format_name,duration", "-of", "json", "file:"+path)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		c.Log.Debug("ffprobe of an upload failed", "name", name, "err", err, "stderr", stderr.String())
+		s.Log.Debug("ffprobe of an upload failed", "name", name, "err", err, "stderr", stderr.String())
 		return uploadClaim{}
 	}
 	var res struct {

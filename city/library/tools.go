@@ -1,4 +1,4 @@
-package city
+package library
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func CheckTools(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var errs []error
-	ff := cfg.Ingest.FFmpeg
+	ff := cfg.FFmpeg
 	if out, err := runTool(ctx, ff, "-hide_banner", "-encoders"); err != nil {
 		errs = append(errs, toolMissing("ingest.ffmpeg", ff, "ffmpeg", err))
 	} else if !bytes.Contains(out, []byte(" libmp3lame ")) {
@@ -43,7 +43,7 @@ func CheckTools(ctx context.Context, cfg Config) error {
 			Problem: "không có bộ mã hoá MP3 libmp3lame, không chuyển mã được tệp tải lên / cannot encode MP3 (no libmp3lame): uploads cannot be transcoded",
 			Fix:     "cài ffmpeg của Debian / install Debian's ffmpeg: apt install ffmpeg"})
 	}
-	es := cfg.Alerts.Espeak
+	es := cfg.Espeak
 	if out, err := runTool(ctx, es, "--voices=vi"); err != nil {
 		errs = append(errs, toolMissing("alerts.espeak", es, "espeak-ng", err))
 	} else {
