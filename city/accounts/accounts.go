@@ -80,6 +80,8 @@ type Service struct {
 	Loc *time.Location
 	// CheckWard, when set, may refuse a ward being added.
 	CheckWard WardCheck
+	// Logins keeps people's passwords and sessions (people.go).
+	Logins LoginStore
 
 	// joinKey is the HMAC key join codes are kept under.
 	joinKey []byte

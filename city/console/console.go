@@ -50,12 +50,12 @@ type Deps struct {
 	Library   Library
 	Speaker   Speaker
 	Schedules Schedules
-	// Abbreviations are the city's additions to vitext's table.
-	Abbreviations map[string]string
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
 	Location *time.Location
+	// Record writes a change to the audit log (city/audit); nil: none.
+	Record func(ctx context.Context, actor, action, target, detail string)
 }
 
 // Console serves the web console.
@@ -260,9 +260,72 @@ func (c *Console) authed(fn func(http.ResponseWriter, *http.Request, *Session)) 
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return
 		}
-		fn(w, r, &s)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			fn(w, r, &s)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		fn(sw, r, &s)
+		if sw.status < 400 {
+			c.record(r, s.User, "console "+r.Pattern, r.URL.Path, formDetail(r))
+		}
 	})
 }
+
+// record writes a change to the audit log.
+func (c *Console) record(r *http.Request, actor, action, target, detail string) {
+	if c.deps.Record != nil {
+		c.deps.Record(r.Context(), actor, action, target, detail)
+	}
+}
+
+// formDetail is what a change's form said, for the audit log: the fields
+// that name what changed, never a password or token.
+func formDetail(r *http.Request) string {
+	var parts []string
+	for _, k := range []string{"action", "target", "id", "name", "title", "role"} {
+		if v := r.PostFormValue(k); v != "" {
+			if len(v) > 80 {
+				v = v[:80] + "…"
+			}
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// APISession is the console's session behind a request to the JSON API
+// (the library page uploads through the resumable upload API). A request
+// that changes anything must also be same-origin and carry the session's
+// CSRF token in X-CSRF-Token. ErrNoSession when there is none.
+func (c *Console) APISession(r *http.Request) (*Session, error) {
+	s, err := c.session(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.MustChange {
+		return nil, ErrNoSession
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && (!sameOrigin(r) || !csrfOK(r, s)) {
+		return nil, ErrCrossSite
+	}
+	return &s, nil
+}
+
+// ErrCrossSite: a request with a session but from another site, or
+// without the session's CSRF token.
+var ErrCrossSite = errors.New("cross-site or stale request")
 
 func (c *Console) session(r *http.Request) (Session, error) {
 	ck, err := r.Cookie(sessionCookie)
@@ -304,6 +367,7 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
 	for _, key := range []string{"user:" + user, "ip:" + ip} {
 		if wait := c.logins.locked(key, now); wait > 0 {
+			c.deps.Log.Warn("console: log-in refused, locked out", "user", user, "from", ip, "for", wait)
 			p.Error = fmt.Sprintf(T(l, "login.locked"), int((wait+time.Minute-1)/time.Minute))
 			c.render(w, r, http.StatusTooManyRequests, "login", p)
 			return
@@ -331,6 +395,7 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.deps.Log.Info("console: logged in", "user", user, "role", role, "from", ip)
+	c.record(r, user, "console.login", "", "")
 	setSessionCookie(w, r, s)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
 }

@@ -13,10 +13,13 @@ import (
 	"loa/vitext"
 )
 
-// Speaker renders text to speech (the city's espeak-ng).
+// Speaker renders text to speech (the city's library and espeak-ng).
 type Speaker interface {
-	// Speak returns a WAV of text read in voice (alert.Voices) at speed
-	// words a minute.
+	// Normalize is text as it will be spoken in voice, with each word
+	// that was expanded (loa/vitext, with the city's abbreviations).
+	Normalize(text, voice string) (string, []vitext.Expansion)
+	// Speak returns a WAV of text, as given, read in voice
+	// (alert.Voices) at speed words a minute.
 	Speak(ctx context.Context, text, voice string, speed int) ([]byte, error)
 }
 
@@ -112,11 +115,7 @@ func (c *Console) postSpeak(w http.ResponseWriter, r *http.Request, s *Session) 
 		bad("speak.err.speed")
 		return
 	}
-	dialect := vitext.North
-	if d.Voice == "vi-vn-x-south" {
-		dialect = vitext.South
-	}
-	d.Spoken, d.Expansions = vitext.Normalize(d.Text, vitext.Options{Dialect: dialect, Abbreviations: c.deps.Abbreviations})
+	d.Spoken, d.Expansions = c.deps.Speaker.Normalize(d.Text, d.Voice)
 	save := r.PostFormValue("action") == "save"
 	if save {
 		if !d.CanEdit {

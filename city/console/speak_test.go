@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"loa/vitext"
 )
 
 // fakeSpeaker stands in for espeak-ng (the city's own tests run the real
@@ -14,6 +16,14 @@ import (
 type fakeSpeaker struct {
 	mu   sync.Mutex
 	last string
+}
+
+func (f *fakeSpeaker) Normalize(text, voice string) (string, []vitext.Expansion) {
+	d := vitext.North
+	if voice == "vi-vn-x-south" {
+		d = vitext.South
+	}
+	return vitext.Normalize(text, vitext.Options{Dialect: d})
 }
 
 func (f *fakeSpeaker) Speak(_ context.Context, text, voice string, speed int) ([]byte, error) {

@@ -44,6 +44,9 @@ type Config struct {
 	// Espeak is the espeak-ng program that speaks text alerts
 	// (alerts.espeak).
 	Espeak string
+	// Abbreviations are the city's additions to the table of words
+	// expanded before speaking (speech.abbreviations; loa/vitext).
+	Abbreviations map[string]string
 	// Workers is how many transcodes run at once (ingest.workers).
 	Workers int
 	// MaxUploadMB bounds an upload (ingest.max_upload_mb).

@@ -344,3 +344,21 @@ func TestSpeakAndChime(t *testing.T) {
 		t.Errorf("tmp: %v", tmp)
 	}
 }
+
+// Text is normalised before it is spoken (loa/vitext), with the city's own
+// abbreviations, and a preview is espeak-ng's WAV of the text as given.
+func TestNormalizeAndRenderSpeech(t *testing.T) {
+	f := newFixture(t)
+	f.Config.Abbreviations = map[string]string{"BQL": "Ban quản lý"}
+	spoken, exp := f.Normalize("BQL chợ họp lúc 14h, ngày 14/9; cách 105 m", "vi-vn-x-south")
+	if spoken != "Ban quản lý chợ họp lúc mười bốn giờ, ngày mười bốn tháng chín; cách một trăm linh năm mét" || len(exp) != 4 {
+		t.Fatalf("Normalize: %q %+v", spoken, exp)
+	}
+	wav, err := f.RenderSpeech(t.Context(), spoken, "vi-vn-x-south", 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wav) < 10000 || string(wav[:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
+		t.Fatalf("preview: %d bytes %q", len(wav), wav[:min(12, len(wav))])
+	}
+}

@@ -9,11 +9,13 @@ import (
 
 	"loa/mediastore"
 	"loa/sqlite"
+	"loa/vitext"
 )
 
-// Speak renders text with espeak-ng (voice, speed in words a minute) and
-// takes the result into the library like an upload (transcoded to the
-// canonical MP3, checked, measured), named after the alert id.
+// Speak renders text with espeak-ng (voice, speed in words a minute),
+// after Normalize, and takes the result into the library like an upload
+// (transcoded to the canonical MP3, checked, measured), named after the
+// alert id.
 func (s *Service) Speak(ctx context.Context, id, text, voice string, speed int, by string) (sqlite.CityMedia, error) {
 	f, err := s.Files.TempFile("speech-*.wav")
 	if err != nil {
@@ -22,16 +24,9 @@ func (s *Service) Speak(ctx context.Context, id, text, voice string, speed int, 
 	path := f.Name()
 	f.Close()
 	defer os.Remove(path)
-	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	// Text on stdin, never on the command line: nothing in it can be read
-	// as an option. -b 1: UTF-8.
-	cmd := childCommand(tctx, s.Config.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
-	cmd.Stdin = strings.NewReader(text)
-	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return sqlite.CityMedia{}, fmt.Errorf("speak the alert's text with %s: %v %s", s.Config.Espeak, err, strings.TrimSpace(stderr.String()))
+	spoken, _ := s.Normalize(text, voice)
+	if err := s.renderSpeech(ctx, spoken, voice, speed, path); err != nil {
+		return sqlite.CityMedia{}, fmt.Errorf("speak the alert's text with %w", err)
 	}
 	sha, size, err := mediastore.HashFile(path)
 	if err != nil {
@@ -43,6 +38,49 @@ func (s *Service) Speak(ctx context.Context, id, text, voice string, speed int, 
 		return m, fmt.Errorf("speech of alert %s: %w", id, err)
 	}
 	return m, nil
+}
+
+// Normalize is text as espeak-ng should read it (numbers, dates, times,
+// units, the abbreviations of bulletins and the city's own, see
+// loa/vitext), with every expansion, in the readings of voice's region.
+func (s *Service) Normalize(text, voice string) (string, []vitext.Expansion) {
+	d := vitext.North
+	if voice == "vi-vn-x-south" {
+		d = vitext.South
+	}
+	return vitext.Normalize(text, vitext.Options{Dialect: d, Abbreviations: s.Config.Abbreviations})
+}
+
+// RenderSpeech returns espeak-ng's WAV of text exactly as given (the
+// console's preview, after Normalize).
+func (s *Service) RenderSpeech(ctx context.Context, text, voice string, speed int) ([]byte, error) {
+	f, err := s.Files.TempFile("preview-*.wav")
+	if err != nil {
+		return nil, err
+	}
+	path := f.Name()
+	f.Close()
+	defer os.Remove(path)
+	if err := s.renderSpeech(ctx, text, voice, speed, path); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// renderSpeech runs espeak-ng into the WAV file path.
+func (s *Service) renderSpeech(ctx context.Context, text, voice string, speed int, path string) error {
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// Text on stdin, never on the command line: nothing in it can be read
+	// as an option. -b 1: UTF-8.
+	cmd := childCommand(tctx, s.Config.Espeak, "-v", voice, "-s", fmt.Sprint(speed), "-b", "1", "--stdin", "-w", path)
+	cmd.Stdin = strings.NewReader(text)
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %v %s", s.Config.Espeak, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 // BuiltinChime is the name of the chime loa-city makes when alerts.chime
