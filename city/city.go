@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"loa/city/alerting"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -52,9 +53,9 @@ type City struct {
 	bus busWatch
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
-	// live announcements on air (city/live.go)
-	live     *liveHub
-	liveOnce sync.Once
+	// Alerting sends, cancels and follows alerts and live announcements
+	// (city/alerting); alerts.go adapts it to the city.
+	Alerting *alerting.Service
 	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
 	tlsMu    sync.Mutex
 	tlsCerts *certReloader
@@ -93,6 +94,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		key: key, pub: pub, keyID: signing.KeyID(pub), loc: loc,
 		transcodes: make(chan struct{}, cfg.Ingest.Workers)}
 	db.Now = func() time.Time { return c.Now() }
+	c.Alerting = c.newAlerting()
 	return c, nil
 }
 
