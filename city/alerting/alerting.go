@@ -200,6 +200,9 @@ type Service struct {
 
 	pubMu  sync.Mutex // one publisher of pending copies at a time
 	health health
+	// sendWait is how long Send and Cancel try to publish before they
+	// answer ErrAlertNotPublished.
+	sendWait time.Duration
 	live   liveHub
 }
 
@@ -215,7 +218,7 @@ func New(o Options) *Service {
 		o.Location = time.Local
 	}
 	return &Service{cfg: o.Config, store: o.Store, media: o.Media, streams: o.Streams, keys: o.ReceiptKeys, key: o.Key,
-		now: o.Now, loc: o.Location, log: o.Log, live: liveHub{sessions: map[string]*liveSession{}}}
+		now: o.Now, loc: o.Location, log: o.Log, live: liveHub{sessions: map[string]*liveSession{}}, sendWait: 5 * time.Second}
 }
 
 // SetPublisher gives the service its bus, once the city's NATS is

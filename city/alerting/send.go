@@ -301,7 +301,7 @@ func (s *Service) commitAlert(ctx context.Context, a *alert.Alert, plan alertPla
 // retried in the background, and the alert is a failure the caller must
 // make loud (ErrAlertNotPublished): it is not on its way.
 func (s *Service) publishAlert(ctx context.Context, id string) error {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(s.sendWait)
 	for {
 		left := s.publishPending(ctx, id)
 		if left == 0 {
