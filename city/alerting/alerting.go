@@ -203,7 +203,7 @@ type Service struct {
 	// sendWait is how long Send and Cancel try to publish before they
 	// answer ErrAlertNotPublished.
 	sendWait time.Duration
-	live   liveHub
+	live     liveHub
 }
 
 // New makes the alerting service. It sends nothing until SetPublisher.

@@ -296,7 +296,9 @@ func (m *fakeMedia) Speak(ctx context.Context, id, text, voice string, speed int
 	return mediaOf("speech " + text), nil
 }
 
-func (m *fakeMedia) Chime(ctx context.Context) (sqlite.CityMedia, error) { return mediaOf("chime"), nil }
+func (m *fakeMedia) Chime(ctx context.Context) (sqlite.CityMedia, error) {
+	return mediaOf("chime"), nil
+}
 
 func (m *fakeMedia) said() int {
 	m.mu.Lock()
