@@ -205,13 +205,12 @@ func (c *City) newAlerting() *alerting.Service {
 	return alerting.New(alerting.Options{
 		Config: alerting.Config{Sender: c.Config.Alerts.Sender, DefaultExpires: time.Duration(c.Config.Alerts.DefaultExpires),
 			MaxExpires: time.Duration(c.Config.Alerts.MaxExpires)},
-		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: alertMedia{c},
+		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: receiptKeys{c},
 		Key: c.key, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log,
 	})
 }
 
-// alertMedia is the library, the stream check and the wards' receipt
-// keys as alerting uses them.
+// alertMedia is the library and the stream check as alerting uses them.
 type alertMedia struct{ c *City }
 
 func (m alertMedia) Find(ctx context.Context, ref string) (sqlite.CityMedia, error) {
@@ -226,9 +225,11 @@ func (m alertMedia) Chime(ctx context.Context) (sqlite.CityMedia, error) { retur
 
 func (m alertMedia) ProbeStream(ctx context.Context, u string) error { return m.c.probeStream(ctx, u) }
 
-// ReceiptKey is the ward's registered receipt key (city/identity.go).
-func (m alertMedia) ReceiptKey(ctx context.Context, ward string) (ed25519.PublicKey, error) {
-	return (&wardKeys{c: m.c}).get(ctx, ward)
+// receiptKeys are the wards' registered receipt keys (city/identity.go).
+type receiptKeys struct{ c *City }
+
+func (k receiptKeys) ReceiptKey(ctx context.Context, ward string) (ed25519.PublicKey, error) {
+	return (&wardKeys{c: k.c}).get(ctx, ward)
 }
 
 // alertStore is the city's database as alerting uses it.
