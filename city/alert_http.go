@@ -46,7 +46,7 @@ func (c *City) postAlert(w http.ResponseWriter, r *http.Request, p principal) {
 		writeError(w, http.StatusBadRequest, "nội dung yêu cầu không đúng / bad request body: %v", err)
 		return
 	}
-	res, queued, err := c.SendAlert(r.Context(), req, p.name())
+	res, queued, err := c.Alerting.Send(r.Context(), req, p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
@@ -60,7 +60,7 @@ func (c *City) postAlert(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (c *City) postCancel(w http.ResponseWriter, r *http.Request, p principal) {
-	res, queued, err := c.CancelAlert(r.Context(), r.PathValue("id"), p.name())
+	res, queued, err := c.Alerting.Cancel(r.Context(), r.PathValue("id"), p.name())
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (c *City) postCancel(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (c *City) getAlert(w http.ResponseWriter, r *http.Request, p principal) {
-	res, err := c.AlertStatus(r.Context(), r.PathValue("id"))
+	res, err := c.Alerting.Status(r.Context(), r.PathValue("id"))
 	if err != nil {
 		c.alertFail(w, r, err)
 		return
@@ -91,7 +91,7 @@ func (c *City) listAlerts(w http.ResponseWriter, r *http.Request, p principal) {
 		}
 		limit = n
 	}
-	res, err := c.ListAlerts(r.Context(), limit)
+	res, err := c.Alerting.List(r.Context(), limit)
 	if err != nil {
 		c.internalError(w, r, err)
 		return

@@ -7,9 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"loa/alert"
+	"loa/city/alerting"
 	"loa/natsbus"
-	"loa/signing"
 	"loa/sqlite"
 )
 
@@ -21,6 +20,8 @@ type reportMsg struct {
 	// the batch (the consumer acknowledges all up to a sequence).
 	drop bool
 }
+
+// The receipt consumer: the NATS side of city/alerting's receipts intake.
 
 // reportIntake reads the wards' receipts from REPORTS through the city's
 // durable consumer: receipts sent while the city was down wait there.
@@ -34,7 +35,7 @@ func (c *City) reportIntake(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for ctx.Err() == nil {
 		var cons jetstream.Consumer
-		last, err := c.DB.Read().LastReportSeq(ctx)
+		last, err := c.Alerting.LastReceiptSeq(ctx)
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			cons, err = natsbus.EnsureConsumer(cctx, h.js, natsbus.StreamReports, natsbus.CityReportConsumer(last+1))
@@ -91,16 +92,15 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 		}
 		return
 	}
-	// Only a receipt signed by the ward's own key is read (a ward that
-	// registered none yet is read as before; docs/security.md).
-	key, err := (&wardKeys{c: c}).get(ctx, ward)
-	if err != nil {
-		c.Log.Warn("receipt: the ward's key not read; NATS will deliver it again", "ward", ward, "err", err)
+	// Only a receipt signed by the ward's own key is read (city/alerting).
+	rep, err := c.Alerting.OpenReceipt(ctx, ward, m.Data(), seq)
+	var keyErr *alerting.KeyError
+	if errors.As(err, &keyErr) {
+		c.Log.Warn("receipt: the ward's key not read; NATS will deliver it again", "ward", ward, "err", keyErr.Err)
 		m.NakWithDelay(2 * time.Second)
 		return
 	}
-	r, _, err := alert.OpenReport(m.Data(), key)
-	if errors.Is(err, signing.ErrUnsigned) || errors.Is(err, signing.ErrUnknownKey) || errors.Is(err, signing.ErrBadSignature) {
+	if alerting.Forged(err) {
 		c.refuseSigned(ward, "receipt", err)
 		m.Term()
 		return
@@ -112,21 +112,14 @@ func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {
 		m.Term()
 		return
 	}
-	if r.Verified {
+	if rep.Verified {
 		// Judged against the heartbeats: only receipts stored while the
 		// city was taking them (fleet/identity.go).
 		if since := c.board.HeartbeatsSince(); since.IsZero() || stored.Before(since) {
 			stored = time.Time{}
 		}
-		c.Board().Receipt(ward, r.Alert, string(r.State), r.At, stored, c.Now())
+		c.Board().Receipt(ward, rep.Alert, rep.State, rep.At, stored, c.Now())
 	}
-	if r.State == alert.Rejected {
-		c.Log.Warn("a ward rejected an alert", "ward", ward, "alert", r.Alert, "verified", r.Verified, "reason", r.Reason)
-	} else {
-		c.Log.Debug("alert receipt", "ward", ward, "alert", r.Alert, "state", r.String())
-	}
-	rep := sqlite.AlertReport{Alert: r.Alert, Verified: r.Verified, Ward: ward, State: string(r.State), Reason: r.Reason,
-		At: r.At, FetchMS: r.FetchMS, ReceivedAt: c.Now(), StreamSeq: seq}
 	select {
 	case c.alerts.reports <- reportMsg{msg: m, rep: rep}:
 	case <-ctx.Done():
@@ -144,18 +137,13 @@ func (c *City) reportWriter(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		wctx := context.WithoutCancel(ctx)
-		err := c.DB.Update(wctx, func(tx sqlite.CityTx) error {
-			for _, b := range batch {
-				if b.drop {
-					continue
-				}
-				if err := tx.AddAlertReport(wctx, b.rep); err != nil {
-					return err
-				}
+		reps := make([]sqlite.AlertReport, 0, len(batch))
+		for _, b := range batch {
+			if !b.drop {
+				reps = append(reps, b.rep)
 			}
-			return nil
-		})
+		}
+		err := c.Alerting.RecordReceipts(context.WithoutCancel(ctx), reps)
 		if err != nil {
 			for _, b := range batch {
 				b.msg.NakWithDelay(2 * time.Second)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"loa/city/accounts"
+	"loa/city/alerting"
 	"loa/city/board"
 	"loa/city/library"
 	"loa/city/programs"
@@ -58,9 +59,9 @@ type City struct {
 	metrics metricsHandler
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
-	// live announcements on air (city/live.go)
-	live     *liveHub
-	liveOnce sync.Once
+	// Alerting sends, cancels and follows alerts and live announcements
+	// (city/alerting); alerts.go adapts it to the city.
+	Alerting *alerting.Service
 	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
 	tlsMu    sync.Mutex
 	tlsCerts *certReloader
@@ -103,6 +104,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.board = c.newBoard()
 	c.Library = library.New(libraryConfig(cfg), store, libraryDB{db}, log)
 	c.Library.Now = func() time.Time { return c.Now() }
+	c.Alerting = c.newAlerting()
 	return c, nil
 }
 

@@ -42,27 +42,25 @@ func (n natsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	g(descPublishable, b2f(len(c.AlertProblems()) == 0))
-	a := &h.health
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a := c.Alerting.Health()
 	for _, r := range alertPubReasons {
-		ctr(descPubErrors, float64(a.errors[r]), r)
+		ctr(descPubErrors, float64(a.Errors[r]), r)
 	}
-	g(descUnpublished, float64(a.unpublished))
-	ctr(descSendFailed, float64(a.sendFailed))
-	if a.storeMax > 0 {
-		g(descStoreUsed, float64(a.storeUsed))
-		g(descStoreMax, float64(a.storeMax))
+	g(descUnpublished, float64(a.Unpublished))
+	ctr(descSendFailed, float64(a.SendFailed))
+	if a.StoreMax > 0 {
+		g(descStoreUsed, float64(a.StoreUsed))
+		g(descStoreMax, float64(a.StoreMax))
 	}
 	for _, s := range natsStreamsListed {
-		u, ok := a.streams[s]
+		u, ok := a.Streams[s]
 		if !ok {
 			continue
 		}
-		g(descStreamBytes, float64(u.bytes), s)
-		g(descStreamMsgs, float64(u.msgs), s)
-		if u.maxBytes > 0 {
-			g(descStreamMax, float64(u.maxBytes), s)
+		g(descStreamBytes, float64(u.Bytes), s)
+		g(descStreamMsgs, float64(u.Msgs), s)
+		if u.MaxBytes > 0 {
+			g(descStreamMax, float64(u.MaxBytes), s)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,19 +83,12 @@ type alertHub struct {
 	kick    chan struct{} // publish pending copies now
 	wardsCh chan struct{} // reconcile ward consumers now
 	reports chan reportMsg
-
-	pubMu sync.Mutex // one publisher of pending copies at a time
+	log     *slog.Logger
 
 	mu        sync.Mutex
 	consumers map[string]string // ward → its groups, as its consumer filters them
 	setupErr  error
-
-	health alertHealth // can alerts be stored and published now (alert_health.go)
 }
-
-// ErrNoNATS is returned when alerts are asked for while the city's NATS
-// is not running (HTTP 503).
-var ErrNoNATS = errors.New("alerts are not available: the city's NATS is not running")
 
 // StartAlerts starts the city's NATS side: the embedded server (or the
 // connection to nats.url), the streams, a consumer per ward, the intake of
@@ -109,7 +103,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 	}
 	pub, _ := natsbus.PublicKey(seed)
 	h := &alertHub{ready: make(chan struct{}), kick: make(chan struct{}, 1), wardsCh: make(chan struct{}, 1),
-		reports: make(chan reportMsg, 4096), consumers: map[string]string{}}
+		reports: make(chan reportMsg, 4096), consumers: map[string]string{}, log: c.Log}
 	log := c.Log.With("component", "nats")
 	opts := natsbus.ConnOptions{URLs: cfg.URL, Seed: seed, Name: "loa-city", Log: log}
 	if cfg.URL == "" {
@@ -158,11 +152,12 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 		}
 	})
 	c.alerts = h
+	c.Alerting.SetPublisher(h) // city/alert_bus.go
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(5)
 	go func() { defer wg.Done(); c.ServeFleetNATS(ctx, h.link.Conn) }() // heartbeats and as-run (fleet_nats.go)
-	go func() { defer wg.Done(); c.liveLoop(ctx) }()                    // live announcements (live.go)
+	go func() { defer wg.Done(); c.Alerting.RepeatLive(ctx) }()         // live announcements
 	go func() { defer wg.Done(); c.alertLoop(ctx) }()
 	go func() { defer wg.Done(); c.reportWriter(ctx) }()
 	go func() { defer wg.Done(); c.reportIntake(ctx) }()
@@ -244,7 +239,7 @@ func (c *City) alertLoop(ctx context.Context) {
 	}
 	c.reconcileConsumers(ctx)
 	c.probeAlerts(ctx)
-	c.publishPending(ctx)
+	c.Alerting.PublishPending(ctx)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	probe := time.NewTicker(alertProbeEvery)
@@ -260,9 +255,9 @@ func (c *City) alertLoop(ctx context.Context) {
 		case <-every.C:
 			c.reconcileConsumers(ctx)
 		case <-h.kick:
-			c.publishPending(ctx)
+			c.Alerting.PublishPending(ctx)
 		case <-tick.C:
-			c.publishPending(ctx)
+			c.Alerting.PublishPending(ctx)
 		case <-probe.C:
 			c.probeAlerts(ctx)
 		}

@@ -1,0 +1,129 @@
+package city
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/alert"
+	"loa/city/alerting"
+	"loa/natsbus"
+	"loa/sqlite"
+)
+
+// The city's NATS side (alertHub, nats.go) is city/alerting's Publisher:
+// alert copies on JetStream (ALERTS), live announcements on core NATS.
+var _ alerting.Publisher = (*alertHub)(nil)
+
+// AlertSubjects are the subjects of an alert's copies (natsbus).
+func (h *alertHub) AlertSubjects(t alert.Targets, recipients []string) []string {
+	return natsbus.AlertSubjects(t.All, t.Wards, t.Groups, recipients)
+}
+
+// LiveSubjects are the subjects of a live announcement (natsbus).
+func (h *alertHub) LiveSubjects(t alert.Targets, recipients []string) []string {
+	return natsbus.LiveSubjects(t.All, recipients)
+}
+
+// Announce publishes a live message on core NATS.
+func (h *alertHub) Announce(subject string, msg []byte) error {
+	return h.link.Conn.Publish(subject, msg)
+}
+
+// PublishCopies publishes copies to JetStream, pipelined, then awaits
+// their acknowledgements, for 3 s at most. After a copy fails on a link
+// that is down, the rest are not tried.
+func (h *alertHub) PublishCopies(ctx context.Context, copies []sqlite.AlertCopy) alerting.Round {
+	type inFlight struct {
+		cp  sqlite.AlertCopy
+		fut jetstream.PubAckFuture
+	}
+	var r alerting.Round
+	var flights []inFlight
+	for _, cp := range copies {
+		if r.Left > 0 && !h.link.Conn.IsConnected() {
+			r.Left++
+			continue
+		}
+		fut, err := h.js.PublishAsync(cp.Subject, cp.Envelope, jetstream.WithMsgID(cp.Alert+"|"+cp.Subject))
+		if err != nil {
+			r.Left++
+			r.Errs = append(r.Errs, err)
+			h.log.Debug("alert copy not published yet", "alert", cp.Alert, "subject", cp.Subject, "err", err)
+			continue
+		}
+		flights = append(flights, inFlight{cp, fut})
+	}
+	timeout := time.NewTimer(3 * time.Second)
+	defer timeout.Stop()
+wait:
+	for i, f := range flights {
+		select {
+		case ack := <-f.fut.Ok():
+			r.Acked = append(r.Acked, alerting.Published{Alert: f.cp.Alert, Subject: f.cp.Subject, Seq: ack.Sequence})
+		case err := <-f.fut.Err():
+			r.Left++
+			r.Errs = append(r.Errs, err)
+			h.log.Debug("alert copy not published yet", "alert", f.cp.Alert, "subject", f.cp.Subject, "err", err)
+		case <-timeout.C:
+			r.Left += len(flights) - i
+			r.Errs = append(r.Errs, fmt.Errorf("no acknowledgement of %d alert copies within 3 s: %w", len(flights)-i, context.DeadlineExceeded))
+			break wait
+		case <-ctx.Done():
+			r.Left += len(flights) - i
+			break wait
+		}
+	}
+	return r
+}
+
+// Reason sorts a publish error into a metric label.
+func (h *alertHub) Reason(err error) string { return publishReason(err) }
+
+// publishReason sorts a publish error into a metric label.
+func publishReason(err error) string {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.ErrorCode == 10023 || apiErr.ErrorCode == 10047 || strings.Contains(apiErr.Description, "insufficient")):
+		return "store_full"
+	case strings.Contains(err.Error(), "insufficient") || strings.Contains(err.Error(), "resources exceeded"):
+		return "store_full"
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
+		return "no_stream"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrConnectionReconnecting):
+		return "disconnected"
+	}
+	return "other"
+}
+
+// Problems says why the city's NATS cannot take alerts now: streams not
+// set up, link down.
+func (h *alertHub) Problems() []string {
+	var ps []string
+	h.mu.Lock()
+	setupErr := h.setupErr
+	h.mu.Unlock()
+	select {
+	case <-h.ready:
+	default:
+		ps = append(ps, fmt.Sprintf("luồng NATS chưa sẵn sàng / NATS streams not set up: %v", orNone(setupErr)))
+	}
+	if !h.link.Conn.IsConnected() {
+		ps = append(ps, "mất kết nối NATS / not connected to NATS: "+h.link.Conn.Status().String())
+	}
+	return ps
+}
+
+func orNone(err error) any {
+	if err == nil {
+		return "starting"
+	}
+	return err
+}
