@@ -28,6 +28,7 @@ func (c *City) openAccounts() {
 	a.Now = func() time.Time { return c.Now() }
 	a.Loc = c.loc
 	a.CheckWard = c.checkNewWard
+	a.Logins = accountsStore{c.DB}
 	c.Accounts = a
 }
 

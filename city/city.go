@@ -25,7 +25,9 @@ import (
 
 	"loa/city/accounts"
 	"loa/city/alerting"
+	"loa/city/audit"
 	"loa/city/board"
+	"loa/city/console"
 	"loa/city/library"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
@@ -48,11 +50,15 @@ type City struct {
 	Programs *programs.Service
 	// Accounts are the users, tokens, wards and join codes (city/accounts).
 	Accounts *accounts.Service
+	// Audit is the record of every change (city/audit).
+	Audit *audit.Log
 
 	key   ed25519.PrivateKey
 	pub   ed25519.PublicKey
 	keyID string
 	loc   *time.Location
+	// console is the web console (city/web.go).
+	console *console.Console
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
 	board   *board.Service
@@ -105,6 +111,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Library = library.New(libraryConfig(cfg), store, libraryDB{db}, log)
 	c.Library.Now = func() time.Time { return c.Now() }
 	c.Alerting = c.newAlerting()
+	c.Audit = audit.New(db.Read(), log)
+	c.Audit.Now = func() time.Time { return c.Now() }
+	if err := c.openConsole(); err != nil { // city/web.go
+		db.Close()
+		return nil, err
+	}
 	return c, nil
 }
 

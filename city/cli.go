@@ -31,8 +31,12 @@ Usage:
   loa-city ward add ID [--group G]... [--config FILE]   register a ward; prints its token once
   loa-city ward code ID [--code-ttl 24h] [--config FILE]   a new one-time join code for a ward
   loa-city ward list [--json] [--config FILE]
-  loa-city user add NAME --role ROLE [--config FILE]    add an API user; prints the token once
-                                                       (roles: admin, operator, alerter, technician)
+  loa-city user add NAME --role ROLE [--json] [--config FILE]
+                                   add a user; prints a one-time console password and the API token, once
+                                   (roles: admin, operator, alerter, technician)
+  loa-city user passwd NAME [--config FILE]          a new one-time console password; ends their sessions
+  loa-city user disable NAME [--config FILE]         no log-in, no token, sessions ended
+  loa-city user enable NAME [--config FILE]
   loa-city user list [--json] [--config FILE]
   loa-city key [--config FILE]                      the public key the wards must trust
   loa-city ward key ID [--config FILE]               re-issue a ward's NATS key; prints it once
@@ -83,6 +87,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdUserAdd(ctx, rest[1:], stdout, stderr)
 		case "user list":
 			return cmdUserList(ctx, rest[1:], stdout, stderr)
+		case "user passwd":
+			return cmdUserPasswd(ctx, rest[1:], stdout, stderr)
+		case "user disable", "user enable":
+			return cmdUserDisable(ctx, sub, rest[1:], stdout, stderr)
 		case "ward -h", "ward --help", "user -h", "user --help":
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -97,15 +105,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // commandTitles names every command in Vietnamese first, English beside;
 // its --help starts with the name (cli_test.go checks every command has one).
 var commandTitles = map[string]string{
-	"run":         "Chạy đài truyền thanh thành phố (serve the city station)",
-	"ward add":    "Thêm đài phường/xã (register a ward)",
-	"ward code":   "Mã kết nối đài phường/xã (a ward's one-time join code)",
-	"ward list":   "Danh sách đài phường/xã (the wards)",
-	"ward key":    "Cấp lại khoá NATS của đài phường/xã (re-issue a ward's NATS key)",
-	"user add":    "Thêm người dùng (add an API user)",
-	"user list":   "Danh sách người dùng (the API users)",
-	"key":         "Khoá ký của đài thành phố (the city's signing key)",
-	"nats config": "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
+	"run":          "Chạy đài truyền thanh thành phố (serve the city station)",
+	"ward add":     "Thêm đài phường/xã (register a ward)",
+	"ward code":    "Mã kết nối đài phường/xã (a ward's one-time join code)",
+	"ward list":    "Danh sách đài phường/xã (the wards)",
+	"ward key":     "Cấp lại khoá NATS của đài phường/xã (re-issue a ward's NATS key)",
+	"user add":     "Thêm người dùng (add a user)",
+	"user passwd":  "Cấp lại mật khẩu dùng một lần (a new one-time password)",
+	"user disable": "Khoá người dùng (disable a user)",
+	"user enable":  "Mở khoá người dùng (enable a user)",
+	"user list":    "Danh sách người dùng (the API users)",
+	"key":          "Khoá ký của đài thành phố (the city's signing key)",
+	"nats config":  "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
 }
 
 // command is one subcommand's flags.
@@ -381,8 +392,9 @@ func printJSON(w io.Writer, v any) int {
 }
 
 func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCommand("user add", "NAME --role ROLE", "Add an API user and print their token, once.\nRoles: admin (everything), operator (media, programs), alerter (alerts),\ntechnician (ward status, as-run).", stdout, stderr)
+	c := newCommand("user add", "NAME --role ROLE", "Add a user. Prints, once, a one-time password for the web console (changed at the\nfirst log-in) and a token for loactl and the JSON API.\nRoles: admin (everything), operator (media, programs), alerter (alerts),\ntechnician (ward status, as-run).", stdout, stderr)
 	role := c.fs.String("role", "", "admin, operator, alerter or technician (required)")
+	asJSON := c.fs.Bool("json", false, "JSON output: name, role, password, token")
 	pos, code, ok := c.parse(args, 1)
 	if !ok {
 		return code
@@ -396,11 +408,68 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	defer city.Close()
-	tok, err := city.AddUser(ctx, pos[0], *role)
+	tok, password, err := city.Accounts.AddPerson(ctx, pos[0], *role)
 	if err != nil {
 		return failed(stderr, "user add", err)
 	}
-	fmt.Fprintf(stdout, "user %s (%s) added. Their token (shown only this once):\n%s\n", pos[0], *role, tok)
+	city.Audit.Record(ctx, "loa-city", "user.add", pos[0], "role "+*role)
+	if *asJSON {
+		return writeJSONTo(stdout, stderr, struct {
+			Name     string `json:"name"`
+			Role     string `json:"role"`
+			Password string `json:"password"`
+			Token    string `json:"token"`
+		}{pos[0], *role, password, tok})
+	}
+	fmt.Fprintf(stdout, "user %s (%s) added.\nMật khẩu dùng một lần cho bảng điều khiển (đổi khi đăng nhập lần đầu) / one-time console password (changed at the first log-in):\n%s\nTheir token for loactl and the API (shown only this once):\n%s\n", pos[0], *role, password, tok)
+	return exitOK
+}
+
+func cmdUserPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("user passwd", "NAME", "Give a user a new one-time console password (printed once) and end their sessions.", stdout, stderr)
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	password, err := city.Accounts.ResetPassword(ctx, pos[0])
+	if err != nil {
+		return failed(stderr, "user passwd", err)
+	}
+	city.Audit.Record(ctx, "loa-city", "user.passwd", pos[0], "")
+	fmt.Fprintf(stdout, "Mật khẩu dùng một lần mới của %s / new one-time password of %s:\n%s\n", pos[0], pos[0], password)
+	return exitOK
+}
+
+func cmdUserDisable(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
+	disable := name == "user disable"
+	help := "Disable a user: no console log-in, their token refused, their sessions ended."
+	if !disable {
+		help = "Enable a disabled user again."
+	}
+	c := newCommand(name, "NAME", help, stdout, stderr)
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	if err := city.Accounts.SetDisabled(ctx, pos[0], disable); err != nil {
+		return failed(stderr, name, err)
+	}
+	city.Audit.Record(ctx, "loa-city", strings.ReplaceAll(name, " ", "."), pos[0], "")
+	if disable {
+		fmt.Fprintf(stdout, "Đã khoá %s / %s disabled.\n", pos[0], pos[0])
+	} else {
+		fmt.Fprintf(stdout, "Đã mở khoá %s / %s enabled.\n", pos[0], pos[0])
+	}
 	return exitOK
 }
 

@@ -16,6 +16,9 @@ import (
 // Config is loa-city's configuration file (YAML). Every key has a default;
 // docs/api.md lists them.
 type Config struct {
+	// Name is the station's name, shown on every page of the console
+	// ("Đài truyền thanh thành phố Huế").
+	Name string `yaml:"name"`
 	// Data is the data folder: database, media library, signing key.
 	Data string `yaml:"data"`
 	// Listen is the HTTP address.
@@ -31,6 +34,15 @@ type Config struct {
 	Fleet  FleetConfig  `yaml:"fleet"`
 	NATS   NATSConfig   `yaml:"nats"`
 	Alerts AlertsConfig `yaml:"alerts"`
+	Speech SpeechConfig `yaml:"speech"`
+}
+
+// SpeechConfig is how text becomes speech (console and text alerts).
+type SpeechConfig struct {
+	// Abbreviations are the city's additions to the words expanded before
+	// speaking ("BQL": "Ban quản lý"); an empty value removes one of
+	// loa's own (loa/vitext).
+	Abbreviations map[string]string `yaml:"abbreviations"`
 }
 
 // IngestConfig bounds media ingest.

@@ -36,7 +36,7 @@ const (
 
 // libraryConfig is the part of cfg the media library runs on.
 func libraryConfig(cfg Config) library.Config {
-	return library.Config{FFmpeg: cfg.Ingest.FFmpeg, FFprobe: cfg.Ingest.FFprobe, Espeak: cfg.Alerts.Espeak,
+	return library.Config{FFmpeg: cfg.Ingest.FFmpeg, FFprobe: cfg.Ingest.FFprobe, Espeak: cfg.Alerts.Espeak, Abbreviations: cfg.Speech.Abbreviations,
 		Workers: cfg.Ingest.Workers, MaxUploadMB: cfg.Ingest.MaxUploadMB,
 		Timeout: time.Duration(cfg.Ingest.Timeout), UploadExpiry: time.Duration(cfg.Ingest.UploadExpiry),
 		// The media store's tmp folder (mediastore.New(cfg.Data)).

@@ -17,14 +17,30 @@ import (
 
 	"loa/city/accounts"
 	"loa/city/api"
+	"loa/city/console"
 	"loa/city/library"
 	"loa/schedule"
 	"loa/signing"
 	"loa/sqlite"
 )
 
-// Handler returns the city's HTTP API (docs/api.md).
+// Handler returns the city's HTTP faces: the JSON API (docs/api.md)
+// under /api/, /healthz and /metrics, and the web console (city/console,
+// docs/console.md) at every other path.
 func (c *City) Handler() http.Handler {
+	top := http.NewServeMux()
+	api := c.apiHandler()
+	for _, p := range []string{"/api/", "/healthz", "/metrics"} {
+		top.Handle(p, api)
+	}
+	if c.console != nil {
+		top.Handle("/", c.console.Handler())
+	}
+	return withAddress(top)
+}
+
+// apiHandler is the JSON API.
+func (c *City) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, principal), roles ...string) {
 		mux.Handle(pattern, c.authed(fn, roles...))
@@ -87,17 +103,29 @@ func (p principal) name() string {
 }
 
 // authed checks the bearer token: missing or unknown is 401, a role not in
-// roles is 403.
+// roles is 403. Without a token, the console's session of the same browser
+// stands in (with its CSRF token on a change; city/web.go). A change that
+// succeeds is written to the audit log.
 func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), roles ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		tok = strings.TrimSpace(tok)
+		var p principal
+		var err error
 		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city"`)
-			writeError(w, http.StatusUnauthorized, "no token: send Authorization: Bearer TOKEN")
-			return
+			p, err = c.consolePrincipal(r)
+			switch {
+			case errors.Is(err, console.ErrCrossSite):
+				writeError(w, http.StatusForbidden, "yêu cầu từ trang khác hoặc thiếu mã CSRF / cross-site request, or no CSRF token: refused")
+				return
+			case err != nil:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city"`)
+				writeError(w, http.StatusUnauthorized, "no token: send Authorization: Bearer TOKEN")
+				return
+			}
+		} else {
+			p, err = c.lookupToken(r.Context(), tok)
 		}
-		p, err := c.lookupToken(r.Context(), tok)
 		if errors.Is(err, accounts.ErrUnknownToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="loa-city", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown token")
@@ -109,7 +137,7 @@ func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), ro
 		}
 		for _, role := range roles {
 			if role == p.role {
-				fn(w, r, p)
+				c.auditAPI(w, r, p, fn)
 				return
 			}
 		}
@@ -117,7 +145,6 @@ func (c *City) authed(fn func(http.ResponseWriter, *http.Request, principal), ro
 	})
 }
 
-// lookupToken says whose token tok is (accounts.ErrUnknownToken: nobody's).
 func (c *City) lookupToken(ctx context.Context, tok string) (principal, error) {
 	p, err := c.Accounts.LookupToken(ctx, tok)
 	return principal{ward: p.Ward, user: p.User, role: p.Role}, err

@@ -57,14 +57,16 @@ type dayColumn struct {
 }
 
 type block struct {
-	Start, End string // HH:MM
-	Title      string
-	Program    string
-	Target     string
-	Priority   string
-	Displaced  bool
-	Top        float64 // % of the day
-	Height     float64
+	Start  string // HH:MM
+	Length string // m:ss
+
+	Title     string
+	Program   string
+	Target    string
+	Priority  string
+	Displaced bool
+	Top       float64 // % of the day
+	Height    float64
 }
 
 type targetFile struct {
@@ -150,7 +152,7 @@ func (c *Console) showWeek(w http.ResponseWriter, r *http.Request, s *Session, s
 		for _, o := range tl.Occurrences {
 			from := o.Start.Sub(midnight).Minutes()
 			to := min(o.End.Sub(midnight).Minutes(), 1440)
-			col.Blocks = append(col.Blocks, block{Start: o.Start.In(c.deps.Location).Format("15:04"), End: o.End.In(c.deps.Location).Format("15:04"),
+			col.Blocks = append(col.Blocks, block{Start: o.Start.In(c.deps.Location).Format("15:04"), Length: clock(o.End.Sub(o.Start).Seconds()),
 				Title: o.Title, Program: o.Program, Target: o.Target, Priority: o.Priority, Displaced: o.Displaced,
 				Top: max(from, 0) / 14.4, Height: max(to-max(from, 0), 0) / 14.4})
 		}

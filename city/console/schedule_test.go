@@ -124,7 +124,7 @@ func TestScheduleAddProgramByForm(t *testing.T) {
 	}
 	// The week view shows it Monday to Saturday, not Sunday.
 	_, _, week := do(t, b, "GET", tc.srv.URL+hdr.Get("Location"), nil, nil)
-	if n := strings.Count(week, `<span class="time">05:30–05:32</span> <span class="title">Bản tin sáng</span>`); n != 6 {
+	if n := strings.Count(week, `<span class="time">05:30</span> <span class="title">Bản tin sáng</span> <span class="length">2:00</span>`); n != 6 {
 		t.Fatalf("%d blocks in the week, want 6:\n%s", n, week)
 	}
 	if !strings.Contains(week, "T2, T3, T4, T5, T6, T7 05:30") {
