@@ -27,6 +27,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"loa/internal/atomicfile"
 )
 
 // Errors returned by Verify. They are distinct so that a receiver can say
@@ -121,36 +123,13 @@ func GenerateKey(path string) (ed25519.PrivateKey, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	// link, unlike rename, fails when path exists: no window in which a
-	// second writer could replace the key.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	// WriteNew links, and link, unlike rename, fails when path exists: no
+	// window in which a second writer could replace the key.
+	if err := atomicfile.WriteNew(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%s: %w", path, ErrKeyExists)
 		}
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		return nil, err
 	}
 	return priv, nil
 }
