@@ -1,5 +1,8 @@
 // Package loactl is the operators' command line against loa-city's HTTP
-// API: media uploads, program loading, timelines, ward status.
+// API: media uploads, program loading, timelines, every ward's health and
+// as-run log, alerts (send, cancel, follow their receipts) and live
+// announcements. It knows the API's JSON (city/api), not the server's
+// insides; its exit statuses are every loa command's (internal/cmdkit).
 package loactl
 
 import (

@@ -1,5 +1,9 @@
-// Package signing signs and verifies loa's messages from the city (ward
-// manifests now, alerts later) with Ed25519.
+// Package signing signs and verifies what the city sends its wards with
+// Ed25519: ward manifests, alerts and live announcements (alert/, manifest/
+// wrap their JSON in an Envelope), and the answer to a join code. It also
+// keeps the city's key file (GenerateKey writes it once, atomically, never
+// over another; LoadKey refuses one others can read) and names a TLS
+// certificate's key by its pin (SPKIPin), which a joined ward checks.
 //
 // A signed message travels as an Envelope: the exact payload bytes, the id
 // of the key that signed them, and the signature. The receiver verifies the
