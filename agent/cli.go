@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"loa/internal/cmdkit"
 	"loa/schedule"
 )
 
@@ -389,12 +390,14 @@ func (c *CLI) render(ctx context.Context, args []string) error {
 	return Render(ctx, o, c.logger("text", "warn"))
 }
 
+// logger builds the logger of a command (cmdkit.NewLogger). The
+// configuration's log section is checked when it is loaded (a bad level is
+// refused there); the commands' own sections are fixed words.
 func (c *CLI) logger(format, level string) *slog.Logger {
-	var lv slog.Level
-	lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(c.Stderr, opts))
+	log, err := cmdkit.NewLogger(cmdkit.LogConfig{Format: format, Level: level}, c.Stderr)
+	if err != nil { // a section LoadConfig did not check: say so, never stop for it
+		log = cmdkit.MustLogger(cmdkit.DefaultLog(), c.Stderr)
+		log.Error("log section", "err", err)
 	}
-	return slog.New(slog.NewTextHandler(c.Stderr, opts))
+	return log
 }

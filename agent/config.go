@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"loa/internal/cmdkit"
 )
 
 // Config is the agent's configuration file (YAML). Every key has a default;
@@ -67,10 +69,9 @@ type HTTPConfig struct {
 	Listen string `yaml:"listen"`
 }
 
-type LogConfig struct {
-	Format string `yaml:"format"` // text | json
-	Level  string `yaml:"level"`  // debug | info | warn | error
-}
+// LogConfig is the log section (format: text | json; level: debug | info |
+// warn | error), the same in every loa program.
+type LogConfig = cmdkit.LogConfig
 
 type AsRunConfig struct {
 	RetentionDays int `yaml:"retention_days"`
@@ -138,21 +139,7 @@ func lookup(n *yaml.Node, path ...string) *yaml.Node {
 }
 
 // Duration is a time.Duration written like 150ms, 30s, 10m in YAML.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (like 150ms, 30s, 10m)", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+type Duration = cmdkit.Duration
 
 // DefaultDataDir is where a packaged agent keeps its state.
 const DefaultDataDir = "/var/lib/loa"
@@ -164,16 +151,16 @@ func DefaultConfig() Config {
 		Clock: "auto", ClockMaxStep: Duration(5 * time.Minute), ClockPoll: Duration(10 * time.Minute),
 		Audio: AudioConfig{
 			Output: "auto", Rate: 44100, Channels: 2, Buffer: Duration(150 * time.Millisecond),
-			TargetLUFS: -16, MasterVolume: 100, CeilingDBTP: -1, DeviceHoldTime: Duration(30 * time.Second),
+			TargetLUFS: cmdkit.DefaultTargetLUFS, MasterVolume: 100, CeilingDBTP: -1, DeviceHoldTime: Duration(30 * time.Second),
 		},
 		Amplifier: AmplifierConfig{PreRoll: Duration(3 * time.Second), OffDelay: Duration(30 * time.Second)},
 		HTTP:      HTTPConfig{Listen: "127.0.0.1:8790"},
-		Log:       LogConfig{Format: "text", Level: "info"},
+		Log:       cmdkit.DefaultLog(),
 		AsRun:     AsRunConfig{RetentionDays: 90},
 		Silence:   SilenceConfig{ThresholdDBFS: -50, After: Duration(10 * time.Second)},
 		City:      CityConfig{Poll: Duration(60 * time.Second), MaxBackoff: Duration(10 * time.Minute), GCGrace: Duration(7 * 24 * time.Hour)},
-		Alerts:    AlertsConfig{MaxWait: Duration(60 * time.Second), OfflineAfter: Duration(60 * time.Second)},
-		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: -15},
+		Alerts:    AlertsConfig{MaxWait: Duration(cmdkit.DefaultMaxWait), OfflineAfter: Duration(60 * time.Second)},
+		Live:      LiveConfig{Input: "alsa:default", Mode: "duck", DuckDB: cmdkit.DefaultDuckDB},
 		Fleet:     FleetConfig{Heartbeat: Duration(15 * time.Second), Thermal: "/sys/class/thermal"},
 		Storage:   StorageConfig{Reserve: 32 * MB, MinFree: 128 * MB},
 	}
@@ -249,10 +236,7 @@ func (c *Config) validate() error {
 	if err := c.Storage.validate(); err != nil {
 		return err
 	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		return fmt.Errorf("log.format: %q: must be text or json", c.Log.Format)
-	}
-	return nil
+	// log.format and log.level: a bad level is refused, like the city's,
+	// not read as info.
+	return c.Log.Check()
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"clock: maybe\n":               `clock: "maybe"`,
 		"audio:\n  channels: 6\n":      "audio.channels: 6",
 		"log:\n  format: xml\n":        `log.format: "xml"`,
+		"log:\n  level: loud\n":        `log.level: "loud": không phải debug, info, warn hay error / is not debug, info, warn or error`,
 		"audio:\n  master_volume: 101": "audio.master_volume: 101",
 	} {
 		path := filepath.Join(dir, "c.conf")
@@ -45,5 +47,24 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%q: error %v, want it to name %s and say %q", body, err, path, want)
 		}
+	}
+}
+
+// A bad log.level stops the agent before it runs (exit status 2, the field
+// named), as the city does: it used to be read as info without a word.
+func TestRunRefusesBadLogLevel(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.conf")
+	os.WriteFile(path, []byte("data: "+dir+"\nlog:\n  level: verbose\n"), 0o600)
+	var stdout, stderr strings.Builder
+	cli := &CLI{Stdout: &stdout, Stderr: &stderr}
+	if code := cli.Main(context.Background(), []string{"run", "--config", path}); code != ExitInput {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitInput, stderr.String())
+	}
+	if got := stderr.String(); !strings.Contains(got, path) || !strings.Contains(got, `log.level: "verbose"`) || !strings.Contains(got, "is not debug, info, warn or error") {
+		t.Fatalf("stderr %q", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("the refused run changed the data folder: %v", entries)
 	}
 }

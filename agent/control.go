@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"loa/internal/atomicfile"
 )
 
 // ControlConfig is where the station takes state-changing requests (the
@@ -110,33 +112,13 @@ func loadOrCreateControlToken(path string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return "", fmt.Errorf("control token %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".control.token.*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("control token %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("control token %s: %w", path, err)
-	}
-	if _, err := tmp.WriteString(tok + "\n"); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("control token %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("control token %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("control token %s: %w", path, err)
-	}
-	// Link, not rename: two processes racing at first start must not
-	// replace each other's token; the loser reads the winner's.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	// WriteNew links, not renames: two processes racing at first start
+	// must not replace each other's token; the loser reads the winner's.
+	if err := atomicfile.WriteNew(path, []byte(tok+"\n"), 0o640); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return readControlToken(path)
 		}
-		return "", fmt.Errorf("control token %s: %w", path, err)
+		return "", fmt.Errorf("control token: %w", err)
 	}
 	return tok, nil
 }

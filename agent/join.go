@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"loa/city/api"
+	"loa/internal/atomicfile"
 	"loa/signing"
 )
 
@@ -132,16 +132,11 @@ func (j *joiner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(j.config), "."+filepath.Base(j.config)+".join-*")
+	tmp, err := atomicfile.Create(j.config, 0o600)
 	if err != nil {
 		return fmt.Errorf("cannot write the configuration next to %s (run as root: sudo loa-agent join ...): %w", j.config, err)
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort() // nothing once committed
 
 	pub, err := j.cityKey(ctx, base)
 	if err != nil {
@@ -181,7 +176,6 @@ func (j *joiner) run(ctx context.Context) error {
 		return fmt.Errorf("joined as ward %s, but the configuration was not written: %w\n"+
 			"ask the city for a new code (loa-city ward code %s) once this is fixed", cr.Ward, err, cr.Ward)
 	}
-	tmp = nil
 	groups := strings.Join(cr.Groups, ", ")
 	if groups == "" {
 		groups = "-"
@@ -417,12 +411,12 @@ func setScalar(doc *yaml.Node, value string, path ...string) {
 	}
 }
 
-// writeConfig writes doc through tmp and renames it over the configuration:
-// the file is the old one or the new one, never half of each, even across a
-// power cut. It keeps an existing file's mode and owner; a new file is 0640
+// writeConfig writes doc through tmp and commits it over the configuration
+// (atomicfile): the file is the old one or the new one, never half of each,
+// even across a power cut. It keeps an existing file's mode and owner; a new file is 0640
 // root:loa when the packaged daemon's group exists (the daemon runs as loa
 // and must read it), else 0600.
-func (j *joiner) writeConfig(tmp *os.File, doc *yaml.Node) error {
+func (j *joiner) writeConfig(tmp *atomicfile.File, doc *yaml.Node) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -451,23 +445,10 @@ func (j *joiner) writeConfig(tmp *os.File, doc *yaml.Node) error {
 			return err
 		}
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	if _, err := LoadConfig(tmp.Name(), true); err != nil {
 		return fmt.Errorf("the new configuration does not load: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), j.config); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(j.config)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return tmp.Commit()
 }
 
 // start enables and (re)starts the service, when that is what runs this

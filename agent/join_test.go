@@ -118,7 +118,8 @@ func TestJoinOverHTTPAsksForTheFingerprint(t *testing.T) {
 		t.Errorf("manifest with the written token: %d %s", status, body)
 	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(f.config), ".*join*"))
-	if len(left) > 0 {
+	tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.config), ".*.tmp")) // atomicfile's
+	if left = append(left, tmps...); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 

@@ -8,12 +8,13 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gopxl/beep/v2"
 	"github.com/gopxl/beep/v2/flac"
 	gomp3 "github.com/hajimehoshi/go-mp3"
+
+	"loa/internal/atomicfile"
 )
 
 // Open opens the media file at path and returns a decoder at the file's own
@@ -393,21 +394,19 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 	if rate < 8000 || rate > 192000 {
 		return Prepared{}, fmt.Errorf("prepare %s: output rate %d Hz is outside 8000..192000", src, rate)
 	}
-	dir := filepath.Dir(dst)
-	var tmp *os.File
+	var tmp *atomicfile.File // beside dst, renamed over it when whole
 	var w *WAVWriter
 	defer func() {
 		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			tmp.Abort() // nothing once committed
 		}
 	}()
 	start := func(channels int) (func([][2]float64) error, error) {
 		var err error
-		if tmp, err = os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp"); err != nil {
+		if tmp, err = atomicfile.Create(dst, 0o600); err != nil {
 			return nil, fmt.Errorf("prepare %s: %w", src, err)
 		}
-		if w, err = newWAVWriter(tmp, rate, channels); err != nil {
+		if w, err = newWAVWriter(tmp.File, rate, channels); err != nil {
 			return nil, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
 		}
 		return func(b [][2]float64) error {
@@ -427,21 +426,9 @@ func PrepareContext(ctx context.Context, src, dst string, rate int, observe func
 	if err := w.Flush(); err != nil {
 		return Prepared{}, fmt.Errorf("prepare %s: write %s: %w", src, tmp.Name(), err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return Prepared{}, fmt.Errorf("prepare %s: sync %s: %w", src, tmp.Name(), err)
-	}
-	name := tmp.Name()
-	err = tmp.Close()
-	tmp = nil
-	if err != nil {
-		os.Remove(name)
-		return Prepared{}, fmt.Errorf("prepare %s: close %s: %w", src, name, err)
-	}
-	if err := os.Rename(name, dst); err != nil {
-		os.Remove(name)
+	if err := tmp.Commit(); err != nil { // sync, rename, sync the folder
 		return Prepared{}, fmt.Errorf("prepare %s: %w", src, err)
 	}
-	syncDir(dir)
 	out.Frames = w.frames
 	return out, nil
 }
@@ -533,15 +520,6 @@ func decodeChecked(ctx context.Context, src string, rate int, start func(channel
 	}
 	out.Frames = counted.n
 	return out, nil
-}
-
-// syncDir makes a rename durable. Errors are ignored: some filesystems
-// cannot sync directories, and the file itself is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // countingStreamer counts the frames its source produced.

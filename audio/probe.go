@@ -1,8 +1,3 @@
-// Package audio decodes media into PCM cache files and reads them for playout.
-//
-// Media enters a station once and is decoded once (Prepare) into a 16-bit
-// PCM WAV at the station's output rate; playout only reads PCM (PCMFile).
-// Probe reads headers only, to reject bad uploads early and cheaply.
 package audio
 
 import (

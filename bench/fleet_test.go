@@ -1,5 +1,6 @@
-// Package bench holds loa's load benchmarks: whole subsystems under the
-// load of a city or a province, with real processes and real network.
+// The load benchmarks: whole subsystems under the load of a city or a
+// province, with real processes and real network.
+
 package bench
 
 import (

@@ -7,21 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"loa/internal/cmdkit"
 	"loa/signing"
 )
 
-// Exit statuses.
+// Exit statuses (loa/internal/cmdkit).
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitBadArgs = 2
+	exitOK      = cmdkit.ExitOK
+	exitFailure = cmdkit.ExitFailure
+	exitBadArgs = cmdkit.ExitInput
 )
 
 const usage = `loa-city — đài truyền thanh thành phố (the city station server).
@@ -199,7 +199,7 @@ func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
 			return nil, exitBadArgs
 		}
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, err := cmdkit.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "loa-city %s: %v\n", c.name, err)
 		return nil, exitBadArgs
@@ -212,34 +212,10 @@ func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
 	return city, exitOK
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return l, fmt.Errorf("%q is not debug, info, warn or error", s)
-	}
-	return l, nil
-}
-
-func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, error) {
-	level, err := parseLevel(cfg.Level)
-	if err != nil {
-		return nil, err
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
-}
-
 // failed reports err and returns its exit status: 2 for bad input.
 func failed(stderr io.Writer, name string, err error) int {
 	fmt.Fprintf(stderr, "loa-city %s: %v\n", name, err)
-	var bad *BadInputError
-	if errors.As(err, &bad) {
-		return exitBadArgs
-	}
-	return exitFailure
+	return cmdkit.ExitCode(err)
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"loa/internal/cmdkit"
 )
 
 // Config is loa-city's configuration file (YAML). Every key has a default;
@@ -63,23 +65,12 @@ type IngestConfig struct {
 	UploadExpiry Duration `yaml:"upload_expiry"`
 }
 
-// LogConfig sets up logging.
-type LogConfig struct {
-	Format string `yaml:"format"` // text | json
-	Level  string `yaml:"level"`  // debug | info | warn | error
-}
+// LogConfig sets up logging (format: text | json; level: debug | info |
+// warn | error), the same in every loa program.
+type LogConfig = cmdkit.LogConfig
 
 // Duration is a time.Duration written like "30m" in YAML.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (like 30s, 5m)", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = cmdkit.Duration
 
 // DefaultConfig is the configuration with every default.
 func DefaultConfig() Config {
@@ -95,7 +86,7 @@ func DefaultConfig() Config {
 			Timeout:      Duration(30 * time.Minute),
 			UploadExpiry: Duration(24 * time.Hour),
 		},
-		Log:    LogConfig{Format: "text", Level: "info"},
+		Log:    cmdkit.DefaultLog(),
 		NATS:   defaultNATSConfig(),
 		Alerts: defaultAlertsConfig(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
@@ -137,17 +128,15 @@ func (c *Config) check(path string) error {
 		return fmt.Errorf("%s: ingest.max_upload_mb: %d, want at least 1", where, c.Ingest.MaxUploadMB)
 	case c.Ingest.Timeout <= 0 || c.Ingest.UploadExpiry <= 0:
 		return fmt.Errorf("%s: ingest durations must be positive", where)
-	case c.Log.Format != "text" && c.Log.Format != "json":
-		return fmt.Errorf("%s: log.format: %q, want text or json", where, c.Log.Format)
+	}
+	if err := c.Log.Check(); err != nil { // log.format, log.level
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	if c.Timezone == "" || c.Timezone == "Local" {
 		return fmt.Errorf("%s: timezone: %q, want an IANA zone name like Asia/Ho_Chi_Minh", where, c.Timezone)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		return fmt.Errorf("%s: timezone: unknown zone %q", where, c.Timezone)
-	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		return fmt.Errorf("%s: log.level: %v", where, err)
 	}
 	if c.Key == "" {
 		c.Key = filepath.Join(c.Data, "city.key")

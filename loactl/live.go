@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"loa/city/api"
+	"loa/internal/cmdkit"
 )
 
 // StartLive puts the city's announcer (a stream) on air at the wards.
@@ -41,7 +42,7 @@ func (r *runner) liveStart(args []string) int {
 	stream := c.fs.String("stream", "", "the announcer's stream URL, e.g. http://city:8000/live.mp3 (required)")
 	to := c.fs.String("to", "", "all, ward ids and group:NAME, comma-separated (required)")
 	mode := c.fs.String("mode", "duck", "duck (program lowered) or exclusive (program muted)")
-	duck := c.fs.Float64("duck-db", -15, "how far the program is lowered in duck mode")
+	duck := c.fs.Float64("duck-db", cmdkit.DefaultDuckDB, "how far the program is lowered in duck mode")
 	expires := c.fs.Duration("expires", 0, "the longest the announcement may last (default 2h)")
 	title := c.fs.String("title", "", "what the announcement is, for the status pages")
 	asJSON := c.fs.Bool("json", false, "print the result as JSON")

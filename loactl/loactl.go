@@ -1,5 +1,8 @@
 // Package loactl is the operators' command line against loa-city's HTTP
-// API: media uploads, program loading, timelines, ward status.
+// API: media uploads, program loading, timelines, every ward's health and
+// as-run log, alerts (send, cancel, follow their receipts) and live
+// announcements. It knows the API's JSON (city/api), not the server's
+// insides; its exit statuses are every loa command's (internal/cmdkit).
 package loactl
 
 import (
@@ -20,13 +23,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"loa/city/api"
+	"loa/internal/cmdkit"
 )
 
-// Exit statuses.
+// Exit statuses (loa/internal/cmdkit).
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitBadArgs = 2
+	exitOK      = cmdkit.ExitOK
+	exitFailure = cmdkit.ExitFailure
+	exitBadArgs = cmdkit.ExitInput
 )
 
 // Env is what Main reads from outside its arguments, so tests can set it.
@@ -310,14 +314,11 @@ func (c *command) client() (*Client, int) {
 	return &Client{City: city, Token: token, HTTP: newHTTPClient()}, exitOK
 }
 
-// failed reports err: a 4xx answer is bad input (2), the rest failure (1).
+// failed reports err: a 4xx answer is bad input (2), the rest failure (1)
+// (cmdkit.ExitCode; APIError says which it is).
 func (c *command) failed(err error) int {
-	var ae *APIError
 	fmt.Fprintf(c.r.stderr, "loactl %s: %v\n", c.name, err)
-	if errors.As(err, &ae) && ae.BadInput() {
-		return exitBadArgs
-	}
-	return exitFailure
+	return cmdkit.ExitCode(err)
 }
 
 func (r *runner) json(v any) int {

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"loa/internal/atomicfile"
 )
 
 // ErrBadKey is returned for a key that is not 64 lowercase hex digits. Keys
@@ -157,19 +159,7 @@ func (s *Store) commit(tmp, dst string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Rename(tmp, dst)
 }
 
 // Verify re-hashes the stored original of key.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"loa/internal/atomicfile"
 	"loa/internal/backoff"
 	"log/slog"
 	"os"
@@ -70,26 +71,12 @@ func LoadOrCreateSeed(path string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(seed + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
+	err = atomicfile.WriteNew(path, []byte(seed+"\n"), 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return LoadOrCreateSeed(path) // another process made it just now
 	}
 	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
+		return "", err
 	}
 	return seed, nil
 }

@@ -1,7 +1,10 @@
-// Package natsbus is loa's NATS adapter: the subjects and JetStream
-// streams the city and its wards share, the permissions that bind a ward's
-// credential to its own subjects, the embedded server loa-city runs by
-// default, and the connections of both sides.
+// Package natsbus is what the city and its wards share of NATS: the
+// subjects, the JetStream streams and consumers (Streams, EnsureStreams,
+// WardConsumer), the ward's key (NewUserKey, LoadOrCreateSeed) and the
+// connection both sides dial (Dial, Link: reconnecting, with its state for
+// the health pages). The server loa-city embeds, with the permissions that
+// bind a ward's key to its own subjects, is natsbus/natsserver, kept out of
+// the agent's binary.
 //
 // Subjects (docs/nats.md has the full table):
 //

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/internal/cmdkit"
 )
 
 // LiveSource is a live voice: a stream from the city's Icecast, or the
@@ -40,7 +41,7 @@ type liveState struct {
 // replaces the first.
 func (p *Player) StartLive(l Live) {
 	if l.DuckDB == 0 {
-		l.DuckDB = -15
+		l.DuckDB = cmdkit.DefaultDuckDB
 	}
 	if l.Ramp == 0 {
 		l.Ramp = 500 * time.Millisecond

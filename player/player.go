@@ -21,6 +21,7 @@ import (
 
 	"loa/audio"
 	"loa/audio/dsp"
+	"loa/internal/cmdkit"
 	"loa/schedule"
 )
 
@@ -72,9 +73,9 @@ func (c *Config) defaults() {
 	def(&c.JoinFade, 20*time.Millisecond)
 	def(&c.Resync, 5*time.Second)
 	def(&c.LateGrace, 2*time.Second)
-	def(&c.MaxWait, 60*time.Second)
+	def(&c.MaxWait, cmdkit.DefaultMaxWait)
 	if c.TargetLUFS == 0 {
-		c.TargetLUFS = -16
+		c.TargetLUFS = cmdkit.DefaultTargetLUFS
 	}
 	if c.MaxGainDB == 0 {
 		c.MaxGainDB = 20

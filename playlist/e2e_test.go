@@ -16,6 +16,7 @@ import (
 	"loa/city"
 	"loa/city/api"
 	"loa/city/citytest"
+	"loa/internal/testwait"
 	"loa/loactl"
 	"loa/playlist"
 	"loa/playlist/playlisttest"
@@ -52,11 +53,12 @@ func TestEndToEnd(t *testing.T) {
 	stopped := make(chan int, 1)
 	go func() { stopped <- city.Main(ctx, []string{"run", "--config", cfg}, io.Discard, logs) }()
 	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testwait.Poll(10*time.Second, func() bool {
 		if m := regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(logs.String()); m != nil {
 			url = "http://" + m[1]
 		}
-	}
+		return url != ""
+	})
 	if url == "" {
 		t.Fatalf("city did not start: %s", logs)
 	}

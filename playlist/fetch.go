@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"loa/internal/atomicfile"
 	"loa/manifest"
 	"loa/mediastore"
 )
@@ -87,7 +88,7 @@ func (s *Syncer) FetchMedia(ctx context.Context, md manifest.Media) error {
 	}
 	if !verifiedFile(kept, md) {
 		// Under its partial name, so that a lack of space keeps it.
-		if err := os.Rename(path, kept); err != nil {
+		if err := atomicfile.Rename(path, kept); err != nil {
 			return fmt.Errorf("media %s: %w", md.SHA256, err)
 		}
 	}

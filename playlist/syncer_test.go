@@ -23,6 +23,7 @@ import (
 
 	"loa/city/api"
 	"loa/city/citytest"
+	"loa/internal/testwait"
 	"loa/manifest"
 	"loa/playlist"
 	"loa/playlist/playlisttest"
@@ -602,10 +603,7 @@ func TestRunSyncNow(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
+	if !testwait.Poll(20*time.Second, cond) {
+		t.Fatal("condition not reached in 20 s")
 	}
-	t.Fatal("condition not reached in 20 s")
 }

@@ -1,5 +1,9 @@
-// Package signing signs and verifies loa's messages from the city (ward
-// manifests now, alerts later) with Ed25519.
+// Package signing signs and verifies what the city sends its wards with
+// Ed25519: ward manifests, alerts and live announcements (alert/, manifest/
+// wrap their JSON in an Envelope), and the answer to a join code. It also
+// keeps the city's key file (GenerateKey writes it once, atomically, never
+// over another; LoadKey refuses one others can read) and names a TLS
+// certificate's key by its pin (SPKIPin), which a joined ward checks.
 //
 // A signed message travels as an Envelope: the exact payload bytes, the id
 // of the key that signed them, and the signature. The receiver verifies the
@@ -27,6 +31,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"loa/internal/atomicfile"
 )
 
 // Errors returned by Verify. They are distinct so that a receiver can say
@@ -121,36 +127,13 @@ func GenerateKey(path string) (ed25519.PrivateKey, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	// link, unlike rename, fails when path exists: no window in which a
-	// second writer could replace the key.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	// WriteNew links, and link, unlike rename, fails when path exists: no
+	// window in which a second writer could replace the key.
+	if err := atomicfile.WriteNew(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%s: %w", path, ErrKeyExists)
 		}
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		return nil, err
 	}
 	return priv, nil
 }

@@ -109,9 +109,7 @@ type Source struct {
 	restarts atomic.Int64
 	pid      atomic.Int64 // arecord's, for tests
 
-	mu      sync.Mutex
-	lastErr error
-	failing bool
+	fails backoff.Failures
 }
 
 const (
@@ -195,12 +193,7 @@ func (s *Source) Err() error {
 	if s.closed.Load() {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failing {
-		return s.lastErr
-	}
-	return nil
+	return s.fails.Err()
 }
 
 // Close stops capturing. It does not wait for arecord to exit (the engine
@@ -221,11 +214,9 @@ func (s *Source) Stats() Stats {
 		Restarts:    s.restarts.Load(),
 		DriftPPM:    s.jb.DriftPPM(),
 	}
-	s.mu.Lock()
-	if s.lastErr != nil {
-		st.LastError = s.lastErr.Error()
+	if err := s.fails.Last(); err != nil {
+		st.LastError = err.Error()
 	}
-	s.mu.Unlock()
 	lastSound := s.opened
 	if t := s.jb.LastSound(); t.After(lastSound) {
 		lastSound = t
@@ -269,37 +260,22 @@ func maxTime(a, b time.Time) time.Time {
 // ctx ends. The first attempt's outcome goes to first.
 func (s *Source) run(ctx context.Context, first chan<- error) {
 	defer close(s.done)
-	retry := backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
-	for attempt := 0; ctx.Err() == nil; attempt++ {
+	loop := backoff.Loop{
+		Retry:    backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax},
+		Failures: &s.fails, Log: s.log, Now: s.cfg.Now, What: "capture",
+		Failed: func(error) { s.phase.Store(phaseFailed) },
+	}
+	loop.Run(ctx, func(ctx context.Context, attempt int) (bool, error) {
 		if attempt > 0 {
 			s.restarts.Add(1)
 		}
-		t0 := s.cfg.Now()
 		got, err := s.capture(ctx, first)
 		first = nil
-		if ctx.Err() != nil {
-			return
+		if err == nil { // arecord does not end on its own: a failure too
+			err = errors.New("arecord ended")
 		}
-		err = fmt.Errorf("capture %s: %w", s.cfg.Device, err)
-		s.mu.Lock()
-		repeated := s.failing && s.lastErr != nil && s.lastErr.Error() == err.Error()
-		s.lastErr, s.failing = err, true
-		s.mu.Unlock()
-		s.phase.Store(phaseFailed)
-		var worked time.Duration
-		if got {
-			worked = s.cfg.Now().Sub(t0)
-		}
-		wait := retry.Next(worked)
-		if repeated {
-			s.log.Debug("capture still failing", "err", err, "retry_in", wait)
-		} else {
-			s.log.Warn("capture failed", "err", err, "retry_in", wait)
-		}
-		if !backoff.Sleep(ctx, wait) {
-			return
-		}
-	}
+		return got, fmt.Errorf("capture %s: %w", s.cfg.Device, err)
+	})
 }
 
 // capture runs arecord once, until it fails or ctx ends. It reports the
@@ -355,9 +331,7 @@ func (s *Source) capture(parent context.Context, first chan<- error) (got bool, 
 			if !got {
 				got = true
 				report(nil)
-				s.mu.Lock()
-				s.failing = false
-				s.mu.Unlock()
+				s.fails.Recovered()
 				s.log.Info("capturing", "rate", s.cfg.Rate)
 			}
 			s.jb.Write(ctx, frames[:k])

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"loa/internal/testaudio"
 	"log/slog"
 	"math"
 	"os"
@@ -14,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"loa/internal/testaudio"
+	"loa/internal/testwait"
 )
 
 // These tests capture through the real arecord and ALSA without a sound
@@ -95,7 +97,7 @@ func firstSound(t *testing.T, s *Source, block, n int) [][2]float64 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no sound after 5 s: %+v", s.Stats())
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // a pull at a sound card's pace while polling; the deadline bounds it
 	}
 	if k, ok := s.Stream(buf[:n]); !ok || k != n {
 		t.Fatalf("Stream = %d, %v", k, ok)
@@ -174,18 +176,14 @@ func TestArecordDies(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Restarts == 0 || s.pid.Load() == int64(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("arecord not restarted 5 s after it was killed: %+v", s.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testwait.Poll(5*time.Second, func() bool { return s.Stats().Restarts > 0 && s.pid.Load() != int64(pid) }) {
+		t.Fatalf("arecord not restarted 5 s after it was killed: %+v", s.Stats())
 	}
 	if st := s.Stats(); !strings.Contains(st.LastError, "signal: killed") {
 		t.Errorf("last error %q, want arecord's death", st.LastError)
 	}
-	// Let the buffer run dry (the restarted arecord refills it) and play.
-	time.Sleep(300 * time.Millisecond)
+	// The restarted arecord refills the buffer and plays.
+	waitPlaying(t, s)
 	checkTone(t, firstSound(t, s, 441, 441*15), 44100)
 	if err := s.Err(); err != nil {
 		t.Errorf("Err() = %v while playing again", err)
@@ -209,15 +207,13 @@ func TestArecordHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	sawStalled := false
-	deadline := time.Now().Add(5 * time.Second)
-	for s.pid.Load() == int64(pid) {
+	if !testwait.Poll(5*time.Second, func() bool {
 		if s.Stats().State == Stalled {
 			sawStalled = true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a stopped arecord was not replaced within 5 s: %+v", s.Stats())
-		}
-		time.Sleep(5 * time.Millisecond)
+		return s.pid.Load() != int64(pid)
+	}) {
+		t.Fatalf("a stopped arecord was not replaced within 5 s: %+v", s.Stats())
 	}
 	if !sawStalled {
 		t.Error("never reported stalled")
@@ -225,8 +221,17 @@ func TestArecordHangs(t *testing.T) {
 	if st := s.Stats(); !strings.Contains(st.LastError, "no audio from arecord for 500ms") {
 		t.Errorf("last error %q", st.LastError)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitPlaying(t, s)
 	checkTone(t, firstSound(t, s, 441, 441*15), 44100)
+}
+
+// waitPlaying waits until the source plays again (a restarted arecord's
+// audio in the buffer).
+func waitPlaying(t *testing.T, s *Source) {
+	t.Helper()
+	if !testwait.Poll(5*time.Second, func() bool { return s.Stats().State == Playing }) {
+		t.Fatalf("not playing again within 5 s: %+v", s.Stats())
+	}
 }
 
 // TestCloseStopsArecord: after Close, Stream says done and arecord is gone.

@@ -26,39 +26,24 @@ import (
 // run connects, plays, and reconnects until ctx ends.
 func (s *Source) run(ctx context.Context) {
 	defer close(s.done)
-	retry := backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
 	var resume int64 // bytes of a file already played (bounded streams)
-	for ctx.Err() == nil {
-		start := s.cfg.Now()
+	loop := backoff.Loop{
+		Retry:    backoff.Retry{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax},
+		Failures: &s.fails, Log: s.log, Now: s.cfg.Now, What: "stream",
+		Failed: func(error) { s.phase.Store(phaseFailed) },
+	}
+	loop.Run(ctx, func(ctx context.Context, _ int) (bool, error) {
 		played, err := s.session(ctx, &resume)
 		if ctx.Err() != nil {
-			return
+			return played, ctx.Err()
 		}
 		if err == nil { // a file, played to its end
 			s.phase.Store(phaseEnded)
 			s.log.Info("stream ended")
-			return
+			return played, nil
 		}
-		err = s.wrap(err)
-		s.mu.Lock()
-		repeated := s.failing && s.lastErr != nil && s.lastErr.Error() == err.Error()
-		s.mu.Unlock()
-		s.setError(err)
-		s.phase.Store(phaseFailed)
-		var worked time.Duration
-		if played {
-			worked = s.cfg.Now().Sub(start)
-		}
-		wait := retry.Next(worked)
-		if repeated {
-			s.log.Debug("stream still failing", "err", err, "retry_in", wait)
-		} else {
-			s.log.Warn("stream failed", "err", err, "retry_in", wait)
-		}
-		if !backoff.Sleep(ctx, wait) {
-			return
-		}
-	}
+		return played, s.wrap(err)
+	})
 }
 
 var errDone = errors.New("done")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"loa/audio"
 	"loa/internal/testaudio"
+	"loa/internal/testwait"
 	"log/slog"
 	"math"
 	"net/http"
@@ -415,7 +416,7 @@ func (d *driver) settle() {
 		if i < 50 {
 			runtime.Gosched()
 		} else {
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond) // a poll after 50 yields; the deadline bounds it
 		}
 	}
 }
@@ -454,17 +455,11 @@ func (d *driver) until(sec float64, n int, what string, cond func(Stats) bool) {
 // cond holds.
 func waitStats(t testing.TB, s *Source, within time.Duration, what string, cond func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		st := s.Stats()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("within %v: %s did not happen; stats %+v", within, what, st)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var st Stats
+	if !testwait.Poll(within, func() bool { st = s.Stats(); return cond(st) }) {
+		t.Fatalf("within %v: %s did not happen; stats %+v", within, what, st)
 	}
+	return st
 }
 
 // toneFrequency estimates the frequency of a sine by its zero crossings

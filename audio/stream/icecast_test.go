@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"loa/internal/icecasttest"
+	"loa/internal/testwait"
 )
 
 // These tests relay a real Icecast2 server fed by ffmpeg in real time, and
@@ -70,7 +71,7 @@ func (p *puller) record(d time.Duration) []float64 {
 	p.mu.Unlock()
 	need := int(d.Seconds() * float64(p.rate))
 	for {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polls what the puller recorded (it pulls at a sound card's pace)
 		p.mu.Lock()
 		if len(p.out)-from >= need {
 			x := append([]float64(nil), p.out[from:from+need]...)
@@ -156,8 +157,13 @@ func TestIcecastSourceDies(t *testing.T) {
 	})
 	t.Logf("%v after the kill: %s (%s)", time.Since(killed).Round(time.Millisecond), st.State, st.LastError)
 	st1 := waitStats(t, src, 5*time.Second, "failed", func(s Stats) bool { return s.State == Failed })
-	time.Sleep(time.Second)
-	st2 := src.Stats()
+	// FailingFor keeps growing while it stays failed (the encoder stays
+	// down): wait until it has grown by a second, in the failed state.
+	st2 := st1
+	testwait.Poll(5*time.Second, func() bool {
+		st2 = src.Stats()
+		return st2.State != Failed || st2.FailingFor >= st1.FailingFor+time.Second
+	})
 	if st2.State != Failed || st2.FailingFor < st1.FailingFor+900*time.Millisecond || st2.LastError == "" {
 		t.Fatalf("while the encoder is down: %+v, then %+v", st1, st2)
 	}

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"loa/audio/stream/jitter"
+	"loa/internal/backoff"
 )
 
 // Config sets up a Source. Zero values take the defaults given.
@@ -138,11 +139,10 @@ type Source struct {
 	reading    atomic.Bool  // inside the body's Read (tests wait for this)
 	child      atomic.Int64 // the ffmpeg decoder's pid, 0 if none (benchmarks read it)
 
-	mu      sync.Mutex
-	codec   string
-	title   string
-	lastErr error
-	failing bool // lastErr is current (phase failed)
+	mu    sync.Mutex
+	codec string
+	title string
+	fails backoff.Failures
 }
 
 const (
@@ -228,12 +228,7 @@ func (s *Source) Err() error {
 			return err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failing {
-		return s.lastErr
-	}
-	return nil
+	return s.fails.Err()
 }
 
 // Close stops the source. It does not wait for the network goroutine (the
@@ -254,10 +249,10 @@ func (s *Source) Stats() Stats {
 	}
 	s.mu.Lock()
 	st.Codec, st.Title = s.codec, s.title
-	if s.lastErr != nil {
-		st.LastError = s.lastErr.Error()
-	}
 	s.mu.Unlock()
+	if err := s.fails.Last(); err != nil {
+		st.LastError = err.Error()
+	}
 
 	lastSound := s.opened
 	jb := s.jb.Load()
@@ -324,20 +319,9 @@ func (s *Source) stallGrace() time.Duration {
 	return min(s.cfg.StallTimeout/3, time.Second)
 }
 
-func (s *Source) setError(err error) {
-	s.mu.Lock()
-	s.lastErr = err
-	s.failing = true
-	s.mu.Unlock()
-}
-
 // recovered says audio comes through again: Err is nil from now on
 // (LastError keeps the last failure for the record).
-func (s *Source) recovered() {
-	s.mu.Lock()
-	s.failing = false
-	s.mu.Unlock()
-}
+func (s *Source) recovered() { s.fails.Recovered() }
 
 func (s *Source) setCodec(c string) {
 	s.mu.Lock()

@@ -195,7 +195,7 @@ func TestStallAndReconnect(t *testing.T) {
 	// at most 10 s of wall time.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && d.src.Stats().State != Playing; {
 		d.step(1024)
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // steps the driver while polling; the deadline bounds it
 	}
 	if st := d.src.Stats(); st.State != Playing || st.Reconnects != 1 || st.FailingFor != 0 {
 		t.Fatalf("after the server came back: %+v", st)
@@ -262,7 +262,7 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 				if time.Now().After(deadline) {
 					t.Fatalf("not failed after 5 s: %+v", src.Stats())
 				}
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond) // pulls at a sound card's pace while polling; the deadline bounds it
 			}
 			err := src.Err()
 			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), srv.URL) {
@@ -326,7 +326,7 @@ func TestNoAnswer(t *testing.T) {
 				if time.Since(start) > 5*time.Second {
 					t.Fatalf("not failed after 5 s: %+v", src.Stats())
 				}
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond) // pulls at a sound card's pace while polling; the deadline bounds it
 			}
 			if err := src.Err(); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Err() = %v, want it to say %q", err, c.want)
@@ -374,6 +374,8 @@ func TestShoutcastV1(t *testing.T) {
 					}
 					meta = []byte{0}
 					if i >= 4*4096 {
+						// Paces the fake station (load, not a wait):
+						// about real time after a first burst.
 						time.Sleep(256 * time.Millisecond)
 					}
 				}
@@ -390,7 +392,7 @@ func TestShoutcastV1(t *testing.T) {
 			t.Fatalf("not playing after 5 s: %+v", src.Stats())
 		}
 		src.Stream(buf[:441])
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // a sound card's pace (10 ms every 10 ms); the deadline bounds it
 	}
 	if st := src.Stats(); st.Title != "Tin tuc" {
 		t.Errorf("title %q", st.Title)
@@ -438,7 +440,7 @@ func TestHTTPFile(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("stuck: %+v", st)
 			}
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // a consumer never ahead of the network: paces the pull
 			continue
 		}
 		n, ok := src.Stream(buf)

@@ -2,6 +2,12 @@
 // reconnects (streams, line-in, NATS, the city sync): doubling from a
 // floor to a ceiling, drawn at random from the upper half so that a city's
 // wards do not all come back in the same second.
+//
+// Loop and Failures are the retry loop of a source that runs until it
+// fails and is started again — the stream relay (audio/stream) and the
+// line-in capture (audio/capture) — so that both count, log and report
+// their failures alike: the last error, whether it repeats the one before
+// (a warning once, then debug lines), and when the source recovered.
 package backoff
 
 import (

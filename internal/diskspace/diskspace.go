@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"loa/internal/atomicfile"
 )
 
 // Free returns the bytes an unprivileged process may still write in the
@@ -78,28 +80,23 @@ func (r *Reserve) Ensure() (bool, error) {
 }
 
 func (r *Reserve) create() error {
-	tmp := r.Path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	// What a crash left half-written (megabytes each), also under the name
+	// of the versions before atomicfile.
+	atomicfile.RemoveTemps(r.Path)
+	os.Remove(r.Path + ".tmp")
+	f, err := atomicfile.Create(r.Path, 0o600)
 	if err != nil {
 		return err
 	}
+	defer f.Abort() // nothing once committed
 	err = syscall.Fallocate(int(f.Fd()), 0, 0, r.Size)
 	if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
 		err = writeZeros(f, r.Size)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, r.Path)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		return err
 	}
-	return err
+	return f.Commit()
 }
 
 func writeZeros(w io.Writer, n int64) error {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"loa/internal/testwait"
 )
 
 // TestServerAndFeed: the server starts, ffmpeg's stream appears on the
@@ -31,11 +33,7 @@ func TestServerAndFeed(t *testing.T) {
 	}
 
 	f.Kill()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Mounted("/test.mp3") {
-		if time.Now().After(deadline) {
-			t.Fatal("the mount is still there 10 s after its source was killed")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testwait.Poll(10*time.Second, func() bool { return !s.Mounted("/test.mp3") }) {
+		t.Fatal("the mount is still there 10 s after its source was killed")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"os"
 	"path/filepath"
@@ -97,11 +98,7 @@ func (b *bus) ward(t *testing.T, w string) (*nats.Conn, *errList) {
 	}
 	t.Cleanup(l.Close)
 	l.Conn.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs.add(err) })
-	deadline := time.Now().Add(5 * time.Second)
-	for !l.Conn.IsConnected() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !l.Conn.IsConnected() {
+	if !testwait.Poll(5*time.Second, l.Conn.IsConnected) {
 		t.Fatalf("ward %s did not connect: %v", w, l.State())
 	}
 	return l.Conn, errs
@@ -120,18 +117,20 @@ func (e *errList) add(err error) {
 
 func (e *errList) waitFor(t *testing.T, sub string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
+	if testwait.Poll(3*time.Second, func() bool {
 		e.mu.Lock()
+		defer e.mu.Unlock()
 		for _, s := range e.errs {
 			if strings.Contains(s, sub) {
-				e.mu.Unlock()
-				return
+				return true
 			}
 		}
-		e.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		return
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	t.Fatalf("the server did not refuse %q; errors: %v", sub, e.errs)
 }
 
@@ -184,11 +183,15 @@ func TestWardConsumerFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for info.NumAckPending != 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		info, _ = cons.Info(ctx)
-	}
+	testwait.Poll(2*time.Second, func() bool {
+		if info.NumAckPending == 0 {
+			return true
+		}
+		if i, err := cons.Info(ctx); err == nil {
+			info = i
+		}
+		return false
+	})
 	if info.NumAckPending != 0 || info.NumPending != 0 {
 		t.Fatalf("after acks: pending %d, ack pending %d", info.NumPending, info.NumAckPending)
 	}
@@ -248,8 +251,13 @@ func TestWardPermissionsRefused(t *testing.T) {
 	if _, err := nc.SubscribeSync(natsbus.LiveGroup("q1")); err != nil {
 		t.Fatal(err)
 	}
+	// A refusal after them, as a marker: the server answers in order, so
+	// once the marker's refusal is here, any refusal of the subjects
+	// before it would be too.
+	// (A subject not published before in this test.)
+	nc.Publish(natsbus.AlertGroup("q2"), []byte(`{"payload":"marker"}`))
 	nc.Flush()
-	time.Sleep(100 * time.Millisecond)
+	errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", natsbus.AlertGroup("q2")))
 	errs.mu.Lock()
 	defer errs.mu.Unlock()
 	for _, e := range errs.errs {

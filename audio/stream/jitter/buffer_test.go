@@ -330,7 +330,7 @@ func TestBoundedPlaysEverything(t *testing.T) {
 		// A consumer at the pace of a sound card: never ahead of the
 		// producer (that would be an underrun, tested elsewhere).
 		for b.Depth() < 100*time.Millisecond && len(done) == 0 {
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // paces the consumer behind the producer (load, not a wait)
 		}
 		n, ok := b.Stream(dst)
 		if b.Playing() || n < len(dst) {
