@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"loa/agent/alertrx"
 	"loa/alert"
 	"loa/manifest"
 	"loa/natsbus"
@@ -60,14 +62,15 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		return inputErr(fmt.Errorf("city.nats: %v", err))
 	}
 	d.alertLink = link
-	rx, err := NewAlertReceiver(AlertConfig{
+	rx, err := alertrx.New(alertrx.Config{
 		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
 		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected, ReceiptKey: d.receiptKey,
-		Clock: func() ClockState {
+		HeldRetryEvery: heldRetryEvery,
+		Clock: func() alertrx.StationClock {
 			d.mu.Lock()
 			defer d.mu.Unlock()
-			return d.clock
+			return alertrx.StationClock{Trusted: d.clock.Trusted, Source: d.clock.Source}
 		},
 		OnNotify: func(all bool) {
 			d.Log.Info("the city says the programs changed: syncing now")
@@ -104,6 +107,13 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	}()
 	d.Log.Info("alerts over NATS", "nats", c.NATS, "ward", d.Cfg.Ward)
 	return nil
+}
+
+// DialCityNATS connects a ward to the city's NATS (alertrx.Dial): servers
+// named tls://… are reached over TLS, with pin (city.tls_pin) the server's
+// key must be the pinned one, without it the system's authorities decide.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger, pin ...string) (*natsbus.Link, error) {
+	return alertrx.Dial(urls, seed, ward, log, pinnedTLS(strings.Join(pin, "")))
 }
 
 // syncMedia fetches alert media with the city sync's HTTP client and

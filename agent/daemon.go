@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"loa/agent/alertrx"
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
@@ -79,7 +80,7 @@ type Daemon struct {
 	suspended bool
 	// alerts takes the city's alerts (city.nats); alertKick asks the loop
 	// to step now.
-	alerts    *AlertReceiver
+	alerts    *alertrx.Receiver
 	alertKick chan struct{}
 	alertLink *natsbus.Link
 	// receiptKey signs the ward's receipts and as-run lines (nil: none

@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"loa/alert"
+	"loa/internal/testwait"
 )
 
 // On a database that cannot grow (a full disk, no reserve left) an alert
@@ -48,7 +49,7 @@ func TestAlertStateHeldWhileTheDiskIsFull(t *testing.T) {
 	pa := e.pl.played[0]
 	e.pl.mu.Unlock()
 	pa.Report("cb-full", "finished", e.now.Add(9*time.Second))
-	waitFor(t, "the end reported", 2*time.Second, func() bool {
+	testwait.For(t, "the end reported", 2*time.Second, func() bool {
 		// Held, or queued on disk: a small receipt may fit in a page
 		// that has room.
 		for _, r := range e.rx.heldReceipts() {

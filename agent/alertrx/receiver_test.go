@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"loa/alert"
+	"loa/internal/testwait"
 	"loa/player"
 	"loa/signing"
 	"loa/sqlite"
@@ -88,7 +89,7 @@ type rxEnv struct {
 	pl       *recPlayer
 	media    *shelf
 	rejected *prometheus.CounterVec
-	rx       *AlertReceiver
+	rx       *Receiver
 	now      time.Time
 }
 
@@ -113,7 +114,7 @@ func (e *rxEnv) open(pub ed25519.PublicKey) {
 	e.t.Cleanup(func() { db.Close() })
 	e.db, e.pl = db, &recPlayer{}
 	e.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_alerts_rejected_total"}, []string{"reason"})
-	e.rx, err = NewAlertReceiver(AlertConfig{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{pub}, DB: db, Media: e.media, Player: e.pl,
+	e.rx, err = New(Config{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{pub}, DB: db, Media: e.media, Player: e.pl,
 		Now: func() time.Time { return e.now }, Rejected: e.rejected})
 	if err != nil {
 		e.t.Fatal(err)
@@ -290,7 +291,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	defer cancel()
 	go e.rx.playerEvents(ctx)
 	pa.Report("cb-1", "finished", e.now.Add(9*time.Second))
-	waitFor(t, "finished", 2*time.Second, func() bool { return e.lastReport().State == alert.Finished })
+	testwait.For(t, "finished", 2*time.Second, func() bool { return e.lastReport().State == alert.Finished })
 	if rs := e.reports(); rs[len(rs)-2].State != alert.Started {
 		t.Fatalf("no started before finished: %+v", rs)
 	}
@@ -326,7 +327,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	fetch := e.alert("cb-fetch")
 	fetch.Content.Media = &alert.Media{SHA256: newKey, Size: 10}
 	e.handle(e.sign(fetch), 5)
-	waitFor(t, "the fetched alert played", 2*time.Second, func() bool { return len(e.pl.ids()) == 3 })
+	testwait.For(t, "the fetched alert played", 2*time.Second, func() bool { return len(e.pl.ids()) == 3 })
 	if e.media.fetched[0] != newKey {
 		t.Fatalf("fetched %v", e.media.fetched)
 	}
@@ -350,7 +351,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	short.Content.Media = &alert.Media{SHA256: strings.Repeat("4", 64), Size: 10}
 	short.Expires = e.now.Add(500 * time.Millisecond)
 	e.handle(e.sign(short), 7)
-	waitFor(t, "the unfetchable alert failed", 3*time.Second, func() bool {
+	testwait.For(t, "the unfetchable alert failed", 3*time.Second, func() bool {
 		r := e.lastReport()
 		return r.Alert == "cb-short" && r.State == alert.Failed
 	})
@@ -394,5 +395,33 @@ func TestAlertReceiverFloodReportedSparingly(t *testing.T) {
 	}
 	if n := len(e.reports()); n != maxRejectReports {
 		t.Fatalf("%d reports queued", n)
+	}
+}
+
+// With the ward's key, every receipt queued for the city is signed by it:
+// it opens under the ward's public key and under no other.
+func TestAlertReceiverSignsReceipts(t *testing.T) {
+	e := newRxEnv(t)
+	_, wardKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	var err error
+	e.rx, err = New(Config{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{e.priv.Public().(ed25519.PublicKey)},
+		DB: e.db, Media: e.media, Player: e.pl, Now: func() time.Time { return e.now }, Rejected: e.rejected, ReceiptKey: wardKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.alert("cb-khac")
+	a.Targets.Wards, a.Recipients = []string{"phuong-2"}, []string{"phuong-2"}
+	e.handle(e.sign(a), 1)
+	q, err := e.db.QueuedReports(context.Background(), 10)
+	if err != nil || len(q) != 1 {
+		t.Fatalf("queued %d receipts: %v", len(q), err)
+	}
+	r, signed, err := alert.OpenReport(q[0].Body, wardKey.Public().(ed25519.PublicKey))
+	if err != nil || !signed || r.Alert != "cb-khac" || r.State != alert.Rejected || r.Reason != alert.ReasonNotAddressed {
+		t.Fatalf("receipt %+v, signed %v: %v", r, signed, err)
+	}
+	if _, _, err := alert.OpenReport(q[0].Body, other.Public().(ed25519.PublicKey)); !errors.Is(err, signing.ErrUnknownKey) {
+		t.Fatalf("opened under another key: %v", err)
 	}
 }
