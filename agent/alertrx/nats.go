@@ -106,47 +106,22 @@ func Dial(urls, seed, ward string, log *slog.Logger, tlsConf *tls.Config) (*nats
 // consume reads the ward's durable consumer; when it stops (the consumer
 // is not there yet, the server changed) it starts again.
 func (r *Receiver) consume(ctx context.Context, js jetstream.JetStream) {
-	wait := time.Second
-	var lastErr string
-	for ctx.Err() == nil {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cons, err := js.Consumer(cctx, natsbus.StreamAlerts, natsbus.Consumer(r.cfg.Ward))
-		cancel()
-		var cc jetstream.ConsumeContext
-		if err == nil {
-			cc, err = cons.Consume(func(m jetstream.Msg) { r.onMsg(ctx, m) },
-				jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
-				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-					r.log.Debug("alert consumer", "err", err)
-				}))
-		}
-		if err != nil {
-			r.setConsumerErr(err.Error())
-			if err.Error() != lastErr && ctx.Err() == nil {
-				r.log.Warn("alert consumer not ready; retrying", "err", err)
-				lastErr = err.Error()
+	natsbus.ConsumeLoop{
+		Name: "alert consumer",
+		Consumer: func(ctx context.Context) (jetstream.Consumer, error) {
+			return js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer(r.cfg.Ward))
+		},
+		Handle: func(m jetstream.Msg) { r.onMsg(ctx, m) },
+		Pull:   []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat)},
+		OnState: func(err error) {
+			msg := ""
+			if err != nil {
+				msg = err.Error()
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			wait = min(wait*2, 10*time.Second)
-			continue
-		}
-		r.setConsumerErr("")
-		if lastErr != "" {
-			r.log.Info("alert consumer ready")
-		}
-		lastErr, wait = "", time.Second
-		select {
-		case <-ctx.Done():
-			cc.Stop()
-			return
-		case <-cc.Closed():
-			r.log.Warn("alert consumer stopped; starting again")
-		}
-	}
+			r.setConsumerErr(msg)
+		},
+		Log: r.log,
+	}.Run(ctx)
 }
 
 func (r *Receiver) onMsg(ctx context.Context, m jetstream.Msg) {
