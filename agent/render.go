@@ -17,6 +17,7 @@ import (
 	"loa/audio"
 	"loa/audio/dsp"
 	"loa/player"
+	"loa/priority"
 	"loa/schedule"
 	"loa/sqlite"
 )
@@ -120,10 +121,8 @@ func loadAlertFile(path string) (*AlertFile, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	switch a.Priority {
-	case "", "emergency", "urgent":
-	default:
-		return nil, fmt.Errorf("%s: priority %q: must be emergency or urgent", path, a.Priority)
+	if _, err := priority.ParseAlert(a.Priority); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if a.Media == "" && a.Text == "" && a.Stream == "" {
 		return nil, fmt.Errorf("%s: give the alert's content: media, text or stream", path)
@@ -288,10 +287,9 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 }
 
 func alertFromFile(id string, a *AlertFile, content, chime string, at time.Time) player.Alert {
-	pr := player.Emergency
-	if a.Priority == "urgent" {
-		pr = player.Urgent
-	}
+	// The file was checked (loadAlertFile): the one mapping, with its
+	// default for a file that names no priority.
+	pr, _ := priority.ParseAlert(a.Priority)
 	return player.Alert{ID: id, Title: a.Title, Priority: pr, Content: content, Chime: chime, Repeat: a.Repeat, Gap: a.Gap.D(), Volume: a.Volume, At: at}
 }
 

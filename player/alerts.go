@@ -5,27 +5,20 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/priority"
 )
 
-// AlertPriority is the level of an alert on the priority ladder.
-type AlertPriority int
+// AlertPriority is the level of an alert on the priority ladder: the
+// ladder's own type (loa/priority), so that an alert keeps one level from
+// the city's word to the bus it plays on.
+type AlertPriority = priority.Level
 
 const (
 	// Urgent (80) waits for the current item to end, at most MaxWait.
-	Urgent AlertPriority = iota + 1
+	Urgent = priority.Urgent
 	// Emergency (100) cuts everything within the output latency.
-	Emergency
+	Emergency = priority.Emergency
 )
-
-func (a AlertPriority) String() string {
-	switch a {
-	case Emergency:
-		return "emergency"
-	case Urgent:
-		return "urgent"
-	}
-	return "?"
-}
 
 // Alert is an alert ready to play: its media are in the store.
 type Alert struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"loa/alert"
+	"loa/priority"
 )
 
 // expiryInput is what the expiry decision of a verified alert looks at.
@@ -56,7 +57,7 @@ func alertExpired(in expiryInput) expiryVerdict {
 	}
 	late := in.Station.Sub(in.Expires).Round(time.Second)
 	byStation := fmt.Sprintf("expired %s ago (at %s) by the station's clock (%s)", late, in.Expires.Format(time.RFC3339), clockWords(in.Clock))
-	if in.Priority != alert.Emergency {
+	if in.Priority.Level() != priority.Emergency {
 		return expiryVerdict{Expired: true, Why: byStation}
 	}
 	switch {
@@ -108,7 +109,7 @@ func (r *Receiver) judgeExpiry(ctx context.Context, a *alert.Alert, now time.Tim
 	if r.cfg.Clock != nil {
 		in.Clock = r.cfg.Clock()
 	}
-	if !now.Before(a.Expires) && a.Priority == alert.Emergency {
+	if !now.Before(a.Expires) && a.Priority.Level() == priority.Emergency {
 		if st := r.serverTime(); st != nil {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			t, err := st(sctx)

@@ -414,7 +414,7 @@ func (r *Receiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv time
 // (a % of the station's master volume): a program's volume does not apply.
 func (r *Receiver) play(act *activeAlert, recv time.Time) {
 	a := act.a
-	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: player.Urgent, Content: a.Content.Media.SHA256,
+	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: a.Priority.Level(), Content: a.Content.Media.SHA256,
 		Repeat: a.Repeat, Gap: a.Gap(), Volume: a.Volume, At: recv, Expires: act.expires,
 		Report: func(id, state string, at time.Time) {
 			select {
@@ -423,9 +423,6 @@ func (r *Receiver) play(act *activeAlert, recv time.Time) {
 				r.log.Error("alert report dropped: receiver behind", "alert", id, "state", state)
 			}
 		}}
-	if a.Priority == alert.Emergency {
-		pa.Priority = player.Emergency
-	}
 	if a.Chime != nil {
 		pa.Chime = a.Chime.SHA256
 	}
