@@ -8,6 +8,7 @@ import (
 
 	"loa/alert"
 	"loa/internal/testwait"
+	"loa/player"
 )
 
 // On a database that cannot grow (a full disk, no reserve left) an alert
@@ -48,7 +49,7 @@ func TestAlertStateHeldWhileTheDiskIsFull(t *testing.T) {
 	e.pl.mu.Lock()
 	pa := e.pl.played[0]
 	e.pl.mu.Unlock()
-	pa.Report("cb-full", "finished", e.now.Add(9*time.Second))
+	pa.Report(player.AlertOutcome{ID: "cb-full", State: player.AlertFinished, At: e.now.Add(9 * time.Second)})
 	testwait.For(t, "the end reported", 2*time.Second, func() bool {
 		// Held, or queued on disk: a small receipt may fit in a page
 		// that has room.

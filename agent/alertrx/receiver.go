@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -95,8 +94,8 @@ type Receiver struct {
 	cfg Config
 	log *slog.Logger
 
-	events   chan playerEvent // from the player's goroutine
-	outbox   chan struct{}    // a report was queued
+	events   chan player.AlertOutcome // from the player's goroutine
+	outbox   chan struct{}            // a report was queued
 	reportNo int64
 
 	mu       sync.Mutex
@@ -123,11 +122,6 @@ type activeAlert struct {
 	fetchMS   int64
 	// expires is when it expires on the station's clock (alertExpired).
 	expires time.Time
-}
-
-type playerEvent struct {
-	id, state string
-	at        time.Time
 }
 
 // Summary is the last alert the ward accepted, for its status.
@@ -162,7 +156,7 @@ func New(cfg Config) (*Receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts seen: %w", err)
 	}
-	r := &Receiver{cfg: cfg, log: cfg.Log, events: make(chan playerEvent, 256), outbox: make(chan struct{}, 1),
+	r := &Receiver{cfg: cfg, log: cfg.Log, events: make(chan player.AlertOutcome, 256), outbox: make(chan struct{}, 1),
 		active: map[string]*activeAlert{}, seen: seen}
 	if cfg.Rejected != nil {
 		for _, reason := range alert.RejectReasons {
@@ -416,11 +410,11 @@ func (r *Receiver) play(act *activeAlert, recv time.Time) {
 	a := act.a
 	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: a.Priority.Level(), Content: a.Content.Media.SHA256,
 		Repeat: a.Repeat, Gap: a.Gap(), Volume: a.Volume, At: recv, Expires: act.expires,
-		Report: func(id, state string, at time.Time) {
+		Report: func(o player.AlertOutcome) {
 			select {
-			case r.events <- playerEvent{id, state, at}:
+			case r.events <- o:
 			default:
-				r.log.Error("alert report dropped: receiver behind", "alert", id, "state", state)
+				r.log.Error("alert report dropped: receiver behind", "alert", o.ID, "state", o.State)
 			}
 		}}
 	if a.Chime != nil {
@@ -460,20 +454,24 @@ func (r *Receiver) playerEvents(ctx context.Context) {
 	}
 }
 
-func (r *Receiver) playerEvent(ctx context.Context, ev playerEvent) {
-	at := ev.at
+func (r *Receiver) playerEvent(ctx context.Context, o player.AlertOutcome) {
+	at := o.At
 	if at.IsZero() {
 		at = r.cfg.Now()
 	}
-	switch {
-	case ev.state == "started":
-		r.started(ctx, ev.id, at)
-	case ev.state == "finished":
-		r.end(ctx, ev.id, alert.Finished, "", at)
-	case ev.state == "cancelled":
-		r.end(ctx, ev.id, alert.Cancelled, "", at)
+	switch o.State {
+	case player.AlertStarted:
+		r.started(ctx, o.ID, at)
+	case player.AlertFinished:
+		r.end(ctx, o.ID, alert.Finished, "", at)
+	case player.AlertCancelled:
+		r.end(ctx, o.ID, alert.Cancelled, "", at)
 	default:
-		r.end(ctx, ev.id, alert.Failed, strings.TrimPrefix(ev.state, "failed: "), at)
+		reason := "failed"
+		if o.Err != nil {
+			reason = o.Err.Error()
+		}
+		r.end(ctx, o.ID, alert.Failed, reason, at)
 	}
 }
 

@@ -290,7 +290,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.rx.playerEvents(ctx)
-	pa.Report("cb-1", "finished", e.now.Add(9*time.Second))
+	pa.Report(player.AlertOutcome{ID: "cb-1", State: player.AlertFinished, At: e.now.Add(9 * time.Second)})
 	testwait.For(t, "finished", 2*time.Second, func() bool { return e.lastReport().State == alert.Finished })
 	if rs := e.reports(); rs[len(rs)-2].State != alert.Started {
 		t.Fatalf("no started before finished: %+v", rs)
@@ -423,5 +423,63 @@ func TestAlertReceiverSignsReceipts(t *testing.T) {
 	}
 	if _, _, err := alert.OpenReport(q[0].Body, other.Public().(ed25519.PublicKey)); !errors.Is(err, signing.ErrUnknownKey) {
 		t.Fatalf("opened under another key: %v", err)
+	}
+}
+
+// The player's outcomes arrive typed and become receipts as they are: a
+// failure keeps its reason word for word (one that reads like the old
+// "failed: …" strings included), an outcome with no time takes the
+// station's clock, and a started one is reported once.
+func TestAlertReceiverTakesTypedOutcomes(t *testing.T) {
+	cases := []struct {
+		name   string
+		out    player.AlertOutcome
+		state  alert.State
+		reason string
+	}{
+		{"finished", player.AlertOutcome{State: player.AlertFinished}, alert.Finished, ""},
+		{"cancelled", player.AlertOutcome{State: player.AlertCancelled}, alert.Cancelled, ""},
+		{"expired", player.AlertOutcome{State: player.AlertFailed, Err: player.ErrAlertExpired}, alert.Failed, "expired before it could play"},
+		{"cut", player.AlertOutcome{State: player.AlertFailed, Err: player.ErrAlertCut}, alert.Failed, "cut"},
+		{"media", player.AlertOutcome{State: player.AlertFailed, Err: errors.New("failed: decode: bad frame")}, alert.Failed, "failed: decode: bad frame"},
+		{"no reason", player.AlertOutcome{State: player.AlertFailed}, alert.Failed, "failed"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newRxEnv(t)
+			id := "cb-" + strings.ReplaceAll(c.name, " ", "-")
+			e.handle(e.sign(e.alert(id)), uint64(i+1))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go e.rx.playerEvents(ctx)
+			at := e.now.Add(3 * time.Second)
+			e.pl.mu.Lock()
+			pa := e.pl.played[0]
+			e.pl.mu.Unlock()
+			pa.Report(player.AlertOutcome{ID: id, State: player.AlertStarted, At: at})
+			pa.Report(player.AlertOutcome{ID: id, State: player.AlertStarted, At: at})
+			c.out.ID = id
+			pa.Report(c.out)
+			testwait.For(t, c.name+" reported", 2*time.Second, func() bool { return e.lastReport().State == c.state })
+			r := e.lastReport()
+			if r.Alert != id || r.Reason != c.reason || !r.At.Equal(e.now) {
+				t.Fatalf("receipt %+v, want reason %q at the station's clock %s", r, c.reason, e.now)
+			}
+			started := 0
+			for _, r := range e.reports() {
+				if r.State == alert.Started {
+					started++
+					if !r.At.Equal(at) {
+						t.Fatalf("started at %s, want %s", r.At, at)
+					}
+				}
+			}
+			if started != 1 {
+				t.Fatalf("started reported %d times: %+v", started, e.reports())
+			}
+			if s, _ := e.db.SeenAlert(ctx, id); s.State != string(c.state) {
+				t.Fatalf("recorded state %q, want %q", s.State, c.state)
+			}
+		})
 	}
 }
