@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"loa/agent/alertrx"
 	"loa/alert"
@@ -18,7 +19,7 @@ import (
 )
 
 // startAlerts starts the alert receiver when city.nats is set.
-func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
+func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 	c := d.Cfg.City
 	if c.NATS == "" {
 		return nil
@@ -48,11 +49,7 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		d.Log.Error("receipt key: cannot read or make it; receipts go unsigned", "err", err)
 	} else {
 		d.receiptKey = k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.registerReceiptKey(ctx, k)
-		}()
+		g.Go(func() error { d.registerReceiptKey(ctx, k); return nil })
 	}
 	d.alertKick = make(chan struct{}, 1)
 	// One connection for alerts and whatever else the ward sends the city
@@ -97,14 +94,15 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	if err := d.startCityLive(ctx, keys); err != nil {
 		d.Log.Error("live announcements: cannot subscribe", "err", err)
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	g.Go(func() error {
 		defer link.Close()
 		if err := rx.Run(ctx); err != nil {
+			// Logged, not returned: the station plays its programs on
+			// without the alert link.
 			d.Log.Error("alerts: cannot start", "err", err)
 		}
-	}()
+		return nil
+	})
 	d.Log.Info("alerts over NATS", "nats", c.NATS, "ward", d.Cfg.Ward)
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"loa/audio"
-	"loa/audio/dsp"
 	"loa/player"
 	"loa/priority"
 	"loa/schedule"
@@ -37,22 +36,6 @@ type RenderOptions struct {
 	Cache       string
 	CeilingDBTP float64
 	TargetLUFS  float64
-}
-
-// Limiter settings of the output stage, shared by the daemon and render so
-// that a render is what the speakers get.
-const (
-	limiterLookahead = 2 * time.Millisecond
-	limiterRelease   = 100 * time.Millisecond
-)
-
-// NewEngine makes the station's mixing engine with its output limiter.
-func NewEngine(rate int, ceilingDBTP float64, silenceDBFS float64) *audio.Engine {
-	return audio.NewEngine(audio.EngineConfig{
-		Rate:        rate,
-		Limiter:     dsp.NewLimiter(rate, ceilingDBTP, limiterLookahead, limiterRelease),
-		SilenceDBFS: silenceDBFS,
-	})
 }
 
 // alertAt is a local alert file injected at an offset into a render.
