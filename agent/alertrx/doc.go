@@ -8,8 +8,9 @@
 // It is its own package so that what decides whether a warning is heard
 // can be read and tested without the rest of the daemon: it depends only
 // on small interfaces it declares for what it needs from the daemon — the
-// Player that plays alerts, the Media that fetches them, the NATS link
-// (a *natsbus.Link, or the URLs and key to dial one), the station's clock
-// (Config.Now, Config.Clock) and one *slog.Logger. Package agent wires it
-// (agent/alerts_daemon.go).
+// Player that plays alerts, the Media that fetches them, the Store that
+// keeps the replay guard and the receipts (the ward's SQLite database),
+// the NATS link (a *natsbus.Link, or the URLs and key to dial one), the
+// station's clock (Config.Now, Config.Clock) and one *slog.Logger. Package
+// agent wires it (agent/alerts_daemon.go).
 package alertrx

@@ -34,7 +34,21 @@ type Media interface {
 	FetchMedia(ctx context.Context, m alert.Media) error
 }
 
-// Config configures an Receiver.
+// Store is the ward's database as the receiver uses it: the replay guard
+// (the alerts seen, their states) and the outbox of receipts. The agent's
+// *sqlite.AgentDB is one; the tests use it on a real file.
+type Store interface {
+	SeenAlertIDs(ctx context.Context) (map[string]uint64, error)
+	AddSeenAlert(ctx context.Context, s sqlite.SeenAlert) error
+	SetSeenAlertState(ctx context.Context, id, state string) error
+	OpenAlerts(ctx context.Context, now time.Time) ([]sqlite.SeenAlert, error)
+	PruneSeenAlerts(ctx context.Context, cutoff time.Time) (int64, error)
+	QueueReport(ctx context.Context, body []byte) (int64, error)
+	QueuedReports(ctx context.Context, n int) ([]sqlite.QueuedReport, error)
+	DeleteQueuedReport(ctx context.Context, id int64) error
+}
+
+// Config configures a Receiver.
 type Config struct {
 	// Ward is this ward's id: alerts for others are refused.
 	Ward string
@@ -52,7 +66,7 @@ type Config struct {
 	// ReceiptKey is the ward's own key: it signs the receipts (nil: they
 	// go unsigned, as from agents older than receipt signing).
 	ReceiptKey ed25519.PrivateKey
-	DB         *sqlite.AgentDB
+	DB         Store
 	Media      Media
 	Player     Player
 	// PlayTests puts Test and Exercise alerts on air (alerts.play_tests).
