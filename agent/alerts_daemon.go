@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"loa/agent/alertrx"
 	"loa/alert"
 	"loa/manifest"
 	"loa/natsbus"
@@ -16,7 +19,7 @@ import (
 )
 
 // startAlerts starts the alert receiver when city.nats is set.
-func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
+func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 	c := d.Cfg.City
 	if c.NATS == "" {
 		return nil
@@ -46,11 +49,7 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		d.Log.Error("receipt key: cannot read or make it; receipts go unsigned", "err", err)
 	} else {
 		d.receiptKey = k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.registerReceiptKey(ctx, k)
-		}()
+		g.Go(func() error { d.registerReceiptKey(ctx, k); return nil })
 	}
 	d.alertKick = make(chan struct{}, 1)
 	// One connection for alerts and whatever else the ward sends the city
@@ -60,14 +59,15 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 		return inputErr(fmt.Errorf("city.nats: %v", err))
 	}
 	d.alertLink = link
-	rx, err := NewAlertReceiver(AlertConfig{
+	rx, err := alertrx.New(alertrx.Config{
 		Ward: d.Cfg.Ward, NATS: c.NATS, Seed: c.NATSKey, Link: link, PublicKeys: keys, DB: d.st.DB,
 		Media: syncMedia{sync: d.sync, st: cityStation{st: d.st}}, Player: d.pl, PlayTests: d.Cfg.Alerts.PlayTests,
 		Now: d.wall, Log: d.Log.With("component", "alerts"), Rejected: d.m.alertsRejected, ReceiptKey: d.receiptKey,
-		Clock: func() ClockState {
+		HeldRetryEvery: heldRetryEvery,
+		Clock: func() alertrx.StationClock {
 			d.mu.Lock()
 			defer d.mu.Unlock()
-			return d.clock
+			return alertrx.StationClock{Trusted: d.clock.Trusted, Source: d.clock.Source}
 		},
 		OnNotify: func(all bool) {
 			d.Log.Info("the city says the programs changed: syncing now")
@@ -94,16 +94,24 @@ func (d *Daemon) startAlerts(ctx context.Context, wg *sync.WaitGroup) error {
 	if err := d.startCityLive(ctx, keys); err != nil {
 		d.Log.Error("live announcements: cannot subscribe", "err", err)
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	g.Go(func() error {
 		defer link.Close()
 		if err := rx.Run(ctx); err != nil {
+			// Logged, not returned: the station plays its programs on
+			// without the alert link.
 			d.Log.Error("alerts: cannot start", "err", err)
 		}
-	}()
+		return nil
+	})
 	d.Log.Info("alerts over NATS", "nats", c.NATS, "ward", d.Cfg.Ward)
 	return nil
+}
+
+// DialCityNATS connects a ward to the city's NATS (alertrx.Dial): servers
+// named tls://… are reached over TLS, with pin (city.tls_pin) the server's
+// key must be the pinned one, without it the system's authorities decide.
+func DialCityNATS(urls, seed, ward string, log *slog.Logger, pin ...string) (*natsbus.Link, error) {
+	return alertrx.Dial(urls, seed, ward, log, pinnedTLS(strings.Join(pin, "")))
 }
 
 // syncMedia fetches alert media with the city sync's HTTP client and

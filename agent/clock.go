@@ -28,13 +28,6 @@ type ClockState struct {
 	ProblemKind string `json:"problem_kind,omitempty"`
 }
 
-// Independent reports whether the clock is trusted from something other
-// than the city (NTP, or `clock: trust`): the one kind of clock an alert
-// may be refused as expired on (see alertExpired).
-func (c ClockState) Independent() bool {
-	return c.Trusted && (c.Source == "ntp" || c.Source == "config")
-}
-
 // staUnsync is STA_UNSYNC of adjtimex(2): the kernel clock is not
 // synchronised.
 const staUnsync = 0x0040

@@ -17,7 +17,9 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
+	"loa/agent/alertrx"
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
@@ -79,7 +81,7 @@ type Daemon struct {
 	suspended bool
 	// alerts takes the city's alerts (city.nats); alertKick asks the loop
 	// to step now.
-	alerts    *AlertReceiver
+	alerts    *alertrx.Receiver
 	alertKick chan struct{}
 	alertLink *natsbus.Link
 	// receiptKey signs the ward's receipts and as-run lines (nil: none
@@ -161,34 +163,33 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	defer d.pl.Close()
 
+	// The daemon's parts live as one group: each runs until ctx ends, and
+	// Run ends them all (cancel, then wait for every one) on whichever
+	// path it leaves by, a failed start or the main loop's end.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
+	stopAll := func() {
+		cancel()
+		g.Wait()
+	}
 	outErr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	g.Go(func() error {
+		// The output's failure is the main loop's to judge (it may wait
+		// for the card to come back), not a reason to stop the rest.
 		outErr <- out.Run(ctx, d.eng)
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.writeAsRun(ctx)
-	}()
+		return nil
+	})
+	g.Go(func() error { d.writeAsRun(ctx); return nil })
 	cardBack := make(chan struct{})
 	if waitCard {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.waitForCard(ctx, cardBack)
-		}()
+		g.Go(func() error { d.waitForCard(ctx, cardBack); return nil })
 	}
 
 	if cfg.City.URL != "" {
 		sy, err := d.newSyncer()
 		if err != nil {
-			cancel()
-			wg.Wait()
+			stopAll()
 			return err
 		}
 		d.sync = sy
@@ -196,21 +197,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			Help: "Media bytes received from the city since start (a file fetched twice counts twice)."},
 			func() float64 { return float64(sy.Status().Downloaded) }))
 		d.cityTime = d.cityTimeSource(ctx, d.cityKeys)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sy.Run(ctx)
-		}()
+		g.Go(func() error { sy.Run(ctx); return nil })
 	}
 	// After d.sync is set: it reads it.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.watchDisk(ctx)
-	}()
-	if err := d.startAlerts(ctx, &wg); err != nil {
-		cancel()
-		wg.Wait()
+	g.Go(func() error { d.watchDisk(ctx); return nil })
+	if err := d.startAlerts(ctx, g); err != nil {
+		stopAll()
 		return err
 	}
 
@@ -223,19 +215,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.Log.Error("fleet reports over NATS", "err", err)
 		}
 	}
-	d.startFleet(ctx, &wg)
+	d.startFleet(ctx, g)
 
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.pushToTalk(ctx)
-	}()
+	g.Go(func() error { d.pushToTalk(ctx); return nil })
 	d.liveCtx = ctx
 
 	srv, ln, err := d.listen()
 	if err != nil {
-		cancel()
-		wg.Wait()
+		stopAll()
 		return err
 	}
 	go srv.Serve(ln)
@@ -250,8 +237,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// What is on air is logged as it stands: the broadcast log must say
 	// where playback stopped.
 	d.pl.Flush(d.wall(), "agent stopped")
-	cancel()
-	wg.Wait()
+	stopAll()
 	d.drainAsRun()
 	if n := d.asrunHeld.len(); n > 0 {
 		d.Log.Error("agent stopping with as-run rows the disk never took: lost", "rows", n)

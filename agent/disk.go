@@ -283,7 +283,7 @@ func (d *Daemon) diskReport(r *StatusReport) string {
 	s := d.disk.state()
 	s.Unsaved = d.asrunHeld.len()
 	if d.alerts != nil {
-		s.Unsaved += d.alerts.held.count()
+		s.Unsaved += d.alerts.Unsaved()
 	}
 	r.Disk = &s
 	return diskProblem(s)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"loa/agent/alertrx"
 	"loa/player"
 	"loa/schedule"
 )
@@ -36,7 +37,7 @@ type StatusReport struct {
 	Relays    []player.RelayStatus `json:"relays,omitempty"`
 	Displaced []NextEntry          `json:"displaced_today"`
 	Fleet     *FleetStatus         `json:"fleet,omitempty"`
-	Alerts    *AlertsState         `json:"alerts,omitempty"`
+	Alerts    *alertrx.State       `json:"alerts,omitempty"`
 	Disk      *DiskState           `json:"disk,omitempty"`
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"loa/fleet"
@@ -103,7 +104,7 @@ type reporter struct {
 
 // startFleet starts the reporting to the city when the daemon has a
 // transport.
-func (d *Daemon) startFleet(ctx context.Context, wg *sync.WaitGroup) {
+func (d *Daemon) startFleet(ctx context.Context, g *errgroup.Group) {
 	if d.FleetTransport == nil {
 		return
 	}
@@ -111,9 +112,8 @@ func (d *Daemon) startFleet(ctx context.Context, wg *sync.WaitGroup) {
 	d.mu.Lock()
 	d.fleet = r
 	d.mu.Unlock()
-	wg.Add(2)
-	go func() { defer wg.Done(); r.beat(ctx) }()
-	go func() { defer wg.Done(); r.ship(ctx) }()
+	g.Go(func() error { r.beat(ctx); return nil })
+	g.Go(func() error { r.ship(ctx); return nil })
 }
 
 // fleetStatus is the reporting's status (nil without a transport).

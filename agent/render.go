@@ -15,8 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"loa/audio"
-	"loa/audio/dsp"
 	"loa/player"
+	"loa/priority"
 	"loa/schedule"
 	"loa/sqlite"
 )
@@ -36,22 +36,6 @@ type RenderOptions struct {
 	Cache       string
 	CeilingDBTP float64
 	TargetLUFS  float64
-}
-
-// Limiter settings of the output stage, shared by the daemon and render so
-// that a render is what the speakers get.
-const (
-	limiterLookahead = 2 * time.Millisecond
-	limiterRelease   = 100 * time.Millisecond
-)
-
-// NewEngine makes the station's mixing engine with its output limiter.
-func NewEngine(rate int, ceilingDBTP float64, silenceDBFS float64) *audio.Engine {
-	return audio.NewEngine(audio.EngineConfig{
-		Rate:        rate,
-		Limiter:     dsp.NewLimiter(rate, ceilingDBTP, limiterLookahead, limiterRelease),
-		SilenceDBFS: silenceDBFS,
-	})
 }
 
 // alertAt is a local alert file injected at an offset into a render.
@@ -120,10 +104,8 @@ func loadAlertFile(path string) (*AlertFile, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	switch a.Priority {
-	case "", "emergency", "urgent":
-	default:
-		return nil, fmt.Errorf("%s: priority %q: must be emergency or urgent", path, a.Priority)
+	if _, err := priority.ParseAlert(a.Priority); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if a.Media == "" && a.Text == "" && a.Stream == "" {
 		return nil, fmt.Errorf("%s: give the alert's content: media, text or stream", path)
@@ -288,10 +270,9 @@ func Render(ctx context.Context, o RenderOptions, log *slog.Logger) error {
 }
 
 func alertFromFile(id string, a *AlertFile, content, chime string, at time.Time) player.Alert {
-	pr := player.Emergency
-	if a.Priority == "urgent" {
-		pr = player.Urgent
-	}
+	// The file was checked (loadAlertFile): the one mapping, with its
+	// default for a file that names no priority.
+	pr, _ := priority.ParseAlert(a.Priority)
 	return player.Alert{ID: id, Title: a.Title, Priority: pr, Content: content, Chime: chime, Repeat: a.Repeat, Gap: a.Gap.D(), Volume: a.Volume, At: at}
 }
 

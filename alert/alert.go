@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"loa/mediastore"
+	"loa/priority"
 	"loa/signing"
 )
 
@@ -84,6 +85,14 @@ const (
 	// Urgent (80) waits for the current item to end, at most max_wait.
 	Urgent Priority = "urgent"
 )
+
+// Level is the priority's rung on the ladder, by the one mapping
+// (priority.ParseAlert): a word missing or unknown is priority.AlertDefault,
+// the top. Priority stays a word because it is one in the signed alert.
+func (p Priority) Level() priority.Level {
+	l, _ := priority.ParseAlert(string(p))
+	return l
+}
 
 // Targets are whom an alert is for, as the operator said it.
 type Targets struct {

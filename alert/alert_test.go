@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"loa/priority"
 	"loa/signing"
 )
 
@@ -226,4 +227,24 @@ func FuzzDecodeReport(f *testing.F) {
 			t.Fatalf("accepted %+v", r)
 		}
 	})
+}
+
+// An alert's priority word reaches the ladder by the one mapping; a word
+// missing or unknown plays at the top, never below what DESIGN.md §3 gives
+// an alert.
+func TestPriorityLevel(t *testing.T) {
+	cases := []struct {
+		p    Priority
+		want priority.Level
+	}{
+		{Emergency, priority.Emergency},
+		{Urgent, priority.Urgent},
+		{"", priority.Emergency},
+		{"normal", priority.Emergency},
+	}
+	for _, c := range cases {
+		if got := c.p.Level(); got != c.want {
+			t.Errorf("Priority(%q).Level() = %v, want %v", c.p, got, c.want)
+		}
+	}
 }

@@ -10,32 +10,36 @@ import (
 	"github.com/gopxl/beep/v2"
 
 	"loa/audio/dsp"
+	"loa/priority"
 )
 
-// Bus is a level of the priority ladder (design.md §3). A clip on a higher
-// bus can lower or mute every bus below it while it sounds.
-type Bus int
+// Bus is a level of the priority ladder (design.md §3): the ladder's own
+// type (loa/priority). A clip on a higher bus can lower or mute every bus
+// below it while it sounds.
+type Bus = priority.Level
 
+// The engine's buses, lowest first.
 const (
-	BusProgram   Bus = iota // 50: the day's timeline
-	BusLive                 // 60: live announcements and their ducking
-	BusUrgent               // 80: urgent alerts
-	BusEmergency            // 100: emergency alerts
-	numBuses
+	BusProgram   = priority.Program   // 50: the day's timeline
+	BusLive      = priority.Live      // 60: live announcements and their ducking
+	BusUrgent    = priority.Urgent    // 80: urgent alerts
+	BusEmergency = priority.Emergency // 100: emergency alerts
+	numBuses     = 4
 )
 
-func (b Bus) String() string {
-	switch b {
-	case BusProgram:
-		return "program"
-	case BusLive:
-		return "live"
-	case BusUrgent:
-		return "urgent"
-	case BusEmergency:
-		return "emergency"
+// busSlot is where a bus's clips are kept: 0 (program) to numBuses-1
+// (emergency). A level between rungs mixes on the highest bus not above
+// it; one below the program's, on the program's.
+func busSlot(b Bus) int {
+	switch {
+	case b >= BusEmergency:
+		return 3
+	case b >= BusUrgent:
+		return 2
+	case b >= BusLive:
+		return 1
 	}
-	return "bus?"
+	return 0
 }
 
 // Clip is one thing to play on a bus: a program occurrence (chime and items),
@@ -269,10 +273,8 @@ func (e *Engine) apply() {
 				if cs.FadeIn > 0 {
 					cs.env = dsp.NewRamp(0)
 				}
-				if cs.Bus < 0 || cs.Bus >= numBuses {
-					cs.Bus = BusProgram
-				}
-				e.clips[cs.Bus] = append(e.clips[cs.Bus], cs)
+				slot := busSlot(cs.Bus)
+				e.clips[slot] = append(e.clips[slot], cs)
 			case c.stop != nil:
 				for b := range e.clips {
 					for _, cs := range e.clips[b] {
@@ -313,7 +315,7 @@ func (e *Engine) Mix(dst [][2]float64) {
 		e.activity[b] = e.activity[b][:0]
 	}
 
-	for b := Bus(0); b < numBuses; b++ {
+	for b := range numBuses {
 		buf := e.bufs[b][:n]
 		clear(buf)
 		kept := e.clips[b][:0]

@@ -359,7 +359,7 @@ func TestCommandsFromOtherGoroutines(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
 				id := uint64(g*1000 + i)
-				e.Play(Clip{ID: id, Bus: Bus(i % 4), Start: e.Position() + 100, Source: &sliceStreamer{frames: dc(500, 0.01)}})
+				e.Play(Clip{ID: id, Bus: allBuses[i%4], Start: e.Position() + 100, Source: &sliceStreamer{frames: dc(500, 0.01)}})
 				e.Stop(id, e.Position()+300, 50)
 				e.SetMaster(1)
 			}
@@ -371,6 +371,27 @@ func TestCommandsFromOtherGoroutines(t *testing.T) {
 	}()
 	wg.Wait()
 	<-done
+}
+
+// allBuses are the engine's buses, lowest first.
+var allBuses = []Bus{BusProgram, BusLive, BusUrgent, BusEmergency}
+
+// Every rung of the ladder mixes on its own bus, in the ladder's order; a
+// level between rungs on the highest bus not above it.
+func TestBusSlots(t *testing.T) {
+	for i, b := range allBuses {
+		if got := busSlot(b); got != i {
+			t.Errorf("bus %v in slot %d, want %d", b, got, i)
+		}
+	}
+	for _, c := range []struct {
+		b    Bus
+		want int
+	}{{0, 0}, {49, 0}, {59, 0}, {70, 1}, {90, 2}, {120, 3}} {
+		if got := busSlot(c.b); got != c.want {
+			t.Errorf("level %d in slot %d, want %d", int(c.b), got, c.want)
+		}
+	}
 }
 
 // loopStreamer plays its frames forever.
@@ -392,7 +413,7 @@ func (s *loopStreamer) Err() error { return nil }
 // a 1024-frame block (23 ms at 44.1 kHz).
 func BenchmarkMixFourBuses(b *testing.B) {
 	e := NewEngine(EngineConfig{Rate: testRate})
-	for bus := Bus(0); bus < numBuses; bus++ {
+	for _, bus := range allBuses {
 		e.Play(Clip{ID: uint64(bus), Bus: bus, Source: &loopStreamer{frames: tone(4410, 441, 0.1)}, DuckDB: -6, DuckRamp: 1000})
 	}
 	buf := make([][2]float64, 1024)

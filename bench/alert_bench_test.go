@@ -6,7 +6,7 @@ package bench
 //
 // BenchmarkAlertFanout runs the real loa-city binary (embedded NATS,
 // JetStream on disk, synced writes) and N simulated wards in this process.
-// A simulated ward is the agent's own alert receiver (agent.AlertReceiver:
+// A simulated ward is the agent's own alert receiver (alertrx.Receiver:
 // its NATS link and consumer, signature, addressee, expiry and replay
 // checks, its SQLite database, its receipts) with the player replaced by a
 // recorder that timestamps the PlayAlert call: latency is from the start
@@ -46,6 +46,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"loa/agent"
+	"loa/agent/alertrx"
 	"loa/alert"
 	"loa/city"
 	"loa/city/api"
@@ -487,7 +488,7 @@ func benchFanout(b *testing.B, n int, byWard bool) {
 		}
 	}
 	tap.Conn.Flush()
-	var rxs []*agent.AlertReceiver
+	var rxs []*alertrx.Receiver
 	began := time.Now()
 	for i := 0; i < n; i++ {
 		w := fmt.Sprintf("phuong-%04d", i)
@@ -496,7 +497,7 @@ func benchFanout(b *testing.B, n int, byWard bool) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
-		rx, err := agent.NewAlertReceiver(agent.AlertConfig{Ward: w, NATS: bc.natsURL, Seed: bc.seeds[w], PublicKeys: []ed25519.PublicKey{bc.key},
+		rx, err := alertrx.New(alertrx.Config{Ward: w, NATS: bc.natsURL, Seed: bc.seeds[w], PublicKeys: []ed25519.PublicKey{bc.key},
 			DB: db, Media: haveAll{}, Player: st, Log: slog.New(receivedHandler{received})})
 		if err != nil {
 			b.Fatal(err)

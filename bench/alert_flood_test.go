@@ -44,7 +44,7 @@ import (
 	"testing"
 	"time"
 
-	"loa/agent"
+	"loa/agent/alertrx"
 	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/sqlite"
@@ -247,7 +247,7 @@ func runFloodPhase(b *testing.B, bc *alertBenchCity, st stamper, pid int, name s
 	return p
 }
 
-// startSimWards starts n simulated wards (agent.AlertReceiver with a
+// startSimWards starts n simulated wards (alertrx.Receiver with a
 // stamper for a player, databases on /dev/shm when there is one) and waits
 // until all read their consumers.
 func startSimWards(b *testing.B, bc *alertBenchCity, n int) (stamper, func()) {
@@ -262,7 +262,7 @@ func startSimWards(b *testing.B, bc *alertBenchCity, n int) (stamper, func()) {
 	var wg sync.WaitGroup
 	stop := func() { cancel(); wg.Wait() }
 	st := stamper{mu: &sync.Mutex{}, seen: map[string][]time.Time{}, got: make(chan struct{}, n*4)}
-	var rxs []*agent.AlertReceiver
+	var rxs []*alertrx.Receiver
 	for i := 0; i < n; i++ {
 		w := fmt.Sprintf("phuong-%04d", i)
 		db, err := sqlite.OpenAgent(ctx, filepath.Join(dbDir, w+".db"))
@@ -271,7 +271,7 @@ func startSimWards(b *testing.B, bc *alertBenchCity, n int) (stamper, func()) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
-		rx, err := agent.NewAlertReceiver(agent.AlertConfig{Ward: w, NATS: bc.natsURL, Seed: bc.seeds[w], PublicKeys: []ed25519.PublicKey{bc.key},
+		rx, err := alertrx.New(alertrx.Config{Ward: w, NATS: bc.natsURL, Seed: bc.seeds[w], PublicKeys: []ed25519.PublicKey{bc.key},
 			DB: db, Media: haveAll{}, Player: st, Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			stop()

@@ -1,31 +1,25 @@
 package player
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"loa/audio"
+	"loa/priority"
 )
 
-// AlertPriority is the level of an alert on the priority ladder.
-type AlertPriority int
+// AlertPriority is the level of an alert on the priority ladder: the
+// ladder's own type (loa/priority), so that an alert keeps one level from
+// the city's word to the bus it plays on.
+type AlertPriority = priority.Level
 
 const (
 	// Urgent (80) waits for the current item to end, at most MaxWait.
-	Urgent AlertPriority = iota + 1
+	Urgent = priority.Urgent
 	// Emergency (100) cuts everything within the output latency.
-	Emergency
+	Emergency = priority.Emergency
 )
-
-func (a AlertPriority) String() string {
-	switch a {
-	case Emergency:
-		return "emergency"
-	case Urgent:
-		return "urgent"
-	}
-	return "?"
-}
 
 // Alert is an alert ready to play: its media are in the store.
 type Alert struct {
@@ -42,10 +36,59 @@ type Alert struct {
 	At      time.Time
 	Expires time.Time // zero: never
 	// Report, if set, is called (from the player's goroutine) when the
-	// alert starts ("started"), ends ("finished", "cancelled") or cannot
-	// play ("failed: …").
-	Report func(id, state string, at time.Time)
+	// alert starts, ends (finished, cancelled) or cannot play (failed,
+	// with why).
+	Report func(AlertOutcome)
 }
+
+// AlertState is where an alert stands, as the player reports it.
+type AlertState int
+
+const (
+	// AlertStarted: its first sample sounded.
+	AlertStarted AlertState = iota + 1
+	// AlertFinished: it played to its end.
+	AlertFinished
+	// AlertCancelled: CancelAlert stopped it, waiting or playing.
+	AlertCancelled
+	// AlertFailed: it could not play, or not to its end (Err says why).
+	AlertFailed
+)
+
+func (s AlertState) String() string {
+	switch s {
+	case AlertStarted:
+		return "started"
+	case AlertFinished:
+		return "finished"
+	case AlertCancelled:
+		return "cancelled"
+	case AlertFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("AlertState(%d)", int(s))
+}
+
+// AlertOutcome is one report of what became of an alert: a typed value,
+// so that the receiver never parses the player's words back.
+type AlertOutcome struct {
+	ID    string
+	State AlertState
+	// Err is why it failed (AlertFailed only): ErrAlertExpired,
+	// ErrAlertCut, or the error of its media or of the output.
+	Err error
+	// At is when (zero: not known; the receiver takes its own clock).
+	At time.Time
+}
+
+// Why an alert failed, besides the errors of its media and the output.
+var (
+	// ErrAlertExpired: it expired before it could play.
+	ErrAlertExpired = errors.New("expired before it could play")
+	// ErrAlertCut: it stopped before its end, neither cancelled nor
+	// failing.
+	ErrAlertCut = errors.New("cut")
+)
 
 type pendingAlert struct {
 	Alert
@@ -79,15 +122,16 @@ func (p *Player) CancelAlert(id string) {
 				continue
 			}
 			pa.done = true
-			p.report(pa, "cancelled", time.Time{})
+			p.report(pa, AlertOutcome{State: AlertCancelled})
 			p.record(AsRun{Kind: "alert", Program: pa.ID, Title: pa.Title, Planned: pa.At, Result: "cancelled", Note: pa.Priority.String()})
 		}
 	})
 }
 
-func (p *Player) report(pa *pendingAlert, state string, at time.Time) {
+func (p *Player) report(pa *pendingAlert, o AlertOutcome) {
 	if pa.Report != nil {
-		pa.Report(pa.ID, state, at)
+		o.ID = pa.ID
+		pa.Report(o)
 	}
 }
 
@@ -109,8 +153,8 @@ func (p *Player) reconcileAlerts(now time.Time) {
 		}
 		if !pa.Expires.IsZero() && !now.Before(pa.Expires) {
 			pa.done = true
-			p.report(pa, "failed: expired before it could play", now)
-			p.record(AsRun{Kind: "alert", Program: pa.ID, Title: pa.Title, Planned: pa.At, Result: "failed: expired before it could play"})
+			p.report(pa, AlertOutcome{State: AlertFailed, Err: ErrAlertExpired, At: now})
+			p.record(AsRun{Kind: "alert", Program: pa.ID, Title: pa.Title, Planned: pa.At, Result: "failed: " + ErrAlertExpired.Error()})
 			continue
 		}
 		sf := pos
@@ -216,7 +260,7 @@ func (p *Player) startAlert(pa *pendingAlert, sf int64) {
 		pa.done = true
 		reason := "failed: " + err.Error()
 		p.log.Error("alert cannot play", "alert", pa.ID, "err", err)
-		p.report(pa, reason, time.Time{})
+		p.report(pa, AlertOutcome{State: AlertFailed, Err: err})
 		p.record(AsRun{Kind: "alert", Program: pa.ID, Title: pa.Title, Planned: pa.At, Result: reason})
 		return
 	}
@@ -244,21 +288,17 @@ func (p *Player) alertEnded(c *clip, ev audio.Event) {
 		return
 	}
 	end := p.tm.TimeAt(ev.Frame)
-	result := "completed"
+	result, out := "completed", AlertOutcome{State: AlertFinished, At: end}
 	switch {
 	case c.stopReason == "cancelled":
-		result = "cancelled"
+		result, out.State = "cancelled", AlertCancelled
 	case ev.Err != nil:
-		result = "failed: " + ev.Err.Error()
+		result, out.State, out.Err = "failed: "+ev.Err.Error(), AlertFailed, ev.Err
 	case !ev.Completed:
-		result = "cut"
+		result, out.State, out.Err = "cut", AlertFailed, ErrAlertCut
 	}
 	pa.done = true
-	state := "finished"
-	if result != "completed" {
-		state = result
-	}
-	p.report(pa, state, end)
+	p.report(pa, out)
 	e := AsRun{Kind: "alert", Program: pa.ID, Title: pa.Title, Planned: pa.At, Actual: p.tm.TimeAt(c.actual), End: end, Result: result,
 		Note: fmt.Sprintf("%s, %d×", pa.Priority, pa.Repeat)}
 	if pa.At.IsZero() {

@@ -706,7 +706,7 @@ func (p *Player) handle(ev audio.Event) {
 		}
 		if c.alert != nil {
 			c.alert.started = true
-			p.report(c.alert, "started", p.tm.TimeAt(ev.Frame))
+			p.report(c.alert, AlertOutcome{State: AlertStarted, At: p.tm.TimeAt(ev.Frame)})
 		}
 		if c.live != nil && c.live.Report != nil {
 			c.live.Report(c.live.ID, "started", p.tm.TimeAt(ev.Frame))

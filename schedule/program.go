@@ -31,7 +31,10 @@ type MediaResolver interface {
 	Resolve(baseDir, ref string) (Media, error)
 }
 
-// Priority orders programs: a higher priority cuts a lower one.
+// Priority orders programs: a higher priority cuts a lower one. It is not a
+// rung of the station's ladder (loa/priority): every program plays at
+// priority.Program (50), and this ranks programs among themselves there
+// (a program file's `priority: normal | urgent`).
 type Priority int
 
 const (

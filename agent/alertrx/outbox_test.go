@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"loa/alert"
+	"loa/internal/testwait"
+	"loa/player"
 )
 
 // On a database that cannot grow (a full disk, no reserve left) an alert
@@ -47,8 +49,8 @@ func TestAlertStateHeldWhileTheDiskIsFull(t *testing.T) {
 	e.pl.mu.Lock()
 	pa := e.pl.played[0]
 	e.pl.mu.Unlock()
-	pa.Report("cb-full", "finished", e.now.Add(9*time.Second))
-	waitFor(t, "the end reported", 2*time.Second, func() bool {
+	pa.Report(player.AlertOutcome{ID: "cb-full", State: player.AlertFinished, At: e.now.Add(9 * time.Second)})
+	testwait.For(t, "the end reported", 2*time.Second, func() bool {
 		// Held, or queued on disk: a small receipt may fit in a page
 		// that has room.
 		for _, r := range e.rx.heldReceipts() {

@@ -1,13 +1,13 @@
-package agent
+package alertrx
 
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,22 +20,36 @@ import (
 	"loa/sqlite"
 )
 
-// AlertPlayer is what the alert receiver asks of the player.
-type AlertPlayer interface {
+// Player is what the alert receiver asks of the player.
+type Player interface {
 	PlayAlert(player.Alert)
 	CancelAlert(id string)
 }
 
-// AlertMedia gets an alert's media into the station.
-type AlertMedia interface {
+// Media gets an alert's media into the station.
+type Media interface {
 	HasMedia(key string) bool
 	// FetchMedia downloads m from the city (HTTP), checks it and stores it
 	// ready to play.
 	FetchMedia(ctx context.Context, m alert.Media) error
 }
 
-// AlertConfig configures an AlertReceiver.
-type AlertConfig struct {
+// Store is the ward's database as the receiver uses it: the replay guard
+// (the alerts seen, their states) and the outbox of receipts. The agent's
+// *sqlite.AgentDB is one; the tests use it on a real file.
+type Store interface {
+	SeenAlertIDs(ctx context.Context) (map[string]uint64, error)
+	AddSeenAlert(ctx context.Context, s sqlite.SeenAlert) error
+	SetSeenAlertState(ctx context.Context, id, state string) error
+	OpenAlerts(ctx context.Context, now time.Time) ([]sqlite.SeenAlert, error)
+	PruneSeenAlerts(ctx context.Context, cutoff time.Time) (int64, error)
+	QueueReport(ctx context.Context, body []byte) (int64, error)
+	QueuedReports(ctx context.Context, n int) ([]sqlite.QueuedReport, error)
+	DeleteQueuedReport(ctx context.Context, id int64) error
+}
+
+// Config configures a Receiver.
+type Config struct {
 	// Ward is this ward's id: alerts for others are refused.
 	Ward string
 	// NATS are the server URLs (city.nats), Seed the ward's NKEY seed
@@ -44,14 +58,17 @@ type AlertConfig struct {
 	NATS string
 	Seed string
 	Link *natsbus.Link
+	// TLS is the configuration of a tls:// link Run dials itself (nil:
+	// the system's authorities decide).
+	TLS *tls.Config
 	// PublicKeys are the city keys trusted (city.public_key).
 	PublicKeys []ed25519.PublicKey
 	// ReceiptKey is the ward's own key: it signs the receipts (nil: they
 	// go unsigned, as from agents older than receipt signing).
 	ReceiptKey ed25519.PrivateKey
-	DB         *sqlite.AgentDB
-	Media      AlertMedia
-	Player     AlertPlayer
+	DB         Store
+	Media      Media
+	Player     Player
 	// PlayTests puts Test and Exercise alerts on air (alerts.play_tests).
 	PlayTests bool
 	Now       func() time.Time
@@ -70,29 +87,35 @@ type AlertConfig struct {
 	// Clock says how far Now is trusted (nil: an independent, trusted
 	// clock). ServerTime asks the NATS server for its clock (nil: the
 	// link's, once Run has it). Both feed the expiry rule (alertExpired).
-	Clock      func() ClockState
+	Clock      func() StationClock
 	ServerTime func(context.Context) (time.Time, error)
+	// HeldRetryEvery is how often what a full disk refused is written
+	// again (zero: defaultHeldRetryEvery).
+	HeldRetryEvery time.Duration
 }
 
-// AlertReceiver takes the city's alerts from NATS, checks them, plays
+// defaultHeldRetryEvery: see Config.HeldRetryEvery.
+const defaultHeldRetryEvery = 2 * time.Second
+
+// Receiver takes the city's alerts from NATS, checks them, plays
 // them and reports back. Everything from the network is refused unless,
 // in order: it is a signed envelope, the signature verifies under a key
 // from the ward's own configuration, the alert inside is well formed, it
 // is addressed to this ward, it has not expired, and its id was never
 // accepted before (the record survives restarts). Each refusal is logged,
 // counted by reason and reported to the city.
-type AlertReceiver struct {
-	cfg AlertConfig
+type Receiver struct {
+	cfg Config
 	log *slog.Logger
 
-	events   chan playerEvent // from the player's goroutine
-	outbox   chan struct{}    // a report was queued
+	events   chan player.AlertOutcome // from the player's goroutine
+	outbox   chan struct{}            // a report was queued
 	reportNo int64
 
 	mu       sync.Mutex
 	seen     map[string]uint64       // ids accepted (or refused as expired) → stream sequence
 	active   map[string]*activeAlert // accepted, not ended
-	last     *AlertSummary
+	last     *Summary
 	rejected int64
 	// rejections reported in the current minute (see reject)
 	rejWindow                  time.Time
@@ -115,13 +138,8 @@ type activeAlert struct {
 	expires time.Time
 }
 
-type playerEvent struct {
-	id, state string
-	at        time.Time
-}
-
-// AlertSummary is the last alert the ward accepted, for its status.
-type AlertSummary struct {
+// Summary is the last alert the ward accepted, for its status.
+type Summary struct {
 	ID       string    `json:"id"`
 	Priority string    `json:"priority"`
 	Headline string    `json:"headline,omitempty"`
@@ -129,8 +147,8 @@ type AlertSummary struct {
 	At       time.Time `json:"at"`
 }
 
-// NewAlertReceiver checks the configuration.
-func NewAlertReceiver(cfg AlertConfig) (*AlertReceiver, error) {
+// New checks the configuration.
+func New(cfg Config) (*Receiver, error) {
 	switch {
 	case !alert.ValidName(cfg.Ward):
 		return nil, fmt.Errorf("ward: %q is not a ward id (alerts need the ward's id)", cfg.Ward)
@@ -145,11 +163,14 @@ func NewAlertReceiver(cfg AlertConfig) (*AlertReceiver, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.HeldRetryEvery <= 0 {
+		cfg.HeldRetryEvery = defaultHeldRetryEvery
+	}
 	seen, err := cfg.DB.SeenAlertIDs(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("alerts seen: %w", err)
 	}
-	r := &AlertReceiver{cfg: cfg, log: cfg.Log, events: make(chan playerEvent, 256), outbox: make(chan struct{}, 1),
+	r := &Receiver{cfg: cfg, log: cfg.Log, events: make(chan player.AlertOutcome, 256), outbox: make(chan struct{}, 1),
 		active: map[string]*activeAlert{}, seen: seen}
 	if cfg.Rejected != nil {
 		for _, reason := range alert.RejectReasons {
@@ -163,7 +184,7 @@ func NewAlertReceiver(cfg AlertConfig) (*AlertReceiver, error) {
 // sequence in ALERTS (0 if unknown), recv when it arrived. It returns an
 // error only when the message must be delivered again (the database
 // failed); a refused alert is handled (and acknowledged).
-func (r *AlertReceiver) Handle(ctx context.Context, data []byte, seq uint64, recv time.Time) error {
+func (r *Receiver) Handle(ctx context.Context, data []byte, seq uint64, recv time.Time) error {
 	env, err := alert.ReadEnvelope(data)
 	if err != nil {
 		reason := alert.ReasonUnsigned
@@ -238,7 +259,7 @@ func claimedID(payload []byte) string {
 // Every one is still counted.
 const maxRejectReports = 20
 
-func (r *AlertReceiver) reject(ctx context.Context, id string, verified bool, reason string, err error, seq uint64) {
+func (r *Receiver) reject(ctx context.Context, id string, verified bool, reason string, err error, seq uint64) {
 	if r.cfg.Rejected != nil {
 		r.cfg.Rejected.WithLabelValues(reason).Inc()
 	}
@@ -268,7 +289,7 @@ func (r *AlertReceiver) reject(ctx context.Context, id string, verified bool, re
 // here (before anything is written: an emergency must not wait for the
 // SD card), recorded, acknowledged and reported; media missing are
 // fetched first, in the background.
-func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte, seq uint64, recv, expires time.Time) error {
+func (r *Receiver) accept(ctx context.Context, a *alert.Alert, data []byte, seq uint64, recv, expires time.Time) error {
 	r.log.Info("alert received", "alert", a.ID, "msg_type", a.MsgType, "status", a.Status, "priority", a.Priority,
 		"headline", a.Headline, "expires", a.Expires.Format(time.RFC3339), "seq", seq)
 	act := &activeAlert{a: a, expires: expires}
@@ -312,12 +333,12 @@ func (r *AlertReceiver) accept(ctx context.Context, a *alert.Alert, data []byte,
 }
 
 // record writes an alert to the replay guard on disk.
-func (r *AlertReceiver) record(ctx context.Context, s sqlite.SeenAlert) {
+func (r *Receiver) record(ctx context.Context, s sqlite.SeenAlert) {
 	r.storeSeen(ctx, s)
 }
 
 // stop cancels alert id (a Cancel or Update named it).
-func (r *AlertReceiver) stop(ctx context.Context, id, by string) {
+func (r *Receiver) stop(ctx context.Context, id, by string) {
 	r.mu.Lock()
 	act, ok := r.active[id]
 	if ok {
@@ -337,7 +358,7 @@ func (r *AlertReceiver) stop(ctx context.Context, id, by string) {
 	r.end(ctx, id, alert.Cancelled, "", r.cfg.Now())
 }
 
-func (r *AlertReceiver) mediaReady(a *alert.Alert) bool {
+func (r *Receiver) mediaReady(a *alert.Alert) bool {
 	if a.Chime != nil && !r.cfg.Media.HasMedia(a.Chime.SHA256) {
 		return false
 	}
@@ -346,7 +367,7 @@ func (r *AlertReceiver) mediaReady(a *alert.Alert) bool {
 
 // fetchAndPlay fetches an alert's missing media (retrying until it
 // expires) and plays it.
-func (r *AlertReceiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv time.Time) {
+func (r *Receiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv time.Time) {
 	a := act.a
 	began := time.Now()
 	var list []alert.Media
@@ -399,20 +420,17 @@ func (r *AlertReceiver) fetchAndPlay(ctx context.Context, act *activeAlert, recv
 
 // play hands the alert to the player. It plays at the alert's own volume
 // (a % of the station's master volume): a program's volume does not apply.
-func (r *AlertReceiver) play(act *activeAlert, recv time.Time) {
+func (r *Receiver) play(act *activeAlert, recv time.Time) {
 	a := act.a
-	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: player.Urgent, Content: a.Content.Media.SHA256,
+	pa := player.Alert{ID: a.ID, Title: alertTitle(a), Priority: a.Priority.Level(), Content: a.Content.Media.SHA256,
 		Repeat: a.Repeat, Gap: a.Gap(), Volume: a.Volume, At: recv, Expires: act.expires,
-		Report: func(id, state string, at time.Time) {
+		Report: func(o player.AlertOutcome) {
 			select {
-			case r.events <- playerEvent{id, state, at}:
+			case r.events <- o:
 			default:
-				r.log.Error("alert report dropped: receiver behind", "alert", id, "state", state)
+				r.log.Error("alert report dropped: receiver behind", "alert", o.ID, "state", o.State)
 			}
 		}}
-	if a.Priority == alert.Emergency {
-		pa.Priority = player.Emergency
-	}
 	if a.Chime != nil {
 		pa.Chime = a.Chime.SHA256
 	}
@@ -435,7 +453,7 @@ func alertTitle(a *alert.Alert) string {
 }
 
 // playerEvents turns the player's reports into receipts.
-func (r *AlertReceiver) playerEvents(ctx context.Context) {
+func (r *Receiver) playerEvents(ctx context.Context) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -450,25 +468,29 @@ func (r *AlertReceiver) playerEvents(ctx context.Context) {
 	}
 }
 
-func (r *AlertReceiver) playerEvent(ctx context.Context, ev playerEvent) {
-	at := ev.at
+func (r *Receiver) playerEvent(ctx context.Context, o player.AlertOutcome) {
+	at := o.At
 	if at.IsZero() {
 		at = r.cfg.Now()
 	}
-	switch {
-	case ev.state == "started":
-		r.started(ctx, ev.id, at)
-	case ev.state == "finished":
-		r.end(ctx, ev.id, alert.Finished, "", at)
-	case ev.state == "cancelled":
-		r.end(ctx, ev.id, alert.Cancelled, "", at)
+	switch o.State {
+	case player.AlertStarted:
+		r.started(ctx, o.ID, at)
+	case player.AlertFinished:
+		r.end(ctx, o.ID, alert.Finished, "", at)
+	case player.AlertCancelled:
+		r.end(ctx, o.ID, alert.Cancelled, "", at)
 	default:
-		r.end(ctx, ev.id, alert.Failed, strings.TrimPrefix(ev.state, "failed: "), at)
+		reason := "failed"
+		if o.Err != nil {
+			reason = o.Err.Error()
+		}
+		r.end(ctx, o.ID, alert.Failed, reason, at)
 	}
 }
 
 // watchOnAir reports "started" when the player shows the alert on air.
-func (r *AlertReceiver) watchOnAir(ctx context.Context) {
+func (r *Receiver) watchOnAir(ctx context.Context) {
 	if r.cfg.OnAir == nil {
 		return
 	}
@@ -477,7 +499,7 @@ func (r *AlertReceiver) watchOnAir(ctx context.Context) {
 	}
 }
 
-func (r *AlertReceiver) started(ctx context.Context, id string, at time.Time) {
+func (r *Receiver) started(ctx context.Context, id string, at time.Time) {
 	r.mu.Lock()
 	act, ok := r.active[id]
 	first := ok && !act.started
@@ -492,7 +514,7 @@ func (r *AlertReceiver) started(ctx context.Context, id string, at time.Time) {
 	}
 }
 
-func (r *AlertReceiver) reportStarted(ctx context.Context, id string, at time.Time, fetchMS int64) {
+func (r *Receiver) reportStarted(ctx context.Context, id string, at time.Time, fetchMS int64) {
 	r.log.Info("alert on air", "alert", id, "at", at.Format("15:04:05.000"))
 	r.storeState(ctx, id, string(alert.Started))
 	r.setLastState(id, string(alert.Started))
@@ -500,7 +522,7 @@ func (r *AlertReceiver) reportStarted(ctx context.Context, id string, at time.Ti
 }
 
 // end records how an accepted alert ended.
-func (r *AlertReceiver) end(ctx context.Context, id string, state alert.State, reason string, at time.Time) {
+func (r *Receiver) end(ctx context.Context, id string, state alert.State, reason string, at time.Time) {
 	r.mu.Lock()
 	act, ok := r.active[id]
 	delete(r.active, id)
@@ -526,7 +548,7 @@ func (r *AlertReceiver) end(ctx context.Context, id string, state alert.State, r
 
 // report queues a receipt for the city (in the database, so that a
 // restart does not lose it) and wakes the sender.
-func (r *AlertReceiver) report(ctx context.Context, rep alert.Report) {
+func (r *Receiver) report(ctx context.Context, rep alert.Report) {
 	rep.Ward = r.cfg.Ward
 	if rep.At.IsZero() {
 		rep.At = r.cfg.Now()
@@ -553,13 +575,13 @@ func (r *AlertReceiver) report(ctx context.Context, rep alert.Report) {
 	}
 }
 
-func (r *AlertReceiver) setLast(a *alert.Alert, state string) {
+func (r *Receiver) setLast(a *alert.Alert, state string) {
 	r.mu.Lock()
-	r.last = &AlertSummary{ID: a.ID, Priority: string(a.Priority), Headline: a.Headline, State: state, At: r.cfg.Now()}
+	r.last = &Summary{ID: a.ID, Priority: string(a.Priority), Headline: a.Headline, State: state, At: r.cfg.Now()}
 	r.mu.Unlock()
 }
 
-func (r *AlertReceiver) setLastState(id, state string) {
+func (r *Receiver) setLastState(id, state string) {
 	r.mu.Lock()
 	if r.last != nil && r.last.ID == id {
 		r.last.State = state
@@ -571,7 +593,7 @@ func (r *AlertReceiver) setLastState(id, state string) {
 // resume plays again the alerts accepted before a restart that had not
 // ended and have not expired: an emergency cut by a crash or a power cut
 // is heard whole when the station is back.
-func (r *AlertReceiver) resume(ctx context.Context) {
+func (r *Receiver) resume(ctx context.Context) {
 	open, err := r.cfg.DB.OpenAlerts(ctx, r.cfg.Now())
 	if err != nil {
 		r.log.Error("alerts to resume", "err", err)

@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"loa/alert"
+	"loa/internal/testwait"
 	"loa/player"
 	"loa/signing"
 	"loa/sqlite"
@@ -88,7 +89,7 @@ type rxEnv struct {
 	pl       *recPlayer
 	media    *shelf
 	rejected *prometheus.CounterVec
-	rx       *AlertReceiver
+	rx       *Receiver
 	now      time.Time
 }
 
@@ -113,7 +114,7 @@ func (e *rxEnv) open(pub ed25519.PublicKey) {
 	e.t.Cleanup(func() { db.Close() })
 	e.db, e.pl = db, &recPlayer{}
 	e.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_alerts_rejected_total"}, []string{"reason"})
-	e.rx, err = NewAlertReceiver(AlertConfig{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{pub}, DB: db, Media: e.media, Player: e.pl,
+	e.rx, err = New(Config{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{pub}, DB: db, Media: e.media, Player: e.pl,
 		Now: func() time.Time { return e.now }, Rejected: e.rejected})
 	if err != nil {
 		e.t.Fatal(err)
@@ -289,8 +290,8 @@ func TestAlertReceiverPlays(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.rx.playerEvents(ctx)
-	pa.Report("cb-1", "finished", e.now.Add(9*time.Second))
-	waitFor(t, "finished", 2*time.Second, func() bool { return e.lastReport().State == alert.Finished })
+	pa.Report(player.AlertOutcome{ID: "cb-1", State: player.AlertFinished, At: e.now.Add(9 * time.Second)})
+	testwait.For(t, "finished", 2*time.Second, func() bool { return e.lastReport().State == alert.Finished })
 	if rs := e.reports(); rs[len(rs)-2].State != alert.Started {
 		t.Fatalf("no started before finished: %+v", rs)
 	}
@@ -326,7 +327,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	fetch := e.alert("cb-fetch")
 	fetch.Content.Media = &alert.Media{SHA256: newKey, Size: 10}
 	e.handle(e.sign(fetch), 5)
-	waitFor(t, "the fetched alert played", 2*time.Second, func() bool { return len(e.pl.ids()) == 3 })
+	testwait.For(t, "the fetched alert played", 2*time.Second, func() bool { return len(e.pl.ids()) == 3 })
 	if e.media.fetched[0] != newKey {
 		t.Fatalf("fetched %v", e.media.fetched)
 	}
@@ -350,7 +351,7 @@ func TestAlertReceiverPlays(t *testing.T) {
 	short.Content.Media = &alert.Media{SHA256: strings.Repeat("4", 64), Size: 10}
 	short.Expires = e.now.Add(500 * time.Millisecond)
 	e.handle(e.sign(short), 7)
-	waitFor(t, "the unfetchable alert failed", 3*time.Second, func() bool {
+	testwait.For(t, "the unfetchable alert failed", 3*time.Second, func() bool {
 		r := e.lastReport()
 		return r.Alert == "cb-short" && r.State == alert.Failed
 	})
@@ -394,5 +395,91 @@ func TestAlertReceiverFloodReportedSparingly(t *testing.T) {
 	}
 	if n := len(e.reports()); n != maxRejectReports {
 		t.Fatalf("%d reports queued", n)
+	}
+}
+
+// With the ward's key, every receipt queued for the city is signed by it:
+// it opens under the ward's public key and under no other.
+func TestAlertReceiverSignsReceipts(t *testing.T) {
+	e := newRxEnv(t)
+	_, wardKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	var err error
+	e.rx, err = New(Config{Ward: "phuong-1", PublicKeys: []ed25519.PublicKey{e.priv.Public().(ed25519.PublicKey)},
+		DB: e.db, Media: e.media, Player: e.pl, Now: func() time.Time { return e.now }, Rejected: e.rejected, ReceiptKey: wardKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.alert("cb-khac")
+	a.Targets.Wards, a.Recipients = []string{"phuong-2"}, []string{"phuong-2"}
+	e.handle(e.sign(a), 1)
+	q, err := e.db.QueuedReports(context.Background(), 10)
+	if err != nil || len(q) != 1 {
+		t.Fatalf("queued %d receipts: %v", len(q), err)
+	}
+	r, signed, err := alert.OpenReport(q[0].Body, wardKey.Public().(ed25519.PublicKey))
+	if err != nil || !signed || r.Alert != "cb-khac" || r.State != alert.Rejected || r.Reason != alert.ReasonNotAddressed {
+		t.Fatalf("receipt %+v, signed %v: %v", r, signed, err)
+	}
+	if _, _, err := alert.OpenReport(q[0].Body, other.Public().(ed25519.PublicKey)); !errors.Is(err, signing.ErrUnknownKey) {
+		t.Fatalf("opened under another key: %v", err)
+	}
+}
+
+// The player's outcomes arrive typed and become receipts as they are: a
+// failure keeps its reason word for word (one that reads like the old
+// "failed: …" strings included), an outcome with no time takes the
+// station's clock, and a started one is reported once.
+func TestAlertReceiverTakesTypedOutcomes(t *testing.T) {
+	cases := []struct {
+		name   string
+		out    player.AlertOutcome
+		state  alert.State
+		reason string
+	}{
+		{"finished", player.AlertOutcome{State: player.AlertFinished}, alert.Finished, ""},
+		{"cancelled", player.AlertOutcome{State: player.AlertCancelled}, alert.Cancelled, ""},
+		{"expired", player.AlertOutcome{State: player.AlertFailed, Err: player.ErrAlertExpired}, alert.Failed, "expired before it could play"},
+		{"cut", player.AlertOutcome{State: player.AlertFailed, Err: player.ErrAlertCut}, alert.Failed, "cut"},
+		{"media", player.AlertOutcome{State: player.AlertFailed, Err: errors.New("failed: decode: bad frame")}, alert.Failed, "failed: decode: bad frame"},
+		{"no reason", player.AlertOutcome{State: player.AlertFailed}, alert.Failed, "failed"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newRxEnv(t)
+			id := "cb-" + strings.ReplaceAll(c.name, " ", "-")
+			e.handle(e.sign(e.alert(id)), uint64(i+1))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go e.rx.playerEvents(ctx)
+			at := e.now.Add(3 * time.Second)
+			e.pl.mu.Lock()
+			pa := e.pl.played[0]
+			e.pl.mu.Unlock()
+			pa.Report(player.AlertOutcome{ID: id, State: player.AlertStarted, At: at})
+			pa.Report(player.AlertOutcome{ID: id, State: player.AlertStarted, At: at})
+			c.out.ID = id
+			pa.Report(c.out)
+			testwait.For(t, c.name+" reported", 2*time.Second, func() bool { return e.lastReport().State == c.state })
+			r := e.lastReport()
+			if r.Alert != id || r.Reason != c.reason || !r.At.Equal(e.now) {
+				t.Fatalf("receipt %+v, want reason %q at the station's clock %s", r, c.reason, e.now)
+			}
+			started := 0
+			for _, r := range e.reports() {
+				if r.State == alert.Started {
+					started++
+					if !r.At.Equal(at) {
+						t.Fatalf("started at %s, want %s", r.At, at)
+					}
+				}
+			}
+			if started != 1 {
+				t.Fatalf("started reported %d times: %+v", started, e.reports())
+			}
+			if s, _ := e.db.SeenAlert(ctx, id); s.State != string(c.state) {
+				t.Fatalf("recorded state %q, want %q", s.State, c.state)
+			}
+		})
 	}
 }

@@ -1,8 +1,9 @@
-package agent
+package alertrx
 
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -26,11 +27,11 @@ type linkStater interface {
 // and handles alerts until ctx ends: it reads the ward's consumer, sends
 // the receipts queued in the database, resumes alerts a restart cut, and
 // passes program-change notifications on.
-func (r *AlertReceiver) Run(ctx context.Context) error {
+func (r *Receiver) Run(ctx context.Context) error {
 	link := r.cfg.Link
 	if link == nil {
 		var err error
-		if link, err = DialCityNATS(r.cfg.NATS, r.cfg.Seed, r.cfg.Ward, r.log); err != nil {
+		if link, err = Dial(r.cfg.NATS, r.cfg.Seed, r.cfg.Ward, r.log, r.cfg.TLS); err != nil {
 			return err
 		}
 		defer link.Close()
@@ -83,69 +84,47 @@ const (
 	receiptSpread = 500 * time.Millisecond
 )
 
-// DialCityNATS connects a ward to the city's NATS: its NKEY, its own
-// inbox prefix (the only replies it may read), reconnecting for ever. It
-// returns at once; the link comes up when a server answers.
+// Dial connects a ward to the city's NATS: its NKEY, its own inbox
+// prefix (the only replies it may read), reconnecting for ever. It returns
+// at once; the link comes up when a server answers.
 //
-// Servers named tls://… are reached over TLS: with pin (city.tls_pin) the
-// server's key must be the pinned one, without it the system's authorities
-// decide.
-func DialCityNATS(urls, seed, ward string, log *slog.Logger, pin ...string) (*natsbus.Link, error) {
+// Servers named tls://… are reached over TLS with tlsConf (the agent
+// passes its pinned configuration, city.tls_pin); nil: the system's
+// authorities decide.
+func Dial(urls, seed, ward string, log *slog.Logger, tlsConf *tls.Config) (*natsbus.Link, error) {
 	o := natsbus.ConnOptions{URLs: urls, Seed: seed, Name: "loa-agent " + ward,
 		InboxPrefix: natsbus.InboxPrefix(ward), Log: log.With("component", "nats")}
 	if strings.Contains(urls, "tls://") {
-		o.TLS = pinnedTLS(strings.Join(pin, ""))
+		if tlsConf == nil {
+			tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		o.TLS = tlsConf
 	}
 	return natsbus.Dial(o)
 }
 
 // consume reads the ward's durable consumer; when it stops (the consumer
 // is not there yet, the server changed) it starts again.
-func (r *AlertReceiver) consume(ctx context.Context, js jetstream.JetStream) {
-	wait := time.Second
-	var lastErr string
-	for ctx.Err() == nil {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cons, err := js.Consumer(cctx, natsbus.StreamAlerts, natsbus.Consumer(r.cfg.Ward))
-		cancel()
-		var cc jetstream.ConsumeContext
-		if err == nil {
-			cc, err = cons.Consume(func(m jetstream.Msg) { r.onMsg(ctx, m) },
-				jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
-				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-					r.log.Debug("alert consumer", "err", err)
-				}))
-		}
-		if err != nil {
-			r.setConsumerErr(err.Error())
-			if err.Error() != lastErr && ctx.Err() == nil {
-				r.log.Warn("alert consumer not ready; retrying", "err", err)
-				lastErr = err.Error()
+func (r *Receiver) consume(ctx context.Context, js jetstream.JetStream) {
+	natsbus.ConsumeLoop{
+		Name: "alert consumer",
+		Consumer: func(ctx context.Context) (jetstream.Consumer, error) {
+			return js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer(r.cfg.Ward))
+		},
+		Handle: func(m jetstream.Msg) { r.onMsg(ctx, m) },
+		Pull:   []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(16), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat)},
+		OnState: func(err error) {
+			msg := ""
+			if err != nil {
+				msg = err.Error()
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			wait = min(wait*2, 10*time.Second)
-			continue
-		}
-		r.setConsumerErr("")
-		if lastErr != "" {
-			r.log.Info("alert consumer ready")
-		}
-		lastErr, wait = "", time.Second
-		select {
-		case <-ctx.Done():
-			cc.Stop()
-			return
-		case <-cc.Closed():
-			r.log.Warn("alert consumer stopped; starting again")
-		}
-	}
+			r.setConsumerErr(msg)
+		},
+		Log: r.log,
+	}.Run(ctx)
 }
 
-func (r *AlertReceiver) onMsg(ctx context.Context, m jetstream.Msg) {
+func (r *Receiver) onMsg(ctx context.Context, m jetstream.Msg) {
 	recv := r.cfg.Now()
 	var seq uint64
 	if md, err := m.Metadata(); err == nil {
@@ -174,13 +153,13 @@ func natsServerTime(ctx context.Context, js jetstream.JetStream, ward string) (t
 	return ts.Add(time.Since(t0) / 2), nil
 }
 
-func (r *AlertReceiver) setConsumerErr(s string) {
+func (r *Receiver) setConsumerErr(s string) {
 	r.mu.Lock()
 	r.consErr = s
 	r.mu.Unlock()
 }
 
-func (r *AlertReceiver) wakeSender() {
+func (r *Receiver) wakeSender() {
 	select {
 	case r.outbox <- struct{}{}:
 	default:
@@ -190,7 +169,7 @@ func (r *AlertReceiver) wakeSender() {
 // sendReports publishes the queued receipts on loa.report.<ward>, each
 // until JetStream acknowledges it (its id is its content's hash: a retry
 // after a lost acknowledgement is not a second receipt).
-func (r *AlertReceiver) sendReports(ctx context.Context, js jetstream.JetStream) {
+func (r *Receiver) sendReports(ctx context.Context, js jetstream.JetStream) {
 	subject := natsbus.Report(r.cfg.Ward)
 	wait := time.Second
 	timer := time.NewTimer(0)
@@ -256,7 +235,7 @@ func (r *AlertReceiver) sendReports(ctx context.Context, js jetstream.JetStream)
 }
 
 // prune drops, hourly, the replay records of alerts expired a week ago.
-func (r *AlertReceiver) prune(ctx context.Context) {
+func (r *Receiver) prune(ctx context.Context) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
@@ -273,13 +252,13 @@ func (r *AlertReceiver) prune(ctx context.Context) {
 	}
 }
 
-// AlertsState is the alert link's part of the status.
-type AlertsState struct {
+// State is the alert link's part of the status.
+type State struct {
 	NATS natsbus.LinkState `json:"nats"`
 	// Consumer is "" when the ward reads its alerts, else why not.
 	Consumer string `json:"consumer_error,omitempty"`
 	// Last is the last alert accepted.
-	Last *AlertSummary `json:"last,omitempty"`
+	Last *Summary `json:"last,omitempty"`
 	// Rejected counts alerts refused since start.
 	Rejected int64 `json:"rejected"`
 	// QueuedReports are receipts the city has not acknowledged yet.
@@ -290,9 +269,9 @@ type AlertsState struct {
 }
 
 // State returns the receiver's state.
-func (r *AlertReceiver) State(ctx context.Context) AlertsState {
+func (r *Receiver) State(ctx context.Context) State {
 	r.mu.Lock()
-	st := AlertsState{Consumer: r.consErr, Rejected: r.rejected}
+	st := State{Consumer: r.consErr, Rejected: r.rejected}
 	if r.last != nil {
 		l := *r.last
 		st.Last = &l
@@ -309,3 +288,7 @@ func (r *AlertReceiver) State(ctx context.Context) AlertsState {
 	st.Unsaved = r.held.count()
 	return st
 }
+
+// Unsaved counts the replay records, states and receipts a full disk
+// refused, held in memory and retried (for the disk's status).
+func (r *Receiver) Unsaved() int { return r.held.count() }

@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"loa/alert"
+	"loa/priority"
 )
 
 // expiryInput is what the expiry decision of a verified alert looks at.
@@ -15,7 +16,7 @@ type expiryInput struct {
 	// Station is the station's clock when the alert is judged, Clock how
 	// far it is trusted.
 	Station time.Time
-	Clock   ClockState
+	Clock   StationClock
 	// Server is the clock of the NATS server that delivered the alert,
 	// asked at that moment (zero: it could not be asked). It is the city's
 	// side, but not the HTTP time the station may have been set from.
@@ -56,7 +57,7 @@ func alertExpired(in expiryInput) expiryVerdict {
 	}
 	late := in.Station.Sub(in.Expires).Round(time.Second)
 	byStation := fmt.Sprintf("expired %s ago (at %s) by the station's clock (%s)", late, in.Expires.Format(time.RFC3339), clockWords(in.Clock))
-	if in.Priority != alert.Emergency {
+	if in.Priority.Level() != priority.Emergency {
 		return expiryVerdict{Expired: true, Why: byStation}
 	}
 	switch {
@@ -74,7 +75,22 @@ func alertExpired(in expiryInput) expiryVerdict {
 		Why: byStation + ", which is not trusted independently of the city, and the NATS server's clock could not be asked: played, for its whole life (" + life.String() + ")"}
 }
 
-func clockWords(c ClockState) string {
+// StationClock is what the expiry rule needs to know of the station's
+// clock: whether it is trusted, and from what (ntp | config | city | none).
+// The agent's clock state (agent.ClockState) is the source of it.
+type StationClock struct {
+	Trusted bool
+	Source  string
+}
+
+// Independent reports whether the clock is trusted from something other
+// than the city (NTP, or `clock: trust`): the one kind of clock an alert
+// may be refused as expired on (see alertExpired).
+func (c StationClock) Independent() bool {
+	return c.Trusted && (c.Source == "ntp" || c.Source == "config")
+}
+
+func clockWords(c StationClock) string {
 	switch {
 	case !c.Trusted:
 		return "not trusted"
@@ -87,13 +103,13 @@ func clockWords(c ClockState) string {
 // judgeExpiry applies alertExpired to a, asking the NATS server for its
 // clock only when the station's clock says the alert has expired and it is
 // an emergency (one request on the link that just delivered it).
-func (r *AlertReceiver) judgeExpiry(ctx context.Context, a *alert.Alert, now time.Time) expiryVerdict {
+func (r *Receiver) judgeExpiry(ctx context.Context, a *alert.Alert, now time.Time) expiryVerdict {
 	in := expiryInput{Priority: a.Priority, Issued: a.Issued, Expires: a.Expires, Station: now,
-		Clock: ClockState{Trusted: true, Source: "config"}}
+		Clock: StationClock{Trusted: true, Source: "config"}}
 	if r.cfg.Clock != nil {
 		in.Clock = r.cfg.Clock()
 	}
-	if !now.Before(a.Expires) && a.Priority == alert.Emergency {
+	if !now.Before(a.Expires) && a.Priority.Level() == priority.Emergency {
 		if st := r.serverTime(); st != nil {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			t, err := st(sctx)
@@ -112,8 +128,8 @@ func (r *AlertReceiver) judgeExpiry(ctx context.Context, a *alert.Alert, now tim
 }
 
 // serverTime is how the receiver asks the NATS server for its clock
-// (AlertConfig.ServerTime, else the link's, set by Run); nil: it cannot.
-func (r *AlertReceiver) serverTime() func(context.Context) (time.Time, error) {
+// (Config.ServerTime, else the link's, set by Run); nil: it cannot.
+func (r *Receiver) serverTime() func(context.Context) (time.Time, error) {
 	if r.cfg.ServerTime != nil {
 		return r.cfg.ServerTime
 	}

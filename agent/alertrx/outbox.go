@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 // heldAlertState is what the database refused of an alert (a full disk):
 // replay records, state changes and receipts, kept in memory, in order,
-// and written again every heldRetryEvery until the database takes them.
-// The replay guard holds meanwhile from memory (AlertReceiver.seen), and
+// and written again every Config.HeldRetryEvery until the database takes them.
+// The replay guard holds meanwhile from memory (Receiver.seen), and
 // held receipts are sent to the city straight from here: a full card
 // costs neither a second playing nor the city's "finished".
 type heldAlertState struct {
@@ -36,7 +36,7 @@ func (h *heldAlertState) count() int {
 }
 
 // storeSeen writes an alert's replay record, or holds it.
-func (r *AlertReceiver) storeSeen(ctx context.Context, s sqlite.SeenAlert) {
+func (r *Receiver) storeSeen(ctx context.Context, s sqlite.SeenAlert) {
 	h := &r.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -49,7 +49,7 @@ func (r *AlertReceiver) storeSeen(ctx context.Context, s sqlite.SeenAlert) {
 }
 
 // storeState records where an accepted alert stands, or holds it.
-func (r *AlertReceiver) storeState(ctx context.Context, id, state string) {
+func (r *Receiver) storeState(ctx context.Context, id, state string) {
 	h := &r.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -73,7 +73,7 @@ func (r *AlertReceiver) storeState(ctx context.Context, id, state string) {
 // queueReport puts a receipt in the outbox table, or holds it: behind
 // receipts held already (they keep their order), or when the table
 // refuses it.
-func (r *AlertReceiver) queueReport(ctx context.Context, id string, body []byte) {
+func (r *Receiver) queueReport(ctx context.Context, id string, body []byte) {
 	h := &r.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -88,14 +88,14 @@ func (r *AlertReceiver) queueReport(ctx context.Context, id string, body []byte)
 }
 
 // heldReceipts are the receipts held in memory, oldest first.
-func (r *AlertReceiver) heldReceipts() []*heldReceipt {
+func (r *Receiver) heldReceipts() []*heldReceipt {
 	r.held.mu.Lock()
 	defer r.held.mu.Unlock()
 	return slices.Clone(r.held.receipts)
 }
 
 // receiptSent forgets a held receipt the city has.
-func (r *AlertReceiver) receiptSent(q *heldReceipt) {
+func (r *Receiver) receiptSent(q *heldReceipt) {
 	r.held.mu.Lock()
 	defer r.held.mu.Unlock()
 	r.held.receipts = slices.DeleteFunc(r.held.receipts, func(x *heldReceipt) bool { return x == q })
@@ -103,7 +103,7 @@ func (r *AlertReceiver) receiptSent(q *heldReceipt) {
 
 // flushHeld writes what is held, in order, until a write fails; it
 // returns how many still wait.
-func (r *AlertReceiver) flushHeld(ctx context.Context) int {
+func (r *Receiver) flushHeld(ctx context.Context) int {
 	h := &r.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -144,10 +144,10 @@ func (r *AlertReceiver) flushHeld(ctx context.Context) int {
 	return left()
 }
 
-// retryHeld writes the held alert state again every heldRetryEvery until
+// retryHeld writes the held alert state again every Config.HeldRetryEvery until
 // ctx ends.
-func (r *AlertReceiver) retryHeld(ctx context.Context) {
-	tick := time.NewTicker(heldRetryEvery)
+func (r *Receiver) retryHeld(ctx context.Context) {
+	tick := time.NewTicker(r.cfg.HeldRetryEvery)
 	defer tick.Stop()
 	for {
 		select {

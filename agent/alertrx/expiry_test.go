@@ -1,4 +1,4 @@
-package agent
+package alertrx
 
 import (
 	"context"
@@ -16,15 +16,15 @@ import (
 func TestAlertExpiredRule(t *testing.T) {
 	issued := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	expires := issued.Add(30 * time.Minute)
-	ntp := ClockState{Trusted: true, Source: "ntp"}
-	city := ClockState{Trusted: true, Source: "city"}
-	untrusted := ClockState{Source: "none"}
+	ntp := StationClock{Trusted: true, Source: "ntp"}
+	city := StationClock{Trusted: true, Source: "city"}
+	untrusted := StationClock{Source: "none"}
 	fwd := issued.Add(25 * time.Hour) // a station clock pushed 25 h ahead
 	cases := []struct {
 		name     string
 		prio     alert.Priority
 		station  time.Time
-		clock    ClockState
+		clock    StationClock
 		server   time.Time
 		expired  bool
 		deadline time.Time
@@ -60,7 +60,7 @@ func TestAlertReceiverExpiryOnAWrongClock(t *testing.T) {
 	real := e.now
 	server := real
 	var serverErr error
-	e.rx.cfg.Clock = func() ClockState { return ClockState{Trusted: true, Source: "city", Offset: 25 * time.Hour} }
+	e.rx.cfg.Clock = func() StationClock { return StationClock{Trusted: true, Source: "city"} }
 	e.rx.cfg.ServerTime = func(context.Context) (time.Time, error) { return server, serverErr }
 	// Alerts issued now by the real clock, for 30 min.
 	fresh, urgent, noServer, old := e.alert("cb-fresh"), e.alert("cb-urgent"), e.alert("cb-no-server"), e.alert("cb-old")
