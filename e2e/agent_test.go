@@ -265,14 +265,14 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 	}
 	// 2 s into the program by the agent's own report, which the wall
 	// clock at the moment of the report must agree with.
-	s := a.waitProgramAt("dung-gio", 2*time.Second, 20*time.Second)
+	s := a.waitProgramAt("dung-gio", 2*time.Second, time.Until(start)+20*time.Second)
 	if now := time.Since(start).Seconds(); math.Abs(s.Program.OffsetNS/1e9-now) > 0.3 {
 		t.Fatalf("status %.2f s into the program: %+v", now, s.Program)
 	}
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz while playing: %d %s", code, body)
 	}
-	waitUntil(t, "the tone logged", 20*time.Second, func() bool { return len(asrun(t, data)) > 0 })
+	waitUntil(t, "the tone logged", time.Until(start)+20*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 
 	onset, ok := rec.Onset(start.Add(-3*time.Second), 0.01)
 	if !ok {
@@ -320,7 +320,7 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 	addr := freePort(t)
 	config := writeAgentConfig(t, dir, data, addr, "null", "")
 	a := startAgent(t, config, addr, data, nil)
-	a.waitProgramAt("dai", 6*time.Second, 30*time.Second) // on air before the kill
+	a.waitProgramAt("dai", 6*time.Second, time.Until(start)+30*time.Second) // on air before the kill
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	a.wait()
 	// The station stays down 2 s: the scenario (the program runs on

@@ -154,7 +154,7 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 
 	// The city goes away before the program: the ward plays it anyway.
 	city.stop()
-	waitUntil(t, "the program logged", 30*time.Second, func() bool { return len(asrun(t, data)) > 0 })
+	waitUntil(t, "the program logged", time.Until(start)+30*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 	rows := asrun(t, data)
 	if len(rows) != 1 || rows[0].Program != "ban-tin-thanh-pho" || rows[0].Result != "completed" || rows[0].Source != "city" {
 		t.Fatalf("as-run with the city offline: %+v", rows)
