@@ -9,6 +9,7 @@ import (
 
 	"loa/city"
 	"loa/fleet"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
 )
@@ -83,12 +84,12 @@ func silenceToCity(b *testing.B) time.Duration {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	for time.Since(began) < time.Minute {
-		if v, ok := c.Board().Ward("phuong-1"); ok && v.Health.State == fleet.Silent {
-			return time.Since(began)
-		}
-		time.Sleep(20 * time.Millisecond)
+	seen := testwait.Poll(time.Minute+time.Until(began), func() bool {
+		v, ok := c.Board().Ward("phuong-1")
+		return ok && v.Health.State == fleet.Silent
+	})
+	if !seen {
+		b.Fatal("the city never saw the silence")
 	}
-	b.Fatal("the city never saw the silence")
-	return 0
+	return time.Since(began)
 }

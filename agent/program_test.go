@@ -240,3 +240,63 @@ func TestLoadTruncatedMP3Warns(t *testing.T) {
 		t.Errorf("stderr %q; want the warning %q…", stderr, want)
 	}
 }
+
+// A program file is loaded one way (schedule.LoadFile), which reports
+// every problem at once: a bad cron and two missing media are three errors
+// through `program load`, its --check and render alike, and nothing is
+// loaded.
+func TestProgramLoadReportsEveryProblemOnEveryPath(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeTone(t, filepath.Join(dir, "media/co.wav"), 44100, 440, 0.5, 1)
+	path := filepath.Join(dir, "p.yaml")
+	writeFile(t, path, `
+programs:
+  - id: sang
+    cron: "0 25 * * *"
+    items: [media/co.wav]
+  - id: trua
+    cron: "0 11 * * *"
+    items: [media/khong-co.wav]
+  - id: chieu
+    cron: "0 17 * * *"
+    items: [media/cung-khong-co.wav]
+`)
+	var first []string
+	for _, args := range [][]string{
+		{"program", "load", path, "--data", data},
+		{"program", "load", path, "--check", "--data", data},
+		{"render", "--program", path, "--from", "2026-11-26 06:00:00", "--duration", "1s", "--out", filepath.Join(dir, "out.wav")},
+	} {
+		code, _, stderr := runCLI(t, day, args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		t.Logf("%s: exit %d\n%s", strings.Join(args[:2], " "), code, stderr)
+		if code != ExitInput || len(lines) != 3 {
+			t.Fatalf("%s: exit %d, %d lines, want exit %d and the 3 problems:\n%s", strings.Join(args, " "), code, len(lines), ExitInput, stderr)
+		}
+		for i, want := range []string{
+			path + `:3: bad cron "0 25 * * *": end of range (25) above maximum (23): 25`,
+			path + ":7: media media/khong-co.wav: no such file",
+			path + ":10: media media/cung-khong-co.wav: no such file",
+		} {
+			if lines[i] != want {
+				t.Errorf("%s: line %d %q, want %q", args[0], i+1, lines[i], want)
+			}
+		}
+		if first == nil {
+			first = lines
+		} else if strings.Join(lines, "\n") != strings.Join(first, "\n") {
+			t.Errorf("%s reports\n%s\nwhere program load reports\n%s", strings.Join(args, " "), strings.Join(lines, "\n"), strings.Join(first, "\n"))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "loa.db")); err == nil {
+		db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if srcs, err := db.ProgramSources(context.Background()); err != nil || len(srcs) != 0 {
+			t.Fatalf("program sources after a refused load: %+v, %v", srcs, err)
+		}
+	}
+}

@@ -145,10 +145,6 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 	if checkOnly {
 		return f, nil
 	}
-	body, err := schedule.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	refs := map[string]string{}
 	for _, p := range f.Programs {
 		for _, m := range programMedia(p) {
@@ -162,48 +158,45 @@ func (s *Station) LoadProgram(ctx context.Context, path string, checkOnly bool) 
 		return nil, fmt.Errorf("store media: %w", err)
 	}
 	abs, _ := filepath.Abs(path)
-	src := sqlite.ProgramSource{Name: SourceLocal, Path: abs, Body: body, MediaMap: refs, Version: fmt.Sprint(s.Now().UnixNano())}
+	src := sqlite.ProgramSource{Name: SourceLocal, Path: abs, Body: f.Body, MediaMap: refs, Version: fmt.Sprint(s.Now().UnixNano())}
 	if err := s.DB.ReplaceProgramSource(ctx, src, in.Staged()); err != nil {
 		return nil, fmt.Errorf("save program: %w", err)
 	}
 	return f, nil
 }
 
-// loadFile parses, resolves (ingesting media on all cores) and checks a
-// program file.
+// loadFile loads a program file with schedule.LoadFile — every problem
+// reported at once — ingesting its media on all cores first.
 func loadFile(ctx context.Context, path string, in *Ingest, now time.Time) (*schedule.File, error) {
-	data, err := schedule.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	f, err := schedule.Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
-	var paths []string
-	dir := filepath.Dir(path)
-	for _, p := range f.Programs {
-		for _, m := range programMedia(p) {
-			if filepath.IsAbs(m.Ref) {
-				paths = append(paths, m.Ref)
-			} else {
-				paths = append(paths, filepath.Join(dir, m.Ref))
-			}
+	return schedule.LoadFile(path, ingestResolver{ctx: ctx, in: in}, now)
+}
+
+// ingestResolver resolves media through the ingest (copied into the
+// store, decoded for the engine), prefetching a file's media in parallel.
+type ingestResolver struct {
+	ctx context.Context
+	in  *Ingest
+}
+
+func (r ingestResolver) Resolve(baseDir, ref string) (schedule.Media, error) {
+	return r.in.Resolve(baseDir, ref)
+}
+
+func (r ingestResolver) Prefetch(baseDir string, refs []string) error {
+	paths := make([]string, len(refs))
+	for i, ref := range refs {
+		paths[i] = ref
+		if !filepath.IsAbs(ref) {
+			paths[i] = filepath.Join(baseDir, ref)
 		}
 	}
-	in.Prefetch(paths, 2)
-	if err := ctx.Err(); err != nil {
+	r.in.Prefetch(paths, 2)
+	if r.ctx.Err() != nil {
 		// Stopped (a signal): nothing was applied; the caller's Discard
 		// removes what was staged.
-		return nil, errInterrupted
+		return errInterrupted
 	}
-	if err := f.Resolve(in); err != nil {
-		return nil, err
-	}
-	if err := f.CheckOverlaps(now); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return nil
 }
 
 // programMedia lists every media reference of a program.

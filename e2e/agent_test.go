@@ -18,6 +18,7 @@ import (
 
 	"loa/audio"
 	"loa/internal/testaudio"
+	"loa/internal/testwait"
 	"loa/sqlite"
 )
 
@@ -197,7 +198,49 @@ func asrun(t *testing.T, data string) []sqlite.AsRunEntry {
 	return rows
 }
 
-func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+// airFrames is how many frames the agent's output has taken: its sample
+// clock, from its status.
+func (a *agentProc) airFrames() int64 {
+	a.t.Helper()
+	_, body := a.get("/api/v1/status")
+	var s struct {
+		Device struct {
+			Frames int64 `json:"frames"`
+		} `json:"device"`
+	}
+	json.Unmarshal([]byte(body), &s)
+	return s.Device.Frames
+}
+
+// agentRate is the agents' output rate (audio.rate's default).
+const agentRate = 44100
+
+// waitOnAir waits until every agent's output has played d more audio, by
+// its sample clock: the stretch of output a test then analyses is counted
+// in frames played, not slept for, so a slow machine only takes longer.
+func waitOnAir(t *testing.T, d time.Duration, agents ...*agentProc) {
+	t.Helper()
+	want := int64(d.Seconds() * agentRate)
+	from := make([]int64, len(agents))
+	for i, a := range agents {
+		from[i] = a.airFrames()
+	}
+	for i, a := range agents {
+		waitUntil(t, fmt.Sprintf("%s more on air", d), d+30*time.Second, func() bool { return a.airFrames()-from[i] >= want })
+	}
+}
+
+// waitProgramAt waits until the agent reports its program on air at least
+// offset into it, and returns that status.
+func (a *agentProc) waitProgramAt(id string, offset, limit time.Duration) status {
+	a.t.Helper()
+	var s status
+	waitUntil(a.t, fmt.Sprintf("%s on air %s in", id, offset), limit, func() bool {
+		s = a.status()
+		return s.Program != nil && s.Program.ID == id && s.Program.OffsetNS >= float64(offset)
+	})
+	return s
+}
 
 // The real daemon on the real oto → ALSA → PulseAudio path starts a program
 // on time: its first sample leaves the (paced) device at the scheduled
@@ -220,14 +263,16 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz before the program: %d %s", code, body)
 	}
-	sleepUntil(start.Add(2 * time.Second))
-	if s := a.status(); s.Program == nil || s.Program.ID != "dung-gio" || math.Abs(s.Program.OffsetNS/1e9-2) > 0.3 {
-		t.Fatalf("status 2 s into the program: %+v", s.Program)
+	// 2 s into the program by the agent's own report, which the wall
+	// clock at the moment of the report must agree with.
+	s := a.waitProgramAt("dung-gio", 2*time.Second, time.Until(start)+20*time.Second)
+	if now := time.Since(start).Seconds(); math.Abs(s.Program.OffsetNS/1e9-now) > 0.3 {
+		t.Fatalf("status %.2f s into the program: %+v", now, s.Program)
 	}
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz while playing: %d %s", code, body)
 	}
-	sleepUntil(start.Add(5 * time.Second))
+	waitUntil(t, "the tone logged", time.Until(start)+20*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 
 	onset, ok := rec.Onset(start.Add(-3*time.Second), 0.01)
 	if !ok {
@@ -275,28 +320,28 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 	addr := freePort(t)
 	config := writeAgentConfig(t, dir, data, addr, "null", "")
 	a := startAgent(t, config, addr, data, nil)
-	sleepUntil(start.Add(6 * time.Second))
-	if s := a.status(); s.Program == nil || s.Program.ID != "dai" {
-		t.Fatalf("not on air before the kill: %+v", s)
-	}
+	a.waitProgramAt("dai", 6*time.Second, time.Until(start)+30*time.Second) // on air before the kill
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	a.wait()
+	// The station stays down 2 s: the scenario (the program runs on
+	// without it), not a wait for anything.
 	time.Sleep(2 * time.Second)
 
 	restarted := time.Now()
 	b := startAgent(t, config, addr, data, nil)
 	var joined time.Duration
-	for time.Since(restarted) < 3*time.Second {
-		if s := b.status(); s.Program != nil && s.Program.ID == "dai" {
-			joined = time.Since(restarted)
-			want := time.Since(start).Seconds()
-			if got := s.Program.OffsetNS / 1e9; math.Abs(got-want) > 0.5 {
-				t.Fatalf("joined at offset %.2f s, the wall clock says %.2f s", got, want)
-			}
-			break
+	testwait.Poll(3*time.Second, func() bool {
+		s := b.status()
+		if s.Program == nil || s.Program.ID != "dai" {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		joined = time.Since(restarted)
+		want := time.Since(start).Seconds()
+		if got := s.Program.OffsetNS / 1e9; math.Abs(got-want) > 0.5 {
+			t.Fatalf("joined at offset %.2f s, the wall clock says %.2f s", got, want)
+		}
+		return true
+	})
 	if joined == 0 {
 		t.Fatal("not back on air within 3 s of the restart")
 	}

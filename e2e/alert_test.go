@@ -82,7 +82,11 @@ func TestAlertEmergencyTextPreemptsThreeWards(t *testing.T) {
 		})
 		a.waitLinked()
 	}
-	time.Sleep(2 * time.Second) // some program before the alert
+	var all []*agentProc
+	for _, w := range wards {
+		all = append(all, agents[w])
+	}
+	waitOnAir(t, 2*time.Second, all...) // some program before the alert
 
 	out := run(t, c.ctl, "loactl", "alert", "send", "--text", "Cảnh báo khẩn cấp. Bão số năm đang vào đất liền. Người dân ven sông sơ tán ngay.",
 		"--voice", "vi-vn-x-south", "--to", "all", "--priority", "emergency", "--headline", "Bão số 5", "--wait", "--timeout", "45s")
@@ -104,7 +108,7 @@ func TestAlertEmergencyTextPreemptsThreeWards(t *testing.T) {
 	if strings.Count(status, "đã phát xong / finished") != 3 {
 		t.Fatalf("loactl alert status:\n%s", status)
 	}
-	time.Sleep(3 * time.Second) // the program again
+	waitOnAir(t, 3*time.Second, all...) // the program again
 	for _, w := range wards {
 		agents[w].stop()
 	}
@@ -197,11 +201,15 @@ func TestAlertOfflineWardAndExpiry(t *testing.T) {
 
 	id := c.alertSend("--media", "coi.wav", "--to", "all", "--priority", "emergency", "--expires", "12s", "--chime=false")
 	sent := time.Now()
+	// phuong-1 stays offline 2 s after the send: the scenario (a ward
+	// back before the expiry), not a wait for anything.
 	time.Sleep(2 * time.Second)
 	a1 = a1.restart()
 	c.waitWardState(id, "phuong-1", "finished", 20*time.Second)
 
-	sleepUntil(sent.Add(13 * time.Second))
+	// phuong-2 comes back once the alert has expired: a deadline only the
+	// wall clock tells.
+	waitUntil(t, "the alert's expiry past", 30*time.Second, func() bool { return time.Since(sent) > 13*time.Second })
 	a2 = a2.restart()
 	st := c.waitWardState(id, "phuong-2", "rejected", 20*time.Second)
 	if st.Reason != alert.ReasonExpired {
@@ -276,7 +284,16 @@ func TestProgramChangeNotifiedOverNATS(t *testing.T) {
 	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "ban-tin.wav"))
 	a := c.startWard("phuong-1", "null")
 	a.waitLinked()
-	time.Sleep(time.Second) // past the first poll at start
+	waitUntil(t, "the first poll at start", 15*time.Second, func() bool {
+		_, body := a.get("/api/v1/status")
+		var s struct {
+			Sync *struct {
+				LastSuccess string `json:"last_success"`
+			} `json:"sync"`
+		}
+		json.Unmarshal([]byte(body), &s)
+		return s.Sync != nil && s.Sync.LastSuccess != ""
+	})
 	later := time.Now().In(ict).Add(3 * time.Hour)
 	prog := filepath.Join(c.dir, "p.yaml")
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: thong-bao\n    date: %s\n    at: \"%s\"\n    items: [ban-tin.wav]\n",
@@ -382,7 +399,9 @@ func TestAlertAttacksOnTheBus(t *testing.T) {
 	if st := c.wardState(real, "phuong-1"); st.State != "finished" || st.Rejections != 1 {
 		t.Fatalf("the real alert after its replay: %+v", st)
 	}
-	time.Sleep(time.Second)
+	// Every forged alert was reported refused above; the real one is
+	// logged once it has played, and nothing else is.
+	waitUntil(t, "the real alert logged", 15*time.Second, func() bool { return len(alertRows(t, a.data)) > 0 })
 	if rows := alertRows(t, a.data); len(rows) != 1 || rows[0].Program != real {
 		t.Fatalf("as-run: %+v", rows)
 	}

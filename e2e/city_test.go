@@ -69,11 +69,14 @@ func (c *cityProc) start() {
 	}
 	go func() { c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(c.stop)
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(c.url + "/healthz"); err == nil {
+	if testwait.Poll(15*time.Second, func() bool {
+		resp, err := http.Get(c.url + "/healthz")
+		if err == nil {
 			resp.Body.Close()
-			return
 		}
+		return err == nil
+	}) {
+		return
 	}
 	b, _ := os.ReadFile(c.log)
 	t.Fatalf("loa-city did not answer:\n%s", b)
@@ -151,7 +154,7 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 
 	// The city goes away before the program: the ward plays it anyway.
 	city.stop()
-	sleepUntil(start.Add(5 * time.Second))
+	waitUntil(t, "the program logged", time.Until(start)+30*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 	rows := asrun(t, data)
 	if len(rows) != 1 || rows[0].Program != "ban-tin-thanh-pho" || rows[0].Result != "completed" || rows[0].Source != "city" {
 		t.Fatalf("as-run with the city offline: %+v", rows)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"loa/internal/testwait"
 )
 
 type wardHealth struct {
@@ -128,13 +130,10 @@ func TestFleetHealthEndToEnd(t *testing.T) {
 	want := map[string]string{"phuong-loi": "device!", "phuong-im": "silent!", "phuong-tot": "on air"}
 	began := time.Now()
 	var got map[string]string
-	for time.Since(began) < 45*time.Second {
+	testwait.Poll(45*time.Second, func() bool {
 		got = wardStates(t, ctl)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return fmt.Sprint(got) == fmt.Sprint(want)
+	})
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after 45 s: %v, want %v\n%s", got, want, run(t, ctl, "loactl", "wards"))
 	}

@@ -44,15 +44,15 @@ func TestCityLiveAnnouncement(t *testing.T) {
 		waitUntil(t, "the program on air", 30*time.Second, func() bool { s := a.alertStatus(); return s.Program != nil })
 		a.waitLinked()
 	}
-	time.Sleep(2 * time.Second)
+	waitOnAir(t, 2*time.Second, agents["phuong-1"], agents["phuong-2"])
 	id := run(t, c.ctl, "loactl", "live", "start", "--stream", ice.URL("/phat-thanh.mp3"), "--to", "phuong-1", "--mode", "exclusive")
 	t.Logf("live announcement %s", id)
-	time.Sleep(8 * time.Second)
+	waitOnAir(t, 8*time.Second, agents["phuong-1"], agents["phuong-2"])
 	if out := run(t, c.ctl, "loactl", "live", "list"); !strings.Contains(out, "phuong-1") {
 		t.Errorf("loactl live list:\n%s", out)
 	}
 	run(t, c.ctl, "loactl", "live", "stop")
-	time.Sleep(4 * time.Second)
+	waitOnAir(t, 4*time.Second, agents["phuong-1"], agents["phuong-2"])
 	for _, a := range agents {
 		a.stop()
 	}

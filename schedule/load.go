@@ -227,9 +227,22 @@ func (h occHeap) down(i int) {
 	}
 }
 
+// Prefetcher is a MediaResolver that can fetch a file's media all at once
+// before they are resolved one by one (the agent ingests them on all
+// cores). An error from Prefetch stops the load as it is (the load was
+// interrupted, say): no File, that error.
+type Prefetcher interface {
+	Prefetch(baseDir string, refs []string) error
+}
+
 // LoadFile reads, parses, resolves and checks a program file, reporting all
 // problems together where it can: field errors, media errors and overlaps
-// (from now on). Any problem means no File.
+// (from now on). Any problem means no File. The file is read once; the
+// bytes checked are in File.Body, so that what is stored is what was
+// checked.
+//
+// It is the one way a program file is loaded: `loa-agent program load`,
+// its --check and render all go through it.
 func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 	data, err := ReadFile(path)
 	if err != nil {
@@ -244,6 +257,11 @@ func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 		}
 		errs = append(errs, list...)
 	}
+	if pf, ok := r.(Prefetcher); ok {
+		if err := pf.Prefetch(filepath.Dir(path), f.mediaRefList()); err != nil {
+			return nil, err
+		}
+	}
 	if err := f.Resolve(r); err != nil {
 		errs = append(errs, err.(ErrorList)...)
 	}
@@ -253,7 +271,24 @@ func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 	if len(errs) > 0 {
 		return nil, errs.err()
 	}
+	f.Body = data
 	return f, nil
+}
+
+// mediaRefList lists the distinct media references of the file, in file
+// order.
+func (f *File) mediaRefList() []string {
+	var refs []string
+	seen := map[string]bool{}
+	for _, p := range f.Programs {
+		p.mediaRefs(func(ref *MediaRef) {
+			if !seen[ref.Ref] {
+				seen[ref.Ref] = true
+				refs = append(refs, ref.Ref)
+			}
+		})
+	}
+	return refs
 }
 
 // ReadFile reads a program file, reading no more than MaxFileSize (and a

@@ -145,6 +145,72 @@ func TestResolveErrors(t *testing.T) {
 	}
 }
 
+// A bad cron and two missing media are three errors, not the first one
+// (the agent's `program load`, --check and render report the same three:
+// agent.TestProgramLoadReportsEveryProblemOnEveryPath).
+func TestLoadFileBadCronAndTwoMissingMedia(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	src := "programs:\n" +
+		"  - id: sang\n    cron: \"0 25 * * *\"\n    items: [a.mp3]\n" +
+		"  - id: trua\n    cron: \"0 11 * * *\"\n    items: [khong-co.mp3]\n" +
+		"  - id: chieu\n    cron: \"0 17 * * *\"\n    items: [cung-khong-co.mp3]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFile(path, testMedia, dec1(t))
+	if f != nil {
+		t.Error("LoadFile returned a file despite errors")
+	}
+	want := []string{
+		path + `:3: bad cron "0 25 * * *": end of range (25) above maximum (23): 25`,
+		path + `:7: media khong-co.mp3: no such file`,
+		path + `:10: media cung-khong-co.mp3: no such file`,
+	}
+	if got := errorLines(t, err); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// prefetchRecorder is a resolver that records what LoadFile prefetched.
+type prefetchRecorder struct {
+	mapResolver
+	base string
+	refs []string
+	err  error
+}
+
+func (p *prefetchRecorder) Prefetch(base string, refs []string) error {
+	p.base, p.refs = base, refs
+	return p.err
+}
+
+// A resolver that can prefetch is given every distinct reference of the
+// file at once, before any is resolved; its error stops the load.
+func TestLoadFilePrefetches(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.yaml")
+	src := "programs:\n  - id: a\n    cron: \"0 6 * * *\"\n    chime: a.mp3\n    items: [b.mp3, a.mp3]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &prefetchRecorder{mapResolver: testMedia}
+	f, err := LoadFile(path, r, dec1(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.base != dir || strings.Join(r.refs, ",") != "a.mp3,b.mp3" {
+		t.Errorf("prefetched %q in %s, want a.mp3,b.mp3 in %s", r.refs, r.base, dir)
+	}
+	if string(f.Body) != src {
+		t.Errorf("Body %q, want the file's text", f.Body)
+	}
+	stop := errors.New("interrupted")
+	r.err = stop
+	if f, err := LoadFile(path, r, dec1(t)); f != nil || err != stop {
+		t.Errorf("LoadFile with a failing prefetch = %v, %v; want nil, its error", f, err)
+	}
+}
+
 // LoadFile reports field errors, media errors and overlaps in one pass.
 func TestLoadFileAllErrors(t *testing.T) {
 	dir := t.TempDir()

@@ -116,6 +116,8 @@ type File struct {
 	Path     string
 	Location *time.Location
 	Programs []*Program
+	// Body is the text the file was loaded from (set by LoadFile).
+	Body []byte
 }
 
 // mediaRefs calls fn for every media reference of p, in file order.
