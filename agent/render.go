@@ -283,8 +283,8 @@ func storedSource(f *schedule.File) sqlite.ProgramSource {
 			refs[m.Ref] = m.Key
 		}
 	}
-	body, _ := os.ReadFile(f.Path)
-	return sqlite.ProgramSource{Name: SourceLocal, Path: f.Path, Body: body, MediaMap: refs}
+	// The bytes that were checked, not the file read again.
+	return sqlite.ProgramSource{Name: SourceLocal, Path: f.Path, Body: f.Body, MediaMap: refs}
 }
 
 func openPCM(path string) (audio.FrameReader, error) {

@@ -153,8 +153,8 @@ func TestEmergencyPreemptsAndProgramResumesToTheSample(t *testing.T) {
 		"programs:\n  - id: prog\n    cron: \"0 6 * * *\"\n    items: [prog]\n")
 	var reports []string
 	r.playAt(Alert{ID: "bao", Priority: Emergency, Content: "siren", At: wallTime(t, "2026-11-26 06:00:03"),
-		Report: func(id, state string, at time.Time) {
-			reports = append(reports, state+" "+at.In(ict).Format("15:04:05.000"))
+		Report: func(o AlertOutcome) {
+			reports = append(reports, o.State.String()+" "+o.At.In(ict).Format("15:04:05.000"))
 		}})
 	r.run(13 * time.Second)
 	r.finish()
