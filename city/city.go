@@ -110,6 +110,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.board = c.newBoard()
 	c.Library = library.New(libraryConfig(cfg), store, libraryDB{db}, log)
 	c.Library.Now = func() time.Time { return c.Now() }
+	c.Library.Edit = libraryDB{db}
 	c.Alerting = c.newAlerting()
 	c.Audit = audit.New(db.Read(), log)
 	c.Audit.Now = func() time.Time { return c.Now() }

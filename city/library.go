@@ -49,6 +49,19 @@ func CheckTools(ctx context.Context, cfg Config) error {
 	return library.CheckTools(ctx, libraryConfig(cfg))
 }
 
+// SetMediaTitle and DeleteMedia make libraryDB the library's Editor.
+func (l libraryDB) SetMediaTitle(ctx context.Context, key, title string) error {
+	return l.db.Update(ctx, func(tx sqlite.CityTx) error { return tx.SetMediaTitle(ctx, key, title) })
+}
+
+func (l libraryDB) DeleteMedia(ctx context.Context, key string) (uses []string, err error) {
+	err = l.db.Update(ctx, func(tx sqlite.CityTx) error {
+		uses, err = tx.DeleteMedia(ctx, key, l.db.Now())
+		return err
+	})
+	return uses, err
+}
+
 // libraryDB is the library's rows in the city's database.
 type libraryDB struct{ db *sqlite.CityDB }
 

@@ -147,6 +147,14 @@ func (l consoleLibrary) Add(ctx context.Context, body io.Reader, name, title, by
 	return mediaJSON(m, created), created, nil
 }
 
+func (l consoleLibrary) Retitle(ctx context.Context, key, title string) error {
+	return l.c.Library.Retitle(ctx, key, title)
+}
+
+func (l consoleLibrary) Delete(ctx context.Context, key string) error {
+	return l.c.Library.Delete(ctx, key)
+}
+
 // consoleSpeaker: the library's normalisation and espeak-ng.
 type consoleSpeaker struct{ c *City }
 

@@ -118,6 +118,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /library", c.authed(c.getLibrary))
 	mux.Handle("GET /library/audio/{sha256}", c.authed(c.getMediaAudio))
 	mux.Handle("POST /library/upload", c.authed(c.postLibraryUpload))
+	mux.Handle("POST /library/item/{sha256}", c.authed(c.postMediaEdit))
 	mux.Handle("GET /library/speak", c.authed(c.getSpeak))
 	mux.Handle("POST /library/speak", c.authed(c.postSpeak))
 	mux.Handle("GET /library/speak/{id}", c.authed(c.getSpeakPreview))

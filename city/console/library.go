@@ -24,6 +24,10 @@ type Library interface {
 	// Add ingests one uploaded file under name (transcoded, checked,
 	// measured); created is false when the same content was there.
 	Add(ctx context.Context, body io.Reader, name, title, by string) (m api.Media, created bool, err error)
+	// Retitle changes an item's title; its names stay.
+	Retitle(ctx context.Context, sha256, title string) error
+	// Delete removes an item, or says what still uses it.
+	Delete(ctx context.Context, sha256 string) error
 }
 
 // mediaRow is one item as the library page shows it.
@@ -173,4 +177,30 @@ func (c *Console) postLibraryUpload(w http.ResponseWriter, r *http.Request, s *S
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].Error != "" && results[j].Error == "" })
 	c.showLibrary(w, r, s, status, results)
+}
+
+// postMediaEdit changes an item's title or deletes it; a refusal (in use,
+// bad title) is shown on the library page and changes nothing.
+func (c *Console) postMediaEdit(w http.ResponseWriter, r *http.Request, s *Session) {
+	l := langOf(r)
+	if !canEditLibrary(s.Role) {
+		c.errorPage(w, r, s, http.StatusForbidden, T(l, "forbidden"))
+		return
+	}
+	sha := r.PathValue("sha256")
+	var err error
+	var done string
+	switch r.PostFormValue("action") {
+	case "title":
+		err, done = c.deps.Library.Retitle(r.Context(), sha, r.PostFormValue("title")), T(l, "library.retitled")
+	case "delete":
+		err, done = c.deps.Library.Delete(r.Context(), sha), T(l, "library.deleted")
+	default:
+		err = errors.New("?")
+	}
+	if err != nil {
+		c.showLibrary(w, r, s, http.StatusBadRequest, []uploadResult{{Error: err.Error()}})
+		return
+	}
+	c.showLibrary(w, r, s, http.StatusOK, []uploadResult{{Title: done, Created: true}})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,58 @@ func TestLibraryReadOnlyForTechnician(t *testing.T) {
 	req.Header.Set("Content-Type", ctype)
 	if resp, _ := b.Do(req); resp.StatusCode != http.StatusForbidden || len(tc.library.items) != 0 {
 		t.Fatalf("technician upload: %d", resp.StatusCode)
+	}
+}
+
+func (f *fakeLibrary) Retitle(_ context.Context, sha, title string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.items {
+		if f.items[i].SHA256 == sha {
+			f.items[i].Title = title
+			return nil
+		}
+	}
+	return errors.New("no such item")
+}
+
+// Delete refuses an item named "dang-dung.mp3", as the city refuses one a
+// program uses.
+func (f *fakeLibrary) Delete(_ context.Context, sha string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, m := range f.items {
+		if m.SHA256 == sha {
+			if m.Names[0] == "dang-dung.mp3" {
+				return errors.New("đang được dùng, không xoá được: programs ward:phuong-ben-nghe / in use, not deleted: programs ward:phuong-ben-nghe")
+			}
+			f.items = append(f.items[:i], f.items[i+1:]...)
+			return nil
+		}
+	}
+	return errors.New("no such item")
+}
+
+func TestLibraryRetitleAndDelete(t *testing.T) {
+	tc := startConsole(t)
+	b := browser(t)
+	login(t, tc, b, "lan", "mật-khẩu-dài-1")
+	ctx := context.Background()
+	tc.library.Add(ctx, strings.NewReader("ID3 a"), "dang-dung.mp3", "Đang dùng", "lan")
+	tc.library.Add(ctx, strings.NewReader("ID3 b"), "cu.mp3", "Bản tin cũ", "lan")
+	inUse, old := tc.library.items[1].SHA256, tc.library.items[0].SHA256
+	_, _, page := do(t, b, "GET", tc.srv.URL+"/library", nil, nil)
+	tok := csrfOf(t, page)
+	code, _, page := do(t, b, "POST", tc.srv.URL+"/library/item/"+old, url.Values{"csrf": {tok}, "action": {"title"}, "title": {"Bản tin thứ Hai"}}, nil)
+	if code != 200 || !strings.Contains(page, "Đã đổi tiêu đề.") || !strings.Contains(page, "<strong>Bản tin thứ Hai</strong>") {
+		t.Fatalf("retitle: %d\n%s", code, page)
+	}
+	code, _, page = do(t, b, "POST", tc.srv.URL+"/library/item/"+inUse, url.Values{"csrf": {tok}, "action": {"delete"}}, nil)
+	if code != 400 || !strings.Contains(page, "đang được dùng, không xoá được: programs ward:phuong-ben-nghe") || len(tc.library.items) != 2 {
+		t.Fatalf("delete in use: %d\n%s", code, page)
+	}
+	code, _, page = do(t, b, "POST", tc.srv.URL+"/library/item/"+old, url.Values{"csrf": {tok}, "action": {"delete"}}, nil)
+	if code != 200 || !strings.Contains(page, "Đã xoá.") || len(tc.library.items) != 1 {
+		t.Fatalf("delete: %d\n%s", code, page)
 	}
 }

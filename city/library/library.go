@@ -116,7 +116,10 @@ type Service struct {
 	Config Config
 	Files  Files
 	DB     DB
-	Log    *slog.Logger
+	// Edit changes and deletes items (edit.go); nil: the library is
+	// read-only.
+	Edit Editor
+	Log  *slog.Logger
 	// Now is the clock (upload expiry); tests fake it.
 	Now func() time.Time
 
