@@ -60,4 +60,3 @@ func (t CityTx) DeleteMedia(ctx context.Context, sha string, now time.Time) ([]s
 	res, err := t.q.ExecContext(ctx, `DELETE FROM media WHERE sha256 = ?`, sha)
 	return nil, oneRow(res, err)
 }
-
