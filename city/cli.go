@@ -31,6 +31,8 @@ Usage:
   loa-city ward add ID [--group G]... [--config FILE]   register a ward; prints its token once
   loa-city ward code ID [--code-ttl 24h] [--config FILE]   a new one-time join code for a ward
   loa-city ward list [--json] [--config FILE]
+  loa-city ward set ID [--name "Phường Bến Nghé"] [--lat 10.78 --lon 106.70] [--config FILE]
+                                   a ward's name with its diacritics, and where its station is
   loa-city user add NAME --role ROLE [--json] [--config FILE]
                                    add a user; prints a one-time console password and the API token, once
                                    (roles: admin, operator, alerter, technician)
@@ -81,6 +83,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdWardCode(ctx, rest[1:], stdout, stderr)
 		case "ward list":
 			return cmdWardList(ctx, rest[1:], stdout, stderr)
+		case "ward set":
+			return cmdWardSet(ctx, rest[1:], stdout, stderr)
 		case "ward key":
 			return cmdWardKey(ctx, rest[1:], stdout, stderr)
 		case "user add":
@@ -109,6 +113,7 @@ var commandTitles = map[string]string{
 	"ward add":     "Thêm đài phường/xã (register a ward)",
 	"ward code":    "Mã kết nối đài phường/xã (a ward's one-time join code)",
 	"ward list":    "Danh sách đài phường/xã (the wards)",
+	"ward set":     "Tên và vị trí đài phường/xã (a ward's name and location)",
 	"ward key":     "Cấp lại khoá NATS của đài phường/xã (re-issue a ward's NATS key)",
 	"user add":     "Thêm người dùng (add a user)",
 	"user passwd":  "Cấp lại mật khẩu dùng một lần (a new one-time password)",
@@ -320,6 +325,54 @@ func writeJSONTo(stdout, stderr io.Writer, v any) int {
 		return failed(stderr, "json", err)
 	}
 	return exitOK
+}
+
+func cmdWardSet(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("ward set", "ID", "Set a ward's display name (with its diacritics, shown on the console) and the\nlocation of its station (latitude and longitude in degrees, for the map).\nA flag left out keeps its value.", stdout, stderr)
+	name := c.fs.String("name", "", `display name, e.g. "Phường Bến Nghé"`)
+	lat := c.fs.Float64("lat", 0, "latitude, degrees north (with --lon)")
+	lon := c.fs.Float64("lon", 0, "longitude, degrees east (with --lat)")
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	w, err := city.Accounts.Ward(ctx, pos[0])
+	if err != nil {
+		return failed(stderr, "ward set", err)
+	}
+	newName, la, lo := w.DisplayName, w.Lat, w.Lon
+	if set["name"] {
+		newName = *name
+	}
+	if set["lat"] || set["lon"] {
+		la, lo = nil, nil
+		if set["lat"] {
+			la = lat
+		}
+		if set["lon"] {
+			lo = lon
+		}
+	}
+	if err := city.Accounts.SetWardInfo(ctx, pos[0], newName, la, lo); err != nil {
+		return failed(stderr, "ward set", err)
+	}
+	city.Audit.Record(ctx, "loa-city", "ward.set", pos[0], strings.TrimSpace(fmt.Sprintf("%s %s", newName, fmtLocation(la, lo))))
+	fmt.Fprintf(stdout, "Đã cập nhật %s / ward %s updated: %q %s\n", pos[0], pos[0], newName, fmtLocation(la, lo))
+	return exitOK
+}
+
+func fmtLocation(lat, lon *float64) string {
+	if lat == nil || lon == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.5f,%.5f", *lat, *lon)
 }
 
 func cmdWardList(ctx context.Context, args []string, stdout, stderr io.Writer) int {

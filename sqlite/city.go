@@ -70,6 +70,10 @@ type Ward struct {
 	// SeenVersion in effect.
 	LastSeen    time.Time
 	SeenVersion int64
+	// DisplayName is the ward's name with its diacritics ("" : none);
+	// Lat and Lon where its station is (nil: not known).
+	DisplayName string
+	Lat, Lon    *float64
 }
 
 // AddWard registers a ward with the hash of its token.
@@ -94,18 +98,24 @@ func (t CityTx) AddWard(ctx context.Context, w Ward, tokenHash []byte) error {
 
 // Wards lists every ward, by id.
 func (t CityTx) Wards(ctx context.Context) ([]Ward, error) {
-	return t.wards(ctx, `SELECT id, created_at, last_seen, seen_version FROM wards ORDER BY id`)
+	return t.wards(ctx, `SELECT id, created_at, last_seen, seen_version, display_name, lat, lon FROM wards ORDER BY id`)
 }
 
 // WardsInGroup lists the wards of group g, by id.
 func (t CityTx) WardsInGroup(ctx context.Context, g string) ([]Ward, error) {
-	return t.wards(ctx, `SELECT id, created_at, last_seen, seen_version FROM wards
+	return t.wards(ctx, `SELECT id, created_at, last_seen, seen_version, display_name, lat, lon FROM wards
 		WHERE id IN (SELECT ward FROM ward_groups WHERE grp = ?) ORDER BY id`, g)
+}
+
+// SetWardInfo sets a ward's display name and location (nil: not known).
+func (t CityTx) SetWardInfo(ctx context.Context, id, name string, lat, lon *float64) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE wards SET display_name = ?, lat = ?, lon = ? WHERE id = ?`, name, lat, lon, id)
+	return oneRow(res, err)
 }
 
 // Ward returns one ward.
 func (t CityTx) Ward(ctx context.Context, id string) (Ward, error) {
-	ws, err := t.wards(ctx, `SELECT id, created_at, last_seen, seen_version FROM wards WHERE id = ?`, id)
+	ws, err := t.wards(ctx, `SELECT id, created_at, last_seen, seen_version, display_name, lat, lon FROM wards WHERE id = ?`, id)
 	if err != nil {
 		return Ward{}, err
 	}
@@ -125,11 +135,15 @@ func (t CityTx) wards(ctx context.Context, q string, args ...any) ([]Ward, error
 		var w Ward
 		var created int64
 		var seen sql.NullInt64
-		if err := rows.Scan(&w.ID, &created, &seen, &w.SeenVersion); err != nil {
+		var lat, lon sql.NullFloat64
+		if err := rows.Scan(&w.ID, &created, &seen, &w.SeenVersion, &w.DisplayName, &lat, &lon); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		w.CreatedAt = fromMS(created)
+		if lat.Valid && lon.Valid {
+			w.Lat, w.Lon = &lat.Float64, &lon.Float64
+		}
 		if seen.Valid {
 			w.LastSeen = fromMS(seen.Int64)
 		}

@@ -32,6 +32,8 @@ type LoginTx interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	DeleteUserSessions(ctx context.Context, user string) error
 	DeleteExpiredSessions(ctx context.Context) error
+	// SetWardInfo sets a ward's display name and location (wards.go).
+	SetWardInfo(ctx context.Context, id, name string, lat, lon *float64) error
 }
 
 // Session is a logged-in browser as stored (by the hash of its id).

@@ -3,7 +3,9 @@ package accounts
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
+	"unicode/utf8"
 
 	"loa/sqlite"
 )
@@ -59,4 +61,30 @@ func (s *Service) Ward(ctx context.Context, id string) (Ward, error) {
 // Wards lists every ward, by id.
 func (s *Service) Wards(ctx context.Context) ([]Ward, error) {
 	return s.Store.Read().Wards(ctx)
+}
+
+// SetWardInfo sets a ward's display name, written as people write it
+// ("Phường Bến Nghé"), and where its station is (both lat and lon, or
+// neither), for the console's lists and map.
+func (s *Service) SetWardInfo(ctx context.Context, id, name string, lat, lon *float64) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case !validID(id):
+		return badInput("ward id %q: want lowercase letters a-z, digits and '-' (at most 64)", id)
+	case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\t"):
+		return badInput("tên phường %q: tối đa 100 ký tự, một dòng / display name %q: at most 100 characters, one line", name, name)
+	case (lat == nil) != (lon == nil):
+		return badInput("vị trí: cần cả vĩ độ và kinh độ / location: want both --lat and --lon")
+	case lat != nil && (*lat < -90 || *lat > 90 || *lon < -180 || *lon > 180 || math.IsNaN(*lat) || math.IsNaN(*lon)):
+		return badInput("vị trí %v, %v: vĩ độ -90..90, kinh độ -180..180 / location %v, %v: latitude -90..90, longitude -180..180", *lat, *lon, *lat, *lon)
+	}
+	ls, err := s.logins()
+	if err != nil {
+		return err
+	}
+	err = ls.UpdateLogins(ctx, func(tx LoginTx) error { return tx.SetWardInfo(ctx, id, name, lat, lon) })
+	if errors.Is(err, sqlite.ErrNotFound) {
+		return badInput("không có phường %s / no ward %s", id, id)
+	}
+	return err
 }
