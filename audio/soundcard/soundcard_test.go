@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"loa/audio"
+	"loa/internal/testwait"
 )
 
 // These tests use the real oto → ALSA path with no sound card: an ALSA
@@ -113,10 +114,7 @@ func childCapture(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- card.Run(ctx, e) }()
 	// Unpaced: the file plugin takes samples as fast as the CPU allows.
-	deadline := time.Now().Add(20 * time.Second)
-	for e.Position() < 44100 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Poll(20*time.Second, func() bool { return e.Position() >= 44100 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
