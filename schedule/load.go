@@ -241,13 +241,22 @@ type Prefetcher interface {
 // bytes checked are in File.Body, so that what is stored is what was
 // checked.
 //
-// It is the one way a program file is loaded: `loa-agent program load`,
-// its --check and render all go through it.
+// It is the one way a program file is loaded at a ward: `loa-agent program
+// load`, its --check and render all go through it; the city loads the
+// files it is sent through Load, the same steps on bytes in hand.
 func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return Load(path, data, r, now)
+}
+
+// Load parses, resolves and checks the program file data (named path in
+// messages): every problem together, sorted by line, and no File if there
+// is any. checks are more rules of the caller's (the city's time zone),
+// run on the file as parsed, their problems among the others.
+func Load(path string, data []byte, r MediaResolver, now time.Time, checks ...func(*File) ErrorList) (*File, error) {
 	f, err := Parse(path, data)
 	var errs ErrorList
 	if err != nil {
@@ -256,6 +265,9 @@ func LoadFile(path string, r MediaResolver, now time.Time) (*File, error) {
 			return nil, err
 		}
 		errs = append(errs, list...)
+	}
+	for _, check := range checks {
+		errs = append(errs, check(f)...)
 	}
 	if pf, ok := r.(Prefetcher); ok {
 		if err := pf.Prefetch(filepath.Dir(path), f.mediaRefList()); err != nil {

@@ -339,27 +339,18 @@ func (s *Service) targetWards(ctx context.Context, tx Tx, target string) ([]sqli
 
 // parseNew parses, checks and resolves a file being loaded on its own.
 func (s *Service) parseNew(l *setLoader, file string, body []byte) (*loadedSet, schedule.ErrorList) {
-	var errs schedule.ErrorList
-	f, err := schedule.Parse(file, body)
-	if err != nil {
-		var list schedule.ErrorList
-		if !errors.As(err, &list) || f == nil {
-			return nil, append(errs, &schedule.Error{File: file, Msg: err.Error(), Err: err})
+	ls := &loadedSet{body: body, refs: map[string]string{}}
+	f, err := schedule.Load(file, body, libraryResolver{l: l, used: ls.refs}, s.Now(), func(f *schedule.File) schedule.ErrorList {
+		if f.Location.String() != s.Location.String() {
+			return schedule.ErrorList{s.zoneError(file, body, f)}
 		}
-		errs = append(errs, list...)
+		return nil
+	})
+	if err != nil {
+		return nil, asList(file, err)
 	}
-	if f.Location.String() != s.Location.String() {
-		errs = append(errs, s.zoneError(file, body, f))
-	}
-	ls := &loadedSet{file: f, body: body, refs: map[string]string{}}
-	if err := f.Resolve(libraryResolver{l: l, used: ls.refs}); err != nil {
-		errs = append(errs, asList(file, err)...)
-	}
-	if err := f.CheckOverlaps(s.Now()); err != nil {
-		errs = append(errs, asList(file, err)...)
-	}
-	sortErrors(errs)
-	return ls, errs
+	ls.file = f
+	return ls, nil
 }
 
 func asList(file string, err error) schedule.ErrorList {
