@@ -28,6 +28,7 @@ import (
 	"loa/city/audit"
 	"loa/city/board"
 	"loa/city/console"
+	"loa/city/httpapi"
 	"loa/city/library"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
@@ -61,8 +62,9 @@ type City struct {
 	console *console.Console
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
-	board   *board.Service
-	metrics metricsHandler
+	board *board.Service
+	// api is the JSON API (city/httpapi), the first face.
+	api *httpapi.Server
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
 	// Alerting sends, cancels and follows alerts and live announcements
@@ -117,6 +119,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		db.Close()
 		return nil, err
 	}
+	c.api = c.newAPI() // city/httpapi.go
 	return c, nil
 }
 
