@@ -38,6 +38,10 @@ func (fakeAccounts) LookupToken(ctx context.Context, tok string) (accounts.Princ
 	return accounts.Principal{}, accounts.ErrUnknownToken
 }
 
+func (fakeAccounts) Ward(ctx context.Context, id string) (accounts.Ward, error) {
+	return accounts.Ward{ID: id}, nil
+}
+
 func (fakeAccounts) Users(ctx context.Context) ([]accounts.User, error) { return nil, nil }
 
 func (fakeAccounts) AddUser(ctx context.Context, name, role string) (string, error) {

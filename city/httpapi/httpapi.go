@@ -40,6 +40,9 @@ type Accounts interface {
 	// LookupToken says whose token tok is: accounts.ErrUnknownToken when
 	// nobody's.
 	LookupToken(ctx context.Context, tok string) (accounts.Principal, error)
+	// Ward is a registered ward; an error wrapping sqlite.ErrNotFound
+	// when there is none.
+	Ward(ctx context.Context, id string) (accounts.Ward, error)
 	Users(ctx context.Context) ([]accounts.User, error)
 	AddUser(ctx context.Context, name, role string) (token string, err error)
 	// RegisterReceiptKey: accounts.ErrReceiptKeyTaken when the ward has

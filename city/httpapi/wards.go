@@ -44,7 +44,7 @@ func (s *Server) postWard(w http.ResponseWriter, r *http.Request, p principal) {
 // broadcast log for a day in the city's zone, as shipped by the ward.
 func (s *Server) getAsRun(w http.ResponseWriter, r *http.Request, p principal) {
 	id := r.PathValue("id")
-	if _, err := s.d.Wards.Ward(r.Context(), id); err != nil {
+	if _, err := s.d.Accounts.Ward(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
