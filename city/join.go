@@ -15,13 +15,14 @@ import (
 
 // Join codes provision a ward without copying secrets by hand; the codes
 // themselves (made, kept as an HMAC, used once, expiring) are
-// city/accounts'. Here: the signed answer a ward gets for a code (POST
-// /api/v1/join), its rate limit, and the CLI's `ward code`.
+// city/accounts'; the route, its rate limit and the signing of the
+// answer are city/httpapi's. Here: the credentials a code gives (with the
+// ward's NATS link and TLS pins), and the CLI's `ward code`.
 
 // DefaultJoinTTL is how long a join code stays valid.
 const DefaultJoinTTL = accounts.DefaultJoinTTL
 
-// The join answer's shapes (city/api).
+// JoinFormat is the version of the join answer's payload (city/api).
 const JoinFormat = api.JoinFormat
 
 type (
