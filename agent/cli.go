@@ -361,7 +361,7 @@ func (c *CLI) render(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Channels, "channels", 2, "1 or 2")
 	fs.StringVar(&o.AsRunCSV, "asrun", "", "also write the as-run entries to this CSV file")
 	fs.StringVar(&o.Cache, "cache", "", "folder to keep decoded media between renders")
-	fs.Float64Var(&o.TargetLUFS, "target-lufs", -16, "station loudness target")
+	fs.Float64Var(&o.TargetLUFS, "target-lufs", cmdkit.DefaultTargetLUFS, "station loudness target")
 	fs.Func("alert", "local alert file injected at an offset: ALERT.yaml@+MM:SS (repeatable)", func(s string) error {
 		o.Alerts = append(o.Alerts, s)
 		return nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -62,17 +60,3 @@ func (c *City) probeAlerts(ctx context.Context) {
 // AlertProblems says why alerts cannot be stored or published now (none:
 // they can). Each problem is Vietnamese first, English beside it.
 func (c *City) AlertProblems() []string { return c.Alerting.Problems() }
-
-// getHealthz is GET /healthz (no token): 200 "ok" when the city can send
-// alerts, else 503 with one problem a line. A monitor (or a load
-// balancer) needs no more than the status.
-func (c *City) getHealthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	ps := c.AlertProblems()
-	if len(ps) == 0 {
-		w.Write([]byte("ok\n"))
-		return
-	}
-	w.WriteHeader(http.StatusServiceUnavailable)
-	w.Write([]byte("KHÔNG GỬI ĐƯỢC CẢNH BÁO / ALERTS CANNOT BE SENT\n" + strings.Join(ps, "\n") + "\n"))
-}

@@ -24,7 +24,9 @@ type reportMsg struct {
 // The receipt consumer: the NATS side of city/alerting's receipts intake.
 
 // reportIntake reads the wards' receipts from REPORTS through the city's
-// durable consumer: receipts sent while the city was down wait there.
+// durable consumer: receipts sent while the city was down wait there. The
+// consumer starts after the last receipt recorded, and is read by the one
+// consume-and-restart loop (natsbus.ConsumeLoop) the wards use too.
 func (c *City) reportIntake(ctx context.Context) {
 	h := c.alerts
 	select {
@@ -32,42 +34,20 @@ func (c *City) reportIntake(ctx context.Context) {
 		return
 	case <-h.ready:
 	}
-	wait := 500 * time.Millisecond
-	for ctx.Err() == nil {
-		var cons jetstream.Consumer
-		last, err := c.Alerting.LastReceiptSeq(ctx)
-		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			cons, err = natsbus.EnsureConsumer(cctx, h.js, natsbus.StreamReports, natsbus.CityReportConsumer(last+1))
-			cancel()
-		}
-		var cc jetstream.ConsumeContext
-		if err == nil {
-			cc, err = cons.Consume(func(m jetstream.Msg) { c.takeReport(ctx, m) },
-				jetstream.PullMaxMessages(1000), jetstream.PullHeartbeat(5*time.Second),
-				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-					c.Log.Debug("receipt intake", "err", err)
-				}))
-		}
-		if err != nil {
-			c.Log.Warn("receipt intake not ready; retrying", "err", err, "in", wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
+	natsbus.ConsumeLoop{
+		Name: "receipt intake",
+		Consumer: func(ctx context.Context) (jetstream.Consumer, error) {
+			last, err := c.Alerting.LastReceiptSeq(ctx)
+			if err != nil {
+				return nil, err
 			}
-			wait = min(wait*2, 10*time.Second)
-			continue
-		}
-		wait = 500 * time.Millisecond
-		select {
-		case <-ctx.Done():
-			cc.Stop()
-			return
-		case <-cc.Closed():
-			c.Log.Warn("receipt intake stopped; starting again")
-		}
-	}
+			return natsbus.EnsureConsumer(ctx, h.js, natsbus.StreamReports, natsbus.CityReportConsumer(last+1))
+		},
+		Handle:   func(m jetstream.Msg) { c.takeReport(ctx, m) },
+		Pull:     []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1000), jetstream.PullHeartbeat(5 * time.Second)},
+		RetryMin: 500 * time.Millisecond,
+		Log:      c.Log,
+	}.Run(ctx)
 }
 
 func (c *City) takeReport(ctx context.Context, m jetstream.Msg) {

@@ -1,13 +1,30 @@
-// Package city is the city station, loa-city: the media library (uploads
-// transcoded to one canonical format), programs per ward, group or the
-// whole city, the ward registry, and the signed manifests and media files
-// the wards fetch over HTTP.
+// Package city is loa-city: the wiring of the city's services and its
+// two faces, and what only the whole station knows.
 //
-// Why transcode at the city: wards decode with a pure-Go MP3 decoder that
-// is exact on MPEG-1 Layer III but was found to garble some low-rate MPEG-2
-// files, and a Pi on 3G should download each bulletin once, small. So every
-// upload, whatever its format, becomes one MP3 at 44.1 kHz mono, 64 kbps
-// CBR, checked to decode with the wards' decoder before it is accepted.
+// The services each own one job behind small interfaces of their own:
+// city/accounts (users, tokens, wards, join codes, receipt keys),
+// city/library (media, uploads, transcoding, speech), city/programs
+// (program files, manifests, timelines), city/alerting (alerts, receipts,
+// live announcements), city/board (the fleet board) and city/audit (the
+// record of changes). The faces are city/httpapi, the JSON API the wards,
+// loactl and scripts use, and city/console, the web console people use;
+// both ask the same services and neither knows how they are built.
+//
+// Open is the only place that knows every part: it opens the database,
+// the media store and the signing key, builds the services over them and
+// the faces over the services, through the adapters in this package
+// (accounts.go, library.go, programs.go, alerts.go, fleet.go, web.go,
+// httpapi.go). Here too: the NATS side (the embedded server, the wards'
+// alert and receipt streams, heartbeats and as-run intake: nats.go,
+// alert_bus.go, alert_reports.go, fleet_nats.go), TLS (tls.go), the
+// server's lifetime (Serve) and the loa-city commands (cli.go).
+//
+// Why transcode at the city (city/library): wards decode with a pure-Go
+// MP3 decoder that is exact on MPEG-1 Layer III but was found to garble
+// some low-rate MPEG-2 files, and a Pi on 3G should download each
+// bulletin once, small. So every upload, whatever its format, becomes one
+// MP3 at 44.1 kHz mono, 64 kbps CBR, checked to decode with the wards'
+// decoder before it is accepted.
 package city
 
 import (
@@ -28,6 +45,7 @@ import (
 	"loa/city/audit"
 	"loa/city/board"
 	"loa/city/console"
+	"loa/city/httpapi"
 	"loa/city/library"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
@@ -61,8 +79,9 @@ type City struct {
 	console *console.Console
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
-	board   *board.Service
-	metrics metricsHandler
+	board *board.Service
+	// api is the JSON API (city/httpapi), the first face.
+	api *httpapi.Server
 	// alerts is the city's NATS side (StartAlerts); nil until started.
 	alerts *alertHub
 	// Alerting sends, cancels and follows alerts and live announcements
@@ -118,6 +137,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 		db.Close()
 		return nil, err
 	}
+	c.api = c.newAPI() // city/httpapi.go
 	return c, nil
 }
 

@@ -2,14 +2,12 @@ package city
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"loa/city/api"
 	"loa/city/board"
 	"loa/fleet"
 	"loa/natsbus"
-	"loa/schedule"
 	"loa/sqlite"
 )
 
@@ -129,27 +127,3 @@ const (
 // allowFromWard takes one message of kind from ward out of its budget;
 // false: drop it. The first drop of a minute is logged.
 func (c *City) allowFromWard(ward, kind string) bool { return c.board.Allow(ward, kind) }
-
-// getAsRun is GET /api/v1/wards/{id}/asrun?date=YYYY-MM-DD: the ward's
-// broadcast log for a day in the city's zone, as shipped by the ward.
-func (c *City) getAsRun(w http.ResponseWriter, r *http.Request, p principal) {
-	id := r.PathValue("id")
-	if _, err := c.DB.Read().Ward(r.Context(), id); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	d := c.Today()
-	if s := r.URL.Query().Get("date"); s != "" {
-		var err error
-		if d, err = schedule.ParseDate(s); err != nil {
-			writeError(w, http.StatusBadRequest, "date %q: want YYYY-MM-DD", s)
-			return
-		}
-	}
-	out, err := c.board.AsRunDay(r.Context(), id, d)
-	if err != nil {
-		c.internalError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}

@@ -3,13 +3,7 @@ package city
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
-	"fmt"
-	"net/http"
 
-	"loa/city/accounts"
-	"loa/city/api"
-	"loa/fleet"
 	"loa/natsbus/natsserver"
 )
 
@@ -54,28 +48,4 @@ func (k *wardKeys) get(ctx context.Context, ward string) (ed25519.PublicKey, err
 	}
 	k.m[ward] = pub
 	return pub, nil
-}
-
-// putReceiptKey is PUT /api/v1/ward/receipt-key: a ward registers the
-// public half of the key it signs its receipts with. The first key stays:
-// the same key again is 200, another one 409 (and an identity alarm),
-// until a join code re-provisions the ward.
-func (c *City) putReceiptKey(w http.ResponseWriter, r *http.Request, p principal) {
-	var body api.ReceiptKey
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	k, _, err := c.Accounts.RegisterReceiptKey(r.Context(), p.ward, body.PublicKey)
-	switch {
-	case errors.Is(err, accounts.ErrReceiptKeyTaken):
-		c.Log.Warn("a second receipt key offered for a ward: refused", "ward", p.ward, "key_id", k.KeyID, "remote", r.RemoteAddr)
-		c.Board().Flag(p.ward, fleet.AlarmKeyConflict, fmt.Sprintf(
-			"khoá ký báo nhận thứ hai / a second receipt key (%s) offered from %s; re-provision the ward (loa-city ward code %s)", k.KeyID, r.RemoteAddr, p.ward), c.Now())
-		writeError(w, http.StatusConflict, "ward %s already has another receipt key: a new join code (loa-city ward code %s) re-provisions it", p.ward, p.ward)
-		return
-	case err != nil:
-		c.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ReceiptKey{PublicKey: k.PublicKey, KeyID: k.KeyID})
 }

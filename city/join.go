@@ -2,75 +2,35 @@ package city
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	"loa/city/accounts"
+	"loa/city/api"
 	"loa/signing"
 )
 
 // Join codes provision a ward without copying secrets by hand; the codes
 // themselves (made, kept as an HMAC, used once, expiring) are
-// city/accounts'. Here: the signed answer a ward gets for a code (POST
-// /api/v1/join), its rate limit, and the CLI's `ward code`.
+// city/accounts'; the route, its rate limit and the signing of the
+// answer are city/httpapi's. Here: the credentials a code gives (with the
+// ward's NATS link and TLS pins), and the CLI's `ward code`.
 
 // DefaultJoinTTL is how long a join code stays valid.
 const DefaultJoinTTL = accounts.DefaultJoinTTL
 
-// JoinFormat is the version of the join answer's payload. Fields are only
-// ever added to it; a change that removes or redefines one bumps it.
-const JoinFormat = 1
+// JoinFormat is the version of the join answer's payload (city/api).
+const JoinFormat = api.JoinFormat
 
-// Join errors. ErrJoinCodeUsed and ErrJoinCodeExpired are answered 410 Gone,
-// ErrJoinCodeUnknown 404.
-var (
-	ErrJoinCodeUnknown = accounts.ErrJoinCodeUnknown
-	ErrJoinCodeUsed    = accounts.ErrJoinCodeUsed
-	ErrJoinCodeExpired = accounts.ErrJoinCodeExpired
+type (
+	// JoinRequest is the body of POST /api/v1/join.
+	JoinRequest = api.JoinRequest
+	// JoinCredentials is what a ward receives for a valid code, signed.
+	JoinCredentials = api.JoinCredentials
 )
-
-// JoinRequest is the body of POST /api/v1/join. Unknown fields are ignored,
-// so that newer agents can say more.
-type JoinRequest struct {
-	Code string `json:"code"`
-	// Hostname and AgentVersion are logged, to tell stations apart.
-	Hostname     string `json:"hostname,omitempty"`
-	AgentVersion string `json:"agent_version,omitempty"`
-}
-
-// JoinCredentials is what a ward receives for a valid code, as the payload
-// of a signing.Envelope signed with the city's key. Clients ignore fields
-// they do not know (NATS credentials will be added here).
-type JoinCredentials struct {
-	Format    int       `json:"format"`
-	Ward      string    `json:"ward"`
-	Groups    []string  `json:"groups"`
-	Token     string    `json:"token"`
-	PublicKey string    `json:"public_key"`
-	KeyID     string    `json:"key_id"`
-	Timezone  string    `json:"timezone"`
-	Issued    time.Time `json:"issued"`
-	// NATS is where the ward's alert link connects, NATSKey its key (a
-	// new one: the previous stops working). Empty when the city runs
-	// without NATS.
-	NATS    string `json:"nats,omitempty"`
-	NATSKey string `json:"nats_key,omitempty"`
-	// TLSPin is the key pin of the certificate the city serves HTTPS and
-	// NATS with (signing.SPKIPin), when it serves TLS itself: the ward
-	// checks that the connection it joined over had this key, and pins
-	// it.
-	TLSPin string `json:"tls_pin,omitempty"`
-	// NATSTLSPin is the key pin of the NATS servers' certificate: the
-	// city's own with nats.tls, else nats.tls_pin.
-	NATSTLSPin string `json:"nats_tls_pin,omitempty"`
-}
 
 // NormalizeJoinCode reads a code as a person typed it: any case, with or
 // without the dash or spaces, O for 0 and I or L for 1.
@@ -98,107 +58,21 @@ func (c *City) RedeemJoinCode(ctx context.Context, code, from string) (JoinCrede
 	return cr, nil
 }
 
-// Failed join attempts are limited per client address, so that guessing
-// codes is slow even before their 50 bits make it hopeless. Behind a
-// reverse proxy every client shares the proxy's address: the limit then
-// holds for all of them together, which only delays a technician.
-const (
-	joinFailWindow = 10 * time.Minute
-	joinFailMax    = 20
-)
+// apiJoins is POST /api/v1/join's work behind httpapi.Joins: the code
+// redeemed, then the ward's NATS link and the TLS pins added.
+type apiJoins struct{ c *City }
 
-type joinLimiter struct {
-	mu    sync.Mutex
-	fails map[string][]time.Time
-}
-
-// allowed reports whether host may try again at now.
-func (l *joinLimiter) allowed(host string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	recent := l.fails[host][:0]
-	for _, t := range l.fails[host] {
-		if now.Sub(t) < joinFailWindow {
-			recent = append(recent, t)
-		}
+func (j apiJoins) Join(ctx context.Context, code, from, host string) (JoinCredentials, error) {
+	c := j.c
+	cr, err := c.RedeemJoinCode(ctx, code, from)
+	if err != nil {
+		return cr, err
 	}
-	if len(recent) == 0 {
-		delete(l.fails, host)
-		return true
+	if err := c.joinNATS(ctx, &cr, host); err != nil {
+		return cr, err
 	}
-	l.fails[host] = recent
-	return len(recent) < joinFailMax
-}
-
-func (l *joinLimiter) failed(host string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.fails == nil {
-		l.fails = map[string][]time.Time{}
-	}
-	if len(l.fails) > 10000 { // a flood from many addresses: forget, rather than grow
-		clear(l.fails)
-	}
-	l.fails[host] = append(l.fails[host], now)
-}
-
-// joinHandler serves POST /api/v1/join: a code in, the ward's signed
-// credentials out. It needs no token: the code is the credential.
-func (c *City) joinHandler() http.Handler {
-	lim := &joinLimiter{}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		if !lim.allowed(host, c.Now()) {
-			w.Header().Set("Retry-After", fmt.Sprint(int(joinFailWindow.Seconds())))
-			writeError(w, http.StatusTooManyRequests, "too many wrong join codes from %s: wait %s", host, joinFailWindow)
-			return
-		}
-		var req JoinRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, "body: want JSON {\"code\": \"7KQMX-2HD9P\"}: %v", err)
-			return
-		}
-		from := host
-		if req.Hostname != "" {
-			from = fmt.Sprintf("%s (%.64s)", host, req.Hostname)
-		}
-		cr, err := c.RedeemJoinCode(r.Context(), req.Code, from)
-		if err == nil {
-			err = c.joinNATS(r.Context(), &cr, r.Host)
-			cr.TLSPin = c.TLSPin()
-		}
-		var bad *BadInputError
-		switch {
-		case err == nil:
-		case errors.As(err, &bad):
-			lim.failed(host, c.Now())
-			writeError(w, http.StatusBadRequest, "%s", bad.Msg)
-			return
-		case errors.Is(err, ErrJoinCodeUnknown):
-			lim.failed(host, c.Now())
-			c.Log.Warn("join with an unknown code", "from", from)
-			writeError(w, http.StatusNotFound, "unknown join code: check it, or issue a new one at the city with `loa-city ward code WARD`")
-			return
-		case errors.Is(err, ErrJoinCodeUsed), errors.Is(err, ErrJoinCodeExpired):
-			lim.failed(host, c.Now())
-			c.Log.Warn("join refused", "from", from, "err", err)
-			writeError(w, http.StatusGone, "%v", err)
-			return
-		default:
-			c.internalError(w, r, err)
-			return
-		}
-		payload, err := json.Marshal(cr)
-		if err != nil {
-			c.internalError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, signing.Sign(c.key, payload))
-	})
+	cr.TLSPin = c.TLSPin()
+	return cr, nil
 }
 
 // joinTTLFlag adds --code-ttl to a command.

@@ -1,30 +1,30 @@
 package city
 
 import (
-	"net/http"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
-// metricsHandler is /metrics, built on first use.
-type metricsHandler struct {
+// metricsRegistry is what GET /metrics exposes (city/httpapi serves it to
+// any user's token): the board's series (city/board: wards, bus watch,
+// identity), the alert path's (metrics_nats.go) and the process's own.
+//
+// It is built at the first scrape, not at Open: registering a collector
+// collects it once (prometheus.DescribeByCollect), which would load the
+// board before the city has its wards and describe none of their series.
+type metricsRegistry struct {
+	c    *City
 	once sync.Once
-	h    http.Handler
+	reg  *prometheus.Registry
 }
 
-// getMetrics is GET /metrics (any user's token: Prometheus sends one with
-// `authorization: {credentials_file: ...}`). The registry is built once:
-// the board's series (city/board: wards, bus watch, identity), the alert
-// path's (metrics_nats.go) and the process's own.
-func (c *City) getMetrics(w http.ResponseWriter, r *http.Request, p principal) {
-	m := &c.metrics
+func (m *metricsRegistry) Gather() ([]*dto.MetricFamily, error) {
 	m.once.Do(func() {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(c.board.Collector(), natsCollector{c}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		m.h = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		m.reg = prometheus.NewRegistry()
+		m.reg.MustRegister(m.c.board.Collector(), natsCollector{m.c}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	})
-	m.h.ServeHTTP(w, r)
+	return m.reg.Gather()
 }

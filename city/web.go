@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"loa/city/accounts"
@@ -205,55 +204,4 @@ func withAddress(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r.WithContext(audit.WithAddress(r.Context(), host)))
 	})
-}
-
-// auditAPI records a change made through the JSON API: who, the route,
-// the path and the query (names and titles; never a token). A resumable
-// upload is recorded when it starts and when it ends in a new item, not
-// at every piece.
-func (c *City) auditAPI(w http.ResponseWriter, r *http.Request, p principal, fn func(http.ResponseWriter, *http.Request, principal)) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		fn(w, r, p)
-		return
-	}
-	sw := &apiStatus{ResponseWriter: w, status: http.StatusOK}
-	fn(sw, r, p)
-	if sw.status >= 400 || r.Method == http.MethodPatch && sw.status != http.StatusCreated {
-		return
-	}
-	if p.ward != "" && !strings.HasPrefix(r.URL.Path, "/api/v1/ward/") {
-		return
-	}
-	detail := r.URL.RawQuery
-	if len(detail) > 300 {
-		detail = detail[:300] + "…"
-	}
-	c.Audit.Record(r.Context(), p.name(), r.Pattern, r.URL.Path, detail)
-}
-
-type apiStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *apiStatus) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the connection (uploads set
-// their own read deadlines).
-func (w *apiStatus) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// consolePrincipal is the console's logged-in user behind a JSON API
-// request without a token; errors say why there is none.
-func (c *City) consolePrincipal(r *http.Request) (principal, error) {
-	if c.console == nil {
-		return principal{}, console.ErrNoSession
-	}
-	s, err := c.console.APISession(r)
-	if err != nil {
-		return principal{}, err
-	}
-	return principal{user: s.User, role: s.Role}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"loa/alert"
 	"loa/city/api"
+	"loa/internal/cmdkit"
 )
 
 // Live announcements: the city's announcer speaks into an Icecast mount
@@ -55,7 +56,7 @@ func (s *Service) StartLive(ctx context.Context, req api.NewLive, by string) (ap
 		l.Mode = "duck"
 	}
 	if l.Mode == "duck" && l.DuckDB == 0 {
-		l.DuckDB = -15
+		l.DuckDB = cmdkit.DefaultDuckDB
 	}
 	wards, recipients, err := s.resolveTargets(ctx, targets)
 	if err != nil {

@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"loa/city/accounts"
+	"loa/city/api"
+	"loa/city/library"
+	"loa/city/programs"
+	"loa/schedule"
+	"loa/signing"
+)
+
+// Fakes behind every interface the API declares: plain structs that
+// answer what a test sets, so that each route runs without a database,
+// NATS, ffmpeg or a console.
+
+// fakeAccounts knows one token per role: the token is the role's name
+// ("ward" for the ward phuong-1).
+type fakeAccounts struct{ receiptKeyErr error }
+
+func (fakeAccounts) LookupToken(ctx context.Context, tok string) (accounts.Principal, error) {
+	switch tok {
+	case accounts.RoleWard:
+		return accounts.Principal{Ward: "phuong-1", Role: accounts.RoleWard}, nil
+	case "admin", "operator", "alerter", "technician":
+		return accounts.Principal{User: "u-" + tok, Role: tok}, nil
+	}
+	return accounts.Principal{}, accounts.ErrUnknownToken
+}
+
+func (fakeAccounts) Ward(ctx context.Context, id string) (accounts.Ward, error) {
+	return accounts.Ward{ID: id}, nil
+}
+
+func (fakeAccounts) Users(ctx context.Context) ([]accounts.User, error) { return nil, nil }
+
+func (fakeAccounts) AddUser(ctx context.Context, name, role string) (string, error) {
+	return "loau_new", nil
+}
+
+func (f fakeAccounts) RegisterReceiptKey(ctx context.Context, ward, publicKey string) (accounts.ReceiptKey, bool, error) {
+	return accounts.ReceiptKey{PublicKey: publicKey, KeyID: "k1"}, true, f.receiptKeyErr
+}
+
+type fakeWards struct{ err error }
+
+func (f fakeWards) Wards(ctx context.Context) ([]api.Ward, error) { return []api.Ward{}, f.err }
+
+func (f fakeWards) Ward(ctx context.Context, id string) (api.Ward, error) {
+	return api.Ward{ID: id}, f.err
+}
+
+func (f fakeWards) AddWard(ctx context.Context, id string, groups []string) (api.Ward, error) {
+	return api.Ward{ID: id, Token: "loaw_new"}, f.err
+}
+
+type fakeJoins struct{ err error }
+
+func (f fakeJoins) Join(ctx context.Context, code, from, host string) (api.JoinCredentials, error) {
+	return api.JoinCredentials{Format: api.JoinFormat, Ward: "phuong-1"}, f.err
+}
+
+// fakeLibrary serves one media file from a temporary folder.
+type fakeLibrary struct {
+	dir string
+	err error
+}
+
+func (f fakeLibrary) Media(ctx context.Context) ([]api.Media, error) { return []api.Media{}, nil }
+func (f fakeLibrary) CheckSize(n int64) error                        { return nil }
+
+func (f fakeLibrary) Ingest(ctx context.Context, body io.Reader, up library.UploadInfo) (api.Media, bool, error) {
+	return api.Media{Title: up.Title}, true, f.err
+}
+
+func (f fakeLibrary) StartUpload(ctx context.Context, up library.UploadInfo, size int64) (api.Upload, error) {
+	return api.Upload{ID: "up1", Name: up.Name, Size: size}, f.err
+}
+
+func (f fakeLibrary) Upload(ctx context.Context, id string, who library.Caller) (api.Upload, error) {
+	return api.Upload{ID: id}, f.err
+}
+
+func (f fakeLibrary) Append(ctx context.Context, id string, who library.Caller, at int64, body io.Reader) (Progress, error) {
+	n, _ := io.Copy(io.Discard, body)
+	return Progress{Upload: api.Upload{ID: id, Offset: at + n, Size: 100}, Written: true}, f.err
+}
+
+func (f fakeLibrary) DeleteUpload(ctx context.Context, id string, who library.Caller) error {
+	return f.err
+}
+
+func (f fakeLibrary) OpenFile(key string) (*os.File, error) {
+	return os.Open(filepath.Join(f.dir, key))
+}
+
+func (f fakeLibrary) WardMayFetch(ctx context.Context, ward, key string) (bool, error) {
+	return true, nil
+}
+
+type fakePrograms struct{ err error }
+
+func (f fakePrograms) Manifest(ctx context.Context, ward string, unchanged func(etag string) bool) (programs.WardManifest, bool, error) {
+	return programs.WardManifest{ETag: `"1"`, Version: 1, Envelope: []byte("{}"), Gzip: []byte("{}")}, true, f.err
+}
+
+func (f fakePrograms) Load(ctx context.Context, target, file string, body []byte, by string, checkOnly bool) (api.ProgramLoad, error) {
+	return api.ProgramLoad{}, f.err
+}
+
+func (f fakePrograms) Delete(ctx context.Context, target, by string) (api.ProgramLoad, error) {
+	return api.ProgramLoad{}, f.err
+}
+
+func (f fakePrograms) List(ctx context.Context) ([]api.ProgramSet, error) { return nil, f.err }
+
+func (f fakePrograms) File(ctx context.Context, target string) (string, []byte, bool, error) {
+	return "city.yaml", []byte("programs: []\n"), true, f.err
+}
+
+func (f fakePrograms) Timeline(ctx context.Context, ward string, d schedule.Date) (api.Timeline, error) {
+	return api.Timeline{}, f.err
+}
+
+// fakeBoard records what the API told it.
+type fakeBoard struct {
+	mu    sync.Mutex
+	seen  map[string]int64
+	flags []string
+}
+
+func (b *fakeBoard) NoteSeen(ward string, version int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen == nil {
+		b.seen = map[string]int64{}
+	}
+	b.seen[ward] = version
+}
+
+func (b *fakeBoard) Flag(ward, kind, detail string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flags = append(b.flags, ward+" "+kind)
+}
+
+func (b *fakeBoard) AsRunDay(ctx context.Context, ward string, d schedule.Date) (api.AsRunDay, error) {
+	return api.AsRunDay{}, nil
+}
+
+type fakeAlerting struct {
+	err      error
+	problems []string
+}
+
+func (f fakeAlerting) Send(ctx context.Context, req api.NewAlert, by string) (api.Alert, bool, error) {
+	return api.Alert{ID: "a1"}, false, f.err
+}
+
+func (f fakeAlerting) Cancel(ctx context.Context, id, by string) (api.Alert, bool, error) {
+	return api.Alert{ID: id}, false, f.err
+}
+
+func (f fakeAlerting) Status(ctx context.Context, id string) (api.Alert, error) {
+	return api.Alert{ID: id}, f.err
+}
+
+func (f fakeAlerting) List(ctx context.Context, limit int) ([]api.AlertListEntry, error) {
+	return nil, f.err
+}
+
+func (f fakeAlerting) StartLive(ctx context.Context, req api.NewLive, by string) (api.Live, error) {
+	return api.Live{ID: "l1"}, f.err
+}
+
+func (f fakeAlerting) ListLive() []api.Live                              { return []api.Live{} }
+func (f fakeAlerting) StopLive(ctx context.Context, id, by string) error { return f.err }
+func (f fakeAlerting) Problems() []string                                { return f.problems }
+
+// fakeSessions is the console: a cookie "session=ROLE" is a session of
+// that role; "session=cross" a change from another site.
+type fakeSessions struct{}
+
+func (fakeSessions) APISession(r *http.Request) (string, string, error) {
+	ck, err := r.Cookie("session")
+	if err != nil {
+		return "", "", err
+	}
+	if ck.Value == "cross" {
+		return "", "", ErrCrossSite
+	}
+	return "console-" + ck.Value, ck.Value, nil
+}
+
+// audit is a fake audit log.
+type audit struct {
+	mu   sync.Mutex
+	rows []string
+}
+
+func (a *audit) record(ctx context.Context, actor, action, target, detail string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rows = append(a.rows, actor+"|"+action+"|"+target+"|"+detail)
+}
+
+func (a *audit) all() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.rows...)
+}
+
+// mediaKey is the one media file the fake library has.
+const mediaKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// testDeps are fakes for every dependency, with a fresh key and an audit
+// log the test can read.
+func testDeps(t *testing.T) (Deps, *audit) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, mediaKey), []byte("ID3 not really"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := signing.GenerateKey(filepath.Join(dir, "city.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &audit{}
+	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	return Deps{
+		Key: key, Now: func() time.Time { return now }, Location: time.UTC,
+		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
+		Programs: fakePrograms{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Sessions: fakeSessions{},
+		Metrics: prometheus.NewRegistry(), Record: a.record,
+	}, a
+}
