@@ -56,7 +56,7 @@ func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
 	if at, v, ok := c.board.Seen(w.ID); ok && at.After(w.LastSeen) {
 		w.LastSeen, w.SeenVersion = at, v
 	}
-	a := api.Ward{ID: w.ID, Groups: w.Groups, CreatedAt: w.CreatedAt.UTC(), SeenVersion: w.SeenVersion}
+	a := api.Ward{ID: w.ID, DisplayName: w.DisplayName, Lat: w.Lat, Lon: w.Lon, Groups: w.Groups, CreatedAt: w.CreatedAt.UTC(), SeenVersion: w.SeenVersion}
 	if a.Groups == nil {
 		a.Groups = []string{}
 	}

@@ -45,9 +45,15 @@ type Upload struct {
 
 // Ward is a registered ward station.
 type Ward struct {
-	ID        string    `json:"id"`
-	Groups    []string  `json:"groups"`
-	CreatedAt time.Time `json:"created_at"`
+	ID string `json:"id"`
+	// DisplayName is the ward's name with its diacritics ("Phường Bến
+	// Nghé"; absent: none); Lat and Lon where its station is (absent: not
+	// known). `loa-city ward set` sets them.
+	DisplayName string    `json:"display_name,omitempty"`
+	Lat         *float64  `json:"lat,omitempty"`
+	Lon         *float64  `json:"lon,omitempty"`
+	Groups      []string  `json:"groups"`
+	CreatedAt   time.Time `json:"created_at"`
 	// LastSeen is its last manifest request (null: never).
 	LastSeen *time.Time `json:"last_seen"`
 	// SeenVersion is the manifest version it had then; ManifestVersion the

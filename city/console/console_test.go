@@ -205,7 +205,7 @@ func startConsole(t *testing.T) *testConsole {
 	tc.speaker = &fakeSpeaker{}
 	ict := time.FixedZone("ICT", 7*3600)
 	tc.programs = &fakePrograms{loc: ict, now: func() time.Time { tc.mu.Lock(); defer tc.mu.Unlock(); return tc.now },
-		wards: []api.Ward{{ID: "phuong-ben-nghe"}}, files: map[string][]byte{},
+		wards: []api.Ward{{ID: "phuong-ben-nghe"}, {ID: "phuong-2", DisplayName: "Phường Đa Kao"}}, files: map[string][]byte{},
 		media: map[string]time.Duration{"ban-tin-sang.mp3": 2 * time.Minute, "thong-bao.mp3": time.Minute}}
 	tc.accounts = newFakeAccounts()
 	tc.sessions.accounts = tc.accounts
@@ -296,7 +296,8 @@ func TestLoginSessionLogout(t *testing.T) {
 		t.Fatal("the session store holds the cookie's value itself")
 	}
 	code, _, home := do(t, b, "GET", tc.srv.URL+"/", nil, nil)
-	if code != 200 || !strings.Contains(home, "Đăng xuất (lan)") || !strings.Contains(home, `<strong>phuong-ben-nghe</strong> <span class="badge warn">Chưa có tín hiệu</span>`) || !strings.Contains(home, "Phường Bến Nghé") {
+	if code != 200 || !strings.Contains(home, "Đăng xuất (lan)") || !strings.Contains(home, `<strong>phuong-ben-nghe</strong> <span class="badge warn">Chưa có tín hiệu</span>`) ||
+		!strings.Contains(home, `<strong>Phường Đa Kao</strong> <span class="hint">phuong-2</span>`) || !strings.Contains(home, "Phường Bến Nghé") {
 		t.Fatalf("home: %d\n%s", code, home)
 	}
 	// Log out without the CSRF token, or from another site: refused.

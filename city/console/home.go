@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"loa/city/api"
 )
 
 type homeData struct {
@@ -14,6 +16,7 @@ type homeData struct {
 
 type wardRow struct {
 	ID      string
+	Name    string // the display name, else the id
 	State   string // shown text, in the reader's language
 	Class   string // ok | warn | bad
 	Playing string
@@ -33,7 +36,7 @@ func (c *Console) getHome(w http.ResponseWriter, r *http.Request, s *Session) {
 	now := c.deps.Now()
 	d := homeData{Today: now.In(c.deps.Location).Format("02/01/2006"), CanEdit: canEditLibrary(s.Role)}
 	for _, wd := range wards {
-		row := wardRow{ID: wd.ID, InSync: wd.InSync, State: T(l, "home.unknown"), Class: "warn"}
+		row := wardRow{ID: wd.ID, Name: wardName(wd), InSync: wd.InSync, State: T(l, "home.unknown"), Class: "warn"}
 		if h := wd.Health; h != nil {
 			row.State, row.Class = h.State, stateClass(h.State)
 			if l == Vietnamese && h.StateVI != "" {
@@ -83,3 +86,11 @@ func ago(l Lang, d time.Duration) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// wardName is how people call a ward: its display name, else its id.
+func wardName(w api.Ward) string {
+	if w.DisplayName != "" {
+		return w.DisplayName
+	}
+	return w.ID
+}
