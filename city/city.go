@@ -44,6 +44,7 @@ import (
 	"loa/city/alerting"
 	"loa/city/audit"
 	"loa/city/board"
+	"loa/city/citybus"
 	"loa/city/console"
 	"loa/city/httpapi"
 	"loa/city/library"
@@ -82,8 +83,9 @@ type City struct {
 	board *board.Service
 	// api is the JSON API (city/httpapi), the first face.
 	api *httpapi.Server
-	// alerts is the city's NATS side (StartAlerts); nil until started.
-	alerts *alertHub
+	// alerts is the city's NATS side (city/citybus, StartAlerts); nil
+	// until started.
+	alerts *citybus.Bus
 	// Alerting sends, cancels and follows alerts and live announcements
 	// (city/alerting); alerts.go adapts it to the city.
 	Alerting *alerting.Service
