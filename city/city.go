@@ -14,10 +14,9 @@
 // the media store and the signing key, builds the services over them and
 // the faces over the services, through the adapters in this package
 // (accounts.go, library.go, programs.go, alerts.go, fleet.go, web.go,
-// httpapi.go). Here too: the NATS side (the embedded server, the wards'
-// alert and receipt streams, heartbeats and as-run intake: nats.go,
-// alert_bus.go, alert_reports.go, fleet_nats.go), TLS (tls.go), the
-// server's lifetime (Serve) and the loa-city commands (cli.go).
+// httpapi.go). The NATS side is city/citybus, which StartAlerts (nats.go)
+// builds and hands the services. Here too: TLS (tls.go), the server's
+// lifetime (Serve) and the loa-city commands (cli.go).
 //
 // Why transcode at the city (city/library): wards decode with a pure-Go
 // MP3 decoder that is exact on MPEG-1 Layer III but was found to garble
