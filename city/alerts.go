@@ -2,7 +2,6 @@ package city
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -136,6 +135,10 @@ func (c *City) wardMayFetch(ctx context.Context, ward, key string) (bool, error)
 	return c.Alerting.MayFetchMedia(ctx, ward, key)
 }
 
+// AlertProblems says why alerts cannot be stored or published now (none:
+// they can). Each problem is Vietnamese first, English beside it.
+func (c *City) AlertProblems() []string { return c.Alerting.Problems() }
+
 // Errors of alert requests (city/alerting), beside BadInputError.
 var (
 	ErrAlertConflict     = alerting.ErrAlertConflict
@@ -150,7 +153,7 @@ func (c *City) newAlerting() *alerting.Service {
 	return alerting.New(alerting.Options{
 		Config: alerting.Config{Sender: c.Config.Alerts.Sender, DefaultExpires: time.Duration(c.Config.Alerts.DefaultExpires),
 			MaxExpires: time.Duration(c.Config.Alerts.MaxExpires)},
-		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: receiptKeys{c},
+		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: c.Accounts,
 		Key: c.key, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log,
 	})
 }
@@ -169,13 +172,6 @@ func (m alertMedia) Speak(ctx context.Context, id, text, voice string, speed int
 func (m alertMedia) Chime(ctx context.Context) (sqlite.CityMedia, error) { return m.c.alertChime(ctx) }
 
 func (m alertMedia) ProbeStream(ctx context.Context, u string) error { return m.c.probeStream(ctx, u) }
-
-// receiptKeys are the wards' registered receipt keys (city/identity.go).
-type receiptKeys struct{ c *City }
-
-func (k receiptKeys) ReceiptKey(ctx context.Context, ward string) (ed25519.PublicKey, error) {
-	return (&wardKeys{c: k.c}).get(ctx, ward)
-}
 
 // alertStore is the city's database as alerting uses it.
 type alertStore struct{ db *sqlite.CityDB }

@@ -14,10 +14,9 @@
 // the media store and the signing key, builds the services over them and
 // the faces over the services, through the adapters in this package
 // (accounts.go, library.go, programs.go, alerts.go, fleet.go, web.go,
-// httpapi.go). Here too: the NATS side (the embedded server, the wards'
-// alert and receipt streams, heartbeats and as-run intake: nats.go,
-// alert_bus.go, alert_reports.go, fleet_nats.go), TLS (tls.go), the
-// server's lifetime (Serve) and the loa-city commands (cli.go).
+// httpapi.go). The NATS side is city/citybus, which StartAlerts (nats.go)
+// builds and hands the services. Here too: TLS (tls.go), the server's
+// lifetime (Serve) and the loa-city commands (cli.go).
 //
 // Why transcode at the city (city/library): wards decode with a pure-Go
 // MP3 decoder that is exact on MPEG-1 Layer III but was found to garble
@@ -44,6 +43,7 @@ import (
 	"loa/city/alerting"
 	"loa/city/audit"
 	"loa/city/board"
+	"loa/city/citybus"
 	"loa/city/console"
 	"loa/city/httpapi"
 	"loa/city/library"
@@ -82,8 +82,9 @@ type City struct {
 	board *board.Service
 	// api is the JSON API (city/httpapi), the first face.
 	api *httpapi.Server
-	// alerts is the city's NATS side (StartAlerts); nil until started.
-	alerts *alertHub
+	// alerts is the city's NATS side (city/citybus, StartAlerts); nil
+	// until started.
+	alerts *citybus.Bus
 	// Alerting sends, cancels and follows alerts and live announcements
 	// (city/alerting); alerts.go adapts it to the city.
 	Alerting *alerting.Service

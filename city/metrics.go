@@ -3,6 +3,8 @@ package city
 import (
 	"sync"
 
+	"loa/city/citybus"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
@@ -10,7 +12,7 @@ import (
 
 // metricsRegistry is what GET /metrics exposes (city/httpapi serves it to
 // any user's token): the board's series (city/board: wards, bus watch,
-// identity), the alert path's (metrics_nats.go) and the process's own.
+// identity), the alert path's (city/citybus) and the process's own.
 //
 // It is built at the first scrape, not at Open: registering a collector
 // collects it once (prometheus.DescribeByCollect), which would load the
@@ -24,7 +26,7 @@ type metricsRegistry struct {
 func (m *metricsRegistry) Gather() ([]*dto.MetricFamily, error) {
 	m.once.Do(func() {
 		m.reg = prometheus.NewRegistry()
-		m.reg.MustRegister(m.c.board.Collector(), natsCollector{m.c}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.reg.MustRegister(m.c.board.Collector(), citybus.Collector(m.c.Alerting, func() bool { return m.c.alerts != nil }), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	})
 	return m.reg.Gather()
 }

@@ -118,6 +118,14 @@ type Round struct {
 	Errs []error
 }
 
+// Copy is one copy of an alert to publish on one subject, as the store
+// keeps it (its envelope filled); Receipt is a ward's receipt as it is
+// recorded. The bus adapter (city/citybus) names them through these.
+type (
+	Copy    = sqlite.AlertCopy
+	Receipt = sqlite.AlertReport
+)
+
 // Publisher is the city's bus (NATS JetStream for alerts, core NATS for
 // live announcements): it names the subjects and publishes on them.
 type Publisher interface {

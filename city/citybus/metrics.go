@@ -1,4 +1,4 @@
-package city
+package citybus
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,24 +25,29 @@ var (
 	natsStreamsListed = []string{natsbus.StreamAlerts, natsbus.StreamReports, natsbus.StreamAsRun}
 )
 
-type natsCollector struct{ c *City }
+// Collector is the alert path's series over a, shown only while up
+// reports the city's NATS side started.
+func Collector(a Alerting, up func() bool) prometheus.Collector { return collector{a, up} }
 
-func (n natsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(n, ch) }
+type collector struct {
+	a  Alerting
+	up func() bool
+}
 
-func (n natsCollector) Collect(ch chan<- prometheus.Metric) {
-	c := n.c
+func (n collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(n, ch) }
+
+func (n collector) Collect(ch chan<- prometheus.Metric) {
 	g := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	ctr := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	h := c.alerts
-	if h == nil {
+	if !n.up() {
 		return
 	}
-	g(descPublishable, b2f(len(c.AlertProblems()) == 0))
-	a := c.Alerting.Health()
+	g(descPublishable, b2f(len(n.a.Problems()) == 0))
+	a := n.a.Health()
 	for _, r := range alertPubReasons {
 		ctr(descPubErrors, float64(a.Errors[r]), r)
 	}

@@ -1,4 +1,4 @@
-package city
+package citybus
 
 import (
 	"context"
@@ -13,48 +13,46 @@ import (
 	"loa/alert"
 	"loa/city/alerting"
 	"loa/natsbus"
-	"loa/sqlite"
 )
 
-// The city's NATS side (alertHub, nats.go) is city/alerting's Publisher:
-// alert copies on JetStream (ALERTS), live announcements on core NATS.
-var _ alerting.Publisher = (*alertHub)(nil)
+// The bus is city/alerting's Publisher: alert copies on JetStream
+// (ALERTS), live announcements on core NATS.
 
 // AlertSubjects are the subjects of an alert's copies (natsbus).
-func (h *alertHub) AlertSubjects(t alert.Targets, recipients []string) []string {
+func (b *Bus) AlertSubjects(t alert.Targets, recipients []string) []string {
 	return natsbus.AlertSubjects(t.All, t.Wards, t.Groups, recipients)
 }
 
 // LiveSubjects are the subjects of a live announcement (natsbus).
-func (h *alertHub) LiveSubjects(t alert.Targets, recipients []string) []string {
+func (b *Bus) LiveSubjects(t alert.Targets, recipients []string) []string {
 	return natsbus.LiveSubjects(t.All, recipients)
 }
 
 // Announce publishes a live message on core NATS.
-func (h *alertHub) Announce(subject string, msg []byte) error {
-	return h.link.Conn.Publish(subject, msg)
+func (b *Bus) Announce(subject string, msg []byte) error {
+	return b.link.Conn.Publish(subject, msg)
 }
 
 // PublishCopies publishes copies to JetStream, pipelined, then awaits
 // their acknowledgements, for 3 s at most. After a copy fails on a link
 // that is down, the rest are not tried.
-func (h *alertHub) PublishCopies(ctx context.Context, copies []sqlite.AlertCopy) alerting.Round {
+func (b *Bus) PublishCopies(ctx context.Context, copies []alerting.Copy) alerting.Round {
 	type inFlight struct {
-		cp  sqlite.AlertCopy
+		cp  alerting.Copy
 		fut jetstream.PubAckFuture
 	}
 	var r alerting.Round
 	var flights []inFlight
 	for _, cp := range copies {
-		if r.Left > 0 && !h.link.Conn.IsConnected() {
+		if r.Left > 0 && !b.link.Conn.IsConnected() {
 			r.Left++
 			continue
 		}
-		fut, err := h.js.PublishAsync(cp.Subject, cp.Envelope, jetstream.WithMsgID(cp.Alert+"|"+cp.Subject))
+		fut, err := b.js.PublishAsync(cp.Subject, cp.Envelope, jetstream.WithMsgID(cp.Alert+"|"+cp.Subject))
 		if err != nil {
 			r.Left++
 			r.Errs = append(r.Errs, err)
-			h.log.Debug("alert copy not published yet", "alert", cp.Alert, "subject", cp.Subject, "err", err)
+			b.log.Debug("alert copy not published yet", "alert", cp.Alert, "subject", cp.Subject, "err", err)
 			continue
 		}
 		flights = append(flights, inFlight{cp, fut})
@@ -69,7 +67,7 @@ wait:
 		case err := <-f.fut.Err():
 			r.Left++
 			r.Errs = append(r.Errs, err)
-			h.log.Debug("alert copy not published yet", "alert", f.cp.Alert, "subject", f.cp.Subject, "err", err)
+			b.log.Debug("alert copy not published yet", "alert", f.cp.Alert, "subject", f.cp.Subject, "err", err)
 		case <-timeout.C:
 			r.Left += len(flights) - i
 			r.Errs = append(r.Errs, fmt.Errorf("no acknowledgement of %d alert copies within 3 s: %w", len(flights)-i, context.DeadlineExceeded))
@@ -83,7 +81,7 @@ wait:
 }
 
 // Reason sorts a publish error into a metric label.
-func (h *alertHub) Reason(err error) string { return publishReason(err) }
+func (b *Bus) Reason(err error) string { return publishReason(err) }
 
 // publishReason sorts a publish error into a metric label.
 func publishReason(err error) string {
@@ -105,18 +103,18 @@ func publishReason(err error) string {
 
 // Problems says why the city's NATS cannot take alerts now: streams not
 // set up, link down.
-func (h *alertHub) Problems() []string {
+func (b *Bus) Problems() []string {
 	var ps []string
-	h.mu.Lock()
-	setupErr := h.setupErr
-	h.mu.Unlock()
+	b.mu.Lock()
+	setupErr := b.setupErr
+	b.mu.Unlock()
 	select {
-	case <-h.ready:
+	case <-b.ready:
 	default:
 		ps = append(ps, fmt.Sprintf("luồng NATS chưa sẵn sàng / NATS streams not set up: %v", orNone(setupErr)))
 	}
-	if !h.link.Conn.IsConnected() {
-		ps = append(ps, "mất kết nối NATS / not connected to NATS: "+h.link.Conn.Status().String())
+	if !b.link.Conn.IsConnected() {
+		ps = append(ps, "mất kết nối NATS / not connected to NATS: "+b.link.Conn.Status().String())
 	}
 	return ps
 }

@@ -1,4 +1,4 @@
-package city
+package citybus
 
 import (
 	"context"
@@ -17,14 +17,13 @@ import (
 // the store must have room (a full store refuses every message, alerts
 // included). ALERTS gone (deleted by hand) is made again. What it finds
 // goes to city/alerting, which keeps the alert path's health.
-func (c *City) probeAlerts(ctx context.Context) {
-	h := c.alerts
+func (b *Bus) probeAlerts(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	streams := map[string]alerting.StreamUsage{}
 	var alertsErr error
 	for _, name := range []string{natsbus.StreamAlerts, natsbus.StreamReports, natsbus.StreamAsRun} {
-		s, err := h.js.Stream(ctx, name)
+		s, err := b.js.Stream(ctx, name)
 		if err != nil {
 			if name == natsbus.StreamAlerts {
 				alertsErr = err
@@ -35,28 +34,24 @@ func (c *City) probeAlerts(ctx context.Context) {
 		streams[name] = alerting.StreamUsage{Msgs: info.State.Msgs, Bytes: info.State.Bytes, MaxBytes: info.Config.MaxBytes}
 	}
 	if errors.Is(alertsErr, jetstream.ErrStreamNotFound) {
-		c.Log.Error("stream ALERTS is gone; making the streams again", "err", alertsErr)
-		if err := natsbus.EnsureStreams(ctx, h.js, c.streamOptions()); err != nil {
+		b.log.Error("stream ALERTS is gone; making the streams again", "err", alertsErr)
+		if err := natsbus.EnsureStreams(ctx, b.js, b.StreamOptions()); err != nil {
 			alertsErr = fmt.Errorf("%w; made again: %v", alertsErr, err)
 		} else {
 			alertsErr = nil
-			h.mu.Lock()
-			clear(h.consumers) // gone with the stream
-			h.mu.Unlock()
-			h.poke(h.wardsCh)
+			b.mu.Lock()
+			clear(b.consumers) // gone with the stream
+			b.mu.Unlock()
+			poke(b.wardsCh)
 		}
 	}
 	var used, maxStore int64
-	if h.srv != nil {
-		if jsz, err := h.srv.Jsz(&server.JSzOptions{}); err == nil {
+	if b.srv != nil {
+		if jsz, err := b.srv.Jsz(&server.JSzOptions{}); err == nil {
 			used, maxStore = int64(jsz.Store), jsz.Config.MaxStore
 		}
-	} else if ai, err := h.js.AccountInfo(ctx); err == nil && ai.Limits.MaxStore > 0 {
+	} else if ai, err := b.js.AccountInfo(ctx); err == nil && ai.Limits.MaxStore > 0 {
 		used, maxStore = int64(ai.Store), ai.Limits.MaxStore
 	}
-	c.Alerting.Probed(alerting.Probe{AlertsErr: alertsErr, Streams: streams, StoreUsed: used, StoreMax: maxStore})
+	b.svc.Alerting.Probed(alerting.Probe{AlertsErr: alertsErr, Streams: streams, StoreUsed: used, StoreMax: maxStore})
 }
-
-// AlertProblems says why alerts cannot be stored or published now (none:
-// they can). Each problem is Vietnamese first, English beside it.
-func (c *City) AlertProblems() []string { return c.Alerting.Problems() }
