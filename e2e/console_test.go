@@ -135,6 +135,18 @@ func consoleLogin(t *testing.T, ctx context.Context, base, user, password string
 	)
 }
 
+// changeOneTimePassword answers the page a one-time password leads to.
+func changeOneTimePassword(t *testing.T, ctx context.Context, oneTime, chosen string) {
+	t.Helper()
+	browse(t, ctx, "change the one-time password",
+		chromedp.WaitVisible(chromedp.CSS("#old")),
+		chromedp.SetValue(chromedp.CSS("#old"), oneTime),
+		chromedp.SetValue(chromedp.CSS("#new"), chosen),
+		chromedp.SetValue(chromedp.CSS("#again"), chosen),
+		chromedp.Submit(chromedp.CSS("#again")),
+		chromedp.WaitVisible(chromedp.CSS("p.ok")))
+}
+
 // An operator runs the station from a phone: first log-in with the
 // one-time password, uploads, text to speech, a weekly program made by
 // clicking and refused when it clashes, and a program the ward then plays.
@@ -153,13 +165,7 @@ func TestConsoleOperatorDay(t *testing.T) {
 
 	// The one-time password leads to the password change first.
 	consoleLogin(t, ctx, c.url, "lan", password)
-	browse(t, ctx, "change the one-time password",
-		chromedp.WaitVisible(chromedp.CSS("#old")),
-		chromedp.SetValue(chromedp.CSS("#old"), password),
-		chromedp.SetValue(chromedp.CSS("#new"), "loa phường một 2026"),
-		chromedp.SetValue(chromedp.CSS("#again"), "loa phường một 2026"),
-		chromedp.Submit(chromedp.CSS("#again")),
-		chromedp.WaitVisible(chromedp.CSS("p.ok")))
+	changeOneTimePassword(t, ctx, password, "loa phường một 2026")
 	screenshots(t, ctx, "password")
 	browse(t, ctx, "overview", chromedp.Navigate(c.url+"/"), chromedp.WaitVisible(chromedp.CSS("ul.wards")))
 	if s := pageText(t, ctx, "ul.wards"); !strings.Contains(s, "phuong-1") {
@@ -316,13 +322,7 @@ func TestConsoleRefusesCrossSiteAndLocksOut(t *testing.T) {
 	c := startConsoleCity(t)
 	password, _ := c.addUser(t, "admin-1", "admin")
 	consoleLogin(t, ctx, c.url, "admin-1", password)
-	browse(t, ctx, "change the one-time password",
-		chromedp.WaitVisible(chromedp.CSS("#old")),
-		chromedp.SetValue(chromedp.CSS("#old"), password),
-		chromedp.SetValue(chromedp.CSS("#new"), "một câu đủ dài 2026"),
-		chromedp.SetValue(chromedp.CSS("#again"), "một câu đủ dài 2026"),
-		chromedp.Submit(chromedp.CSS("#again")),
-		chromedp.WaitVisible(chromedp.CSS("p.ok")))
+	changeOneTimePassword(t, ctx, password, "một câu đủ dài 2026")
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><form id=f method=post action="%s/users"><input name=action value=add><input name=name value=ke-gian><input name=role value=admin></form><script>document.getElementById('f').submit()</script>`, c.url)
 	}))
@@ -370,13 +370,7 @@ func TestConsolePagesOn3G(t *testing.T) {
 	c := startConsoleCity(t)
 	password, _ := c.addUser(t, "admin-3g", "admin")
 	consoleLogin(t, ctx, c.url, "admin-3g", password)
-	browse(t, ctx, "change the one-time password",
-		chromedp.WaitVisible(chromedp.CSS("#old")),
-		chromedp.SetValue(chromedp.CSS("#old"), password),
-		chromedp.SetValue(chromedp.CSS("#new"), "mạng 3G chậm lắm"),
-		chromedp.SetValue(chromedp.CSS("#again"), "mạng 3G chậm lắm"),
-		chromedp.Submit(chromedp.CSS("#again")),
-		chromedp.WaitVisible(chromedp.CSS("p.ok")))
+	changeOneTimePassword(t, ctx, password, "mạng 3G chậm lắm")
 
 	var mu sync.Mutex
 	var bytes float64

@@ -327,6 +327,26 @@ func (c *Console) showProgramForm(w http.ResponseWriter, r *http.Request, s *Ses
 	c.render(w, r, status, "program", p)
 }
 
+// editableWard is the ward of the request's path, for a user who may
+// change programs; else the page has answered.
+func (c *Console) editableWard(w http.ResponseWriter, r *http.Request, s *Session) (api.Ward, bool) {
+	if !canEditSchedule(s.Role) {
+		c.errorPage(w, r, s, http.StatusForbidden, T(langOf(r), "forbidden"))
+		return api.Ward{}, false
+	}
+	return c.wardOf(w, r, s)
+}
+
+// isTargetOf reports whether target is one of the files ward plays.
+func isTargetOf(ward api.Ward, target string) bool {
+	for _, t := range targetsOf(ward) {
+		if t == target {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Console) wardOf(w http.ResponseWriter, r *http.Request, s *Session) (api.Ward, bool) {
 	wards, err := c.deps.Schedules.Wards(r.Context())
 	if err != nil {
@@ -347,11 +367,7 @@ func (c *Console) wardOf(w http.ResponseWriter, r *http.Request, s *Session) (ap
 // their fields and nothing is saved.
 func (c *Console) postProgram(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := langOf(r)
-	if !canEditSchedule(s.Role) {
-		c.errorPage(w, r, s, http.StatusForbidden, T(l, "forbidden"))
-		return
-	}
-	ward, ok := c.wardOf(w, r, s)
+	ward, ok := c.editableWard(w, r, s)
 	if !ok {
 		return
 	}
@@ -366,11 +382,7 @@ func (c *Console) postProgram(w http.ResponseWriter, r *http.Request, s *Session
 			f.Days[n] = true
 		}
 	}
-	valid := false
-	for _, t := range targetsOf(ward) {
-		valid = valid || t == f.Target
-	}
-	if !valid {
+	if !isTargetOf(ward, f.Target) {
 		f.Errors["target"] = T(l, "program.err.target")
 	}
 	spec := f.spec(l)
@@ -540,17 +552,13 @@ func uniqueID(body []byte, id string) string {
 
 func (c *Console) postProgramDelete(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := langOf(r)
-	if !canEditSchedule(s.Role) {
-		c.errorPage(w, r, s, http.StatusForbidden, T(l, "forbidden"))
-		return
-	}
-	ward, ok := c.wardOf(w, r, s)
+	ward, ok := c.editableWard(w, r, s)
 	if !ok {
 		return
 	}
 	target := r.PostFormValue("target")
 	file, body, err := c.deps.Schedules.ProgramFile(r.Context(), target)
-	if err != nil {
+	if !isTargetOf(ward, target) || err != nil {
 		c.errorPage(w, r, s, http.StatusNotFound, T(l, "notfound"))
 		return
 	}
@@ -580,22 +588,14 @@ func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) 
 // postImport loads a program file for a target, as `loactl program load`.
 func (c *Console) postImport(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := langOf(r)
-	if !canEditSchedule(s.Role) {
-		c.errorPage(w, r, s, http.StatusForbidden, T(l, "forbidden"))
-		return
-	}
-	ward, ok := c.wardOf(w, r, s)
+	ward, ok := c.editableWard(w, r, s)
 	if !ok {
 		return
 	}
 	target := r.URL.Query().Get("target")
-	valid := false
-	for _, t := range targetsOf(ward) {
-		valid = valid || t == target
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, schedule.MaxFileSize+64<<10)
 	file, hdr, err := r.FormFile("file")
-	if !valid || err != nil {
+	if !isTargetOf(ward, target) || err != nil {
 		c.showWeek(w, r, s, http.StatusBadRequest, "", []string{T(l, "program.err.import")})
 		return
 	}
