@@ -186,6 +186,17 @@ func (c *command) parse(args []string, npos int) (pos []string, code int, ok boo
 }
 
 // open loads the configuration and opens the city.
+// parseAndOpen parses args (want positional arguments) and opens the
+// city station; city is nil when the command ends there, with code.
+func (c *command) parseAndOpen(ctx context.Context, args []string, want int, stderr io.Writer) (pos []string, city *City, code int) {
+	pos, code, ok := c.parse(args, want)
+	if !ok {
+		return nil, nil, code
+	}
+	city, code = c.open(ctx, stderr)
+	return pos, city, code
+}
+
 func (c *command) open(ctx context.Context, stderr io.Writer) (*City, int) {
 	cfg, err := LoadConfig(*c.config)
 	if err != nil {
@@ -277,11 +288,7 @@ func cmdWardAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c.fs.Var(&groups, "group", "a group the ward belongs to (district, zone); repeat for several")
 	ttl := joinTTLFlag(c.fs) // city/join.go
 	asJSON := c.fs.Bool("json", false, "print the credentials as JSON (for scripts)")
-	pos, code, ok := c.parse(args, 1)
-	if !ok {
-		return code
-	}
-	city, code := c.open(ctx, stderr)
+	pos, city, code := c.parseAndOpen(ctx, args, 1, stderr)
 	if city == nil {
 		return code
 	}
@@ -456,11 +463,7 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 func cmdUserPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("user passwd", "NAME", "Give a user a new one-time console password (printed once) and end their sessions.", stdout, stderr)
-	pos, code, ok := c.parse(args, 1)
-	if !ok {
-		return code
-	}
-	city, code := c.open(ctx, stderr)
+	pos, city, code := c.parseAndOpen(ctx, args, 1, stderr)
 	if city == nil {
 		return code
 	}
@@ -481,11 +484,7 @@ func cmdUserDisable(ctx context.Context, name string, args []string, stdout, std
 		help = "Enable a disabled user again."
 	}
 	c := newCommand(name, "NAME", help, stdout, stderr)
-	pos, code, ok := c.parse(args, 1)
-	if !ok {
-		return code
-	}
-	city, code := c.open(ctx, stderr)
+	pos, city, code := c.parseAndOpen(ctx, args, 1, stderr)
 	if city == nil {
 		return code
 	}

@@ -36,11 +36,7 @@ func cmdNATS(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // cmdWardKey is `loa-city ward key ID`.
 func cmdWardKey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("ward key", "ID", "Give a ward a new NATS key and print it, once (a lost or stolen ward): the old\nkey stops working. Put it in the ward's configuration (city.nats_key). With an\nexternal NATS server, run loa-city nats config again and reload the server.", stdout, stderr)
-	pos, code, ok := c.parse(args, 1)
-	if !ok {
-		return code
-	}
-	city, code := c.open(ctx, stderr)
+	pos, city, code := c.parseAndOpen(ctx, args, 1, stderr)
 	if city == nil {
 		return code
 	}
