@@ -229,12 +229,7 @@ func TestConsoleOperatorDay(t *testing.T) {
 	screenshots(t, ctx, "speak")
 
 	// A Monday-to-Saturday program at 05:30, by clicking.
-	browse(t, ctx, "new program",
-		chromedp.Navigate(c.url+"/schedule/phuong-1/program"),
-		chromedp.WaitVisible(chromedp.CSS("#title")),
-		chromedp.SetValue(chromedp.CSS("#title"), "Bản tin sáng"),
-		chromedp.SetValue(chromedp.CSS("#at"), "05:30"),
-		chromedp.SetValue(chromedp.CSS("#items"), "ban-tin-sang.wav"))
+	fillProgram(t, ctx, c.url+"/schedule/phuong-1/program", "Bản tin sáng", "05:30", "ban-tin-sang.wav")
 	screenshots(t, ctx, "program")
 	browse(t, ctx, "save the program", chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".week")))
 	blocks := eval[int](t, ctx, `Array.from(document.querySelectorAll('.week .block')).filter(b => b.textContent.includes('05:30') && b.textContent.includes('Bản tin sáng')).length`)
@@ -244,14 +239,8 @@ func TestConsoleOperatorDay(t *testing.T) {
 	screenshots(t, ctx, "week")
 
 	// An overlapping program: the error beside the time, nothing saved.
-	browse(t, ctx, "overlapping program",
-		chromedp.Navigate(c.url+"/schedule/phuong-1/program"),
-		chromedp.WaitVisible(chromedp.CSS("#title")),
-		chromedp.SetValue(chromedp.CSS("#title"), "Thông báo trùng giờ"),
-		chromedp.SetValue(chromedp.CSS("#at"), "05:30"),
-		chromedp.SetValue(chromedp.CSS("#items"), "thong-bao.wav"),
-		chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#at-err")))
+	fillProgram(t, ctx, c.url+"/schedule/phuong-1/program", "Thông báo trùng giờ", "05:30", "thong-bao.wav")
+	browse(t, ctx, "save the overlapping program", chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#at-err")))
 	if s := pageText(t, ctx, "#at-err"); !strings.HasPrefix(s, "Trùng giờ với chương trình khác; không lưu gì.") {
 		t.Fatalf("overlap message: %q", s)
 	}
@@ -267,14 +256,9 @@ func TestConsoleOperatorDay(t *testing.T) {
 	addr := freePort(t)
 	extra := fmt.Sprintf("ward: phuong-1\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  max_backoff: 3s\n", c.url, c.ward.Token, c.key)
 	startAgent(t, writeAgentConfig(t, c.dir, data, addr, "null", extra), addr, data, nil)
-	browse(t, ctx, "a program for the next minute",
-		chromedp.Navigate(c.url+"/schedule/phuong-1/program"),
-		chromedp.WaitVisible(chromedp.CSS("#title")),
-		chromedp.SetValue(chromedp.CSS("#title"), "Thông báo chiều"),
+	fillProgram(t, ctx, c.url+"/schedule/phuong-1/program", "Thông báo chiều", start.Format("15:04"), "thong-bao.wav",
 		chromedp.Click(chromedp.CSS(`input[name=kind][value=once]`)),
 		chromedp.SetValue(chromedp.CSS("#date"), start.Format("2006-01-02")),
-		chromedp.SetValue(chromedp.CSS("#at"), start.Format("15:04")),
-		chromedp.SetValue(chromedp.CSS("#items"), "thong-bao.wav"),
 		chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".week")))
 	waitUntil(t, "the as-run row of the console's program", time.Until(start)+40*time.Second, func() bool {
@@ -285,6 +269,18 @@ func TestConsoleOperatorDay(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// fillProgram opens the new-program form and fills its title, time and
+// items (Monday to Saturday are ticked by default); more actions follow.
+func fillProgram(t *testing.T, ctx context.Context, form, title, at, items string, more ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	browse(t, ctx, "new program "+title, append([]chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(form),
+		chromedp.WaitVisible(chromedp.CSS("#title")),
+		chromedp.SetValue(chromedp.CSS("#title"), title),
+		chromedp.SetValue(chromedp.CSS("#at"), at),
+		chromedp.SetValue(chromedp.CSS("#items"), items)}, more...)...)
 }
 
 // getWithToken reads the JSON API as an admin made for the purpose.
