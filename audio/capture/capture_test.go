@@ -80,25 +80,18 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// firstSound pulls like a sound card (block frames every 5 ms) until the
+// firstSound pulls like a sound card (block frames every 10 ms) until the
 // source plays, then returns the next n frames, pulled at once.
 func firstSound(t *testing.T, s *Source, block, n int) [][2]float64 {
 	t.Helper()
 	buf := make([][2]float64, max(block, n))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testwait.For(t, "sound", 5*time.Second, func() bool {
 		k, ok := s.Stream(buf[:block])
 		if !ok || k != block {
 			t.Fatalf("Stream = %d, %v", k, ok)
 		}
-		if buf[block-1] != ([2]float64{}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sound after 5 s: %+v", s.Stats())
-		}
-		time.Sleep(5 * time.Millisecond) // a pull at a sound card's pace while polling; the deadline bounds it
-	}
+		return buf[block-1] != ([2]float64{})
+	})
 	if k, ok := s.Stream(buf[:n]); !ok || k != n {
 		t.Fatalf("Stream = %d, %v", k, ok)
 	}

@@ -19,6 +19,7 @@ import (
 // puller pulls a source at the sample rate by the wall clock and keeps the
 // left channel of what it pulled.
 type puller struct {
+	t    testing.TB
 	src  *Source
 	rate int
 	mu   sync.Mutex
@@ -28,7 +29,7 @@ type puller struct {
 }
 
 func startPuller(t testing.TB, src *Source, rate int) *puller {
-	p := &puller{src: src, rate: rate, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &puller{t: t, src: src, rate: rate, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		t0 := time.Now()
@@ -70,16 +71,19 @@ func (p *puller) record(d time.Duration) []float64 {
 	from := len(p.out)
 	p.mu.Unlock()
 	need := int(d.Seconds() * float64(p.rate))
-	for {
-		time.Sleep(20 * time.Millisecond) // polls what the puller recorded (it pulls at a sound card's pace)
+	var x []float64
+	// The puller pulls at a sound card's pace: d of audio takes d, and a
+	// stalled relay gives silence, not less; the limit bounds a hang.
+	testwait.For(p.t, "audio recorded", d+30*time.Second, func() bool {
 		p.mu.Lock()
-		if len(p.out)-from >= need {
-			x := append([]float64(nil), p.out[from:from+need]...)
-			p.mu.Unlock()
-			return x
+		defer p.mu.Unlock()
+		if len(p.out)-from < need {
+			return false
 		}
-		p.mu.Unlock()
-	}
+		x = append([]float64(nil), p.out[from:from+need]...)
+		return true
+	})
+	return x
 }
 
 func checkIcecastTone(t *testing.T, src *Source, x []float64, rate int) {

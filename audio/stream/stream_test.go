@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"loa/internal/testwait"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -198,10 +199,7 @@ func TestStallAndReconnect(t *testing.T) {
 	d.burst = base
 	// The retry timer runs on the wall clock: step until it plays, for
 	// at most 10 s of wall time.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && d.src.Stats().State != Playing; {
-		d.step(1024)
-		time.Sleep(time.Millisecond) // steps the driver while polling; the deadline bounds it
-	}
+	testwait.Poll(10*time.Second, func() bool { d.step(1024); return d.src.Stats().State == Playing })
 	if st := d.src.Stats(); st.State != Playing || st.Reconnects != 1 || st.FailingFor != 0 {
 		t.Fatalf("after the server came back: %+v", st)
 	}
@@ -259,16 +257,13 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 			src := Open(context.Background(), Config{URL: srv.URL + "/x", RetryMin: time.Second, ConnectTimeout: time.Second})
 			defer src.Close()
 			buf := make([][2]float64, 1024)
-			deadline := time.Now().Add(5 * time.Second)
-			for src.Stats().State != Failed {
+			// A sound card pulls all the while (silence, full blocks).
+			testwait.For(t, "failed", 5*time.Second, func() bool {
 				if n, ok := src.Stream(buf); n != len(buf) || !ok {
 					t.Fatalf("Stream = %d, %v", n, ok)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("not failed after 5 s: %+v", src.Stats())
-				}
-				time.Sleep(5 * time.Millisecond) // pulls at a sound card's pace while polling; the deadline bounds it
-			}
+				return src.Stats().State == Failed
+			})
 			err := src.Err()
 			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), srv.URL) {
 				t.Fatalf("Err() = %v; want %v, mentioning %q and the URL", err, c.is, c.want)
@@ -316,11 +311,10 @@ func TestNoAnswer(t *testing.T) {
 		{"nobody listening", "http://" + closedAddr + "/live", "connection refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			start := time.Now()
 			src := Open(context.Background(), Config{URL: c.url, ConnectTimeout: 300 * time.Millisecond})
 			defer src.Close()
 			buf := make([][2]float64, 512)
-			for src.Stats().State != Failed {
+			testwait.For(t, "failed", 5*time.Second, func() bool {
 				t0 := time.Now()
 				if n, ok := src.Stream(buf); n != len(buf) || !ok {
 					t.Fatalf("Stream = %d, %v", n, ok)
@@ -328,11 +322,8 @@ func TestNoAnswer(t *testing.T) {
 				if d := time.Since(t0); d > 500*time.Millisecond { // a hang, not the scheduler
 					t.Fatalf("Stream took %v", d)
 				}
-				if time.Since(start) > 5*time.Second {
-					t.Fatalf("not failed after 5 s: %+v", src.Stats())
-				}
-				time.Sleep(5 * time.Millisecond) // pulls at a sound card's pace while polling; the deadline bounds it
-			}
+				return src.Stats().State == Failed
+			})
 			if err := src.Err(); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Err() = %v, want it to say %q", err, c.want)
 			}
@@ -391,14 +382,7 @@ func TestShoutcastV1(t *testing.T) {
 	defer src.Close()
 	// Pull like a sound card (10 ms every 10 ms) until it plays.
 	buf := make([][2]float64, 4410)
-	deadline := time.Now().Add(5 * time.Second)
-	for src.Stats().State != Playing {
-		if time.Now().After(deadline) {
-			t.Fatalf("not playing after 5 s: %+v", src.Stats())
-		}
-		src.Stream(buf[:441])
-		time.Sleep(10 * time.Millisecond) // a sound card's pace (10 ms every 10 ms); the deadline bounds it
-	}
+	testwait.For(t, "playing", 5*time.Second, func() bool { src.Stream(buf[:441]); return src.Stats().State == Playing })
 	if st := src.Stats(); st.Title != "Tin tuc" {
 		t.Errorf("title %q", st.Title)
 	}
