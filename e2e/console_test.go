@@ -411,6 +411,9 @@ func TestConsolePagesOn3G(t *testing.T) {
 		mu.Unlock()
 		results = append(results, r)
 		t.Logf("%-28s %6.1f KB  usable in %.2f s", page, r.KB, r.Usable)
+		if r.KB < 1 || r.Usable <= 0 {
+			t.Fatalf("%s: %.1f KB in %.2f s: the measurement saw nothing", page, r.KB, r.Usable)
+		}
 		if r.KB > 150 || r.Usable > 2 {
 			t.Errorf("%s: %.1f KB, usable in %.2f s on 3G (want ≤ 150 KB, ≤ 2 s)", page, r.KB, r.Usable)
 		}

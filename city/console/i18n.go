@@ -187,6 +187,7 @@ var messages = map[string]message{
 	"speak.spoken":           {"Sẽ đọc là", "Will be read as"},
 	"speak.expanded":         {"Các từ đã được đọc thành chữ", "Words expanded"},
 	"speak.save":             {"Lưu vào thư viện", "Save to the library"},
+	"speak.title":            {"Tiêu đề (cần để lưu)", "Title (needed to save)"},
 	"speak.name":             {"Tên tệp (để trống: lấy theo tiêu đề)", "File name (empty: from the title)"},
 	"speak.err.empty":        {"Chưa có văn bản. / No text.", "No text. / Chưa có văn bản."},
 	"speak.err.long":         {"Văn bản quá dài (tối đa 20.000 ký tự). / Text too long (at most 20,000 characters).", "Text too long (at most 20,000 characters). / Văn bản quá dài (tối đa 20.000 ký tự)."},

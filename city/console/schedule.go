@@ -37,16 +37,18 @@ var weekdayKeys = [7]string{"day.sun", "day.mon", "day.tue", "day.wed", "day.thu
 var weekOrder = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}
 
 type weekData struct {
-	Ward     api.Ward
-	Wards    []api.Ward
-	Monday   string // the week shown, YYYY-MM-DD
-	Prev     string
-	Next     string
-	Days     []dayColumn
-	Targets  []targetFile
-	CanEdit  bool
-	Imported string
-	Errors   []string
+	Ward   api.Ward
+	Wards  []api.Ward
+	Monday string // the week shown, YYYY-MM-DD
+	// MondayText is the same day as people read it, dd/mm/yyyy.
+	MondayText string
+	Prev       string
+	Next       string
+	Days       []dayColumn
+	Targets    []targetFile
+	CanEdit    bool
+	Imported   string
+	Errors     []string
 }
 
 type dayColumn struct {
@@ -140,6 +142,7 @@ func (c *Console) showWeek(w http.ResponseWriter, r *http.Request, s *Session, s
 		start = start.AddDays(-1)
 	}
 	d.Monday, d.Prev, d.Next = start.String(), start.AddDays(-7).String(), start.AddDays(7).String()
+	d.MondayText = start.Midnight(c.deps.Location).Format("02/01/2006")
 	for i := 0; i < 7; i++ {
 		day := start.AddDays(i)
 		tl, err := c.deps.Schedules.Timeline(ctx, id, day)
