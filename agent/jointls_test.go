@@ -2,45 +2,17 @@ package agent
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"loa/internal/testcert"
 	"loa/signing"
 )
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key.
-func selfSigned(t *testing.T, dir, name string) (certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "loa-city"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600)
-	return certFile, keyFile
-}
 
 // A city with a certificate no authority vouches for: the join is trusted
 // through the signing key's fingerprint, and the certificate's key is
@@ -72,7 +44,7 @@ func TestJoinOverSelfSignedHTTPSPinsTheCertificate(t *testing.T) {
 	}
 	// Another key, the same city behind it.
 	other := httptest.NewUnstartedServer(f.city.Handler())
-	cf, kf := selfSigned(t, t.TempDir(), "other")
+	cf, kf := testcert.SelfSigned(t, t.TempDir(), "other")
 	cert, err := tls.LoadX509KeyPair(cf, kf)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +61,7 @@ func TestJoinOverSelfSignedHTTPSPinsTheCertificate(t *testing.T) {
 // another certificate (someone decrypting on the way) is refused.
 func TestJoinRefusesAnotherCertificateThanTheCitys(t *testing.T) {
 	f := newJoinFixture(t, "xa-mitm", "")
-	f.city.Config.TLS.Cert, f.city.Config.TLS.Key = selfSigned(t, t.TempDir(), "city")
+	f.city.Config.TLS.Cert, f.city.Config.TLS.Key = testcert.SelfSigned(t, t.TempDir(), "city")
 	srv := httptest.NewTLSServer(f.city.Handler()) // not the city's certificate
 	defer srv.Close()
 	j := f.joiner("")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"loa/internal/testcert"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
 	"loa/signing"
@@ -21,7 +22,7 @@ import (
 // certificate has the pinned key, and not otherwise.
 func TestCityNATSOverTLSChecksThePin(t *testing.T) {
 	dir := t.TempDir()
-	cf, kf := selfSigned(t, dir, "nats")
+	cf, kf := testcert.SelfSigned(t, dir, "nats")
 	pair, err := tls.LoadX509KeyPair(cf, kf)
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,10 @@ package city_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +19,7 @@ import (
 	"loa/city"
 	"loa/city/api"
 	"loa/city/citytest"
+	"loa/internal/testcert"
 	"loa/signing"
 )
 
@@ -238,27 +233,6 @@ func TestJoinGuessesAreLimited(t *testing.T) {
 	}
 }
 
-// writeCert writes a self-signed certificate for 127.0.0.1 and returns it.
-func writeCert(t *testing.T, certFile, keyFile, name string) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	return cert
-}
-
 func modTime(t *testing.T, path string) time.Time {
 	t.Helper()
 	st, err := os.Stat(path)
@@ -271,7 +245,7 @@ func modTime(t *testing.T, path string) time.Time {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	first := writeCert(t, certFile, keyFile, "first")
+	first := testcert.Write(t, certFile, keyFile, "first")
 
 	cfg := city.DefaultConfig()
 	cfg.Data = filepath.Join(dir, "data")
@@ -323,7 +297,7 @@ func TestTLS(t *testing.T) {
 
 	// A renewed certificate is picked up within a minute, without a restart.
 	firstMod := modTime(t, certFile)
-	second := writeCert(t, certFile, keyFile, "second")
+	second := testcert.Write(t, certFile, keyFile, "second")
 	// A new modification time, whatever the file system's resolution.
 	later := firstMod.Add(time.Second)
 	os.Chtimes(certFile, later, later)

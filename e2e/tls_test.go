@@ -1,15 +1,8 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -21,26 +14,8 @@ import (
 	"time"
 
 	"loa/agent"
+	"loa/internal/testcert"
 )
-
-// selfSignedCert writes a certificate for 127.0.0.1 signed by its own key.
-func selfSignedCert(t *testing.T, dir, name string) (certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "loa-city " + name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600)
-	return certFile, keyFile
-}
 
 // A city that serves HTTPS and NATS over TLS with a self-signed
 // certificate: a ward joins with the key fingerprint, pins the
@@ -50,7 +25,7 @@ func selfSignedCert(t *testing.T, dir, name string) (certFile, keyFile string) {
 func TestWardOverTLSWithThePinnedCertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cert, key := selfSignedCert(t, dir, "city")
+	cert, key := testcert.SelfSigned(t, dir, "city")
 	natsAddr := freePort(t)
 	c := prepareAlertCity(t, fmt.Sprintf("nats:\n  listen: %s\n  admin_keys: [ADMIN_KEY]\n  tls: true\ntls:\n  cert: %s\n  key: %s\n", natsAddr, cert, key), "phuong-1")
 	added := run(t, nil, "loa-city", "ward", "code", "phuong-1", "--config", c.config)
@@ -115,7 +90,7 @@ func TestWardOverTLSWithThePinnedCertificate(t *testing.T) {
 
 	// The same ward, pointed at a server with another certificate that
 	// forwards to the city: its HTTP sync is refused, and said so.
-	mcert, mkey := selfSignedCert(t, dir, "mitm")
+	mcert, mkey := testcert.SelfSigned(t, dir, "mitm")
 	pair, _ := tls.LoadX509KeyPair(mcert, mkey)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
 	if err != nil {
