@@ -308,9 +308,12 @@ func (s *Source) capture(parent context.Context, first chan<- error) (got bool, 
 		return false, err
 	}
 	s.pid.Store(int64(cmd.Process.Pid))
+	// The buffer's Restart counts as input; started comes after it, so
+	// that the old audio still playing out is not taken for the new
+	// arecord's (Stats says starting until the new one delivers).
+	s.jb.Restart(s.cfg.Rate)
 	s.started.Store(s.cfg.Now().UnixNano())
 	s.phase.Store(phaseRunning)
-	s.jb.Restart(s.cfg.Rate)
 	go s.watchdog(ctx, cancel)
 
 	buf := make([]byte, 4*1024)

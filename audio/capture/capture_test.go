@@ -177,6 +177,7 @@ func TestArecordDies(t *testing.T) {
 	}
 	// The restarted arecord refills the buffer and plays.
 	waitPlaying(t, s)
+	drain(t, s)
 	checkTone(t, firstSound(t, s, 441, 441*15), 44100)
 	if err := s.Err(); err != nil {
 		t.Errorf("Err() = %v while playing again", err)
@@ -215,11 +216,30 @@ func TestArecordHangs(t *testing.T) {
 		t.Errorf("last error %q", st.LastError)
 	}
 	waitPlaying(t, s)
+	drain(t, s)
 	checkTone(t, firstSound(t, s, 441, 441*15), 44100)
 }
 
 // waitPlaying waits until the source plays again (a restarted arecord's
 // audio in the buffer).
+// drain pulls, faster than real time, until the buffer runs dry: what
+// the killed arecord left plays out (the test pulled none of it), so the
+// sound after is the new arecord's alone, not the old tone joined to the
+// new one at another phase.
+func drain(t *testing.T, s *Source) {
+	t.Helper()
+	buf := make([][2]float64, 441)
+	for range 44100 * 30 / len(buf) {
+		if k, ok := s.Stream(buf); !ok || k != len(buf) {
+			t.Fatalf("Stream = %d, %v", k, ok)
+		}
+		if buf[len(buf)-1] == ([2]float64{}) {
+			return
+		}
+	}
+	t.Fatal("the buffer never ran dry: more than 30 s of audio pulled")
+}
+
 func waitPlaying(t *testing.T, s *Source) {
 	t.Helper()
 	if !testwait.Poll(5*time.Second, func() bool { return s.Stats().State == Playing }) {
