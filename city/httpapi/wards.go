@@ -15,10 +15,13 @@ func (s *Server) listWards(w http.ResponseWriter, r *http.Request, p principal) 
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, scopedWards(p, out))
 }
 
 func (s *Server) getWard(w http.ResponseWriter, r *http.Request, p principal) {
+	if !s.wardInScope(w, r, p) {
+		return
+	}
 	out, err := s.d.Wards.Ward(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -44,6 +47,9 @@ func (s *Server) postWard(w http.ResponseWriter, r *http.Request, p principal) {
 // broadcast log for a day in the city's zone, as shipped by the ward.
 func (s *Server) getAsRun(w http.ResponseWriter, r *http.Request, p principal) {
 	id := r.PathValue("id")
+	if !s.wardInScope(w, r, p) {
+		return
+	}
 	if _, err := s.d.Accounts.Ward(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
