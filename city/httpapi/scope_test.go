@@ -166,7 +166,7 @@ func TestScopedPrincipal(t *testing.T) {
 	}
 	for _, c := range []struct {
 		path, tok, field string
-		want           []string
+		want             []string
 	}{
 		{"/api/v1/wards", "operator-q1", "id", []string{"ben-nghe", "da-kao"}},
 		{"/api/v1/wards", "operator", "id", []string{"ben-nghe", "da-kao", "vo-thi-sau"}},
