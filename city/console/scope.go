@@ -45,5 +45,7 @@ func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool 
 // outOfScope answers a page or a change outside the session's scope.
 func (c *Console) outOfScope(w http.ResponseWriter, r *http.Request, s *Session) {
 	c.deps.Log.Warn("console: refused outside the user's scope", "user", s.User, "path", r.URL.Path, "scope", s.Scope.String())
-	c.errorPage(w, r, s, http.StatusForbidden, T(langOf(r), "scope.refused"))
+	p := c.newPage(r, s, "scope.refused.title")
+	p.Error = T(p.Lang, "scope.refused")
+	c.render(w, r, http.StatusForbidden, "error", p)
 }
