@@ -59,12 +59,12 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request, p principa
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, keepIf(out, func(set api.ProgramSet) bool { return p.scope.AllowsTarget(set.Target, places) }))
+	writeJSON(w, http.StatusOK, keepIf(out, func(set api.ProgramSet) bool { return p.scope.Reaches(set.Target, places) }))
 }
 
 func (s *Server) getPrograms(w http.ResponseWriter, r *http.Request, p principal) {
 	target := r.PathValue("target")
-	if !s.inScope(w, r, p, target) {
+	if !s.readableInScope(w, r, p, target) {
 		return
 	}
 	file, body, ok, err := s.d.Programs.File(r.Context(), target)

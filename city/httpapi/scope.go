@@ -45,6 +45,21 @@ func (s *Server) inScope(w http.ResponseWriter, r *http.Request, p principal, ta
 	return true
 }
 
+// readableInScope checks a program target p reads: the files that play
+// on a ward of the scope (the city's, its groups', its own), as the
+// console shows them.
+func (s *Server) readableInScope(w http.ResponseWriter, r *http.Request, p principal, target string) bool {
+	places, ok := s.placesFor(w, r, p)
+	if !ok {
+		return false
+	}
+	if !p.scope.Reaches(target, places) {
+		outOfScope(w, p, target)
+		return false
+	}
+	return true
+}
+
 // wardInScope checks the ward of the request's {id}.
 func (s *Server) wardInScope(w http.ResponseWriter, r *http.Request, p principal) bool {
 	return s.inScope(w, r, p, "ward:"+r.PathValue("id"))

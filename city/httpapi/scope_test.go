@@ -136,6 +136,7 @@ func TestScopedPrincipal(t *testing.T) {
 		{"DELETE", "/api/v1/programs/ward:ben-nghe", "operator-q1", ""},
 		{"GET", "/api/v1/wards/da-kao/timeline", "operator-q1", ""},
 		{"GET", "/api/v1/wards/ben-nghe/asrun", "operator-q1", ""},
+		{"GET", "/api/v1/programs/all", "operator-q1", ""},
 		{"POST", "/api/v1/live", "operator-q1", `{"to":"da-kao,group:quan-1","stream":"http://x/y"}`},
 		{"DELETE", "/api/v1/live/l-q1", "operator-q1", ""},
 		{"POST", "/api/v1/alerts", "alerter-q1", `{"to":"ben-nghe","text":"Bão"}`},
@@ -170,7 +171,7 @@ func TestScopedPrincipal(t *testing.T) {
 	}{
 		{"/api/v1/wards", "operator-q1", "id", []string{"ben-nghe", "da-kao"}},
 		{"/api/v1/wards", "operator", "id", []string{"ben-nghe", "da-kao", "vo-thi-sau"}},
-		{"/api/v1/programs", "operator-q1", "target", []string{"group:quan-1", "ward:da-kao"}},
+		{"/api/v1/programs", "operator-q1", "target", []string{"all", "group:quan-1", "ward:da-kao"}},
 		{"/api/v1/alerts", "alerter-q1", "id", []string{"a-all", "a-q1"}},
 		{"/api/v1/live", "operator-q1", "id", []string{"l-q1"}},
 	} {

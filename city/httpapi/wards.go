@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"loa/city/accounts"
 	"loa/city/api"
 	"loa/schedule"
 )
@@ -78,7 +79,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	out := make([]api.User, 0, len(users))
 	for _, u := range users {
-		out = append(out, api.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt.UTC()})
+		sc := accounts.ScopeOf(u)
+		out = append(out, api.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt.UTC(), Wards: sc.Wards, Groups: sc.Groups})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
