@@ -144,6 +144,33 @@ func TestScopedOperatorThroughTheAPI(t *testing.T) {
 		t.Errorf("lan's program list: %d %s", code, body)
 	}
 
+	// A scoped alerter: no alert to another group, no cancel of an alert
+	// that reaches it, and the list shows neither.
+	hoa := lastField(run(t, nil, "loa-city", append([]string{"user", "add", "hoa", "--role", "alerter", "--wards", "phuong-1"}, c.cfg...)...))
+	if code, body := call(t, base, hoa, "POST", "/api/v1/alerts", `{"to":"group:quan-3","text":"Bão số năm","status":"Test"}`); code != http.StatusForbidden ||
+		!strings.Contains(body, "ngoài phạm vi") || !strings.Contains(body, "outside the scope of hoa") {
+		t.Errorf("hoa alerts quan-3: %d %s", code, body)
+	}
+	if code, body := call(t, base, admin, "GET", "/api/v1/alerts", ""); code != 200 || strings.TrimSpace(body) != "[]" {
+		t.Errorf("alerts after hoa's refused one: %d %s", code, body)
+	}
+	code, body = call(t, base, admin, "POST", "/api/v1/alerts", `{"to":"phuong-9","text":"Thử loa","status":"Test"}`)
+	var sent struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal([]byte(body), &sent); code >= 300 || sent.ID == "" {
+		t.Fatalf("admin alerts phuong-9: %d %s", code, body)
+	}
+	if code, body := call(t, base, hoa, "POST", "/api/v1/alerts/"+sent.ID+"/cancel", ""); code != http.StatusForbidden || !strings.Contains(body, "outside the scope of hoa") {
+		t.Errorf("hoa cancels phuong-9's alert: %d %s", code, body)
+	}
+	if _, body := call(t, base, hoa, "GET", "/api/v1/alerts", ""); strings.Contains(body, sent.ID) {
+		t.Errorf("hoa's alert list shows phuong-9's alert: %s", body)
+	}
+	if _, body := call(t, base, admin, "GET", "/api/v1/alerts", ""); !strings.Contains(body, sent.ID) || strings.Contains(body, "cancelled_by") {
+		t.Errorf("phuong-9's alert after hoa's cancel: %s", body)
+	}
+
 	// Re-scoped to quan-3 by the admin: her token follows at once.
 	run(t, nil, "loa-city", append([]string{"user", "scope", "lan", "--groups", "quan-3"}, c.cfg...)...)
 	if got := wardIDs(c.lanToken); !slices.Equal(got, []string{"phuong-9"}) {
