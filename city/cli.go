@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"loa/city/accounts"
 	"loa/internal/cmdkit"
 	"loa/signing"
 )
@@ -33,9 +34,11 @@ Usage:
   loa-city ward list [--json] [--config FILE]
   loa-city ward set ID [--name "Phường Bến Nghé"] [--lat 10.78 --lon 106.70] [--config FILE]
                                    a ward's name with its diacritics, and where its station is
-  loa-city user add NAME --role ROLE [--json] [--config FILE]
+  loa-city user add NAME --role ROLE [--wards W,W] [--groups G,G] [--json] [--config FILE]
                                    add a user; prints a one-time console password and the API token, once
-                                   (roles: admin, operator, alerter, technician)
+                                   (roles: admin, operator, alerter, technician; no --wards/--groups: city-wide)
+  loa-city user scope NAME (--wards W,W [--groups G,G] | --groups G,G | --all) [--config FILE]
+                                   limit a user to some wards and groups, or make them city-wide again
   loa-city user passwd NAME [--config FILE]          a new one-time console password; ends their sessions
   loa-city user disable NAME [--config FILE]         no log-in, no token, sessions ended
   loa-city user enable NAME [--config FILE]
@@ -91,6 +94,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdUserAdd(ctx, rest[1:], stdout, stderr)
 		case "user list":
 			return cmdUserList(ctx, rest[1:], stdout, stderr)
+		case "user scope":
+			return cmdUserScope(ctx, rest[1:], stdout, stderr)
 		case "user passwd":
 			return cmdUserPasswd(ctx, rest[1:], stdout, stderr)
 		case "user disable", "user enable":
@@ -120,6 +125,7 @@ var commandTitles = map[string]string{
 	"user disable": "Khoá người dùng (disable a user)",
 	"user enable":  "Mở khoá người dùng (enable a user)",
 	"user list":    "Danh sách người dùng (the API users)",
+	"user scope":   "Phạm vi của người dùng (the wards and groups a user may see and change)",
 	"key":          "Khoá ký của đài thành phố (the city's signing key)",
 	"nats config":  "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
 }
@@ -430,6 +436,8 @@ func printJSON(w io.Writer, v any) int {
 func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("user add", "NAME --role ROLE", "Add a user. Prints, once, a one-time password for the web console (changed at the\nfirst log-in) and a token for loactl and the JSON API.\nRoles: admin (everything), operator (media, programs), alerter (alerts),\ntechnician (ward status, as-run).", stdout, stderr)
 	role := c.fs.String("role", "", "admin, operator, alerter or technician (required)")
+	wards := c.fs.String("wards", "", "comma-separated ward ids the user is limited to (with --groups; neither: the whole city)")
+	groups := c.fs.String("groups", "", "comma-separated groups the user is limited to (their wards)")
 	asJSON := c.fs.Bool("json", false, "JSON output: name, role, password, token")
 	pos, code, ok := c.parse(args, 1)
 	if !ok {
@@ -444,11 +452,12 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	defer city.Close()
-	tok, password, err := city.Accounts.AddPerson(ctx, pos[0], *role)
+	tok, password, err := city.Accounts.AddScopedPerson(ctx, pos[0], *role, splitList(*wards), splitList(*groups))
 	if err != nil {
 		return failed(stderr, "user add", err)
 	}
-	city.Audit.Record(ctx, "loa-city", "user.add", pos[0], "role "+*role)
+	scope := accounts.Scope{Wards: splitList(*wards), Groups: splitList(*groups)}
+	city.Audit.Record(ctx, "loa-city", "user.add", pos[0], "role "+*role+" scope "+scope.String())
 	if *asJSON {
 		return writeJSONTo(stdout, stderr, struct {
 			Name     string `json:"name"`
@@ -501,6 +510,59 @@ func cmdUserDisable(ctx context.Context, name string, args []string, stdout, std
 	return exitOK
 }
 
+// splitList reads a comma-separated flag ("" : none).
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func cmdUserScope(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommand("user scope", "NAME (--wards W,W [--groups G,G] | --groups G,G | --all)", "Limit a user to some wards and groups: they see and change only those wards, and\nthe wards of those groups (as the groups are now and later). --all makes them\ncity-wide again. An admin is always city-wide. The change applies at once to the\nuser's console sessions and token.", stdout, stderr)
+	wards := c.fs.String("wards", "", "comma-separated ward ids")
+	groups := c.fs.String("groups", "", "comma-separated groups")
+	all := c.fs.Bool("all", false, "the whole city")
+	pos, code, ok := c.parse(args, 1)
+	if !ok {
+		return code
+	}
+	city, code := c.open(ctx, stderr)
+	if city == nil {
+		return code
+	}
+	defer city.Close()
+	sc, err := city.Accounts.SetScope(ctx, pos[0], splitList(*wards), splitList(*groups), *all)
+	if err != nil {
+		return failed(stderr, "user scope", err)
+	}
+	city.Audit.Record(ctx, "loa-city", "user.scope", pos[0], sc.String())
+	if sc.CityWide() {
+		fmt.Fprintf(stdout, "%s: cả thành phố / the whole city.\n", pos[0])
+	} else {
+		fmt.Fprintf(stdout, "%s: %s\n", pos[0], scopeText(sc))
+	}
+	return exitOK
+}
+
+// scopeText is a scope as the command line shows it, Vietnamese first.
+func scopeText(sc accounts.Scope) string {
+	if sc.CityWide() {
+		return "cả thành phố / all"
+	}
+	var parts []string
+	if len(sc.Wards) > 0 {
+		parts = append(parts, "phường / wards "+strings.Join(sc.Wards, ","))
+	}
+	if len(sc.Groups) > 0 {
+		parts = append(parts, "nhóm / groups "+strings.Join(sc.Groups, ","))
+	}
+	return strings.Join(parts, "; ")
+}
+
 func cmdUserList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCommand("user list", "[--json]", "List the API users.", stdout, stderr)
 	asJSON := c.fs.Bool("json", false, "JSON output")
@@ -518,19 +580,22 @@ func cmdUserList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *asJSON {
 		type u struct {
-			Name string `json:"name"`
-			Role string `json:"role"`
+			Name   string   `json:"name"`
+			Role   string   `json:"role"`
+			Wards  []string `json:"wards,omitempty"`
+			Groups []string `json:"groups,omitempty"`
 		}
 		out := []u{}
 		for _, x := range users {
-			out = append(out, u{x.Name, x.Role})
+			sc := accounts.ScopeOf(x)
+			out = append(out, u{x.Name, x.Role, sc.Wards, sc.Groups})
 		}
 		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tROLE")
+	fmt.Fprintln(tw, "USER\tROLE\tSCOPE")
 	for _, x := range users {
-		fmt.Fprintf(tw, "%s\t%s\n", x.Name, x.Role)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", x.Name, x.Role, accounts.ScopeOf(x).String())
 	}
 	tw.Flush()
 	return exitOK

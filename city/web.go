@@ -63,7 +63,7 @@ func (a consoleAccounts) Users(ctx context.Context) ([]console.UserInfo, error) 
 	people, err := a.c.Accounts.People(ctx)
 	out := make([]console.UserInfo, len(people))
 	for i, p := range people {
-		out[i] = console.UserInfo{Name: p.Name, Role: p.Role, Disabled: p.Disabled, Password: p.Password, CreatedAt: p.CreatedAt}
+		out[i] = console.UserInfo{Name: p.Name, Role: p.Role, Disabled: p.Disabled, Password: p.Password, CreatedAt: p.CreatedAt, Scope: accounts.ScopeOf(p.User)}
 	}
 	return out, err
 }
@@ -79,6 +79,16 @@ func (a consoleAccounts) ResetPassword(ctx context.Context, name, by string) (st
 
 func (a consoleAccounts) SetDisabled(ctx context.Context, name string, disabled bool, by string) error {
 	return a.c.Accounts.SetDisabled(ctx, name, disabled)
+}
+
+// SetScope: nothing ticked on the page is the whole city, said
+// explicitly (accounts.SetScope's --all).
+func (a consoleAccounts) SetScope(ctx context.Context, name string, wards, groups []string, by string) error {
+	sc, err := a.c.Accounts.SetScope(ctx, name, wards, groups, len(wards) == 0 && len(groups) == 0)
+	if err == nil {
+		a.c.Audit.Record(ctx, by, "user.scope", name, sc.String())
+	}
+	return err
 }
 
 func (a consoleAccounts) ChangePassword(ctx context.Context, name, old, new string) error {
@@ -111,7 +121,11 @@ func (s consoleSessions) Lookup(ctx context.Context, idHash string) (console.Ses
 	if errors.Is(err, sqlite.ErrNotFound) {
 		return console.Session{}, console.ErrNoSession
 	}
-	return console.Session{User: row.User, Role: row.Role, CSRF: row.CSRF, Created: row.CreatedAt, Expires: row.ExpiresAt, MustChange: mustChange}, err
+	if err != nil {
+		return console.Session{}, err
+	}
+	scope, err := s.c.Accounts.UserScope(ctx, row.User)
+	return console.Session{User: row.User, Role: row.Role, CSRF: row.CSRF, Created: row.CreatedAt, Expires: row.ExpiresAt, MustChange: mustChange, Scope: scope}, err
 }
 
 func (s consoleSessions) Delete(ctx context.Context, idHash string) error {

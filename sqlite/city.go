@@ -201,6 +201,10 @@ type User struct {
 	Name      string
 	Role      string
 	CreatedAt time.Time
+	// Wards and Groups are the user's scope (sorted); both empty: the
+	// whole city (city/accounts decides what a scope allows).
+	Wards  []string
+	Groups []string
 }
 
 // AddUser adds a user with the hash of their token.
@@ -224,6 +228,10 @@ func (t CityTx) UserByToken(ctx context.Context, h []byte) (User, error) {
 		return User{}, ErrNotFound
 	}
 	u.CreatedAt = fromMS(created)
+	if err != nil {
+		return u, err
+	}
+	u.Wards, u.Groups, err = t.UserScope(ctx, u.Name)
 	return u, err
 }
 
@@ -244,7 +252,61 @@ func (t CityTx) Users(ctx context.Context) ([]User, error) {
 		u.CreatedAt = fromMS(created)
 		out = append(out, u)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Wards, out[i].Groups, err = t.UserScope(ctx, out[i].Name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UserScope returns the wards and groups user name is scoped to (sorted;
+// none: the whole city).
+func (t CityTx) UserScope(ctx context.Context, name string) (wards, groups []string, err error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT kind, name FROM user_scope WHERE user = ? ORDER BY kind, name`, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, n string
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, nil, err
+		}
+		if kind == "ward" {
+			wards = append(wards, n)
+		} else {
+			groups = append(groups, n)
+		}
+	}
+	return wards, groups, rows.Err()
+}
+
+// SetUserScope replaces user name's scope (none: the whole city);
+// ErrNotFound when there is no such user.
+func (t CityTx) SetUserScope(ctx context.Context, name string, wards, groups []string) error {
+	var n int
+	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM user_scope WHERE user = ?`, name); err != nil {
+		return err
+	}
+	for kind, names := range map[string][]string{"ward": wards, "group": groups} {
+		for _, x := range names {
+			if _, err := t.q.ExecContext(ctx, `INSERT OR IGNORE INTO user_scope(user, kind, name) VALUES(?,?,?)`, name, kind, x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CityMedia is an item of the city's media library.

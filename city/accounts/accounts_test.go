@@ -103,10 +103,10 @@ func TestLookupToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := s.LookupToken(ctx, wardTok); err != nil || p != (Principal{Ward: "phuong-1", Role: RoleWard}) || p.Name() != "ward:phuong-1" {
+	if p, err := s.LookupToken(ctx, wardTok); err != nil || !reflect.DeepEqual(p, Principal{Ward: "phuong-1", Role: RoleWard}) || p.Name() != "ward:phuong-1" {
 		t.Errorf("ward token: %+v, %v", p, err)
 	}
-	if p, err := s.LookupToken(ctx, userTok); err != nil || p != (Principal{User: "lan", Role: "operator"}) || p.Name() != "lan" {
+	if p, err := s.LookupToken(ctx, userTok); err != nil || !reflect.DeepEqual(p, Principal{User: "lan", Role: "operator"}) || p.Name() != "lan" {
 		t.Errorf("user token: %+v, %v", p, err)
 	}
 	// A token is looked up by its prefix's kind only: a user's hash
@@ -114,7 +114,7 @@ func TestLookupToken(t *testing.T) {
 	store.st.userTok["lan"] = hashToken(wardTokenPrefix + "x")
 	store.st.wardTok["phuong-1"] = hashToken(userTokenPrefix + "y")
 	for _, tok := range []string{wardTokenPrefix + "x", userTokenPrefix + "y", "", "loaw_", "loau_nope", "nope", wardTok, userTok} {
-		if p, err := s.LookupToken(ctx, tok); !errors.Is(err, ErrUnknownToken) || p != (Principal{}) {
+		if p, err := s.LookupToken(ctx, tok); !errors.Is(err, ErrUnknownToken) || !reflect.DeepEqual(p, Principal{}) {
 			t.Errorf("token %q: %+v, %v; want ErrUnknownToken", tok, p, err)
 		}
 	}

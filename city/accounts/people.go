@@ -34,6 +34,10 @@ type LoginTx interface {
 	DeleteExpiredSessions(ctx context.Context) error
 	// SetWardInfo sets a ward's display name and location (wards.go).
 	SetWardInfo(ctx context.Context, id, name string, lat, lon *float64) error
+	// Wards, UserScope and SetUserScope: users' scopes (scope.go).
+	Wards(ctx context.Context) ([]Ward, error)
+	UserScope(ctx context.Context, name string) (wards, groups []string, err error)
+	SetUserScope(ctx context.Context, name string, wards, groups []string) error
 }
 
 // Session is a logged-in browser as stored (by the hash of its id).
@@ -61,6 +65,13 @@ func (s *Service) logins() (LoginStore, error) {
 // password (changed at the first log-in) and uses loactl with a token;
 // both are returned once, only their hashes are kept.
 func (s *Service) AddPerson(ctx context.Context, name, role string) (token, password string, err error) {
+	return s.AddScopedPerson(ctx, name, role, nil, nil)
+}
+
+// AddScopedPerson is AddPerson with a scope (scope.go): the wards and
+// groups given, each registered; none: city-wide. An admin is never
+// scoped. A bad scope adds nobody.
+func (s *Service) AddScopedPerson(ctx context.Context, name, role string, wardIDs, groups []string) (token, password string, err error) {
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n/") {
 		return "", "", badInput("tên người dùng %q: cần một từ, không dấu cách hay '/' (tối đa 64) / user name %q: want a word without spaces or '/' (at most 64)", name, name)
 	}
@@ -73,19 +84,38 @@ func (s *Service) AddPerson(ctx context.Context, name, role string) (token, pass
 	}
 	token, hash := newToken(userTokenPrefix)
 	password = passhash.Generate()
+	var sc Scope
 	err = ls.UpdateLogins(ctx, func(tx LoginTx) error {
+		if len(wardIDs) > 0 || len(groups) > 0 {
+			registry, err := tx.Wards(ctx)
+			if err != nil {
+				return err
+			}
+			if sc, err = CheckScope(wardIDs, groups, registry); err != nil {
+				return err
+			}
+			if role == "admin" && !sc.CityWide() {
+				return badInput("phạm vi: quản trị viên luôn quản lý cả thành phố / scope: an admin is always city-wide")
+			}
+		}
 		if err := tx.AddUser(ctx, User{Name: name, Role: role, CreatedAt: s.Now()}, hash); err != nil {
 			if errors.Is(err, sqlite.ErrExists) {
 				return badInput("người dùng %s đã có / user %s already exists", name, name)
 			}
 			return err
 		}
-		return tx.SetPassword(ctx, name, passhash.Hash(password), true)
+		if err := tx.SetPassword(ctx, name, passhash.Hash(password), true); err != nil {
+			return err
+		}
+		if sc.CityWide() {
+			return nil
+		}
+		return tx.SetUserScope(ctx, name, sc.Wards, sc.Groups)
 	})
 	if err != nil {
 		return "", "", err
 	}
-	s.Log.Info("user added", "user", name, "role", role)
+	s.Log.Info("user added", "user", name, "role", role, "scope", sc.String())
 	return token, password, nil
 }
 

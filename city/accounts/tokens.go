@@ -40,6 +40,8 @@ type Principal struct {
 	Ward string
 	User string
 	Role string
+	// Scope is a user's (scope.go): a scoped user's token carries it.
+	Scope Scope
 }
 
 // Name is how the principal is shown and recorded: "ward:ID" or the
@@ -65,7 +67,7 @@ func (s *Service) LookupToken(ctx context.Context, tok string) (Principal, error
 	} else {
 		var u User
 		u, err = tx.UserByToken(ctx, h)
-		p.User, p.Role = u.Name, u.Role
+		p.User, p.Role, p.Scope = u.Name, u.Role, ScopeOf(u)
 	}
 	if errors.Is(err, sqlite.ErrNotFound) {
 		return Principal{}, ErrUnknownToken

@@ -90,6 +90,10 @@ type User struct {
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// Wards and Groups are the user's scope (docs/api.md, "Scope");
+	// absent: the whole city.
+	Wards  []string `json:"wards,omitempty"`
+	Groups []string `json:"groups,omitempty"`
 	// Token is set once, in the answer to adding the user.
 	Token string `json:"token,omitempty"`
 }

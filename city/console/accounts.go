@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"loa/city/accounts"
 )
 
 // Accounts is what the console needs of the city's accounts service.
@@ -22,6 +24,9 @@ type Accounts interface {
 	SetDisabled(ctx context.Context, name string, disabled bool, by string) error
 	// ChangePassword sets a user's own password, after checking the old one.
 	ChangePassword(ctx context.Context, name, old, new string) error
+	// SetScope limits a user to some wards and groups (none: the whole
+	// city); accounts.SetScope's rules, its errors in both languages.
+	SetScope(ctx context.Context, name string, wards, groups []string, by string) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
@@ -32,6 +37,8 @@ type UserInfo struct {
 	Disabled  bool
 	Password  bool // has a console password
 	CreatedAt time.Time
+	// Scope is the user's (empty: the whole city).
+	Scope accounts.Scope
 }
 
 // AuditFilter selects rows of the audit log.
@@ -59,12 +66,19 @@ type usersData struct {
 	OneTime     string // a password to give the user, shown once
 	OneTimeUser string
 	Error       string
+	// Saved names the user whose scope was just saved.
+	Saved string
 }
 
 type userRow struct {
 	UserInfo
 	RoleLabel string
 	Created   string
+	// ScopeText is the scope as the list shows it; ScopeGroups and
+	// ScopeWards the editor's boxes (users_scope.go).
+	ScopeText   string
+	ScopeGroups []option
+	ScopeWards  []option
 }
 
 func (c *Console) adminOnly(w http.ResponseWriter, r *http.Request, s *Session) bool {
@@ -88,8 +102,13 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, s *Session, 
 		c.internal(w, r, s, "users", err)
 		return
 	}
+	wards, err := c.deps.Schedules.Wards(r.Context())
+	if err != nil {
+		c.internal(w, r, s, "users", err)
+		return
+	}
 	for _, u := range users {
-		d.Users = append(d.Users, userRow{UserInfo: u, RoleLabel: T(l, "role."+u.Role), Created: u.CreatedAt.In(c.deps.Location).Format("02/01/2006")})
+		d.Users = append(d.Users, scopeRow(l, userRow{UserInfo: u, RoleLabel: T(l, "role."+u.Role), Created: u.CreatedAt.In(c.deps.Location).Format("02/01/2006")}, wards))
 	}
 	for _, role := range roles {
 		d.Roles = append(d.Roles, option{role, T(l, "role."+role), role == "operator"})
@@ -114,6 +133,11 @@ func (c *Console) postUsers(w http.ResponseWriter, r *http.Request, s *Session) 
 		d.OneTime, err = c.deps.Accounts.AddUser(ctx, name, r.PostFormValue("role"), s.User)
 	case "reset":
 		d.OneTime, err = c.deps.Accounts.ResetPassword(ctx, name, s.User)
+	case "scope":
+		err = c.deps.Accounts.SetScope(ctx, name, r.PostForm["ward"], r.PostForm["group"], s.User)
+		if err == nil {
+			d.Saved = name
+		}
 	case "disable", "enable":
 		if name == s.User {
 			err = errors.New(T(langOf(r), "users.err.self"))

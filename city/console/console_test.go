@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"loa/city/accounts"
 	"loa/city/api"
 )
 
@@ -43,6 +44,7 @@ func (f *fakeSessions) Lookup(_ context.Context, h string) (Session, error) {
 		return Session{}, ErrNoSession
 	}
 	s.MustChange = f.accounts.mustChange(s.User)
+	s.Scope = f.accounts.scopeOf(s.User)
 	return s, nil
 }
 
@@ -77,6 +79,8 @@ type fakeAccounts struct {
 	users map[string]*fakeUser
 	audit []AuditEntry
 	next  int
+	// scopes are the users' (scope_test.go).
+	scopes map[string]accounts.Scope
 }
 
 type fakeUser struct {
@@ -115,7 +119,7 @@ func (f *fakeAccounts) Users(context.Context) ([]UserInfo, error) {
 	var out []UserInfo
 	for _, name := range []string{"admin", "ky-thuat", "lan", "moi"} {
 		if u, ok := f.users[name]; ok {
-			out = append(out, UserInfo{Name: name, Role: u.role, Disabled: u.disabled, Password: true, CreatedAt: u.created})
+			out = append(out, UserInfo{Name: name, Role: u.role, Disabled: u.disabled, Password: true, CreatedAt: u.created, Scope: f.scopes[name]})
 		}
 	}
 	return out, nil

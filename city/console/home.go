@@ -33,6 +33,7 @@ func (c *Console) getHome(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.internal(w, r, s, "home", err)
 		return
 	}
+	wards = scopedWards(s, wards)
 	now := c.deps.Now()
 	d := homeData{Today: now.In(c.deps.Location).Format("02/01/2006"), CanEdit: canEditLibrary(s.Role)}
 	for _, wd := range wards {

@@ -72,6 +72,8 @@ type block struct {
 }
 
 type targetFile struct {
+	// Editable: the user may change this file (role and scope).
+	Editable bool
 	Target   string
 	Label    string
 	File     string
@@ -92,6 +94,7 @@ func (c *Console) getScheduleIndex(w http.ResponseWriter, r *http.Request, s *Se
 		c.internal(w, r, s, "schedule", err)
 		return
 	}
+	wards = scopedWards(s, wards)
 	if len(wards) == 0 {
 		p := c.newPage(r, s, "nav.programs")
 		p.Data = weekData{}
@@ -131,6 +134,11 @@ func (c *Console) showWeek(w http.ResponseWriter, r *http.Request, s *Session, s
 		c.errorPage(w, r, s, http.StatusNotFound, T(l, "notfound"))
 		return
 	}
+	if !s.Scope.Allows(placeOf(d.Ward)) {
+		c.outOfScope(w, r, s)
+		return
+	}
+	d.Wards = scopedWards(s, wards)
 	today := schedule.DateOf(c.deps.Now().In(c.deps.Location))
 	start := today
 	if q := r.FormValue("week"); q != "" {
@@ -162,7 +170,7 @@ func (c *Console) showWeek(w http.ResponseWriter, r *http.Request, s *Session, s
 		d.Days = append(d.Days, col)
 	}
 	for _, target := range targetsOf(d.Ward) {
-		tf := targetFile{Target: target, Label: targetLabel(l, target)}
+		tf := targetFile{Target: target, Label: targetLabel(l, target), Editable: d.CanEdit && s.Scope.AllowsTarget(target, placesOf(wards))}
 		file, body, err := c.deps.Schedules.ProgramFile(ctx, target)
 		switch {
 		case errors.Is(err, ErrNoProgramFile):
@@ -267,6 +275,10 @@ func (c *Console) getProgramForm(w http.ResponseWriter, r *http.Request, s *Sess
 	if f.Target == "" {
 		f.Target = "ward:" + ward.ID
 	}
+	if !c.allowsTarget(r, s, f.Target) {
+		c.outOfScope(w, r, s)
+		return
+	}
 	if id := r.FormValue("id"); id != "" {
 		_, body, err := c.deps.Schedules.ProgramFile(r.Context(), f.Target)
 		if err != nil {
@@ -315,6 +327,9 @@ func (f *programForm) fromSpec(s schedule.ProgramSpec) {
 func (c *Console) showProgramForm(w http.ResponseWriter, r *http.Request, s *Session, status int, ward api.Ward, f programForm) {
 	l := langOf(r)
 	for _, t := range targetsOf(ward) {
+		if !c.allowsTarget(r, s, t) {
+			continue
+		}
 		f.Targets = append(f.Targets, option{t, targetLabel(l, t), t == f.Target})
 	}
 	for _, d := range weekOrder {
@@ -358,6 +373,10 @@ func (c *Console) wardOf(w http.ResponseWriter, r *http.Request, s *Session) (ap
 	}
 	for _, wd := range wards {
 		if wd.ID == r.PathValue("ward") {
+			if !s.Scope.Allows(placeOf(wd)) {
+				c.outOfScope(w, r, s)
+				return api.Ward{}, false
+			}
 			return wd, true
 		}
 	}
@@ -387,6 +406,9 @@ func (c *Console) postProgram(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	if !isTargetOf(ward, f.Target) {
 		f.Errors["target"] = T(l, "program.err.target")
+	} else if !c.allowsTarget(r, s, f.Target) {
+		c.outOfScope(w, r, s)
+		return
 	}
 	spec := f.spec(l)
 	if len(f.Errors) > 0 {
@@ -560,6 +582,10 @@ func (c *Console) postProgramDelete(w http.ResponseWriter, r *http.Request, s *S
 		return
 	}
 	target := r.PostFormValue("target")
+	if !c.allowsTarget(r, s, target) {
+		c.outOfScope(w, r, s)
+		return
+	}
 	file, body, err := c.deps.Schedules.ProgramFile(r.Context(), target)
 	if !isTargetOf(ward, target) || err != nil {
 		c.errorPage(w, r, s, http.StatusNotFound, T(l, "notfound"))
@@ -578,6 +604,14 @@ func (c *Console) postProgramDelete(w http.ResponseWriter, r *http.Request, s *S
 
 // getExport downloads a target's program file exactly as stored.
 func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) {
+	if !s.Scope.CityWide() {
+		// A scoped user reads the files that play on her wards.
+		wards, err := c.deps.Schedules.Wards(r.Context())
+		if err != nil || !s.Scope.Reaches(r.FormValue("target"), placesOf(wards)) {
+			c.outOfScope(w, r, s)
+			return
+		}
+	}
 	file, body, err := c.deps.Schedules.ProgramFile(r.Context(), r.FormValue("target"))
 	if err != nil {
 		c.errorPage(w, r, s, http.StatusNotFound, T(langOf(r), "notfound"))
@@ -596,6 +630,10 @@ func (c *Console) postImport(w http.ResponseWriter, r *http.Request, s *Session)
 		return
 	}
 	target := r.URL.Query().Get("target")
+	if !c.allowsTarget(r, s, target) {
+		c.outOfScope(w, r, s)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, schedule.MaxFileSize+64<<10)
 	file, hdr, err := r.FormFile("file")
 	if !isTargetOf(ward, target) || err != nil {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"loa/city/accounts"
 )
 
 // Session is one logged-in browser.
@@ -26,6 +28,8 @@ type Session struct {
 	MustChange bool
 	Created    time.Time
 	Expires    time.Time
+	// Scope is the user's now (accounts.Scope; empty: the whole city).
+	Scope accounts.Scope
 }
 
 // ErrNoSession: the cookie names no live session.

@@ -44,6 +44,9 @@ func (s *Server) postAlert(w http.ResponseWriter, r *http.Request, p principal) 
 		writeError(w, http.StatusBadRequest, "nội dung yêu cầu không đúng / bad request body: %v", err)
 		return
 	}
+	if !s.targetsInScope(w, r, p, req.To) {
+		return
+	}
 	res, queued, err := s.d.Alerting.Send(r.Context(), req, p.name())
 	if err != nil {
 		s.alertFail(w, r, err)
@@ -58,6 +61,18 @@ func (s *Server) postAlert(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (s *Server) postCancel(w http.ResponseWriter, r *http.Request, p principal) {
+	if !p.scope.CityWide() {
+		// An alert that reaches wards outside the scope is not the
+		// scoped user's to cancel.
+		a, err := s.d.Alerting.Status(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.alertFail(w, r, err)
+			return
+		}
+		if !s.targetsInScope(w, r, p, a.Targets) {
+			return
+		}
+	}
 	res, queued, err := s.d.Alerting.Cancel(r.Context(), r.PathValue("id"), p.name())
 	if err != nil {
 		s.alertFail(w, r, err)
@@ -74,6 +89,14 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request, p principal) {
 	res, err := s.d.Alerting.Status(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.alertFail(w, r, err)
+		return
+	}
+	places, ok := s.placesFor(w, r, p)
+	if !ok {
+		return
+	}
+	if !p.scope.Reaches(res.Targets, places) {
+		outOfScope(w, p, res.Targets)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -94,7 +117,11 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p principal)
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	places, ok := s.placesFor(w, r, p)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, keepIf(res, func(a api.AlertListEntry) bool { return p.scope.Reaches(a.Targets, places) }))
 }
 
 func (s *Server) postLive(w http.ResponseWriter, r *http.Request, p principal) {
@@ -103,6 +130,9 @@ func (s *Server) postLive(w http.ResponseWriter, r *http.Request, p principal) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "body: %v", err)
+		return
+	}
+	if !s.targetsInScope(w, r, p, req.To) {
 		return
 	}
 	res, err := s.d.Alerting.StartLive(r.Context(), req, p.name())
@@ -114,10 +144,21 @@ func (s *Server) postLive(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (s *Server) getLive(w http.ResponseWriter, r *http.Request, p principal) {
-	writeJSON(w, http.StatusOK, s.d.Alerting.ListLive())
+	places, ok := s.placesFor(w, r, p)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, keepIf(s.d.Alerting.ListLive(), func(l api.Live) bool { return p.scope.Reaches(l.To, places) }))
 }
 
 func (s *Server) deleteLive(w http.ResponseWriter, r *http.Request, p principal) {
+	if !p.scope.CityWide() {
+		for _, l := range s.d.Alerting.ListLive() {
+			if l.ID == r.PathValue("id") && !s.targetsInScope(w, r, p, l.To) {
+				return
+			}
+		}
+	}
 	if err := s.d.Alerting.StopLive(r.Context(), r.PathValue("id"), p.name()); err != nil {
 		liveFail(w, err)
 		return

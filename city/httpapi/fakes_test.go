@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ func (fakeAccounts) LookupToken(ctx context.Context, tok string) (accounts.Princ
 		return accounts.Principal{Ward: "phuong-1", Role: accounts.RoleWard}, nil
 	case "admin", "operator", "alerter", "technician":
 		return accounts.Principal{User: "u-" + tok, Role: tok}, nil
+	case "operator-q1", "alerter-q1":
+		return accounts.Principal{User: "u-" + tok, Role: strings.TrimSuffix(tok, "-q1"), Scope: scopeQ1}, nil
 	}
 	return accounts.Principal{}, accounts.ErrUnknownToken
 }
@@ -44,6 +47,22 @@ func (fakeAccounts) Ward(ctx context.Context, id string) (accounts.Ward, error) 
 
 func (fakeAccounts) Users(ctx context.Context) ([]accounts.User, error) { return nil, nil }
 
+// scopeQ1 is the scope of the tokens and sessions named *-q1: group
+// quan-1 (wards ben-nghe and da-kao; vo-thi-sau is in quan-3).
+var scopeQ1 = accounts.Scope{Groups: []string{"quan-1"}}
+
+var fakePlaces = []accounts.Place{{ID: "ben-nghe", Groups: []string{"quan-1"}}, {ID: "da-kao", Groups: []string{"quan-1"}},
+	{ID: "vo-thi-sau", Groups: []string{"quan-3"}}}
+
+func (fakeAccounts) UserScope(ctx context.Context, user string) (accounts.Scope, error) {
+	if strings.HasSuffix(user, "-q1") {
+		return scopeQ1, nil
+	}
+	return accounts.Scope{}, nil
+}
+
+func (fakeAccounts) Places(ctx context.Context) ([]accounts.Place, error) { return fakePlaces, nil }
+
 func (fakeAccounts) AddUser(ctx context.Context, name, role string) (string, error) {
 	return "loau_new", nil
 }
@@ -52,9 +71,14 @@ func (f fakeAccounts) RegisterReceiptKey(ctx context.Context, ward, publicKey st
 	return accounts.ReceiptKey{PublicKey: publicKey, KeyID: "k1"}, true, f.receiptKeyErr
 }
 
-type fakeWards struct{ err error }
+type fakeWards struct {
+	err  error
+	list []api.Ward
+}
 
-func (f fakeWards) Wards(ctx context.Context) ([]api.Ward, error) { return []api.Ward{}, f.err }
+func (f fakeWards) Wards(ctx context.Context) ([]api.Ward, error) {
+	return append([]api.Ward{}, f.list...), f.err
+}
 
 func (f fakeWards) Ward(ctx context.Context, id string) (api.Ward, error) {
 	return api.Ward{ID: id}, f.err
@@ -161,6 +185,11 @@ func (b *fakeBoard) AsRunDay(ctx context.Context, ward string, d schedule.Date) 
 type fakeAlerting struct {
 	err      error
 	problems []string
+	// targets are every alert's; list the alert list; live the live
+	// announcements.
+	targets string
+	list    []api.AlertListEntry
+	live    []api.Live
 }
 
 func (f fakeAlerting) Send(ctx context.Context, req api.NewAlert, by string) (api.Alert, bool, error) {
@@ -172,18 +201,18 @@ func (f fakeAlerting) Cancel(ctx context.Context, id, by string) (api.Alert, boo
 }
 
 func (f fakeAlerting) Status(ctx context.Context, id string) (api.Alert, error) {
-	return api.Alert{ID: id}, f.err
+	return api.Alert{ID: id, Targets: f.targets}, f.err
 }
 
 func (f fakeAlerting) List(ctx context.Context, limit int) ([]api.AlertListEntry, error) {
-	return nil, f.err
+	return f.list, f.err
 }
 
 func (f fakeAlerting) StartLive(ctx context.Context, req api.NewLive, by string) (api.Live, error) {
 	return api.Live{ID: "l1"}, f.err
 }
 
-func (f fakeAlerting) ListLive() []api.Live                              { return []api.Live{} }
+func (f fakeAlerting) ListLive() []api.Live                              { return append([]api.Live{}, f.live...) }
 func (f fakeAlerting) StopLive(ctx context.Context, id, by string) error { return f.err }
 func (f fakeAlerting) Problems() []string                                { return f.problems }
 
@@ -199,7 +228,7 @@ func (fakeSessions) APISession(r *http.Request) (string, string, error) {
 	if ck.Value == "cross" {
 		return "", "", ErrCrossSite
 	}
-	return "console-" + ck.Value, ck.Value, nil
+	return "console-" + ck.Value, strings.TrimSuffix(ck.Value, "-q1"), nil
 }
 
 // audit is a fake audit log.

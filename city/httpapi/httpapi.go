@@ -44,6 +44,10 @@ type Accounts interface {
 	// when there is none.
 	Ward(ctx context.Context, id string) (accounts.Ward, error)
 	Users(ctx context.Context) ([]accounts.User, error)
+	// UserScope is a user's scope now; Places the registry's wards as
+	// scope decisions read them (accounts.Scope).
+	UserScope(ctx context.Context, user string) (accounts.Scope, error)
+	Places(ctx context.Context) ([]accounts.Place, error)
 	AddUser(ctx context.Context, name, role string) (token string, err error)
 	// RegisterReceiptKey: accounts.ErrReceiptKeyTaken when the ward has
 	// another key (k is then the one offered).

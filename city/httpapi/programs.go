@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"loa/city/api"
 	"loa/schedule"
 )
 
@@ -23,6 +24,9 @@ func (s *Server) putPrograms(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusRequestEntityTooLarge, "a program file is at most %d bytes", maxProgramFile)
 		return
 	}
+	if !s.inScope(w, r, p, r.PathValue("target")) {
+		return
+	}
 	q := r.URL.Query()
 	check := q.Get("check") == "true" || q.Get("check") == "1"
 	res, err := s.d.Programs.Load(r.Context(), r.PathValue("target"), q.Get("file"), body, p.name(), check)
@@ -34,6 +38,9 @@ func (s *Server) putPrograms(w http.ResponseWriter, r *http.Request, p principal
 }
 
 func (s *Server) deletePrograms(w http.ResponseWriter, r *http.Request, p principal) {
+	if !s.inScope(w, r, p, r.PathValue("target")) {
+		return
+	}
 	res, err := s.d.Programs.Delete(r.Context(), r.PathValue("target"), p.name())
 	if err != nil {
 		s.fail(w, r, err)
@@ -48,11 +55,18 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request, p principa
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	places, ok := s.placesFor(w, r, p)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, keepIf(out, func(set api.ProgramSet) bool { return p.scope.Reaches(set.Target, places) }))
 }
 
 func (s *Server) getPrograms(w http.ResponseWriter, r *http.Request, p principal) {
 	target := r.PathValue("target")
+	if !s.readableInScope(w, r, p, target) {
+		return
+	}
 	file, body, ok, err := s.d.Programs.File(r.Context(), target)
 	if err != nil {
 		s.fail(w, r, err)
@@ -68,6 +82,9 @@ func (s *Server) getPrograms(w http.ResponseWriter, r *http.Request, p principal
 }
 
 func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, p principal) {
+	if !s.wardInScope(w, r, p) {
+		return
+	}
 	d := s.today()
 	if q := r.URL.Query().Get("date"); q != "" {
 		var err error

@@ -76,9 +76,10 @@ const roleWard = accounts.RoleWard
 
 // principal is who a request comes from: a ward or a user.
 type principal struct {
-	ward string
-	user string
-	role string // roleWard for a ward
+	ward  string
+	user  string
+	role  string         // roleWard for a ward
+	scope accounts.Scope // a user's (scope.go); a ward's is empty
 }
 
 func (p principal) name() string {
@@ -133,7 +134,7 @@ func (s *Server) authed(fn func(http.ResponseWriter, *http.Request, principal), 
 
 func (s *Server) lookupToken(ctx context.Context, tok string) (principal, error) {
 	p, err := s.d.Accounts.LookupToken(ctx, tok)
-	return principal{ward: p.Ward, user: p.User, role: p.Role}, err
+	return principal{ward: p.Ward, user: p.User, role: p.Role, scope: p.Scope}, err
 }
 
 // errNoSession: no console to stand in for a missing token.
@@ -149,7 +150,11 @@ func (s *Server) consolePrincipal(r *http.Request) (principal, error) {
 	if err != nil {
 		return principal{}, err
 	}
-	return principal{user: user, role: role}, nil
+	scope, err := s.d.Accounts.UserScope(r.Context(), user)
+	if err != nil {
+		return principal{}, err
+	}
+	return principal{user: user, role: role, scope: scope}, nil
 }
 
 // audited runs fn and records the change it made: who, the route, the

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"loa/city/accounts"
 	"loa/city/api"
 	"loa/schedule"
 )
@@ -15,10 +16,13 @@ func (s *Server) listWards(w http.ResponseWriter, r *http.Request, p principal) 
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, scopedWards(p, out))
 }
 
 func (s *Server) getWard(w http.ResponseWriter, r *http.Request, p principal) {
+	if !s.wardInScope(w, r, p) {
+		return
+	}
 	out, err := s.d.Wards.Ward(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -44,6 +48,9 @@ func (s *Server) postWard(w http.ResponseWriter, r *http.Request, p principal) {
 // broadcast log for a day in the city's zone, as shipped by the ward.
 func (s *Server) getAsRun(w http.ResponseWriter, r *http.Request, p principal) {
 	id := r.PathValue("id")
+	if !s.wardInScope(w, r, p) {
+		return
+	}
 	if _, err := s.d.Accounts.Ward(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
@@ -72,7 +79,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	out := make([]api.User, 0, len(users))
 	for _, u := range users {
-		out = append(out, api.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt.UTC()})
+		sc := accounts.ScopeOf(u)
+		out = append(out, api.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt.UTC(), Wards: sc.Wards, Groups: sc.Groups})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -1,0 +1,51 @@
+package console
+
+import (
+	"net/http"
+
+	"loa/city/accounts"
+	"loa/city/api"
+)
+
+// Scoped users (docs/console.md, "Phạm vi"): an operator or technician
+// limited to some wards and groups sees only those in the lists, and
+// another ward's pages answer 403. Every decision is accounts.Scope's, the
+// same the JSON API asks; the library stays the whole city's.
+
+// placeOf is a ward as a scope decides on it.
+func placeOf(w api.Ward) accounts.Place { return accounts.Place{ID: w.ID, Groups: w.Groups} }
+
+func placesOf(wards []api.Ward) []accounts.Place {
+	out := make([]accounts.Place, len(wards))
+	for i, w := range wards {
+		out[i] = placeOf(w)
+	}
+	return out
+}
+
+// scopedWards keeps the wards of the session's scope.
+func scopedWards(s *Session, wards []api.Ward) []api.Ward {
+	return accounts.Filter(s.Scope, wards, placeOf)
+}
+
+// allowsTarget reports whether the session's scope covers a program
+// target ("all", "group:G", "ward:ID").
+func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool {
+	if s.Scope.CityWide() {
+		return true
+	}
+	wards, err := c.deps.Schedules.Wards(r.Context())
+	if err != nil {
+		c.deps.Log.Error("console scope", "user", s.User, "err", err)
+		return false
+	}
+	return s.Scope.AllowsTarget(target, placesOf(wards))
+}
+
+// outOfScope answers a page or a change outside the session's scope.
+func (c *Console) outOfScope(w http.ResponseWriter, r *http.Request, s *Session) {
+	c.deps.Log.Warn("console: refused outside the user's scope", "user", s.User, "path", r.URL.Path, "scope", s.Scope.String())
+	p := c.newPage(r, s, "scope.refused.title")
+	p.Error = T(p.Lang, "scope.refused")
+	c.render(w, r, http.StatusForbidden, "error", p)
+}
