@@ -424,4 +424,3 @@ func childCPU(t *testing.T, pid int, comm string) float64 {
 	}
 	return total
 }
-
