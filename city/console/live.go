@@ -95,7 +95,7 @@ func (c *Console) getLive(w http.ResponseWriter, r *http.Request, s *Session) {
 		d.Groups = append(d.Groups, liveTarget{Value: "group:" + g, Label: g, Group: true})
 	}
 	p.Data = d
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	c.render(w, r, http.StatusOK, "live", p)
 }
 
