@@ -249,8 +249,11 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 	for _, w := range wards {
 		maps[w] = agents[w].liveStatus()
 	}
-	mouth := eval[[]float64](t, tab, `window.loaLive.onsets`)
+	waitUntil(t, "the level meter up (a burst)", 10*time.Second, func() bool {
+		return eval[float64](t, tab, `document.getElementById("live-level").value`) > 0.3
+	})
 	screenshots(t, tab, "live-on-air")
+	mouth := eval[[]float64](t, tab, `window.loaLive.onsets`) // every burst spoken so far
 
 	// Close the page: the announcement ends, the program comes back.
 	closed := time.Now()
@@ -272,7 +275,7 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 			t.Errorf("the mount after the end: %s, want 404", resp.Status)
 		}
 	}
-	waitOnAir(t, 3*time.Second, agents["phuong-1"], agents["phuong-2"])
+	waitOnAir(t, 5*time.Second, agents["phuong-1"], agents["phuong-2"])
 	for _, a := range agents {
 		a.stop()
 	}
@@ -325,7 +328,7 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 		}
 		before := mean(first-500, first-300, false)
 		during := mean(first+100, last-100, true)
-		after := mean(last+300, len(prog)-10, false)
+		after := mean(last+100, len(prog)-10, false)
 		duck := 10 * math.Log10(during/before)
 		back := 10 * math.Log10(after/before)
 		t.Logf("%s: voice %.1f s on air, program %.1f dB under the voice, %.1f dB after", w, float64(last-first)/100, duck, back)
@@ -334,9 +337,6 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 		}
 		if math.Abs(back) > 1 {
 			t.Errorf("%s: program after the announcement at %.1f dB of before, want 0", w, back)
-		}
-		if p := voice[(first+last)/2]; p < loud {
-			t.Logf("%s: (mid-announcement window in a gap)", w)
 		}
 		// Each burst's first window, on the wall clock: the paced device
 		// plays frame f at now − (frames − f)/rate + its latency.

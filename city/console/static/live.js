@@ -16,7 +16,7 @@
   // (ms since the epoch), each time the level rises from silence.
   window.loaLive = { onsets: [], state: "idle", relays: 0 };
 
-  function say(text) { status.textContent = text; }
+  function say(text, cls) { status.textContent = text; status.className = "status" + (cls ? " " + cls : ""); }
 
   function cleanup() {
     if (timer) clearInterval(timer);
@@ -46,8 +46,8 @@
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var to = Array.prototype.map.call(form.querySelectorAll("input[name=to]:checked"), function (i) { return i.value; });
-    if (!to.length) { say(t("notarget")); return; }
-    if (!navigator.mediaDevices || !window.MediaRecorder) { say(t("https")); return; }
+    if (!to.length) { say(t("notarget"), "error"); return; }
+    if (!navigator.mediaDevices || !window.MediaRecorder) { say(t("https"), "error"); return; }
     var mode = form.querySelector("input[name=mode]:checked").value;
     var duck = parseFloat(document.getElementById("duck-db").value);
     ended = false;
@@ -78,23 +78,23 @@
         if (e.state === "live") {
           window.loaLive.relays = e.relays;
           window.loaLive.id = e.id;
-          say(t("onair").replace("%d", e.relays).replace("%d", e.wards || "?"));
+          say(t("onair").replace("%d", e.relays).replace("%d", e.wards || "?"), "onair");
         } else if (e.state === "error") {
           ended = true;
-          say(e.error);
+          say(e.error, "error");
         } else if (e.state === "ended") {
           ended = true;
           say(t("ended"));
         }
       };
       ws.onclose = function () {
-        if (!ended) say(t("lost"));
+        if (!ended) say(t("lost"), "error");
         window.loaLive.state = "ended";
         ws = null;
         cleanup();
       };
     }).catch(function (err) {
-      say(t("nomic") + err.message);
+      say(t("nomic") + err.message, "error");
       cleanup();
     });
   });
