@@ -113,7 +113,14 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 	consoleLogin(t, ctx, base, "thu-ky", u.Password)
 	changeOneTimePassword(t, ctx, u.Password, "mat-khau-rieng-2026")
 
-	tab := ctx
+	// The page, in its own tab (started here, without a time limit: a tab
+	// lives as long as the context of its first action); closing the tab
+	// is closing the page.
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
 	browse(t, tab, "open /live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS("#live-start")))
 	if txt := eval[string](t, tab, `document.querySelector("main").innerText`); !strings.Contains(txt, "Phát trực tiếp") || !strings.Contains(txt, "Chưa phát") {
 		t.Fatalf("/live:\n%s", txt)
@@ -257,7 +264,7 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 
 	// Close the page: the announcement ends, the program comes back.
 	closed := time.Now()
-	browse(t, tab, "leave the page", chromedp.Navigate("about:blank"))
+	closeTab()
 	for _, w := range wards {
 		a := agents[w]
 		waitUntil(t, w+" off live after the page closed", 10*time.Second, func() bool { return a.liveStatus().Live == nil })
