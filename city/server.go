@@ -109,6 +109,9 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), grace)
 			defer cancel()
+			if c.livecast != nil { // the browsers' broadcasts: stopped at the wards
+				c.livecast.Close(sctx)
+			}
 			err := srv.Shutdown(sctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				srv.Close()

@@ -370,6 +370,23 @@ func (b *Broadcast) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Close ends every broadcast (their announcements stopped at the wards):
+// the city is shutting down, and a ward must not wait for a mount that
+// will not come back.
+func (c *Caster) Close(ctx context.Context) {
+	c.mu.Lock()
+	var all []*Broadcast
+	for _, b := range c.mounts {
+		all = append(all, b)
+	}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, b := range all {
+		wg.Go(func() { b.End(ctx) })
+	}
+	wg.Wait()
+}
+
 // Live is how many broadcasts are on air.
 func (c *Caster) Live() int {
 	c.mu.Lock()

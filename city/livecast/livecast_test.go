@@ -127,6 +127,26 @@ func TestBroadcastServesTheMountAndEnds(t *testing.T) {
 	testwait.For(t, "the mount gone", 5*time.Second, func() bool { return c.Live() == 0 })
 }
 
+// Close ends every broadcast on air and stops its announcement.
+func TestCloseEndsEveryBroadcast(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	ann := &fakeAnnouncer{}
+	c := New(Config{Announcer: ann, FirstAudio: 100 * time.Millisecond})
+	for i := 0; i < 2; i++ {
+		b, err := c.Begin(context.Background(), "http://127.0.0.1:1", api.NewLive{To: "all", Mode: "exclusive"}, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.live.ID = "live-" + string(rune('a'+i)) // as if announced
+	}
+	c.Close(context.Background())
+	if c.Live() != 0 || len(ann.stops()) != 2 {
+		t.Fatalf("after Close: %d on air, stops %v", c.Live(), ann.stops())
+	}
+}
+
 // A listener whose queue is full is dropped at the next frame; the others
 // get it.
 func TestSlowListenerDropped(t *testing.T) {
