@@ -372,8 +372,8 @@ func TestConsoleLiveFromBrowserMicrophone(t *testing.T) {
 	med, p95 := lat[len(lat)/2], lat[min(len(lat)-1, int(math.Ceil(0.95*float64(len(lat))))-1)]
 	t.Logf("mouth-to-output latency over %d bursts at 2 wards: median %.0f ms, p95 %.0f ms (target ≤ 1500 ms); all: %s",
 		len(lat), med, p95, fmtMS(lat))
-	if med > 4000 {
-		t.Errorf("mouth-to-output latency median %.0f ms: the bursts are 4 s apart, the pairing is meaningless", med)
+	if med > 1500 {
+		t.Errorf("mouth-to-output latency median %.0f ms, over the 1.5 s target", med)
 	}
 }
 
