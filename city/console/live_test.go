@@ -62,13 +62,35 @@ func (b *fakeBroadcast) Relays() int           { return 2 }
 func (b *fakeBroadcast) Done() <-chan struct{} { return b.done }
 func (b *fakeBroadcast) End(context.Context)   { b.once.Do(func() { close(b.ended) }) }
 
-func startLiveConsole(t *testing.T, studio *fakeStudio) *testConsole {
+// auditLog collects what the console records.
+type auditLog struct {
+	mu   sync.Mutex
+	rows []string
+}
+
+func (a *auditLog) record(_ context.Context, actor, action, target, detail string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rows = append(a.rows, strings.Join([]string{actor, action, target, detail}, " | "))
+}
+
+func (a *auditLog) all() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return strings.Join(a.rows, "\n")
+}
+
+func startLiveConsole(t *testing.T, studio *fakeStudio, audit ...*auditLog) *testConsole {
 	t.Helper()
 	tc := &testConsole{sessions: &fakeSessions{}, now: time.Now()}
 	tc.programs = &fakePrograms{loc: time.UTC, now: time.Now, wards: []api.Ward{{ID: "phuong-1", Groups: []string{"quan-1"}}, {ID: "phuong-2"}}}
 	tc.accounts = newFakeAccounts()
 	tc.sessions.accounts = tc.accounts
-	c, err := New(Deps{Accounts: tc.accounts, Sessions: tc.sessions, Schedules: tc.programs, Live: studio})
+	d := Deps{Accounts: tc.accounts, Sessions: tc.sessions, Schedules: tc.programs, Live: studio}
+	if len(audit) > 0 {
+		d.Record = audit[0].record
+	}
+	c, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +281,8 @@ func TestLiveSocketBadStart(t *testing.T) {
 // broadcast after liveIdle; "stop" from the page ends it at once.
 func TestLiveSocketEndsWhenTheBrowserGoesQuiet(t *testing.T) {
 	studio := &fakeStudio{}
-	tc := startLiveConsole(t, studio)
+	audit := &auditLog{}
+	tc := startLiveConsole(t, studio, audit)
 	c, page := loggedIn(t, tc, "lan", "mật-khẩu-dài-1")
 	csrf := dataCSRF(t, page)
 	start := func() (*wsClient, *fakeBroadcast) {
@@ -316,6 +339,12 @@ func TestLiveSocketEndsWhenTheBrowserGoesQuiet(t *testing.T) {
 		}
 		if e.State == "ended" {
 			break
+		}
+	}
+	// Who spoke to whom, and how each broadcast ended, in the audit log.
+	for _, want := range []string{"lan | console live start | live-1 | to=", "lan | console live stop | live-1 | connection lost", "lan | console live stop | live-1 | stopped"} {
+		if !strings.Contains(audit.all(), want) {
+			t.Errorf("audit log without %q:\n%s", want, audit.all())
 		}
 	}
 }
