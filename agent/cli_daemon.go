@@ -118,6 +118,8 @@ func printStatus(w io.Writer, r StatusReport) {
 	switch {
 	case r.Alert != nil:
 		fmt.Fprintf(w, "  ĐANG PHÁT CẢNH BÁO / ALERT ON AIR: %s %s\n", r.Alert.ID, r.Alert.Title)
+	case r.Live != nil:
+		fmt.Fprintf(w, "  ĐANG PHÁT TRỰC TIẾP / LIVE ON AIR: %s %s, %s\n", r.Live.ID, r.Live.Title, fmtOffsetLong(r.Live.Offset))
 	case r.Program != nil:
 		fmt.Fprintf(w, "  đang phát / on air: %s — %s (%s), %s\n", r.Program.ID, r.Program.Title, r.Program.Item, fmtOffsetLong(r.Program.Offset))
 	default:

@@ -269,6 +269,8 @@ func (r *reporter) heartbeat(now time.Time) fleet.Heartbeat {
 	switch {
 	case ps.Alert != nil:
 		hb.OnAir = &fleet.Playing{Kind: "alert", ID: ps.Alert.ID, Title: ps.Alert.Title}
+	case ps.Live != nil: // a live announcement is on air, not idle (over the program or alone)
+		hb.OnAir = &fleet.Playing{Kind: "live", ID: ps.Live.ID, Title: ps.Live.Title}
 	case ps.Program != nil:
 		hb.OnAir = &fleet.Playing{Kind: "program", ID: ps.Program.ID, Title: ps.Program.Title, Item: d.itemName(ps.Program.Item)}
 	}

@@ -47,6 +47,7 @@ import (
 	"loa/city/console"
 	"loa/city/httpapi"
 	"loa/city/library"
+	"loa/city/livecast"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
@@ -88,6 +89,8 @@ type City struct {
 	// Alerting sends, cancels and follows alerts and live announcements
 	// (city/alerting); alerts.go adapts it to the city.
 	Alerting *alerting.Service
+	// livecast is the live mount fed by the console's microphone.
+	livecast *livecast.Caster
 	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
 	tlsMu    sync.Mutex
 	tlsCerts *certReloader

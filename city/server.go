@@ -10,6 +10,7 @@ import (
 
 	"loa/city/api"
 	"loa/city/httpapi"
+	"loa/city/livecast"
 	"loa/sqlite"
 )
 
@@ -21,6 +22,9 @@ func (c *City) Handler() http.Handler {
 	api := c.api.Handler()
 	for _, p := range []string{"/api/", "/healthz", "/metrics"} {
 		top.Handle(p, api)
+	}
+	if c.livecast != nil {
+		top.Handle(livecast.MountPrefix, c.livecast.Handler()) // the wards' relays, no session
 	}
 	if c.console != nil {
 		top.Handle("/", c.console.Handler())
@@ -105,6 +109,9 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), grace)
 			defer cancel()
+			if c.livecast != nil { // the browsers' broadcasts: stopped at the wards
+				c.livecast.Close(sctx)
+			}
 			err := srv.Shutdown(sctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				srv.Close()

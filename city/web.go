@@ -32,12 +32,14 @@ func (s accountsStore) UpdateLogins(ctx context.Context, fn func(accounts.LoginT
 
 // openConsole builds the console over the city's services.
 func (c *City) openConsole() error {
+	c.openLivecast() // city/livecast.go
 	con, err := console.New(console.Deps{
 		Accounts:  consoleAccounts{c},
 		Sessions:  consoleSessions{c},
 		Library:   consoleLibrary{c},
 		Speaker:   consoleSpeaker{c},
 		Schedules: consoleSchedules{c},
+		Live:      consoleLive{c.livecast},
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

@@ -84,7 +84,7 @@ type Clock struct {
 
 // Playing is what plays at the ward.
 type Playing struct {
-	Kind  string `json:"k"` // program | alert
+	Kind  string `json:"k"` // program | alert | live
 	ID    string `json:"id"`
 	Title string `json:"ti,omitempty"`
 	Item  string `json:"it,omitempty"`

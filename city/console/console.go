@@ -50,6 +50,8 @@ type Deps struct {
 	Library   Library
 	Speaker   Speaker
 	Schedules Schedules
+	// Live opens broadcasts from the browser's microphone; nil: none.
+	Live LiveStudio
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -80,7 +82,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -134,6 +136,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program", c.authed(c.postProgram))
 	mux.Handle("POST /schedule/{ward}/program/delete", c.authed(c.postProgramDelete))
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
+	mux.Handle("GET /live", c.authed(c.getLive))
+	mux.Handle("GET /live/socket", c.authed(c.getLiveSocket))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -176,7 +180,7 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"},
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/live", Key: "nav.live"},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
