@@ -69,11 +69,14 @@ type liveData struct {
 func (c *Console) getLive(w http.ResponseWriter, r *http.Request, s *Session) {
 	p := c.newPage(r, s, "live")
 	d := liveData{CanSpeak: c.deps.Live != nil && slices.Contains(liveRoles, s.Role), DuckDB: -15}
-	wards, err := c.deps.Schedules.Wards(r.Context())
+	all, err := c.deps.Schedules.Wards(r.Context())
 	if err != nil {
 		c.internal(w, r, s, "live", err)
 		return
 	}
+	wards := all
+	// A scoped user is offered her wards, and only groups wholly hers.
+	wards = scopedWards(s, wards)
 	groups := map[string]bool{}
 	for _, wd := range wards {
 		label := wd.ID
@@ -92,7 +95,9 @@ func (c *Console) getLive(w http.ResponseWriter, r *http.Request, s *Session) {
 			}
 		}
 	}) {
-		d.Groups = append(d.Groups, liveTarget{Value: "group:" + g, Label: g, Group: true})
+		if s.Scope.CityWide() || s.Scope.AllowsTarget("group:"+g, placesOf(all)) {
+			d.Groups = append(d.Groups, liveTarget{Value: "group:" + g, Label: g, Group: true})
+		}
 	}
 	p.Data = d
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -171,6 +176,11 @@ func (c *Console) getLiveSocket(w http.ResponseWriter, r *http.Request, s *Sessi
 	}
 	if _, err := alert.ParseTargets(start.To); err != nil || start.To == "" {
 		fail("live.bad.to")
+		return
+	}
+	if !c.allowsTargets(r, s, start.To) {
+		c.deps.Log.Warn("console: live refused outside the user's scope", "user", s.User, "to", start.To, "scope", s.Scope.String())
+		fail("scope.refused")
 		return
 	}
 	if start.Mode != "duck" && start.Mode != "exclusive" {

@@ -348,3 +348,35 @@ func TestLiveSocketEndsWhenTheBrowserGoesQuiet(t *testing.T) {
 		}
 	}
 }
+
+// A user scoped to group quan-1 is offered only its wards on /live, and a
+// start to a ward outside the scope is refused on the socket, with no
+// broadcast opened.
+func TestLiveSocketKeepsToTheScope(t *testing.T) {
+	studio := &fakeStudio{}
+	tc := startLiveConsole(t, studio)
+	tc.accounts.SetScope(context.Background(), "lan", nil, []string{"quan-1"}, "admin")
+	c, page := loggedIn(t, tc, "lan", "mật-khẩu-dài-1")
+	if !strings.Contains(page, `value="phuong-1"`) || !strings.Contains(page, `value="group:quan-1"`) {
+		t.Fatalf("/live does not offer lan her ward and group:\n%s", page)
+	}
+	if strings.Contains(page, `value="phuong-2"`) {
+		t.Errorf("/live offers lan a ward outside her scope:\n%s", page)
+	}
+	csrf := dataCSRF(t, page)
+	for _, to := range []string{"phuong-2", "phuong-1,phuong-2", "all"} {
+		code, ws := dialLive(t, tc, c, tc.srv.URL)
+		if code != http.StatusSwitchingProtocols {
+			t.Fatalf("dial: %d", code)
+		}
+		b, _ := json.Marshal(liveStart{CSRF: csrf, To: to, Mode: "duck", DuckDB: -15})
+		ws.send(1, b)
+		e, ok := ws.next(t)
+		if !ok || e.State != "error" || !strings.Contains(e.Error, "ngoài phạm vi") {
+			t.Errorf("to %q: %+v, want the scope's refusal", to, e)
+		}
+	}
+	if len(studio.begins) != 0 {
+		t.Fatalf("a start outside the scope opened a broadcast: %v", studio.begins)
+	}
+}

@@ -42,6 +42,20 @@ func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool 
 	return s.Scope.AllowsTarget(target, placesOf(wards))
 }
 
+// allowsTargets reports whether the session's scope covers every target
+// of a comma-separated list (an alert's or a live announcement's "to").
+func (c *Console) allowsTargets(r *http.Request, s *Session, list string) bool {
+	if s.Scope.CityWide() {
+		return true
+	}
+	wards, err := c.deps.Schedules.Wards(r.Context())
+	if err != nil {
+		c.deps.Log.Error("console scope", "user", s.User, "err", err)
+		return false
+	}
+	return s.Scope.AllowsTargets(list, placesOf(wards))
+}
+
 // outOfScope answers a page or a change outside the session's scope.
 func (c *Console) outOfScope(w http.ResponseWriter, r *http.Request, s *Session) {
 	c.deps.Log.Warn("console: refused outside the user's scope", "user", s.User, "path", r.URL.Path, "scope", s.Scope.String())
