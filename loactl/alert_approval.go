@@ -79,7 +79,7 @@ func (r *runner) alertPending(args []string) int {
 	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tSTATUS\tTO\tWARDS\tBY\tEXPIRES\tHEADLINE")
 	for _, q := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", q.ID, q.State, q.Priority, q.Status, q.Targets, len(q.Wards), q.RequestedBy,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", q.ID, q.State, q.Priority, q.Status, q.Targets, len(q.WardIDs), q.RequestedBy,
 			q.Expires.Local().Format("15:04:05"), q.Headline)
 	}
 	tw.Flush()

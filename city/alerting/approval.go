@@ -181,10 +181,10 @@ func (s *Service) requestState(r sqlite.AlertRequest) string {
 
 func (s *Service) requestJSON(r sqlite.AlertRequest) api.AlertRequest {
 	out := api.AlertRequest{ID: r.ID, State: s.requestState(r), RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC(), Expires: r.Expires.UTC(),
-		Priority: r.Priority, Status: r.Status, Targets: r.Targets, Wards: r.Wards, Headline: r.Headline, DecidedBy: r.DecidedBy,
+		Priority: r.Priority, Status: r.Status, Targets: r.Targets, WardIDs: r.Wards, Headline: r.Headline, DecidedBy: r.DecidedBy,
 		Reason: r.Reason, Alert: r.Alert}
-	if out.Wards == nil {
-		out.Wards = []string{}
+	if out.WardIDs == nil {
+		out.WardIDs = []string{}
 	}
 	if !r.DecidedAt.IsZero() {
 		t := r.DecidedAt.UTC()

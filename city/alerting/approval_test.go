@@ -137,7 +137,7 @@ func TestApprovalHoldsUntilASecondPerson(t *testing.T) {
 	if len(f.bus.taken()) != 0 || f.media.said() != 0 {
 		t.Fatalf("a held alert was published or spoken: %v", f.bus.taken())
 	}
-	if req.State != "pending" || req.RequestedBy != "an" || req.Targets != "phuong-1,phuong-2" || fmt.Sprint(req.Wards) != "[phuong-1 phuong-2]" ||
+	if req.State != "pending" || req.RequestedBy != "an" || req.Targets != "phuong-1,phuong-2" || fmt.Sprint(req.WardIDs) != "[phuong-1 phuong-2]" ||
 		!req.Expires.Equal(f.now.Add(15*time.Minute)) || req.Priority != "emergency" || req.Request.Text != "Bão số 5 đổ bộ." ||
 		!strings.HasPrefix(req.ID, "yc-20260912-153000-") {
 		t.Fatalf("request: %+v", req)

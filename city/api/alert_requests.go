@@ -20,7 +20,7 @@ type AlertRequest struct {
 	Status   string    `json:"status"`
 	Targets  string    `json:"targets"`
 	// Wards are the wards the targets meant when it was asked.
-	Wards    []string `json:"wards"`
+	WardIDs  []string `json:"ward_ids"`
 	Headline string   `json:"headline,omitempty"`
 	// Request is the alert as asked.
 	Request   NewAlert   `json:"request"`

@@ -82,7 +82,7 @@ var routeRoles = []struct {
 	{"GET /api/v1/wards/{id}/timeline", "/api/v1/wards/phuong-1/timeline", "", []string{"admin", "operator", "technician"}},
 	{"GET /api/v1/wards/{id}/asrun", "/api/v1/wards/phuong-1/asrun", "", []string{"admin", "operator", "technician"}},
 	{"GET /metrics", "/metrics", "", []string{"admin", "operator", "technician", "alerter"}},
-	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter"}},
+	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter", "approver"}},
 	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
 	{"GET /api/v1/alerts/{id}", "/api/v1/alerts/a1", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
 	{"POST /api/v1/alerts/{id}/cancel", "/api/v1/alerts/a1/cancel", "", []string{"admin", "alerter"}},

@@ -54,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET /api/v1/wards/{id}/asrun", s.getAsRun, "admin", "operator", "technician")
 	h("GET /metrics", s.getMetrics, "admin", "operator", "technician", "alerter")
 
-	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter")
+	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter", "approver")
 	h("GET /api/v1/alerts", s.listAlerts, "admin", "alerter", "approver", "operator", "technician")
 	h("GET /api/v1/alerts/{id}", s.getAlert, "admin", "alerter", "approver", "operator", "technician")
 	h("POST /api/v1/alerts/{id}/cancel", s.postCancel, "admin", "alerter")

@@ -19,3 +19,24 @@ CREATE TABLE alert_requests (
 	alert        TEXT NOT NULL DEFAULT '' -- the alert sent on approval
 ) STRICT;
 CREATE INDEX alert_requests_at ON alert_requests(requested_at);
+
+-- The approver role (a second person for alerts). users.role's CHECK is
+-- widened by rebuilding the table (SQLite cannot alter a CHECK); the
+-- sessions, whose rows the drop would delete through their foreign key,
+-- are kept aside and put back.
+CREATE TEMP TABLE sessions_kept AS SELECT * FROM sessions;
+CREATE TABLE users_new (
+	name          TEXT PRIMARY KEY,
+	role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'alerter', 'approver', 'technician')),
+	token_hash    BLOB NOT NULL UNIQUE,
+	created_at    INTEGER NOT NULL,
+	password_hash TEXT,
+	must_change   INTEGER NOT NULL DEFAULT 0,
+	disabled_at   INTEGER
+) STRICT;
+INSERT INTO users_new(name, role, token_hash, created_at, password_hash, must_change, disabled_at)
+	SELECT name, role, token_hash, created_at, password_hash, must_change, disabled_at FROM users;
+DROP TABLE users;
+ALTER TABLE users_new RENAME TO users;
+INSERT INTO sessions SELECT * FROM sessions_kept;
+DROP TABLE sessions_kept;
