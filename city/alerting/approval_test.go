@@ -268,7 +268,7 @@ func TestBreakGlass(t *testing.T) {
 	if err != nil || res.State != "sent" || len(f.bus.taken()["alert.all"]) != 1 {
 		t.Fatalf("break-glass: %+v %v", res, err)
 	}
-	if f.svc.BreakGlassCount() != 1 {
+	if f.svc.BreakGlassCount() != 1 || f.svc.Health().BreakGlass != 1 {
 		t.Fatalf("counted %d", f.svc.BreakGlassCount())
 	}
 	bg := f.audited("alert.break_glass")
