@@ -337,3 +337,29 @@ func (s *Service) Refuse(ctx context.Context, id, by, role, reason string) (api.
 
 // breakGlassCounter is the count behind BreakGlassCount.
 type breakGlassCounter = atomic.Uint64
+
+// Plan checks a request as Send would, without recording or sending
+// anything: the wards it reaches and whether it needs a second person
+// (the console's confirmation step shows both).
+func (s *Service) Plan(ctx context.Context, req api.NewAlert, by string) (wards []string, needsApproval bool, err error) {
+	a, plan, err := s.planAlert(ctx, req, by)
+	if err != nil {
+		return nil, false, err
+	}
+	return plan.wards, s.needsApproval(a, plan.wards), nil
+}
+
+// Rules are the city's alert rules as the console shows them.
+type Rules struct {
+	// Training: an alert without a status is a Test.
+	Training bool
+	// TestPrefix is spoken before a test alert ("": nothing).
+	TestPrefix string
+	// BreakGlass: one person may send an alert that needs approval.
+	BreakGlass bool
+}
+
+// Rules returns the rules in force.
+func (s *Service) Rules() Rules {
+	return Rules{Training: s.cfg.Training, TestPrefix: s.cfg.TestPrefix, BreakGlass: s.cfg.Approval.BreakGlass}
+}
