@@ -52,6 +52,10 @@ var alertRoles = []string{"admin", "alerter", "approver"}
 
 const approverRole = "approver"
 
+// maxAlertForm bounds the compose form with its file (an alert's audio
+// is minutes, not hours).
+const maxAlertForm = 256 << 20
+
 func (c *Console) alertsAllowed(w http.ResponseWriter, r *http.Request, s *Session) bool {
 	if c.deps.Alerts == nil || !slices.Contains(alertRoles, s.Role) {
 		c.errorPage(w, r, s, http.StatusForbidden, T(langOf(r), "forbidden"))
@@ -281,6 +285,8 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 	if !c.alertsAllowed(w, r, s) {
 		return
 	}
+	// The form may carry an audio file: bounded like a library upload.
+	r.Body = http.MaxBytesReader(w, r.Body, maxAlertForm)
 	if r.PostFormValue("action") == "send" {
 		c.sendConfirmed(w, r, s)
 		return
