@@ -60,3 +60,53 @@ func TestAlertRequests(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
+
+// The migration that brings the approver role rebuilds users: on a
+// database that has users and sessions already, both are kept, a user may
+// then be an approver, and a session still goes with its user.
+func TestApproverMigrationKeepsSessions(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "city.db")
+	db, err := OpenCity(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to before the migration, with a user logged in.
+	for _, q := range []string{`DROP TABLE alert_requests`, `DELETE FROM schema_migrations WHERE version = 35`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	err = db.Update(ctx, func(tx CityTx) error {
+		if err := tx.AddUser(ctx, User{Name: "lan", Role: "operator"}, []byte("hash-lan")); err != nil {
+			return err
+		}
+		return tx.AddSession(ctx, Session{IDHash: "s1", User: "lan", CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = OpenCity(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if s, err := db.Read().SessionByHash(ctx, "s1"); err != nil || s.User != "lan" || s.Role != "operator" {
+		t.Fatalf("session after the migration: %+v %v", s, err)
+	}
+	if err := db.Update(ctx, func(tx CityTx) error { return tx.AddUser(ctx, User{Name: "binh", Role: "approver"}, []byte("hash-binh")) }); err != nil {
+		t.Fatalf("an approver: %v", err)
+	}
+	if err := db.Update(ctx, func(tx CityTx) error { return tx.AddUser(ctx, User{Name: "x", Role: "root"}, []byte("hash-x")) }); err == nil {
+		t.Fatal("a role outside the list was taken")
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM users WHERE name = 'lan'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Read().SessionByHash(ctx, "s1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a deleted user's session: %v", err)
+	}
+}
