@@ -19,6 +19,7 @@ import (
 // waits for approval; calls are recorded.
 type fakeAlerts struct {
 	mu        sync.Mutex
+	cancelled []string
 	submitted []api.NewAlert
 	approved  []string
 	reqs      map[string]api.AlertRequest
@@ -42,11 +43,20 @@ func (f *fakeAlerts) Submit(ctx context.Context, req api.NewAlert, by string) (*
 }
 
 func (f *fakeAlerts) Cancel(ctx context.Context, id, by string) (api.Alert, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, id)
 	return api.Alert{ID: id}, nil
 }
 
 func (f *fakeAlerts) Status(ctx context.Context, id string) (api.Alert, error) {
-	return api.Alert{ID: id, State: "sent", Status: "Actual", Priority: "emergency", Targets: "group:quan-1",
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	state := "sent"
+	if len(f.cancelled) > 0 {
+		state = "cancelled"
+	}
+	return api.Alert{ID: id, State: state, MsgType: "Alert", Headline: "Bão số 5", Issued: time.Date(2026, 12, 6, 7, 30, 0, 0, time.UTC), Status: "Actual", Priority: "emergency", Targets: "group:quan-1",
 		Wards: []api.WardAlertState{{Ward: "phuong-2", State: "received"}}, Summary: api.AlertSummary{Wards: 1}}, nil
 }
 
@@ -178,5 +188,35 @@ func TestAlertComposeConfirmApprove(t *testing.T) {
 	_, _, page = do(t, binh, "GET", tc.srv.URL+"/alerts", nil, nil)
 	if !strings.Contains(page, `<li class="test">`) {
 		t.Fatalf("the test alert is not marked:\n%s", page)
+	}
+}
+
+// A cancel needs its box ticked; once cancelled, the page offers the
+// correction, prepared, which goes to the same targets as an urgent text.
+func TestAlertCancelThenCorrection(t *testing.T) {
+	tc, fa := startAlertConsole(t)
+	an := browser(t)
+	login(t, tc, an, "an", "mật-khẩu-dài-4")
+	_, _, page := do(t, an, "GET", tc.srv.URL+"/alerts/cb-1", nil, nil)
+	if !strings.Contains(page, `id="cancel"`) || strings.Contains(page, `id="correct"`) {
+		t.Fatalf("follow-up before a cancel:\n%s", page)
+	}
+	tok := csrfOf(t, page)
+	if code, _, _ := do(t, an, "POST", tc.srv.URL+"/alerts/cb-1/cancel", url.Values{"csrf": {tok}}, nil); code != http.StatusBadRequest || len(fa.cancelled) != 0 {
+		t.Fatalf("cancel without the box: %d %v", code, fa.cancelled)
+	}
+	if code, _, _ := do(t, an, "POST", tc.srv.URL+"/alerts/cb-1/cancel", url.Values{"csrf": {tok}, "sure": {"on"}}, nil); code != http.StatusSeeOther || len(fa.cancelled) != 1 {
+		t.Fatalf("cancel: %d %v", code, fa.cancelled)
+	}
+	_, _, page = do(t, an, "GET", tc.srv.URL+"/alerts/cb-1", nil, nil)
+	if !strings.Contains(page, `id="correct"`) || !strings.Contains(page, "Cải chính: bản tin Bão số 5 phát lúc 14 giờ 30 đã được huỷ bỏ") {
+		t.Fatalf("correction offered:\n%s", page)
+	}
+	code, hdr, _ := do(t, an, "POST", tc.srv.URL+"/alerts/cb-1/correct", url.Values{"csrf": {tok}, "text": {"Cải chính: bản tin Bão số 5 đã được huỷ bỏ."}}, nil)
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/alerts/cb-1" || len(fa.submitted) != 1 {
+		t.Fatalf("correction: %d %v %d", code, hdr, len(fa.submitted))
+	}
+	if c := fa.submitted[0]; c.To != "group:quan-1" || c.Priority != "urgent" || !strings.HasPrefix(c.Text, "Cải chính") {
+		t.Fatalf("correction sent: %+v", c)
 	}
 }
