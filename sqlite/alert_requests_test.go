@@ -97,7 +97,9 @@ func TestApproverMigrationKeepsSessions(t *testing.T) {
 	if s, err := db.Read().SessionByHash(ctx, "s1"); err != nil || s.User != "lan" || s.Role != "operator" {
 		t.Fatalf("session after the migration: %+v %v", s, err)
 	}
-	if err := db.Update(ctx, func(tx CityTx) error { return tx.AddUser(ctx, User{Name: "binh", Role: "approver"}, []byte("hash-binh")) }); err != nil {
+	if err := db.Update(ctx, func(tx CityTx) error {
+		return tx.AddUser(ctx, User{Name: "binh", Role: "approver"}, []byte("hash-binh"))
+	}); err != nil {
 		t.Fatalf("an approver: %v", err)
 	}
 	if err := db.Update(ctx, func(tx CityTx) error { return tx.AddUser(ctx, User{Name: "x", Role: "root"}, []byte("hash-x")) }); err == nil {
