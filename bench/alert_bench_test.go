@@ -162,7 +162,7 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	}
 	// JSON logs at info: the city's "alert copies published" line times
 	// each alert's JetStream acknowledgements and SQLite records.
-	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\n", cfg.Data, addr, natsAddr, adminPub)
+	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\nalert_rules:\n  approval:\n    emergency_wards: 0\n", cfg.Data, addr, natsAddr, adminPub)
 	confPath := filepath.Join(dir, "city.yaml")
 	os.WriteFile(confPath, []byte(conf), 0o600)
 	ctx := context.Background()

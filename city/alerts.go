@@ -150,10 +150,14 @@ var (
 // newAlerting builds the alerting service over the city's database,
 // library, key and clock.
 func (c *City) newAlerting() *alerting.Service {
+	rule, training, prefix := c.Config.AlertRules.service()
 	return alerting.New(alerting.Options{
 		Config: alerting.Config{Sender: c.Config.Alerts.Sender, DefaultExpires: time.Duration(c.Config.Alerts.DefaultExpires),
-			MaxExpires: time.Duration(c.Config.Alerts.MaxExpires)},
+			MaxExpires: time.Duration(c.Config.Alerts.MaxExpires), Approval: rule, Training: training, TestPrefix: prefix},
 		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: c.Accounts,
+		Requests: alertRequests{c.DB}, Audit: func(ctx context.Context, actor, action, target, detail string) {
+			c.Audit.Record(ctx, actor, action, target, detail)
+		},
 		Key: c.key, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log,
 	})
 }

@@ -36,7 +36,9 @@ type Config struct {
 	Fleet  FleetConfig  `yaml:"fleet"`
 	NATS   NATSConfig   `yaml:"nats"`
 	Alerts AlertsConfig `yaml:"alerts"`
-	Speech SpeechConfig `yaml:"speech"`
+	// AlertRules: the two-person rule and test alerts (city/alert_rules.go).
+	AlertRules AlertRulesConfig `yaml:"alert_rules"`
+	Speech     SpeechConfig     `yaml:"speech"`
 }
 
 // SpeechConfig is how text becomes speech (console and text alerts).
@@ -86,9 +88,10 @@ func DefaultConfig() Config {
 			Timeout:      Duration(30 * time.Minute),
 			UploadExpiry: Duration(24 * time.Hour),
 		},
-		Log:    cmdkit.DefaultLog(),
-		NATS:   defaultNATSConfig(),
-		Alerts: defaultAlertsConfig(),
+		Log:        cmdkit.DefaultLog(),
+		NATS:       defaultNATSConfig(),
+		Alerts:     defaultAlertsConfig(),
+		AlertRules: defaultAlertRules(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
 			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90},
 	}
@@ -151,6 +154,9 @@ func (c *Config) check(path string) error {
 		return fmt.Errorf("%s: nats.tls: for the embedded server only (an external server's TLS is its own configuration; give wards tls:// in nats.advertise)", where)
 	}
 	if err := c.NATS.check(where, c.Data); err != nil {
+		return err
+	}
+	if err := c.AlertRules.check(where); err != nil {
 		return err
 	}
 	return c.Alerts.check(where)

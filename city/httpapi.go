@@ -24,20 +24,21 @@ import (
 // newAPI builds the JSON API over c's services.
 func (c *City) newAPI() *httpapi.Server {
 	return httpapi.New(httpapi.Deps{
-		Key:      c.key,
-		Now:      func() time.Time { return c.Now() },
-		Location: c.loc,
-		Log:      c.Log,
-		Accounts: c.Accounts,
-		Wards:    apiWards{c},
-		Joins:    apiJoins{c},
-		Library:  apiLibrary{c},
-		Programs: apiPrograms{c.Programs},
-		Board:    c.board,
-		Alerting: c.Alerting,
-		Sessions: apiSessions{c},
-		Metrics:  &metricsRegistry{c: c},
-		Record:   c.Audit.Record,
+		Key:       c.key,
+		Now:       func() time.Time { return c.Now() },
+		Location:  c.loc,
+		Log:       c.Log,
+		Accounts:  c.Accounts,
+		Wards:     apiWards{c},
+		Joins:     apiJoins{c},
+		Library:   apiLibrary{c},
+		Programs:  apiPrograms{c.Programs},
+		Board:     c.board,
+		Alerting:  c.Alerting,
+		Approvals: c.Alerting,
+		Sessions:  apiSessions{c},
+		Metrics:   &metricsRegistry{c: c},
+		Record:    c.Audit.Record,
 	})
 }
 

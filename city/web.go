@@ -40,6 +40,7 @@ func (c *City) openConsole() error {
 		Speaker:   consoleSpeaker{c},
 		Schedules: consoleSchedules{c},
 		Live:      consoleLive{c.livecast},
+		Alerts:    consoleAlerts{c},
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

@@ -69,6 +69,9 @@ func prepareAlertCity(t *testing.T, extra string, wards ...string) *alertCity {
 	} else {
 		natsCfg = strings.Replace(extra, "ADMIN_KEY", adminPub, 1)
 	}
+	if !strings.Contains(extra, "alert_rules:") {
+		natsCfg += onePersonAlerts
+	}
 	cfg := fmt.Sprintf("data: %s\nlisten: %s\n%s", filepath.Join(dir, "city-data"), addr, natsCfg)
 	config := filepath.Join(dir, "city.yaml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {

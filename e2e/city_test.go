@@ -47,11 +47,15 @@ func lastField(s string) string {
 	return f[len(f)-1]
 }
 
+// onePersonAlerts turns the two-person rule off in the tests of other
+// things; e2e/alert_approval_test.go tests it with the default rule.
+const onePersonAlerts = "alert_rules:\n  approval:\n    emergency_wards: 0\n"
+
 func startCity(t *testing.T, dir, addr string) *cityProc {
 	t.Helper()
 	c := &cityProc{t: t, config: filepath.Join(dir, "city.yaml"), url: "http://" + addr, done: make(chan struct{})}
 	if _, err := os.Stat(c.config); err != nil {
-		os.WriteFile(c.config, []byte(fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: 127.0.0.1:0\n", filepath.Join(dir, "city-data"), addr)), 0o600)
+		os.WriteFile(c.config, []byte(fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: 127.0.0.1:0\n%s", filepath.Join(dir, "city-data"), addr, onePersonAlerts)), 0o600)
 	}
 	c.start()
 	return c

@@ -63,7 +63,9 @@ func (r *runner) alertSend(args []string) int {
 			"first. Emergency cuts what is on air at once; urgent waits for the item on air to\n"+
 			"end (at most max_wait). Prints the alert's id; --wait then shows each ward's state\n"+
 			"(Đã nhận / Đang phát / Đã phát xong / Từ chối) until all are done. Exit 1 when the city\n"+
-			"recorded the alert but could NOT send it (its NATS refused it: the city keeps trying).")
+			"recorded the alert but could NOT send it (its NATS refused it: the city keeps trying);\n"+
+			"exit 3 when it waits for a second person's approval (alert_rules.approval; loactl alert\n"+
+			"pending / approve / refuse), not sent.")
 	text := c.fs.String("text", "", "text to speak (at most 4000 characters)")
 	voice := c.fs.String("voice", "", "espeak-ng voice: vi (default), vi-vn-x-central, vi-vn-x-south")
 	speed := c.fs.Int("speed", 0, "speech rate, words a minute (80-300; default 150)")
@@ -89,6 +91,9 @@ func (r *runner) alertSend(args []string) int {
 	wait := c.fs.Bool("wait", false, "show the wards' states until every ward is done or --timeout")
 	timeout := c.fs.Duration("timeout", 0, "with --wait: stop waiting after this long (default: until the alert expires, at most 10m)")
 	asJSON := c.fs.Bool("json", false, "print the alert as JSON")
+	breakGlass := c.fs.Bool("break-glass", false, "an alert that needs a second person's approval goes at once (audited loudly); needs --confirm and --reason")
+	confirm := c.fs.String("confirm", "", "with --break-glass: the targets typed again, as in --to (\"tất cả\" for all)")
+	reason := c.fs.String("reason", "", "with --break-glass: why no approver can be reached")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -125,7 +130,8 @@ func (r *runner) alertSend(args []string) int {
 	gapS := gap.Seconds()
 	req := api.NewAlert{To: *to, Text: *text, Voice: *voice, Speed: *speed, Media: *media, Stream: *stream, DurationS: duration.Seconds(),
 		Priority: *priority, Repeat: *repeat, GapS: &gapS, Volume: volume, Chime: chime, ExpiresS: expires.Seconds(), Status: *status,
-		Update: *update, Headline: *headline, Event: *event, Area: *area, Severity: *severity, Urgency: *urgency, Certainty: *certainty}
+		Update: *update, Headline: *headline, Event: *event, Area: *area, Severity: *severity, Urgency: *urgency, Certainty: *certainty,
+		BreakGlass: *breakGlass, Confirm: *confirm, Reason: *reason}
 	if *file != "" {
 		m, err := r.uploadOne(cl, *file, "", false)
 		if err != nil {
@@ -141,6 +147,9 @@ func (r *runner) alertSend(args []string) int {
 	a, st, err := cl.SendAlert(r.ctx, req)
 	if err != nil {
 		return c.failed(err)
+	}
+	if st == http.StatusAccepted && strings.HasPrefix(a.ID, "yc-") { // a request waiting for approval
+		return r.pendingSent(a.ID, a.Expires)
 	}
 	if st == http.StatusAccepted { // an older city: queued, not sent
 		fmt.Fprintf(r.stderr, "loactl alert send: %s CHƯA GỬI ĐƯỢC / NOT SENT: queued, the city's NATS did not take it yet\n", a.ID)

@@ -60,6 +60,9 @@ Commands:
   alert cancel ID                                         cancel an alert (Huỷ cảnh báo)
   alert status ID [--wait] [--json]                       where an alert stands at each ward
   alert list [--json]                                     the latest alerts
+  alert pending [--all] [--json]                          alerts waiting for a second person (Chờ duyệt)
+  alert approve ID                                        approve one: it is sent (Phê duyệt; role approver)
+  alert refuse ID --reason R                              refuse one: nothing is sent (Từ chối duyệt)
   live start --stream URL --to all|ID,...|group:G [--mode duck|exclusive] [--duck-db -15]
                                                           the announcer's stream over the wards' program (Phát trực tiếp)
   live stop [ID]                                          end it (every one without an id)
@@ -68,7 +71,8 @@ Commands:
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
 --config names another file).
-Every command takes --help. Exit status: 0 ok, 1 failure, 2 bad input.
+Every command takes --help. Exit status: 0 ok, 1 failure, 2 bad input,
+3 alert send: the alert waits for a second person's approval (not sent).
 `
 
 // Main runs loactl with args (without the program name).
@@ -113,6 +117,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.alertStatus(args)
 	case "alert list":
 		return r.alertList(args)
+	case "alert pending":
+		return r.alertPending(args)
+	case "alert approve":
+		return r.alertApprove(args)
+	case "alert refuse":
+		return r.alertRefuse(args)
 	case "live start":
 		return r.liveStart(args)
 	case "live stop":
@@ -132,6 +142,7 @@ func splitCommand(args []string) (cmd, rest []string) {
 		"text": true, "voice": true, "speed": true, "file": true, "media": true, "stream": true, "duration": true, "to": true,
 		"priority": true, "repeat": true, "gap": true, "expires": true, "volume": true, "status": true, "update": true, "headline": true,
 		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true,
+		"confirm": true, "reason": true,
 		// live start
 		"mode": true, "duck-db": true}
 	for i := 0; i < len(args); i++ {
@@ -176,19 +187,22 @@ type runner struct {
 // its --help starts with the name (loactl_test.go checks every command has
 // one).
 var commandTitles = map[string]string{
-	"media upload": "Tải lên (upload media)",
-	"media list":   "Thư viện (the media library)",
-	"program load": "Nạp chương trình (load a program file)",
-	"program show": "Lịch phát sóng (a ward's broadcast schedule)",
-	"wards":        "Trạm phát (every ward's health)",
-	"asrun":        "Nhật ký phát sóng (a ward's as-run log)",
-	"alert send":   "Gửi cảnh báo (send an alert)",
-	"alert cancel": "Huỷ cảnh báo (cancel an alert)",
-	"alert status": "Tình trạng cảnh báo (where an alert stands)",
-	"alert list":   "Danh sách cảnh báo (the latest alerts)",
-	"live start":   "Phát trực tiếp (live announcement)",
-	"live stop":    "Dừng phát trực tiếp (end a live announcement)",
-	"live list":    "Danh sách phát trực tiếp (live announcements on air)",
+	"media upload":  "Tải lên (upload media)",
+	"media list":    "Thư viện (the media library)",
+	"program load":  "Nạp chương trình (load a program file)",
+	"program show":  "Lịch phát sóng (a ward's broadcast schedule)",
+	"wards":         "Trạm phát (every ward's health)",
+	"asrun":         "Nhật ký phát sóng (a ward's as-run log)",
+	"alert send":    "Gửi cảnh báo (send an alert)",
+	"alert cancel":  "Huỷ cảnh báo (cancel an alert)",
+	"alert status":  "Tình trạng cảnh báo (where an alert stands)",
+	"alert list":    "Danh sách cảnh báo (the latest alerts)",
+	"alert pending": "Chờ duyệt (alerts waiting for approval)",
+	"alert approve": "Phê duyệt (approve an alert)",
+	"alert refuse":  "Từ chối duyệt (refuse an alert)",
+	"live start":    "Phát trực tiếp (live announcement)",
+	"live stop":     "Dừng phát trực tiếp (end a live announcement)",
+	"live list":     "Danh sách phát trực tiếp (live announcements on air)",
 }
 
 // command is one subcommand's flags, with the global ones.

@@ -47,7 +47,7 @@ func TestAddUser(t *testing.T) {
 		{"lan/anh", "admin", `user name "lan/anh"`},
 		{"lan\tanh", "admin", `want a word without spaces`},
 		{strings.Repeat("a", 65), "admin", "at most 64"},
-		{"lan", "root", `role "root": want one of admin, operator, alerter, technician`},
+		{"lan", "root", `role "root": want one of admin, operator, alerter, approver, technician`},
 		{"lan", "", `role ""`},
 		{"lan", "Admin", `role "Admin"`},
 	} {

@@ -10,7 +10,7 @@ import (
 )
 
 // Roles of API users.
-var Roles = []string{"admin", "operator", "alerter", "technician"}
+var Roles = []string{"admin", "operator", "alerter", "approver", "technician"}
 
 // AddUser adds an API user and returns their token, shown once: only its
 // hash is stored.

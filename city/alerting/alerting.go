@@ -155,6 +155,9 @@ type Media interface {
 	Find(ctx context.Context, ref string) (sqlite.CityMedia, error)
 	Speak(ctx context.Context, id, text, voice string, speed int, by string) (sqlite.CityMedia, error)
 	Chime(ctx context.Context) (sqlite.CityMedia, error)
+	// SpeakBefore renders prefix as speech followed by the library item
+	// key, as a new item named after alert id (a test alert's prefix).
+	SpeakBefore(ctx context.Context, id, prefix, voice string, speed int, key, by string) (sqlite.CityMedia, error)
 }
 
 // StreamProber checks that a stream URL answers now.
@@ -174,6 +177,13 @@ type Config struct {
 	// DefaultExpires is an alert's life when the operator gives none;
 	// MaxExpires the longest allowed.
 	DefaultExpires, MaxExpires time.Duration
+	// Approval is the two-person rule (zero: no alert needs approval).
+	Approval ApprovalRule
+	// Training makes Test the status of an alert that gives none.
+	Training bool
+	// TestPrefix is spoken before the content of a Test or Exercise
+	// alert (empty: nothing).
+	TestPrefix string
 }
 
 // Options build a Service.
@@ -183,6 +193,10 @@ type Options struct {
 	Media       Media
 	Streams     StreamProber
 	ReceiptKeys ReceiptKeys
+	// Requests keeps the alerts waiting for approval; Audit records
+	// requests, approvals, refusals and break-glass sends (may be nil).
+	Requests RequestStore
+	Audit    AuditFunc
 	// Key signs alerts and live announcements.
 	Key ed25519.PrivateKey
 	// Now is the clock; Location the city's zone (alert ids, messages).
@@ -193,15 +207,17 @@ type Options struct {
 
 // Service is the city's alerting.
 type Service struct {
-	cfg     Config
-	store   Store
-	media   Media
-	streams StreamProber
-	keys    ReceiptKeys
-	key     ed25519.PrivateKey
-	now     func() time.Time
-	loc     *time.Location
-	log     *slog.Logger
+	cfg      Config
+	store    Store
+	media    Media
+	streams  StreamProber
+	keys     ReceiptKeys
+	requests RequestStore
+	auditf   AuditFunc
+	key      ed25519.PrivateKey
+	now      func() time.Time
+	loc      *time.Location
+	log      *slog.Logger
 
 	busMu sync.RWMutex
 	pub   Publisher // nil until the city's NATS is started
@@ -212,6 +228,8 @@ type Service struct {
 	// answer ErrAlertNotPublished.
 	sendWait time.Duration
 	live     liveHub
+
+	breakGlassCount breakGlassCounter
 }
 
 // New makes the alerting service. It sends nothing until SetPublisher.
@@ -226,6 +244,7 @@ func New(o Options) *Service {
 		o.Location = time.Local
 	}
 	return &Service{cfg: o.Config, store: o.Store, media: o.Media, streams: o.Streams, keys: o.ReceiptKeys, key: o.Key,
+		requests: o.Requests, auditf: o.Audit,
 		now: o.Now, loc: o.Location, log: o.Log, live: liveHub{sessions: map[string]*liveSession{}}, sendWait: 5 * time.Second}
 }
 

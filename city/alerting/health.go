@@ -49,6 +49,9 @@ type Health struct {
 	StoreUsed   int64
 	StoreMax    int64
 	Streams     map[string]StreamUsage
+	// BreakGlass counts the alerts sent without a second person's
+	// approval since the city started (the two-person rule's break-glass).
+	BreakGlass uint64
 }
 
 func (a *health) failed(reason string, err error, now time.Time) {
@@ -92,7 +95,7 @@ func (s *Service) Health() Health {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return Health{Errors: maps.Clone(a.errors), Unpublished: a.unpublished, SendFailed: a.sendFailed,
-		StoreUsed: a.storeUsed, StoreMax: a.storeMax, Streams: maps.Clone(a.streams)}
+		StoreUsed: a.storeUsed, StoreMax: a.storeMax, Streams: maps.Clone(a.streams), BreakGlass: s.breakGlassCount.Load()}
 }
 
 // Problems says why alerts cannot be stored or published now (none: they

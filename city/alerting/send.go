@@ -46,6 +46,24 @@ func (s *Service) Send(ctx context.Context, req api.NewAlert, by string) (res ap
 	if err != nil {
 		return res, false, err
 	}
+	if s.needsApproval(a, plan.wards) {
+		if !req.BreakGlass {
+			return res, false, s.hold(ctx, req, a, plan.wards, by)
+		}
+		if err := s.checkBreakGlass(req, a); err != nil {
+			return res, false, err
+		}
+		if s.publisher() == nil {
+			return res, false, ErrNoNATS
+		}
+		s.breakGlass(ctx, req, a, plan.wards, by)
+	}
+	return s.deliver(ctx, req, a, plan, by)
+}
+
+// deliver renders, signs, records and publishes a planned alert (Send
+// after the two-person rule, or an approval).
+func (s *Service) deliver(ctx context.Context, req api.NewAlert, a *alert.Alert, plan alertPlan, by string) (res api.Alert, queued bool, err error) {
 	pub := s.publisher()
 	if pub == nil {
 		return res, false, ErrNoNATS
@@ -58,6 +76,9 @@ func (s *Service) Send(ctx context.Context, req api.NewAlert, by string) (res ap
 			return res, false, err
 		}
 		a.Content.Media = mediaRef(m)
+	}
+	if err := s.testPrefix(ctx, a, by); err != nil {
+		return res, false, err
 	}
 	if a.Chime != nil {
 		m, err := s.media.Chime(ctx)
@@ -129,6 +150,8 @@ func (s *Service) planAlert(ctx context.Context, req api.NewAlert, by string) (*
 	}
 	if req.Status != "" {
 		a.Status = alert.Status(req.Status)
+	} else if s.cfg.Training {
+		a.Status = alert.StatusTest
 	}
 	if req.Repeat != 0 {
 		a.Repeat = req.Repeat

@@ -43,6 +43,15 @@ type NewAlert struct {
 	Area        string `json:"area,omitempty"`
 	Description string `json:"description,omitempty"`
 	Instruction string `json:"instruction,omitempty"`
+
+	// BreakGlass sends at once an alert that needs a second person's
+	// approval (alert_rules.approval.break_glass): Confirm repeats its
+	// targets as given in To ("tất cả" for all) and Reason says why no
+	// approver could be reached. It is recorded loudly (audit log, a
+	// warning in the log, loa_city_alert_break_glass_total).
+	BreakGlass bool   `json:"break_glass,omitempty"`
+	Confirm    string `json:"confirm,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // Alert is an alert as sent, with where it stands at every ward it is for

@@ -16,6 +16,7 @@ var (
 	descPubErrors     = prometheus.NewDesc("loa_city_alert_publish_errors_total", "Attempts to publish an alert copy that NATS refused or did not answer, by reason: store_full, no_stream, timeout, disconnected, other.", []string{"reason"}, nil)
 	descUnpublished   = prometheus.NewDesc("loa_city_alert_copies_unpublished", "Copies of live alerts not in JetStream yet (retried every 2 s).", nil, nil)
 	descSendFailed    = prometheus.NewDesc("loa_city_alert_sends_failed_total", "Alerts and cancels answered with an error because NATS did not take them (HTTP 503, loactl exit 1).", nil, nil)
+	descBreakGlass    = prometheus.NewDesc("loa_city_alert_break_glass_total", "Alerts sent by break-glass, without the second person's approval the rule asked for (each is in the audit log as alert.break_glass).", nil, nil)
 	descStoreUsed     = prometheus.NewDesc("loa_city_nats_store_used_bytes", "JetStream file store in use (embedded server; an external one when its account has a limit).", nil, nil)
 	descStoreMax      = prometheus.NewDesc("loa_city_nats_store_max_bytes", "JetStream file store limit (max_store).", nil, nil)
 	descStreamBytes   = prometheus.NewDesc("loa_city_nats_stream_bytes", "Bytes held by each of loa's streams.", []string{"stream"}, nil)
@@ -53,6 +54,7 @@ func (n collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	g(descUnpublished, float64(a.Unpublished))
 	ctr(descSendFailed, float64(a.SendFailed))
+	ctr(descBreakGlass, float64(a.BreakGlass))
 	if a.StoreMax > 0 {
 		g(descStoreUsed, float64(a.StoreUsed))
 		g(descStoreMax, float64(a.StoreMax))

@@ -46,6 +46,9 @@ func New(t testing.TB) *City {
 	cfg := city.DefaultConfig()
 	cfg.Data = filepath.Join(t.TempDir(), "city")
 	cfg.Ingest.Workers = 4
+	// The two-person rule is tested on its own (city/alerting,
+	// e2e/alert_approval_test.go); here one person sends.
+	cfg.AlertRules.Approval.EmergencyWards = 0
 	logs := &LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := city.Open(context.Background(), cfg, log)

@@ -57,7 +57,7 @@ type AuditEntry struct {
 }
 
 // Roles the console offers, in the order of the GLOSSARY.
-var roles = []string{"admin", "operator", "alerter", "technician"}
+var roles = []string{"admin", "operator", "alerter", "approver", "technician"}
 
 type usersData struct {
 	Users       []userRow

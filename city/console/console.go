@@ -51,7 +51,8 @@ type Deps struct {
 	Speaker   Speaker
 	Schedules Schedules
 	// Live opens broadcasts from the browser's microphone; nil: none.
-	Live LiveStudio
+	Live   LiveStudio
+	Alerts Alerts
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -82,7 +83,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -138,6 +139,15 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
 	mux.Handle("GET /live", c.authed(c.getLive))
 	mux.Handle("GET /live/socket", c.authed(c.getLiveSocket))
+	mux.Handle("GET /alerts", c.authed(c.getAlerts))
+	mux.Handle("GET /alerts/new", c.authed(c.getAlertNew))
+	mux.Handle("POST /alerts/new", c.authed(c.postAlertNew))
+	mux.Handle("GET /alerts/{id}", c.authed(c.getAlert))
+	mux.Handle("GET /alerts/{id}/events", c.authed(c.getAlertEvents))
+	mux.Handle("POST /alerts/{id}/approve", c.authed(c.postAlertApprove))
+	mux.Handle("POST /alerts/{id}/refuse", c.authed(c.postAlertRefuse))
+	mux.Handle("POST /alerts/{id}/cancel", c.authed(c.postAlertCancel))
+	mux.Handle("POST /alerts/{id}/correct", c.authed(c.postAlertCorrect))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -180,7 +190,7 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/live", Key: "nav.live"},
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts"}, {Path: "/live", Key: "nav.live"},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {

@@ -56,6 +56,24 @@ func (c *Console) allowsTargets(r *http.Request, s *Session, list string) bool {
 	return s.Scope.AllowsTargets(list, placesOf(wards))
 }
 
+// targetsOK says whether the session's scope covers an alert's targets:
+// to see it, they reach one of her wards; to change it (approve, refuse,
+// cancel, correct), every target is hers.
+func (c *Console) targetsOK(r *http.Request, s *Session, targets string, change bool) bool {
+	if s.Scope.CityWide() {
+		return true
+	}
+	wards, err := c.deps.Schedules.Wards(r.Context())
+	if err != nil {
+		c.deps.Log.Error("console scope", "user", s.User, "err", err)
+		return false
+	}
+	if change {
+		return s.Scope.AllowsTargets(targets, placesOf(wards))
+	}
+	return s.Scope.Reaches(targets, placesOf(wards))
+}
+
 // outOfScope answers a page or a change outside the session's scope.
 func (c *Console) outOfScope(w http.ResponseWriter, r *http.Request, s *Session) {
 	c.deps.Log.Warn("console: refused outside the user's scope", "user", s.User, "path", r.URL.Path, "scope", s.Scope.String())

@@ -48,6 +48,9 @@ func (s *Server) postAlert(w http.ResponseWriter, r *http.Request, p principal) 
 		return
 	}
 	res, queued, err := s.d.Alerting.Send(r.Context(), req, p.name())
+	if err != nil && pendingAnswer(w, err) {
+		return
+	}
 	if err != nil {
 		s.alertFail(w, r, err)
 		return

@@ -33,9 +33,9 @@ func (fakeAccounts) LookupToken(ctx context.Context, tok string) (accounts.Princ
 	switch tok {
 	case accounts.RoleWard:
 		return accounts.Principal{Ward: "phuong-1", Role: accounts.RoleWard}, nil
-	case "admin", "operator", "alerter", "technician":
+	case "admin", "operator", "alerter", "approver", "technician":
 		return accounts.Principal{User: "u-" + tok, Role: tok}, nil
-	case "operator-q1", "alerter-q1":
+	case "operator-q1", "alerter-q1", "approver-q1":
 		return accounts.Principal{User: "u-" + tok, Role: strings.TrimSuffix(tok, "-q1"), Scope: scopeQ1}, nil
 	}
 	return accounts.Principal{}, accounts.ErrUnknownToken
@@ -269,7 +269,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 	return Deps{
 		Key: key, Now: func() time.Time { return now }, Location: time.UTC,
 		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
-		Programs: fakePrograms{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Sessions: fakeSessions{},
+		Programs: fakePrograms{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Approvals: fakeApprovals{}, Sessions: fakeSessions{},
 		Metrics: prometheus.NewRegistry(), Record: a.record,
 	}, a
 }

@@ -172,7 +172,9 @@ type Deps struct {
 	Programs Programs
 	Board    Board
 	Alerting Alerting
-	Sessions Sessions
+	// Approvals are the alerts waiting for a second person.
+	Approvals AlertApprovals
+	Sessions  Sessions
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

@@ -50,7 +50,7 @@ func errorText(t *testing.T, w *httptest.ResponseRecorder) string {
 	return e.Error
 }
 
-var allRoles = []string{accounts.RoleWard, "admin", "operator", "alerter", "technician"}
+var allRoles = []string{accounts.RoleWard, "admin", "operator", "alerter", "approver", "technician"}
 
 // The route table with the roles allowed on each route: the API's access
 // rules (docs/api.md). Each route is tried with no token, an unknown one
@@ -76,16 +76,20 @@ var routeRoles = []struct {
 	{"GET /api/v1/programs/{target}", "/api/v1/programs/city", "", []string{"admin", "operator", "technician"}},
 	{"PUT /api/v1/programs/{target}", "/api/v1/programs/city", "programs: []\n", []string{"admin", "operator"}},
 	{"DELETE /api/v1/programs/{target}", "/api/v1/programs/city", "", []string{"admin", "operator"}},
-	{"GET /api/v1/wards", "/api/v1/wards", "", []string{"admin", "operator", "technician", "alerter"}},
+	{"GET /api/v1/wards", "/api/v1/wards", "", []string{"admin", "operator", "technician", "alerter", "approver"}},
 	{"POST /api/v1/wards", "/api/v1/wards", `{"id":"phuong-2"}`, []string{"admin"}},
 	{"GET /api/v1/wards/{id}", "/api/v1/wards/phuong-1", "", []string{"admin", "operator", "technician", "alerter"}},
 	{"GET /api/v1/wards/{id}/timeline", "/api/v1/wards/phuong-1/timeline", "", []string{"admin", "operator", "technician"}},
 	{"GET /api/v1/wards/{id}/asrun", "/api/v1/wards/phuong-1/asrun", "", []string{"admin", "operator", "technician"}},
 	{"GET /metrics", "/metrics", "", []string{"admin", "operator", "technician", "alerter"}},
-	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter"}},
-	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "operator", "technician"}},
-	{"GET /api/v1/alerts/{id}", "/api/v1/alerts/a1", "", []string{"admin", "alerter", "operator", "technician"}},
+	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter", "approver"}},
+	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
+	{"GET /api/v1/alerts/{id}", "/api/v1/alerts/a1", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
 	{"POST /api/v1/alerts/{id}/cancel", "/api/v1/alerts/a1/cancel", "", []string{"admin", "alerter"}},
+	{"GET /api/v1/alert-requests", "/api/v1/alert-requests?state=pending", "", []string{"admin", "alerter", "approver"}},
+	{"GET /api/v1/alert-requests/{id}", "/api/v1/alert-requests/yc-1", "", []string{"admin", "alerter", "approver"}},
+	{"POST /api/v1/alert-requests/{id}/approve", "/api/v1/alert-requests/yc-1/approve", "", []string{"approver"}},
+	{"POST /api/v1/alert-requests/{id}/refuse", "/api/v1/alert-requests/yc-1/refuse", `{"reason":"sai"}`, []string{"approver"}},
 	{"POST /api/v1/live", "/api/v1/live", `{}`, []string{"admin", "alerter", "operator"}},
 	{"GET /api/v1/live", "/api/v1/live", "", []string{"admin", "alerter", "operator", "technician"}},
 	{"DELETE /api/v1/live/{id}", "/api/v1/live/l1", "", []string{"admin", "alerter", "operator"}},

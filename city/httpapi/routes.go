@@ -47,17 +47,21 @@ func (s *Server) Handler() http.Handler {
 	h("PUT /api/v1/programs/{target}", s.putPrograms, "admin", "operator")
 	h("DELETE /api/v1/programs/{target}", s.deletePrograms, "admin", "operator")
 
-	h("GET /api/v1/wards", s.listWards, "admin", "operator", "technician", "alerter")
+	h("GET /api/v1/wards", s.listWards, "admin", "operator", "technician", "alerter", "approver")
 	h("POST /api/v1/wards", s.postWard, "admin")
 	h("GET /api/v1/wards/{id}", s.getWard, "admin", "operator", "technician", "alerter")
 	h("GET /api/v1/wards/{id}/timeline", s.getTimeline, "admin", "operator", "technician")
 	h("GET /api/v1/wards/{id}/asrun", s.getAsRun, "admin", "operator", "technician")
 	h("GET /metrics", s.getMetrics, "admin", "operator", "technician", "alerter")
 
-	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter")
-	h("GET /api/v1/alerts", s.listAlerts, "admin", "alerter", "operator", "technician")
-	h("GET /api/v1/alerts/{id}", s.getAlert, "admin", "alerter", "operator", "technician")
+	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter", "approver")
+	h("GET /api/v1/alerts", s.listAlerts, "admin", "alerter", "approver", "operator", "technician")
+	h("GET /api/v1/alerts/{id}", s.getAlert, "admin", "alerter", "approver", "operator", "technician")
 	h("POST /api/v1/alerts/{id}/cancel", s.postCancel, "admin", "alerter")
+	h("GET /api/v1/alert-requests", s.listAlertRequests, "admin", "alerter", "approver")
+	h("GET /api/v1/alert-requests/{id}", s.getAlertRequest, "admin", "alerter", "approver")
+	h("POST /api/v1/alert-requests/{id}/approve", s.postApprove, "approver")
+	h("POST /api/v1/alert-requests/{id}/refuse", s.postRefuse, "approver")
 
 	h("POST /api/v1/live", s.postLive, "admin", "alerter", "operator")
 	h("GET /api/v1/live", s.getLive, "admin", "alerter", "operator", "technician")
@@ -248,8 +252,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // alertFail answers an error of an alert request.
 func (s *Server) alertFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, alerting.ErrAlertNotFound):
+	case errors.Is(err, alerting.ErrAlertNotFound), errors.Is(err, alerting.ErrRequestNotFound):
 		writeError(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, alerting.ErrNotApprover):
+		writeError(w, http.StatusForbidden, "%v", err)
+	case errors.Is(err, alerting.ErrApprovalPending):
+		writeError(w, http.StatusAccepted, "%v", err)
 	case errors.Is(err, alerting.ErrAlertConflict):
 		writeError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, alerting.ErrNoNATS), errors.Is(err, alerting.ErrAlertNotPublished):

@@ -189,3 +189,53 @@ func TestScopedPrincipal(t *testing.T) {
 		t.Errorf("scoped console session: %d %s", w.Code, w.Body)
 	}
 }
+
+// A scoped approver sees the requests that reach her wards and decides
+// only those whose every target is hers: approving sends to all of them.
+func TestScopedApprover(t *testing.T) {
+	d, _ := testDeps(t)
+	changes := &calls{}
+	d.Wards = fakeWards{list: []api.Ward{{ID: "ben-nghe", Groups: []string{"quan-1"}}, {ID: "da-kao", Groups: []string{"quan-1"}},
+		{ID: "vo-thi-sau", Groups: []string{"quan-3"}}}}
+	d.Approvals = fakeApprovals{c: changes, reqs: []api.AlertRequest{
+		{ID: "yc-q1", State: "pending", Targets: "group:quan-1"},
+		{ID: "yc-q3", State: "pending", Targets: "group:quan-3"},
+		{ID: "yc-both", State: "pending", Targets: "da-kao,vo-thi-sau"},
+	}}
+	h := New(d).Handler()
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/alert-requests/yc-q3", ""},
+		{"POST", "/api/v1/alert-requests/yc-q3/approve", ""},
+		{"POST", "/api/v1/alert-requests/yc-both/approve", ""},
+		{"POST", "/api/v1/alert-requests/yc-both/refuse", `{"reason":"sai"}`},
+	} {
+		w := do(t, h, c.method, c.path, "approver-q1", c.body)
+		if msg := errorText(t, w); w.Code != http.StatusForbidden || !strings.Contains(msg, "ngoài phạm vi") || !strings.Contains(msg, "outside the scope") {
+			t.Errorf("%s %s: %d %q; want 403 outside the scope", c.method, c.path, w.Code, msg)
+		}
+	}
+	if got := changes.all(); len(got) > 0 {
+		t.Fatalf("refused decisions reached the service: %q", got)
+	}
+	w := do(t, h, "GET", "/api/v1/alert-requests", "approver-q1", "")
+	var rows []api.AlertRequest
+	if err := json.Unmarshal(w.Body.Bytes(), &rows); err != nil {
+		t.Fatalf("list: %d %s", w.Code, w.Body)
+	}
+	var ids []string
+	for _, q := range rows {
+		ids = append(ids, q.ID)
+	}
+	if want := []string{"yc-q1", "yc-both"}; !slices.Equal(ids, want) {
+		t.Errorf("requests seen by approver-q1: %q, want %q", ids, want)
+	}
+	if w := do(t, h, "POST", "/api/v1/alert-requests/yc-q1/approve", "approver-q1", ""); w.Code != http.StatusOK {
+		t.Errorf("approve in scope: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, h, "POST", "/api/v1/alert-requests/yc-q3/approve", "approver", ""); w.Code != http.StatusOK {
+		t.Errorf("city-wide approver: %d %s", w.Code, w.Body)
+	}
+	if got, want := changes.all(), []string{"approve yc-q1", "approve yc-q3"}; !slices.Equal(got, want) {
+		t.Errorf("decisions = %q, want %q", got, want)
+	}
+}
