@@ -37,6 +37,8 @@ type Config struct {
 	NATS   NATSConfig   `yaml:"nats"`
 	Alerts AlertsConfig `yaml:"alerts"`
 	Speech SpeechConfig `yaml:"speech"`
+	// CAP is CAP 1.2 ingest and the city's CAP feed (city/cap.go).
+	CAP CAPConfig `yaml:"cap"`
 }
 
 // SpeechConfig is how text becomes speech (console and text alerts).
@@ -151,6 +153,9 @@ func (c *Config) check(path string) error {
 		return fmt.Errorf("%s: nats.tls: for the embedded server only (an external server's TLS is its own configuration; give wards tls:// in nats.advertise)", where)
 	}
 	if err := c.NATS.check(where, c.Data); err != nil {
+		return err
+	}
+	if err := c.CAP.check(where); err != nil {
 		return err
 	}
 	return c.Alerts.check(where)

@@ -35,6 +35,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Programs: apiPrograms{c.Programs},
 		Board:    c.board,
 		Alerting: c.Alerting,
+		CAP:      c.CAP,
 		Sessions: apiSessions{c},
 		Metrics:  &metricsRegistry{c: c},
 		Record:   c.Audit.Record,

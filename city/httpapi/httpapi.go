@@ -168,6 +168,8 @@ type Deps struct {
 	Programs Programs
 	Board    Board
 	Alerting Alerting
+	// CAP is CAP 1.2 in and out (may be nil: 503).
+	CAP      CAP
 	Sessions Sessions
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
