@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -113,7 +114,7 @@ func (c *City) newCAP() *capin.Service {
 		cfg.Feeds = append(cfg.Feeds, capin.Feed{URL: f.URL, Every: time.Duration(f.Every)})
 	}
 	return capin.New(capin.Options{Config: cfg, Alerting: c.Alerting, Library: capLibrary{c}, Store: capStore{alertStore{c.DB}},
-		Fetcher: capin.HTTPFetcher{Client: &http.Client{}}, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log})
+		Fetcher: httpFetcher{client: &http.Client{}}, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log})
 }
 
 func lower(list []string) []string {
@@ -181,4 +182,41 @@ func (s capStore) WardPlaces(ctx context.Context) ([]cap.WardPlace, error) {
 		out[i] = cap.WardPlace{ID: w.ID, Lat: w.Lat, Lon: w.Lon}
 	}
 	return out, nil
+}
+
+// httpFetcher fetches over HTTP(S): a 2xx, at most max bytes.
+type httpFetcher struct{ client *http.Client }
+
+// Fetch gets url's body.
+func (f httpFetcher) Fetch(ctx context.Context, url string, max int64) ([]byte, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, fmt.Errorf("%q: only http and https URLs are fetched", url)
+	}
+	c := f.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("GET %s: %d bytes, at most %d", url, resp.ContentLength, max)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("GET %s: over %d bytes", url, max)
+	}
+	return b, nil
 }

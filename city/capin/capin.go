@@ -63,7 +63,8 @@ type Store interface {
 	Alerts(ctx context.Context, limit int) ([]sqlite.CityAlert, error)
 }
 
-// Fetcher gets a URL's body, at most max bytes, within the context.
+// Fetcher gets a URL's body, at most max bytes, within the context
+// (package city fetches over HTTP).
 type Fetcher interface {
 	Fetch(ctx context.Context, url string, max int64) ([]byte, error)
 }
@@ -130,9 +131,6 @@ func New(o Options) *Service {
 	}
 	if o.Config.FetchTimeout == 0 {
 		o.Config.FetchTimeout = 30 * time.Second
-	}
-	if o.Fetcher == nil {
-		o.Fetcher = HTTPFetcher{}
 	}
 	return &Service{cfg: o.Config, alert: o.Alerting, lib: o.Library, store: o.Store, fetch: o.Fetcher,
 		now: o.Now, loc: o.Location, log: o.Log}

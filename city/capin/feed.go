@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -16,43 +14,6 @@ import (
 	"loa/cap"
 	"loa/sqlite"
 )
-
-// HTTPFetcher fetches over HTTP(S): a 2xx, at most max bytes.
-type HTTPFetcher struct{ Client *http.Client }
-
-// Fetch gets url's body.
-func (f HTTPFetcher) Fetch(ctx context.Context, url string, max int64) ([]byte, error) {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, fmt.Errorf("%q: only http and https URLs are fetched", url)
-	}
-	c := f.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	if resp.ContentLength > max {
-		return nil, fmt.Errorf("GET %s: %d bytes, at most %d", url, resp.ContentLength, max)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("GET %s: over %d bytes", url, max)
-	}
-	return b, nil
-}
 
 // The city's own alerts as CAP.
 
