@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -208,7 +209,7 @@ func (s *Service) Ingest(ctx context.Context, data []byte, via, by string) (Resu
 	// An Update replaces the newest alert it references that this city
 	// played; the others it references are cancelled. One that references
 	// nothing received here plays as a new alert.
-	var olds []string
+	var found []sqlite.CAPMessage
 	for _, r := range plan.Refs {
 		m, err := s.store.CAPMessageFor(ctx, r.Sender, r.Identifier)
 		if errors.Is(err, sqlite.ErrNotFound) || err == nil && m.Alert == "" || err == nil && m.Outcome == Cancelled {
@@ -217,6 +218,12 @@ func (s *Service) Ingest(ctx context.Context, data []byte, via, by string) (Resu
 		if err != nil {
 			return Result{}, err
 		}
+		found = append(found, m)
+	}
+	// The newest received last, whatever order the references are in.
+	sort.Slice(found, func(i, j int) bool { return found[i].Seq < found[j].Seq })
+	var olds []string
+	for _, m := range found {
 		olds = append(olds, m.Alert)
 	}
 	rec.Outcome = Played
