@@ -30,7 +30,15 @@ const dsigNS = "http://www.w3.org/2000/09/xmldsig#"
 // content, a certificate outside its validity at now) is an *Error. The
 // alert returned is read from the signed element only. Whether the signer
 // is trusted is Policy's question: Read reports who signed (Signer).
-func Read(data []byte, now time.Time) (*Alert, error) {
+func Read(data []byte, now time.Time) (a *Alert, err error) {
+	// A message comes from outside; the feed poller runs it outside any
+	// HTTP handler's recovery: a panic in the XML or signature code is a
+	// refusal, never the city's crash.
+	defer func() {
+		if r := recover(); r != nil {
+			a, err = nil, errf("xml", "bản tin không xử lý được: %v", "the message could not be processed: %v", r)
+		}
+	}()
 	if err := screen(data); err != nil {
 		return nil, err
 	}
@@ -70,7 +78,7 @@ func Read(data []byte, now time.Time) (*Alert, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := Parse(body)
+	a, err = Parse(body)
 	if err != nil {
 		return nil, err
 	}
