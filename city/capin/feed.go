@@ -12,6 +12,7 @@ import (
 
 	"loa/alert"
 	"loa/cap"
+	"loa/city/alerting"
 	"loa/sqlite"
 )
 
@@ -132,12 +133,12 @@ func (s *Service) PollOnce(ctx context.Context, f Feed, p *poller) (int, error) 
 	for _, it := range items {
 		doc := it.CAP
 		if doc == nil && it.Link != "" {
-			if p.saw("link:" + it.Link) {
+			if p.has("link:" + it.Link) {
 				continue
 			}
 			doc, err = s.fetch.Fetch(ctx, it.Link, cap.MaxMessage)
 			if err != nil {
-				errs = append(errs, err)
+				errs = append(errs, err) // tried again at the next poll
 				continue
 			}
 		}
@@ -145,32 +146,43 @@ func (s *Service) PollOnce(ctx context.Context, f Feed, p *poller) (int, error) 
 			continue
 		}
 		sum := sha256.Sum256(doc)
-		if p.saw(hex.EncodeToString(sum[:])) {
+		key := hex.EncodeToString(sum[:])
+		if p.has(key) {
 			continue
 		}
-		if _, err := s.Ingest(ctx, doc, "feed:"+f.URL, "cap-feed"); err != nil {
-			errs = append(errs, err)
+		if _, err := s.Ingest(ctx, doc, "feed:"+f.URL, "cap-feed"); err != nil && !errors.Is(err, alerting.ErrAlertNotPublished) {
+			errs = append(errs, err) // the city's own failure: tried again
+			continue
 		}
+		p.mark(key)
 		if it.Link != "" {
-			p.saw("link:" + it.Link)
+			p.mark("link:" + it.Link)
 		}
 		n++
 	}
 	return n, errors.Join(errs...)
 }
 
-// saw reports whether key was seen, and marks it seen.
-func (p *poller) saw(key string) bool {
+// maxSeen bounds what a poller remembers (a feed polled for months).
+const maxSeen = 20000
+
+// has reports whether key was seen.
+func (p *poller) has(key string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.seen == nil {
+	return p.seen[key]
+}
+
+// mark remembers key.
+func (p *poller) mark(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seen == nil || len(p.seen) > maxSeen {
+		// Forgetting is safe: a message acted on is a duplicate in the
+		// record (nothing done again); a refused one is refused again.
 		p.seen = map[string]bool{}
 	}
-	if p.seen[key] {
-		return true
-	}
 	p.seen[key] = true
-	return false
 }
 
 // Poll polls every configured feed until ctx ends, each on its own

@@ -100,3 +100,28 @@ func stripContent(feed string) string {
 		feed = feed[:i] + feed[i+j+len("</content>"):]
 	}
 }
+
+// An entry whose CAP document could not be fetched is tried again at the
+// next poll, and ingested once it answers.
+func TestPollRetriesAFailedLink(t *testing.T) {
+	doc := unsigned("KTTV-8", "kttv@vn", "2026-09-15T08:00:00+07:00", "Alert", "", "Actual",
+		"<geocode><valueName>loa-ward</valueName><value>phuong-2</value></geocode>")
+	now := time.Date(2026, 9, 15, 8, 1, 0, 0, time.FixedZone("", 7*3600))
+	feed, _ := cap.WriteFeed("urn:kttv", "KTTV", "http://kttv/feed.atom", "kttv", now,
+		[]cap.FeedEntry{{ID: "urn:kttv:8", Title: "Bão", Updated: now, Link: "http://kttv/8.xml"}})
+	ff := &fakeFetcher{docs: map[string][]byte{"http://kttv/feed.atom": []byte(stripContent(string(feed)))}}
+	r := newRig(t, cap.Policy{TrustedSenders: []string{"kttv@vn"}, AcceptUnsigned: true})
+	r.now, r.svc.fetch = now, ff
+	p := &poller{}
+	f := Feed{URL: "http://kttv/feed.atom"}
+	if n, err := r.svc.PollOnce(context.Background(), f, p); n != 0 || err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("first poll: %d %v", n, err)
+	}
+	ff.docs["http://kttv/8.xml"] = doc
+	if n, err := r.svc.PollOnce(context.Background(), f, p); n != 1 || err != nil || len(r.al.sent) != 1 {
+		t.Fatalf("second poll: %d %v, %d sent", n, err, len(r.al.sent))
+	}
+	if n, _ := r.svc.PollOnce(context.Background(), f, p); n != 0 || len(r.al.sent) != 1 {
+		t.Fatalf("third poll: %d, %d sent", n, len(r.al.sent))
+	}
+}
