@@ -62,6 +62,10 @@ type CAPFeed struct {
 	Every Duration `yaml:"every"`
 }
 
+func defaultCAPConfig() CAPConfig {
+	return CAPConfig{MaxAudioMB: 16, FetchTimeout: Duration(30 * time.Second)}
+}
+
 var fingerprintRE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
 func (c *CAPConfig) check(where string) error {
@@ -89,7 +93,7 @@ func (c *CAPConfig) check(where string) error {
 			return fmt.Errorf("%s: cap.feeds[%d].every: at least 10s", where, i)
 		}
 	}
-	if c.MaxAudioMB < 0 || c.FetchTimeout < 0 {
+	if c.MaxAudioMB < 1 || c.FetchTimeout <= 0 {
 		return fmt.Errorf("%s: cap.max_audio_mb and cap.fetch_timeout must be positive", where)
 	}
 	return nil
