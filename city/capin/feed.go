@@ -97,6 +97,9 @@ func (s *Service) Feed(ctx context.Context) ([]byte, error) {
 			updated = full.Issued
 		}
 	}
+	if len(entries) == 0 {
+		updated = s.now()
+	}
 	return cap.WriteFeed("urn:loa:"+s.cfg.Sender+":alerts", "Cảnh báo / Alerts — "+s.cfg.Sender, base+"/cap/alerts.atom", s.cfg.Sender, updated, entries)
 }
 
