@@ -69,6 +69,10 @@ type alertBenchCity struct {
 	adminSeed    string // a NATS user with every right (nats.admin_keys)
 	to           string // the alerts' targets (default all: one copy)
 	log          *cityLog
+	// capAudio, when set, makes send POST a CAP 1.2 message with this
+	// audio inline instead of a JSON alert (cap_bench_test.go).
+	capAudio []byte
+	capN     int
 }
 
 // cityLog keeps loa-city's output and picks out its "alert copies
@@ -138,6 +142,12 @@ func alertFreeAddr(b testing.TB) string {
 // the server starts: loa-city ward add a thousand times would take
 // minutes), uploads a tone, and starts the loa-city binary.
 func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
+	return startAlertBenchCityConf(b, n, "")
+}
+
+// startAlertBenchCityConf is startAlertBenchCity with extra YAML in the
+// city's configuration.
+func startAlertBenchCityConf(b *testing.B, n int, extra string) *alertBenchCity {
 	b.Helper()
 	for _, tool := range []string{"ffmpeg", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -162,7 +172,8 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 	}
 	// JSON logs at info: the city's "alert copies published" line times
 	// each alert's JetStream acknowledgements and SQLite records.
-	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\nalert_rules:\n  approval:\n    emergency_wards: 0\n", cfg.Data, addr, natsAddr, adminPub)
+	// The two-person rule off: the benchmarks time one person's emergency.
+	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\nalert_rules:\n  approval:\n    emergency_wards: 0\n%s", cfg.Data, addr, natsAddr, adminPub, extra)
 	confPath := filepath.Join(dir, "city.yaml")
 	os.WriteFile(confPath, []byte(conf), 0o600)
 	ctx := context.Background()
@@ -225,6 +236,9 @@ func startAlertBenchCity(b *testing.B, n int) *alertBenchCity {
 // send posts an alert for all wards and returns its id and when the
 // request began.
 func (bc *alertBenchCity) send(b *testing.B, chime bool) (string, time.Time) {
+	if bc.capAudio != nil {
+		return bc.sendCAP(b)
+	}
 	to := bc.to
 	if to == "" {
 		to = "all"
@@ -445,14 +459,22 @@ func gcPausesIn(from, to time.Time) (n int, total, longest time.Duration) {
 }
 
 func benchFanout(b *testing.B, n int, byWard bool) {
-	bc := startAlertBenchCity(b, n)
-	if byWard {
-		var ids []string
-		for i := 0; i < n; i++ {
-			ids = append(ids, fmt.Sprintf("phuong-%04d", i))
+	benchFanoutWith(b, n, func(bc *alertBenchCity) {
+		if byWard {
+			var ids []string
+			for i := 0; i < n; i++ {
+				ids = append(ids, fmt.Sprintf("phuong-%04d", i))
+			}
+			bc.to = strings.Join(ids, ",")
 		}
-		bc.to = strings.Join(ids, ",")
-	}
+	}, "")
+}
+
+// benchFanoutWith runs the fan-out benchmark with the city configured by
+// extra YAML and set up by setup.
+func benchFanoutWith(b *testing.B, n int, setup func(*alertBenchCity), extra string) {
+	bc := startAlertBenchCityConf(b, n, extra)
+	setup(bc)
 	dbDir := b.TempDir()
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		d, err := os.MkdirTemp("/dev/shm", "loa-bench-")

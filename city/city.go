@@ -43,6 +43,7 @@ import (
 	"loa/city/alerting"
 	"loa/city/audit"
 	"loa/city/board"
+	"loa/city/capin"
 	"loa/city/citybus"
 	"loa/city/console"
 	"loa/city/httpapi"
@@ -91,6 +92,9 @@ type City struct {
 	Alerting *alerting.Service
 	// livecast is the live mount fed by the console's microphone.
 	livecast *livecast.Caster
+	// CAP reads CAP 1.2 into alerts and writes the city's CAP feed
+	// (city/capin; city/cap.go).
+	CAP *capin.Service
 	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
 	tlsMu    sync.Mutex
 	tlsCerts *certReloader
@@ -135,6 +139,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Library.Now = func() time.Time { return c.Now() }
 	c.Library.Edit = libraryDB{db}
 	c.Alerting = c.newAlerting()
+	c.CAP = c.newCAP() // city/cap.go
 	c.Audit = audit.New(db.Read(), log)
 	c.Audit.Now = func() time.Time { return c.Now() }
 	if err := c.openConsole(); err != nil { // city/web.go

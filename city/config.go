@@ -39,6 +39,8 @@ type Config struct {
 	// AlertRules: the two-person rule and test alerts (city/alert_rules.go).
 	AlertRules AlertRulesConfig `yaml:"alert_rules"`
 	Speech     SpeechConfig     `yaml:"speech"`
+	// CAP is CAP 1.2 ingest and the city's CAP feed (city/cap.go).
+	CAP CAPConfig `yaml:"cap"`
 }
 
 // SpeechConfig is how text becomes speech (console and text alerts).
@@ -92,6 +94,7 @@ func DefaultConfig() Config {
 		NATS:       defaultNATSConfig(),
 		Alerts:     defaultAlertsConfig(),
 		AlertRules: defaultAlertRules(),
+		CAP:        defaultCAPConfig(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
 			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90},
 	}
@@ -157,6 +160,9 @@ func (c *Config) check(path string) error {
 		return err
 	}
 	if err := c.AlertRules.check(where); err != nil {
+		return err
+	}
+	if err := c.CAP.check(where); err != nil {
 		return err
 	}
 	return c.Alerts.check(where)

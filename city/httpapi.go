@@ -39,6 +39,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Sessions:  apiSessions{c},
 		Metrics:   &metricsRegistry{c: c},
 		Record:    c.Audit.Record,
+		CAP:       c.CAP,
 	})
 }
 

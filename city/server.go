@@ -20,7 +20,7 @@ import (
 func (c *City) Handler() http.Handler {
 	top := http.NewServeMux()
 	api := c.api.Handler()
-	for _, p := range []string{"/api/", "/healthz", "/metrics"} {
+	for _, p := range []string{"/api/", "/healthz", "/metrics", "/cap/"} {
 		top.Handle(p, api)
 	}
 	if c.livecast != nil {
@@ -89,6 +89,7 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer c.startFleet(ctx)()
+	defer c.startCAPPolling(ctx)()
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
 	flush := time.NewTicker(seenFlushInterval)

@@ -67,6 +67,7 @@ Commands:
                                                           the announcer's stream over the wards' program (Phát trực tiếp)
   live stop [ID]                                          end it (every one without an id)
   live list [--json]                                      live announcements on air
+  cap [--json] [--limit N]                                the CAP messages received and what came of each
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -129,6 +130,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.liveStop(args)
 	case "live list":
 		return r.liveList(args)
+	case "cap":
+		return r.capList(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -203,6 +206,7 @@ var commandTitles = map[string]string{
 	"live start":    "Phát trực tiếp (live announcement)",
 	"live stop":     "Dừng phát trực tiếp (end a live announcement)",
 	"live list":     "Danh sách phát trực tiếp (live announcements on air)",
+	"cap":           "Bản tin CAP (CAP messages received)",
 }
 
 // command is one subcommand's flags, with the global ones.

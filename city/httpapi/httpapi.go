@@ -172,6 +172,8 @@ type Deps struct {
 	Programs Programs
 	Board    Board
 	Alerting Alerting
+	// CAP is CAP 1.2 in and out (may be nil: 503).
+	CAP CAP
 	// Approvals are the alerts waiting for a second person.
 	Approvals AlertApprovals
 	Sessions  Sessions

@@ -93,6 +93,8 @@ var routeRoles = []struct {
 	{"POST /api/v1/live", "/api/v1/live", `{}`, []string{"admin", "alerter", "operator"}},
 	{"GET /api/v1/live", "/api/v1/live", "", []string{"admin", "alerter", "operator", "technician"}},
 	{"DELETE /api/v1/live/{id}", "/api/v1/live/l1", "", []string{"admin", "alerter", "operator"}},
+	{"POST /api/v1/cap", "/api/v1/cap", "<alert/>", []string{"admin", "alerter"}},
+	{"GET /api/v1/cap", "/api/v1/cap", "", []string{"admin", "alerter", "operator", "technician"}},
 	{"GET /api/v1/users", "/api/v1/users", "", []string{"admin"}},
 	{"POST /api/v1/users", "/api/v1/users", `{"name":"lan","role":"operator"}`, []string{"admin"}},
 }

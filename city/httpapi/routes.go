@@ -63,6 +63,11 @@ func (s *Server) Handler() http.Handler {
 	h("POST /api/v1/alert-requests/{id}/approve", s.postApprove, "approver")
 	h("POST /api/v1/alert-requests/{id}/refuse", s.postRefuse, "approver")
 
+	h("POST /api/v1/cap", s.postCAP, "admin", "alerter")
+	h("GET /api/v1/cap", s.listCAP, "admin", "alerter", "operator", "technician")
+	mux.Handle("GET /cap/alerts.atom", s.capFeed(s.getCAPFeed))
+	mux.Handle("GET /cap/alerts/{file}", s.capFeed(s.getCAPAlert))
+
 	h("POST /api/v1/live", s.postLive, "admin", "alerter", "operator")
 	h("GET /api/v1/live", s.getLive, "admin", "alerter", "operator", "technician")
 	h("DELETE /api/v1/live/{id}", s.deleteLive, "admin", "alerter", "operator")
