@@ -101,6 +101,7 @@ func TestPCMRelayDrift(t *testing.T) {
 	}
 	for _, drift := range []float64{1e-3, -1e-3} {
 		t.Run(fmt.Sprintf("%+.0fppm", drift*1e6), func(t *testing.T) {
+			t.Parallel() // virtual clocks, as TestRelayDrift
 			lo, hi, st := runPCMRelay(t, drift, seconds)
 			if st.Underruns != 0 || st.Skips != 0 || st.State != Playing {
 				t.Errorf("stats %+v", st)
