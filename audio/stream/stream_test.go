@@ -473,7 +473,12 @@ func TestCloseEndsTheSource(t *testing.T) {
 	f := newFeed(t, mp3Frames(t, toneMP3(t)))
 	f.allow(1e9) // as fast as it can
 	src := Open(context.Background(), Config{URL: f.url()})
-	waitStats(t, src, 5*time.Second, "buffering", func(s Stats) bool { return s.BytesIn > 100000 })
+	// Nobody pulls: the buffer fills to its capacity (5.9 s for the 1 s
+	// target) and the network goroutine waits for room, in the middle of
+	// the connection. (BytesIn stops near 98 kB there, so a wait for
+	// 100 kB passed only when the decoder happened to read ahead. Decoding
+	// the 6 s takes seconds under the race detector on a busy machine.)
+	waitStats(t, src, 30*time.Second, "a full buffer", func(s Stats) bool { return s.BufferDepth >= 5*time.Second })
 	src.Close()
 	if n, ok := src.Stream(make([][2]float64, 10)); n != 0 || ok {
 		t.Fatalf("Stream after Close = %d, %v", n, ok)
