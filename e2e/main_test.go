@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,20 @@ import (
 var bin string // folder holding the freshly built binaries
 
 func TestMain(m *testing.M) {
+	// The tests start real binaries (built without the race detector)
+	// and spend most of their time waiting on them: a program's start at
+	// the next minute, heartbeats, retries, timeouts. Four of them run at
+	// once unless -test.parallel says otherwise (the default is one per
+	// core): more would load the machine enough to move what the tests
+	// measure against the wall clock (a program's start within 100 ms, an
+	// alert's cut-in) and the real-time tests of the package that
+	// go test runs beside this one.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "4")
+	}
 	dir, err := os.MkdirTemp("", "loa-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

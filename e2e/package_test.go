@@ -16,7 +16,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -889,10 +888,9 @@ func BenchmarkAgentColdStart(b *testing.B) {
 }
 
 func freePortB(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := newPort()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }

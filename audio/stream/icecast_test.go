@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -121,26 +122,33 @@ func checkIcecastTone(t *testing.T, src *Source, x []float64, rate int) {
 // it at 1000 Hz (at the engine's 48 kHz, too), with the stream title set
 // through Icecast's admin interface.
 func TestIcecastRelay(t *testing.T) {
+	t.Parallel()
 	ice := icecasttest.Start(t)
 	ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
 	ice.WaitMount(t, "/live.mp3", 10*time.Second)
 	ice.SetTitle(t, "/live.mp3", "Tiếp sóng VOV1")
 	for _, rate := range []int{44100, 48000} {
-		src := Open(context.Background(), Config{URL: ice.URL("/live.mp3"), Rate: rate, Log: testLog(t)})
-		p := startPuller(t, src, rate)
-		waitStats(t, src, 10*time.Second, "playing", func(s Stats) bool { return s.State == Playing })
-		// Icecast sends a 64 KB burst on connect, faster than real time:
-		// the buffer skips to the newest audio while it comes in (a click
-		// where it skips). The tone is judged once the burst is in and the
-		// stream arrives at its own pace.
-		waitStats(t, src, 10*time.Second, "the connect burst taken", func(s Stats) bool { return s.State == Playing && s.BytesIn >= 96<<10 })
-		p.record(500 * time.Millisecond) // the encoder's start, if the relay joined that early
-		checkIcecastTone(t, src, p.record(2*time.Second), rate)
-		st := src.Stats()
-		if st.Underruns != 0 || st.Title != "Tiếp sóng VOV1" || !strings.HasPrefix(st.Codec, "MP3 (MPEG-1 layer III) 128 kbps 44100 Hz") {
-			t.Errorf("stats %+v", st)
-		}
-		src.Close()
+		t.Run(fmt.Sprint(rate), func(t *testing.T) { relayIcecastTone(t, ice, rate) })
+	}
+}
+
+// relayIcecastTone relays the mount at rate and checks its tone, title
+// and codec.
+func relayIcecastTone(t *testing.T, ice *icecasttest.Server, rate int) {
+	src := Open(context.Background(), Config{URL: ice.URL("/live.mp3"), Rate: rate, Log: testLog(t)})
+	defer src.Close()
+	p := startPuller(t, src, rate)
+	waitStats(t, src, 10*time.Second, "playing", func(s Stats) bool { return s.State == Playing })
+	// Icecast sends a 64 KB burst on connect, faster than real time:
+	// the buffer skips to the newest audio while it comes in (a click
+	// where it skips). The tone is judged once the burst is in and the
+	// stream arrives at its own pace.
+	waitStats(t, src, 10*time.Second, "the connect burst taken", func(s Stats) bool { return s.State == Playing && s.BytesIn >= 96<<10 })
+	p.record(500 * time.Millisecond) // the encoder's start, if the relay joined that early
+	checkIcecastTone(t, src, p.record(2*time.Second), rate)
+	st := src.Stats()
+	if st.Underruns != 0 || st.Title != "Tiếp sóng VOV1" || !strings.HasPrefix(st.Codec, "MP3 (MPEG-1 layer III) 128 kbps 44100 Hz") {
+		t.Errorf("stats %+v", st)
 	}
 }
 
@@ -149,6 +157,7 @@ func TestIcecastRelay(t *testing.T) {
 // gone; the encoder comes back, and the relay reconnects by itself and
 // plays the tone again.
 func TestIcecastSourceDies(t *testing.T) {
+	t.Parallel()
 	ice := icecasttest.Start(t)
 	feed := ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
 	ice.WaitMount(t, "/live.mp3", 10*time.Second)
@@ -194,6 +203,7 @@ func TestIcecastSourceDies(t *testing.T) {
 // relay connected, but after SilenceAfter it reports silent, and
 // FailingFor counts from the start.
 func TestIcecastSilence(t *testing.T) {
+	t.Parallel()
 	ice := icecasttest.Start(t)
 	ice.Feed(t, "/quiet.mp3", "anullsrc=r=44100:cl=stereo")
 	ice.WaitMount(t, "/quiet.mp3", 10*time.Second)
@@ -212,6 +222,7 @@ func TestIcecastSilence(t *testing.T) {
 // the ffmpeg decoder, with the stream title; the encoder dies and the
 // relay goes failed, then plays again when it is back.
 func TestIcecastAACAndOgg(t *testing.T) {
+	t.Parallel()
 	needFFmpeg(t)
 	ice := icecasttest.Start(t)
 	for _, c := range []struct{ enc, mount, codec string }{
@@ -220,6 +231,7 @@ func TestIcecastAACAndOgg(t *testing.T) {
 		{"opus", "/tinh.opus", "opus"},
 	} {
 		t.Run(c.enc, func(t *testing.T) {
+			t.Parallel() // its own mount and encoder
 			feed := ice.FeedAs(t, c.mount, "sine=f=1000:sample_rate=48000", c.enc)
 			ice.WaitMount(t, c.mount, 10*time.Second)
 			src := Open(context.Background(), Config{URL: ice.URL(c.mount), StallTimeout: 2 * time.Second,

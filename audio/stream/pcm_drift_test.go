@@ -92,14 +92,16 @@ func runPCMRelay(tb testing.TB, drift, seconds float64) (minDepth, maxDepth time
 // TestPCMRelayDrift: what ffmpeg decodes (HLS, AAC, Ogg) goes through the
 // same buffer and servo as MP3 (TestRelayDrift): at ±0.1 % against the
 // card, no underrun, no skip, the depth within 150 ms of its 1 s target.
-// (30 minutes: BenchmarkPCMRelayDrift.)
+// (30 minutes: BenchmarkPCMRelayDrift.) 240 s, or 20 s under the race
+// detector or -short, as TestRelayDrift.
 func TestPCMRelayDrift(t *testing.T) {
 	seconds := 240.0
 	if testing.Short() || raceEnabled {
-		seconds = 60
+		seconds = 20
 	}
 	for _, drift := range []float64{1e-3, -1e-3} {
 		t.Run(fmt.Sprintf("%+.0fppm", drift*1e6), func(t *testing.T) {
+			t.Parallel() // virtual clocks, as TestRelayDrift
 			lo, hi, st := runPCMRelay(t, drift, seconds)
 			if st.Underruns != 0 || st.Skips != 0 || st.State != Playing {
 				t.Errorf("stats %+v", st)

@@ -27,6 +27,7 @@ func TestRelaysToneWithICYMetadata(t *testing.T) {
 	frames := mp3Frames(t, toneMP3(t))
 	for _, rate := range []int{44100, 48000} {
 		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			t.Parallel() // virtual clocks, each its own feed
 			f := newFeed(t, frames)
 			f.metaint = 8000
 			f.title = "Bản tin sáng"
@@ -212,6 +213,7 @@ func TestStallAndReconnect(t *testing.T) {
 // TestRefusesWhatIsNotMP3: errors, never a crash or a hang, and Stream
 // keeps giving silence meanwhile.
 func TestRefusesWhatIsNotMP3(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 1))
 	garbage := make([]byte, 300<<10)
 	for i := range garbage {
@@ -240,6 +242,7 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if c.ctype != "" {
 					w.Header().Set("Content-Type", c.ctype)
@@ -279,6 +282,7 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 // port where nobody listens: failed with a clear error within the connect
 // timeout, and Stream never waits.
 func TestNoAnswer(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +338,7 @@ func TestNoAnswer(t *testing.T) {
 // TestShoutcastV1: an old SHOUTcast server answers "ICY 200 OK", which
 // net/http refuses on its own; the relay plays it.
 func TestShoutcastV1(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(toneMP3(t))
 	if err != nil {
 		t.Fatal(err)
@@ -468,7 +473,12 @@ func TestCloseEndsTheSource(t *testing.T) {
 	f := newFeed(t, mp3Frames(t, toneMP3(t)))
 	f.allow(1e9) // as fast as it can
 	src := Open(context.Background(), Config{URL: f.url()})
-	waitStats(t, src, 5*time.Second, "buffering", func(s Stats) bool { return s.BytesIn > 100000 })
+	// Nobody pulls: the buffer fills to its capacity (5.9 s for the 1 s
+	// target) and the network goroutine waits for room, in the middle of
+	// the connection. (BytesIn stops near 98 kB there, so a wait for
+	// 100 kB passed only when the decoder happened to read ahead. Decoding
+	// the 6 s takes seconds under the race detector on a busy machine.)
+	waitStats(t, src, 30*time.Second, "a full buffer", func(s Stats) bool { return s.BufferDepth >= 5*time.Second })
 	src.Close()
 	if n, ok := src.Stream(make([][2]float64, 10)); n != 0 || ok {
 		t.Fatalf("Stream after Close = %d, %v", n, ok)
