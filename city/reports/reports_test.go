@@ -1,6 +1,12 @@
 package reports
 
 import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+
 	"context"
 	"errors"
 	"testing"
@@ -219,4 +225,47 @@ func TestParseRange(t *testing.T) {
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
+}
+
+func TestExports(t *testing.T) {
+	s := New(newFake(), hcm, func() time.Time { return at(2, 12, 0) }, nil)
+	d := schedule.Date{Year: 2026, Month: 12, Day: 1}
+	rep, err := s.Make(context.Background(), Query{Ward: "w1", From: d, To: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csvOut bytes.Buffer
+	if err := rep.WriteCSV(&csvOut, hcm); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&csvOut).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 8 || recs[0][0] != "Phường / Ward" {
+		t.Fatalf("csv: %d records, %q", len(recs), recs[0])
+	}
+	if got := recs[4]; got[2] != "gone" || got[4] != "09:00:00" || got[9] != "Bỏ lỡ / Missed" {
+		t.Errorf("csv line 4 %q", got)
+	}
+	var x bytes.Buffer
+	if err := rep.WriteXLSX(&x, hcm, "Đài Huế"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue(SheetSummary, "A1"); !strings.HasPrefix(v, "Đài Huế — Báo cáo phát sóng") {
+		t.Errorf("title %q", v)
+	}
+	rows, _ := f.GetRows(SheetSummary)
+	if got := rows[3]; got[0] != "w1" || got[1] != "2026-12-01" || got[2] != "6" || got[6] != "2" {
+		t.Errorf("summary row %q", got)
+	}
+	lines, _ := f.GetRows(SheetLines)
+	if len(lines) != 8 || lines[5][2] != "broken" || lines[5][9] != "Lỗi / Failed" {
+		t.Errorf("lines %q", lines)
+	}
 }
