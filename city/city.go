@@ -48,6 +48,7 @@ import (
 	"loa/city/httpapi"
 	"loa/city/library"
 	"loa/city/programs"
+	"loa/city/reports"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -70,6 +71,8 @@ type City struct {
 	Accounts *accounts.Service
 	// Audit is the record of every change (city/audit).
 	Audit *audit.Log
+	// Reports are proof of play (city/reports).
+	Reports *reports.Service
 
 	key   ed25519.PrivateKey
 	pub   ed25519.PublicKey
@@ -132,6 +135,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Library.Now = func() time.Time { return c.Now() }
 	c.Library.Edit = libraryDB{db}
 	c.Alerting = c.newAlerting()
+	c.Reports = c.newReports() // city/reports.go
 	c.Audit = audit.New(db.Read(), log)
 	c.Audit.Now = func() time.Time { return c.Now() }
 	if err := c.openConsole(); err != nil { // city/web.go

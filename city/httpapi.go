@@ -36,6 +36,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Board:    c.board,
 		Alerting: c.Alerting,
 		Sessions: apiSessions{c},
+		Reports:  c.Reports,
 		Metrics:  &metricsRegistry{c: c},
 		Record:   c.Audit.Record,
 	})

@@ -173,6 +173,7 @@ type Deps struct {
 	Board    Board
 	Alerting Alerting
 	Sessions Sessions
+	Reports  Reports
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

@@ -198,7 +198,12 @@ type Service struct {
 	// LateAfter: a start later than this after its planned time is late
 	// (0: DefaultLateAfter).
 	LateAfter time.Duration
+	// StationName heads printed and exported reports.
+	StationName string
 }
+
+// Station is the station's name for the reports' headings.
+func (s *Service) Station() string { return s.StationName }
 
 // New returns the service over store, days in loc.
 func New(store Store, loc *time.Location, now func() time.Time, log *slog.Logger) *Service {
