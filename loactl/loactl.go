@@ -54,6 +54,7 @@ Commands:
   program show --ward ID [--date YYYY-MM-DD] [--json]     a ward's broadcast schedule
   wards [--json] [--watch]                                every ward's health, problems first
   asrun --ward ID [--date YYYY-MM-DD] [--csv | --json]    a ward's broadcast log (nhật ký phát sóng)
+  report [--ward ID | --group G] [--from D] [--to D] [--json]   proof of play as CSV (báo cáo phát sóng)
   alert send (--text T [--voice V] [--speed N] | --file F | --media NAME | --stream URL --duration D)
              --to all|ID,...|group:G [--priority emergency|urgent] [--repeat N] [--gap 10s]
              [--expires 30m] [--wait]                     send an alert (Cảnh báo); prints its id
@@ -105,6 +106,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.wards(args)
 	case "asrun":
 		return r.asrun(args)
+	case "report":
+		return r.report(args)
 	case "alert send":
 		return r.alertSend(args)
 	case "alert cancel":
@@ -182,6 +185,7 @@ var commandTitles = map[string]string{
 	"program show": "Lịch phát sóng (a ward's broadcast schedule)",
 	"wards":        "Trạm phát (every ward's health)",
 	"asrun":        "Nhật ký phát sóng (a ward's as-run log)",
+	"report":       "Báo cáo phát sóng (proof of play)",
 	"alert send":   "Gửi cảnh báo (send an alert)",
 	"alert cancel": "Huỷ cảnh báo (cancel an alert)",
 	"alert status": "Tình trạng cảnh báo (where an alert stands)",
