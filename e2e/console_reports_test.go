@@ -142,13 +142,16 @@ func TestReportsEndToEnd(t *testing.T) {
 		const r = await fetch(document.querySelector('a[href^="/reports/export?format=xlsx"]').href);
 		const b = new Uint8Array(await r.arrayBuffer());
 		return r.status + " " + r.headers.get("content-type") + " " + String.fromCharCode(b[0], b[1]); })()`, chromedp.EvalAwaitPromise)
+	if !strings.Contains(eval[string](t, ctx, `document.querySelector('a[href^="/reports/export?format=csv"]').href`), "group=quan-1") {
+		t.Error("the CSV button does not carry the filter")
+	}
 	if xlsx != "200 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet PK" {
 		t.Errorf("console XLSX download: %q", xlsx)
 	}
 	browse(t, ctx, "the printable page",
 		chromedp.Click(chromedp.CSS(`a[href^="/reports/print"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".print-head")))
-	if h := pageText(t, ctx, ".print-head"); !strings.Contains(strings.ToUpper(h), "BÁO CÁO KẾT QUẢ PHÁT SÓNG") || !strings.Contains(h, day) {
+	if h := pageText(t, ctx, ".print-head"); !strings.Contains(strings.ToUpper(h), "BÁO CÁO KẾT QUẢ PHÁT SÓNG") || !strings.Contains(h, start.Format("02/01/2006")+" – "+start.Format("02/01/2006")) || !strings.Contains(h, "quan-1") {
 		t.Errorf("print heading %q", h)
 	}
 	screenshots(t, ctx, "reports-print")
@@ -157,10 +160,16 @@ func TestReportsEndToEnd(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
 		t.Fatal(err)
 	}
-	if eval[bool](t, ctx, `getComputedStyle(document.querySelector('header.top')).display !== 'none' || getComputedStyle(document.getElementById('print-now')).display !== 'none'`) {
+	if eval[bool](t, ctx, `document.querySelector('header.top').getClientRects().length > 0 || document.getElementById('print-now').getClientRects().length > 0`) {
 		t.Error("the printed page shows the console's header or the print button")
 	}
-	screenshots(t, ctx, "reports-printed")
+	// As on A4 paper (794 CSS pixels wide).
+	browse(t, ctx, "A4 width", chromedp.EmulateViewport(794, 1123))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(artifactDir(t), "console-reports-printed-a4.png"), png, 0o644)
 	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPrintBackground()))
 	if err != nil || len(pdf) < 1000 {
 		t.Fatalf("print to PDF: %v", err)

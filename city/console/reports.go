@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,12 +36,16 @@ type reportData struct {
 	Group  string
 	From   string
 	To     string
-	Query  string // the filter as a query string, for the export links
-	Errors []string
-	Report *reports.Report
-	Charts []reportChart
-	Status []statusLegend
-	Print  bool
+	Query  string // the filter as a query string
+	// FromText, ToText: the range as people read it, dd/mm/yyyy.
+	FromText, ToText string
+	// The links of the buttons, with the filter.
+	CSVURL, XLSXURL, PrintURL, BackURL template.URL
+	Errors                             []string
+	Report                             *reports.Report
+	Charts                             []reportChart
+	Status                             []statusLegend
+	Print                              bool
 	// Summary: a row per ward, then the total; Lines: every line, times
 	// of day in the city's zone.
 	Summary []summaryRow
@@ -60,7 +65,11 @@ type lineRow struct {
 	Ward, Date, Program, Planned, Started, Status, Class, Reason string
 }
 
-func hours(c reports.Counts) string { return fmt.Sprintf("%.1f", c.OnAirSeconds/3600) }
+// hours is time on air as h:mm:ss.
+func hours(c reports.Counts) string {
+	s := int(c.OnAirSeconds + 0.5)
+	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+}
 
 func (c *Console) fillReport(l Lang, d *reportData, rep reports.Report) {
 	d.Report = &rep
@@ -130,9 +139,12 @@ var chartStatuses = []struct {
 func chart(l Lang, w reports.Ward) reportChart {
 	const barArea, top, bottom = 160.0, 8.0, 22.0
 	n := len(w.Days)
-	step := 24.0
-	if n > 31 {
-		step = 12
+	step, every := 36.0, 1
+	switch {
+	case n > 31:
+		step, every = 12, 7
+	case n > 14:
+		step, every = 24, 3
 	}
 	c := reportChart{Ward: w.Ward, Width: int(float64(n)*step) + 36, Height: int(barArea + top + bottom)}
 	for _, d := range w.Days {
@@ -156,7 +168,7 @@ func chart(l Lang, w reports.Ward) reportChart {
 			b.Parts = append(b.Parts, barPart{X: x, Y: y, W: step * 0.7, H: h, Class: st.class, N: k, Status: T(l, st.key)})
 		}
 		c.Bars = append(c.Bars, b)
-		if n <= 14 || i%7 == 0 {
+		if i%every == 0 {
 			c.Ticks = append(c.Ticks, reportTick{X: x, Label: d.Date[8:10] + "/" + d.Date[5:7]})
 		}
 	}
@@ -168,6 +180,8 @@ func (c *Console) reportQuery(r *http.Request, s *Session) (reports.Query, repor
 	d := reportData{Ward: r.FormValue("ward"), Group: r.FormValue("group"), From: r.FormValue("from"), To: r.FormValue("to")}
 	from, to, err := reports.ParseRange(d.From, d.To, schedule.DateOf(c.deps.Now().In(c.deps.Location)))
 	d.From, d.To = from.String(), to.String()
+	d.FromText = fmt.Sprintf("%02d/%02d/%04d", from.Day, int(from.Month), from.Year)
+	d.ToText = fmt.Sprintf("%02d/%02d/%04d", to.Day, int(to.Month), to.Year)
 	q := reports.Query{Ward: d.Ward, Group: d.Group, From: from, To: to, Scope: s.Scope}
 	v := url.Values{"from": {d.From}, "to": {d.To}}
 	if d.Ward != "" {
@@ -177,6 +191,10 @@ func (c *Console) reportQuery(r *http.Request, s *Session) (reports.Query, repor
 		v.Set("group", d.Group)
 	}
 	d.Query = v.Encode()
+	d.CSVURL = template.URL("/reports/export?format=csv&" + d.Query)
+	d.XLSXURL = template.URL("/reports/export?format=xlsx&" + d.Query)
+	d.PrintURL = template.URL("/reports/print?" + d.Query)
+	d.BackURL = template.URL("/reports?" + d.Query)
 	if err == nil && d.Ward != "" && d.Group != "" {
 		err = cmdkit.BadInput("phường / ward và nhóm / group: chọn một / give one of ward and group, not both")
 	}
