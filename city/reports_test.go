@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"loa/city/citytest"
 	"loa/city/reports"
 	"loa/fleet"
+	"loa/schedule"
 )
 
 // TestReportOverAPI: a real city (SQLite file, HTTP on loopback) plans a
@@ -92,5 +94,26 @@ func TestReportOverAPI(t *testing.T) {
 	}
 	if status, _, _ := c.Do(t, "GET", "/api/v1/reports", c.Alerter, nil); status != 403 {
 		t.Errorf("alerter: %d", status)
+	}
+}
+
+// BenchmarkReportMonth: a month's report for 20 wards, each with three
+// programs a day from the city's file, no as-run rows (every occurrence
+// a timeline computation and a database read: the worst case).
+func BenchmarkReportMonth(b *testing.B) {
+	c := citytest.New(b)
+	for i := range 20 {
+		c.AddWard(b, fmt.Sprintf("phuong-%02d", i), "quan-1")
+	}
+	c.Upload(b, citytest.Tone(b, b.TempDir(), "a.wav", 1, 440), "a.wav")
+	c.MustLoad(b, "all", "programs:\n  - id: sang\n    cron: \"0 6 * * *\"\n    items: [a.wav]\n"+
+		"  - id: trua\n    cron: \"0 11 * * *\"\n    items: [a.wav]\n  - id: chieu\n    cron: \"0 17 * * *\"\n    items: [a.wav]\n")
+	q := reports.Query{From: schedule.Date{Year: 2026, Month: 11, Day: 1}, To: schedule.Date{Year: 2026, Month: 11, Day: 30}}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := c.Reports.Make(context.Background(), q)
+		if err != nil || rep.Totals.Planned != 20*30*3 {
+			b.Fatalf("%v %+v", err, rep.Totals)
+		}
 	}
 }
