@@ -136,6 +136,12 @@ func TestReportsEndToEnd(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('svg rect.st-missed').length`); n != 2 {
 		t.Errorf("%d missed bars, want one per ward", n)
 	}
+	kb := eval[float64](t, ctx, `(() => { let n = performance.getEntriesByType('navigation')[0].encodedBodySize;
+		for (const r of performance.getEntriesByType('resource')) n += r.encodedBodySize; return n / 1000; })()`)
+	t.Logf("/reports with two wards: %.1f KB (page, style sheets, no script)", kb)
+	if kb > 150 {
+		t.Errorf("/reports: %.1f KB, want ≤ 150", kb)
+	}
 	screenshots(t, ctx, "reports")
 	// The XLSX button downloads a workbook with the session's cookie.
 	xlsx := eval[string](t, ctx, `(async () => {
