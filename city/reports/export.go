@@ -59,7 +59,7 @@ func (r Report) LineRows(loc *time.Location) [][]string {
 		for _, l := range w.Lines {
 			late := ""
 			if l.LateS > 0 {
-				late = strconv.FormatFloat(l.LateS, 'f', 0, 64)
+				late = strconv.FormatFloat(l.LateS, 'f', 1, 64)
 			}
 			p := l.Planned
 			out = append(out, []string{l.Ward, l.Date, l.Program, l.Title, tm(&p), tm(l.Actual), tm(l.End), late,
