@@ -50,6 +50,7 @@ import (
 	"loa/city/library"
 	"loa/city/livecast"
 	"loa/city/programs"
+	"loa/city/reports"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -72,6 +73,8 @@ type City struct {
 	Accounts *accounts.Service
 	// Audit is the record of every change (city/audit).
 	Audit *audit.Log
+	// Reports are proof of play (city/reports).
+	Reports *reports.Service
 
 	key   ed25519.PrivateKey
 	pub   ed25519.PublicKey
@@ -139,7 +142,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Library.Now = func() time.Time { return c.Now() }
 	c.Library.Edit = libraryDB{db}
 	c.Alerting = c.newAlerting()
-	c.CAP = c.newCAP() // city/cap.go
+	c.CAP = c.newCAP()         // city/cap.go
+	c.Reports = c.newReports() // city/reports.go
 	c.Audit = audit.New(db.Read(), log)
 	c.Audit.Now = func() time.Time { return c.Now() }
 	if err := c.openConsole(); err != nil { // city/web.go

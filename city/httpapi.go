@@ -40,6 +40,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Metrics:   &metricsRegistry{c: c},
 		Record:    c.Audit.Record,
 		CAP:       c.CAP,
+		Reports:   c.Reports,
 	})
 }
 

@@ -41,6 +41,7 @@ func (c *City) openConsole() error {
 		Schedules: consoleSchedules{c},
 		Live:      consoleLive{c.livecast},
 		Alerts:    consoleAlerts{c},
+		Reports:   c.Reports,
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

@@ -54,6 +54,7 @@ Commands:
   program show --ward ID [--date YYYY-MM-DD] [--json]     a ward's broadcast schedule
   wards [--json] [--watch]                                every ward's health, problems first
   asrun --ward ID [--date YYYY-MM-DD] [--csv | --json]    a ward's broadcast log (nhật ký phát sóng)
+  report [--ward ID | --group G] [--from D] [--to D] [--json]   proof of play as CSV (báo cáo phát sóng)
   alert send (--text T [--voice V] [--speed N] | --file F | --media NAME | --stream URL --duration D)
              --to all|ID,...|group:G [--priority emergency|urgent] [--repeat N] [--gap 10s]
              [--expires 30m] [--wait]                     send an alert (Cảnh báo); prints its id
@@ -110,6 +111,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.wards(args)
 	case "asrun":
 		return r.asrun(args)
+	case "report":
+		return r.report(args)
 	case "alert send":
 		return r.alertSend(args)
 	case "alert cancel":
@@ -207,6 +210,7 @@ var commandTitles = map[string]string{
 	"live stop":     "Dừng phát trực tiếp (end a live announcement)",
 	"live list":     "Danh sách phát trực tiếp (live announcements on air)",
 	"cap":           "Bản tin CAP (CAP messages received)",
+	"report":        "Báo cáo phát sóng (proof of play)",
 }
 
 // command is one subcommand's flags, with the global ones.

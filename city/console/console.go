@@ -53,6 +53,8 @@ type Deps struct {
 	// Live opens broadcasts from the browser's microphone; nil: none.
 	Live   LiveStudio
 	Alerts Alerts
+	// Reports make proof-of-play reports (reports.go); nil: no page.
+	Reports Reports
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -83,7 +85,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -130,6 +132,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /password", c.authed(c.getPassword))
 	mux.Handle("POST /password", c.authed(c.postPassword))
 	mux.Handle("GET /audit", c.authed(c.getAudit))
+	mux.Handle("GET /reports", c.authed(c.getReports))
+	mux.Handle("GET /reports/print", c.authed(c.getReportPrint))
+	mux.Handle("GET /reports/export", c.authed(c.getReportExport))
 	mux.Handle("GET /schedule", c.authed(c.getScheduleIndex))
 	mux.Handle("GET /schedule/export", c.authed(c.getExport))
 	mux.Handle("GET /schedule/{ward}", c.authed(c.getWeek))
@@ -190,7 +195,7 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts"}, {Path: "/live", Key: "nav.live"},
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts"}, {Path: "/live", Key: "nav.live"}, {Path: "/reports", Key: "nav.reports"},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {

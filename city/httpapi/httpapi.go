@@ -177,6 +177,7 @@ type Deps struct {
 	// Approvals are the alerts waiting for a second person.
 	Approvals AlertApprovals
 	Sessions  Sessions
+	Reports   Reports
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

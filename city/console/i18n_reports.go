@@ -1,0 +1,50 @@
+package console
+
+// Texts of the reports page (báo cáo phát sóng).
+func init() {
+	for k, m := range map[string]message{
+		"nav.reports":        {"Báo cáo", "Reports"},
+		"report.title":       {"Báo cáo phát sóng", "Proof of play"},
+		"report.print.title": {"Báo cáo kết quả phát sóng", "Broadcast report"},
+		"report.forbidden":   {"Chỉ quản trị viên, biên tập viên và kỹ thuật viên xem báo cáo.", "Only admins, operators and technicians read reports."},
+		"report.ward":        {"Phường/xã", "Ward"},
+		"report.group":       {"Nhóm", "Group"},
+		"report.anyward":     {"Tất cả", "All"},
+		"report.anygroup":    {"Không chọn nhóm", "No group"},
+		"report.from":        {"Từ ngày", "From"},
+		"report.to":          {"Đến ngày", "To"},
+		"report.show":        {"Xem báo cáo", "Show the report"},
+		"report.csv":         {"Tải CSV", "Download CSV"},
+		"report.xlsx":        {"Tải Excel (XLSX)", "Download Excel (XLSX)"},
+		"report.print":       {"In", "Print"},
+		"report.print.open":  {"Bản in", "Printable page"},
+		"report.back":        {"Quay lại", "Back"},
+		"report.summary":     {"Tổng hợp", "Summary"},
+		"report.chart":       {"Biểu đồ theo ngày", "By day"},
+		"report.lines":       {"Chi tiết", "Details"},
+		"report.planned":     {"Kế hoạch", "Planned"},
+		"report.played":      {"Đã phát", "Played"},
+		"report.late":        {"Muộn", "Late"},
+		"report.interrupted": {"Bị ngắt", "Interrupted"},
+		"report.missed":      {"Bỏ lỡ", "Missed"},
+		"report.failed":      {"Lỗi", "Failed"},
+		"report.unplanned":   {"Ngoài lịch", "Unplanned"},
+		"report.upcoming":    {"Chưa đến giờ", "Upcoming"},
+		"report.hours":       {"Giờ phát sóng", "Hours on air"},
+		"report.total":       {"Tổng", "Total"},
+		"report.date":        {"Ngày", "Date"},
+		"report.program":     {"Chương trình", "Program"},
+		"report.plannedat":   {"Giờ kế hoạch", "Planned at"},
+		"report.started":     {"Bắt đầu", "Started"},
+		"report.status":      {"Kết quả", "Status"},
+		"report.reason":      {"Lý do", "Reason"},
+		"report.period":      {"Thời gian", "Period"},
+		"report.made":        {"Lập lúc", "Made at"},
+		"report.nowards":     {"Không có phường/xã nào trong phạm vi này.", "No wards in this scope."},
+		"report.note":        {"Kế hoạch tính theo lịch chương trình hiện hành; bỏ lỡ: không phát hoặc không có nhật ký phát sóng.", "Planned is computed from the program files in force now; missed: not played, or no as-run row."},
+		"report.sign.maker":  {"Người lập báo cáo", "Prepared by"},
+		"report.sign.head":   {"Thủ trưởng đơn vị", "Head of the station"},
+	} {
+		messages[k] = m
+	}
+}
