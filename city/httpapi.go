@@ -33,6 +33,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Joins:    apiJoins{c},
 		Library:  apiLibrary{c},
 		Programs: apiPrograms{c.Programs},
+		Preview:  c.newPreview(),
 		Board:    c.board,
 		Alerting: c.Alerting,
 		Sessions: apiSessions{c},

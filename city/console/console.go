@@ -50,6 +50,7 @@ type Deps struct {
 	Library   Library
 	Speaker   Speaker
 	Schedules Schedules
+	Preview   Previewer
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -80,7 +81,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "preview"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -134,6 +135,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program", c.authed(c.postProgram))
 	mux.Handle("POST /schedule/{ward}/program/delete", c.authed(c.postProgramDelete))
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
+	mux.Handle("GET /schedule/{ward}/preview", c.authed(c.getPreview))
+	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
