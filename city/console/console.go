@@ -136,6 +136,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program/delete", c.authed(c.postProgramDelete))
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
 	mux.Handle("GET /schedule/{ward}/preview", c.authed(c.getPreview))
+	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
 	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
