@@ -81,7 +81,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "preview"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "preview", "month"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -137,6 +137,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
 	mux.Handle("GET /schedule/{ward}/preview", c.authed(c.getPreview))
 	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
+	mux.Handle("GET /schedule/{ward}/month", c.authed(c.getMonth))
 	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
