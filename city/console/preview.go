@@ -27,6 +27,7 @@ type previewData struct {
 	Date, From, To string
 	Field, Error   string // the bad field and its message
 	Rendered       bool
+	DateText       string // dd/mm/yyyy
 	AudioURL       string
 	Items          []previewRow
 	Wave           template.HTML // inline SVG
@@ -69,6 +70,7 @@ func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session)
 			return
 		default:
 			d.Rendered = true
+			d.DateText = p.From.In(c.deps.Location).Format("02/01/2006")
 			v := url.Values{"date": {d.Date}, "from": {d.From}, "to": {d.To}}
 			d.AudioURL = "/schedule/" + url.PathEscape(ward.ID) + "/preview.wav?" + v.Encode()
 			span := p.To.Sub(p.From)
