@@ -78,7 +78,11 @@ func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session)
 				d.Items = append(d.Items, previewRow{Start: it.Start.In(c.deps.Location).Format("15:04:05"), Title: it.Title, Item: it.Item,
 					Left: 100 * float64(it.Start.Sub(p.From)) / float64(span)})
 			}
-			d.Wave, d.Silent = waveSVG(p.Peaks, T(l, "preview.wave"))
+			var marks []float64
+			for _, it := range d.Items {
+				marks = append(marks, it.Left)
+			}
+			d.Wave, d.Silent = waveSVG(p.Peaks, marks, T(l, "preview.wave"))
 		}
 	}
 	pg := c.newPage(r, s, "nav.programs")
@@ -110,8 +114,9 @@ func (c *Console) getPreviewAudio(w http.ResponseWriter, r *http.Request, s *Ses
 }
 
 // waveSVG draws peaks as an inline SVG, one bar per peak, mirrored about
-// the middle; silent reports that every peak is silence.
-func waveSVG(peaks []float64, label string) (template.HTML, bool) {
+// the middle, with a mark where each item starts (marks in % of the
+// window); silent reports that every peak is silence.
+func waveSVG(peaks, marks []float64, label string) (template.HTML, bool) {
 	var b strings.Builder
 	n := len(peaks)
 	fmt.Fprintf(&b, `<svg class="wave" viewBox="0 0 %d 100" preserveAspectRatio="none" role="img" aria-label="%s"><path d="`, max(n, 1), template.HTMLEscapeString(label))
@@ -126,6 +131,11 @@ func waveSVG(peaks []float64, label string) (template.HTML, bool) {
 		}
 		fmt.Fprintf(&b, "M%d %.1fV%.1f", i, 50-h, 50+h)
 	}
-	b.WriteString(`"/></svg>`)
+	b.WriteString(`"/>`)
+	for _, m := range marks {
+		x := m * float64(max(n, 1)) / 100
+		fmt.Fprintf(&b, `<path class="mark" d="M%.1f 0V100"/>`, x)
+	}
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String()), silent
 }
