@@ -117,7 +117,9 @@ func TestConsoleSchedulePreviewMonthAndMove(t *testing.T) {
 		const wed = lists[2].getBoundingClientRect();
 		return [r.left + 10, r.top + 2, wed.left + 10, wed.top + wed.height * 14 / 24 + 2];
 	})()`)
-	opt := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1 }
+	opt := func(p *input.DispatchMouseEventParams) {
+		p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1
+	}
 	browse(t, ctx, "drag the block",
 		chromedp.MouseEvent(chromedp.MousePressed, pos[0], pos[1], opt),
 		chromedp.MouseEvent(chromedp.MouseMoved, (pos[0]+pos[2])/2, (pos[1]+pos[3])/2, opt),
