@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -110,7 +111,7 @@ func (c *Console) getPreviewAudio(w http.ResponseWriter, r *http.Request, s *Ses
 	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	http.ServeContent(w, r, "preview.wav", time.Time{}, strings.NewReader(string(p.WAV)))
+	http.ServeContent(w, r, "preview.wav", time.Time{}, bytes.NewReader(p.WAV))
 }
 
 // waveSVG draws peaks as an inline SVG, one bar per peak, mirrored about

@@ -269,7 +269,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 	return Deps{
 		Key: key, Now: func() time.Time { return now }, Location: time.UTC,
 		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
-		Programs: fakePrograms{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Sessions: fakeSessions{},
+		Programs: fakePrograms{}, Preview: fakePreview{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Sessions: fakeSessions{},
 		Metrics: prometheus.NewRegistry(), Record: a.record,
 	}, a
 }
