@@ -47,6 +47,7 @@ import (
 	"loa/city/console"
 	"loa/city/httpapi"
 	"loa/city/library"
+	"loa/city/preview"
 	"loa/city/programs"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
@@ -80,6 +81,8 @@ type City struct {
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
 	board *board.Service
+	// preview renders wards' windows (city/preview.go), for both faces.
+	preview *preview.Service
 	// api is the JSON API (city/httpapi), the first face.
 	api *httpapi.Server
 	// alerts is the city's NATS side (city/citybus, StartAlerts); nil

@@ -6,8 +6,10 @@ package preview
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"loa/agent"
@@ -47,7 +50,23 @@ type Service struct {
 	// TempDir holds renders while they are made ("" : the system's).
 	TempDir string
 	Log     *slog.Logger
+
+	// The last renders, kept so that the page, its player and the
+	// player's range requests render a window once.
+	mu     sync.Mutex
+	recent []cached
 }
+
+type cached struct {
+	key string
+	p   api.Preview
+}
+
+// keep is how many renders are kept, and at most how many bytes of WAV.
+const (
+	keep      = 4
+	keepBytes = 256 << 20
+)
 
 // WindowError is a bad window, naming the field, in Vietnamese and English.
 type WindowError = api.PreviewWindowError
@@ -104,6 +123,14 @@ func (s *Service) Render(ctx context.Context, ward string, from, to time.Time) (
 	if err != nil {
 		return out, err
 	}
+	// The same programs over the same window render the same bytes.
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d\n%d\n", ward, from.UnixNano(), to.UnixNano())
+	h.Write(wf.Body)
+	key := hex.EncodeToString(h.Sum(nil))
+	if p, ok := s.cached(key); ok {
+		return p, nil
+	}
 	dir, err := os.MkdirTemp(s.TempDir, "loa-preview-")
 	if err != nil {
 		return out, err
@@ -136,7 +163,33 @@ func (s *Service) Render(ctx context.Context, ward string, from, to time.Time) (
 	if out.Items, err = readAsRun(o.AsRunCSV, s.Location, wf); err != nil {
 		return out, err
 	}
+	s.remember(key, out)
 	return out, nil
+}
+
+func (s *Service) cached(key string) (api.Preview, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.recent {
+		if c.key == key {
+			return c.p, true
+		}
+	}
+	return api.Preview{}, false
+}
+
+func (s *Service) remember(key string, p api.Preview) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent = append([]cached{{key, p}}, s.recent...)
+	size := 0
+	for i, c := range s.recent {
+		size += len(c.p.WAV)
+		if i >= keep || (i > 0 && size > keepBytes) {
+			s.recent = s.recent[:i]
+			break
+		}
+	}
 }
 
 // Peaks returns the peak level (0–1) of n equal slices of a 16-bit mono

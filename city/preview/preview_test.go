@@ -100,8 +100,9 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	if want := 44 + 180*16000*2; len(p.WAV) != want {
 		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
 	}
-	// Deterministic: the same window, the same bytes.
-	q, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
+	// Deterministic: the same window, the same bytes, rendered afresh.
+	s2 := &Service{Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir}
+	q, err := s2.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
 	if err != nil || string(q.WAV) != string(p.WAV) {
 		t.Fatalf("second render differs (%v)", err)
 	}
