@@ -43,6 +43,10 @@ type previewRow struct {
 // getPreview shows the preview form and, with a window, the rendered
 // window: its timeline above its waveform, and a player.
 func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session) {
+	if c.deps.Preview == nil {
+		c.errorPage(w, r, s, http.StatusNotFound, T(langOf(r), "notfound"))
+		return
+	}
 	ward, ok := c.wardOf(w, r, s)
 	if !ok {
 		return
@@ -94,6 +98,10 @@ func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session)
 // getPreviewAudio serves the rendered window as WAV. The renderer is
 // deterministic: the same window gives the same bytes as the page's.
 func (c *Console) getPreviewAudio(w http.ResponseWriter, r *http.Request, s *Session) {
+	if c.deps.Preview == nil {
+		c.errorPage(w, r, s, http.StatusNotFound, T(langOf(r), "notfound"))
+		return
+	}
 	ward, ok := c.wardOf(w, r, s)
 	if !ok {
 		return

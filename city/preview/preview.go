@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"loa/agent"
 	"loa/city/api"
 	"loa/city/programs"
 )
@@ -41,9 +40,29 @@ type Wards interface {
 	WardFile(ctx context.Context, ward string) (programs.WardFile, error)
 }
 
+// Job is one render: the program file, the window's start ("YYYY-MM-DD
+// HH:MM:SS" in the file's zone) and length, the WAV and as-run CSV to
+// write, mono at Rate, decoded media cached in Cache.
+type Job struct {
+	Program, From string
+	Duration      time.Duration
+	Out, AsRunCSV string
+	Rate          int
+	Cache         string
+}
+
+// Renderer is the station's offline renderer (agent.Render, wired by
+// city/preview/agentrender: the city package cannot import the agent,
+// whose tests run a city).
+type Renderer func(ctx context.Context, j Job, log *slog.Logger) error
+
+// ErrNoRenderer: this city was built without the renderer.
+var ErrNoRenderer = errors.New("preview: no renderer in this build")
+
 // Service renders previews.
 type Service struct {
-	Wards Wards
+	Render Renderer
+	Wards  Wards
 	// MediaPath is where a media key's file is (mediastore.Store.Path).
 	MediaPath func(key string) string
 	Location  *time.Location
@@ -110,12 +129,15 @@ func (s *Service) Preview(ctx context.Context, ward, date, from, to string) (api
 	if err != nil {
 		return api.Preview{Ward: ward}, err
 	}
-	return s.Render(ctx, ward, f, t)
+	return s.RenderWindow(ctx, ward, f, t)
 }
 
-// Render renders ward's programs over [from, to).
-func (s *Service) Render(ctx context.Context, ward string, from, to time.Time) (api.Preview, error) {
+// RenderWindow renders ward's programs over [from, to).
+func (s *Service) RenderWindow(ctx context.Context, ward string, from, to time.Time) (api.Preview, error) {
 	out := api.Preview{Ward: ward, From: from, To: to, Rate: Rate, Items: []api.PreviewItem{}}
+	if s.Render == nil {
+		return out, ErrNoRenderer
+	}
 	if !to.After(from) || to.Sub(from) > MaxWindow {
 		return out, &WindowError{Field: "to", Vi: "Khoảng nghe thử dài nhất 2 giờ", En: "a preview is at most 2 hours long"}
 	}
@@ -150,10 +172,10 @@ func (s *Service) Render(ctx context.Context, ward string, from, to time.Time) (
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := agent.RenderOptions{Program: prog, From: from.In(s.Location).Format("2006-01-02 15:04:05"), Duration: to.Sub(from),
-		Out: filepath.Join(dir, "out.wav"), Rate: Rate, Channels: 1, AsRunCSV: filepath.Join(dir, "asrun.csv"),
+	o := Job{Program: prog, From: from.In(s.Location).Format("2006-01-02 15:04:05"), Duration: to.Sub(from),
+		Out: filepath.Join(dir, "out.wav"), Rate: Rate, AsRunCSV: filepath.Join(dir, "asrun.csv"),
 		Cache: filepath.Join(dir, "station")}
-	if err := agent.Render(ctx, o, log); err != nil {
+	if err := s.Render(ctx, o, log); err != nil {
 		return out, fmt.Errorf("preview of ward %s: %w", ward, err)
 	}
 	if out.WAV, err = os.ReadFile(o.Out); err != nil {

@@ -1,4 +1,4 @@
-package preview
+package preview_test
 
 import (
 	"context"
@@ -11,18 +11,20 @@ import (
 
 	"loa/audio"
 	"loa/city/api"
+	"loa/city/preview"
+	"loa/city/preview/agentrender"
 	"loa/city/programs"
 	"loa/mediastore"
 )
 
 func TestWindow(t *testing.T) {
 	loc := time.FixedZone("ICT", 7*3600)
-	f, to, err := Window(loc, "2026-12-07", "05:25", "06:05")
+	f, to, err := preview.Window(loc, "2026-12-07", "05:25", "06:05")
 	if err != nil || f.Format("15:04") != "05:25" || to.Sub(f) != 40*time.Minute {
 		t.Fatalf("window = %v %v %v", f, to, err)
 	}
 	// Past midnight.
-	if f, to, err = Window(loc, "2026-12-07", "23:30", "00:30"); err != nil || to.Sub(f) != time.Hour {
+	if f, to, err = preview.Window(loc, "2026-12-07", "23:30", "00:30"); err != nil || to.Sub(f) != time.Hour {
 		t.Fatalf("past midnight = %v %v %v", f, to, err)
 	}
 	for _, c := range []struct{ date, from, to, field string }{
@@ -31,7 +33,7 @@ func TestWindow(t *testing.T) {
 		{"2026-12-07", "05:00", "x", "to"},
 		{"2026-12-07", "05:00", "07:01", "to"},
 	} {
-		_, _, err := Window(loc, c.date, c.from, c.to)
+		_, _, err := preview.Window(loc, c.date, c.from, c.to)
 		var we *api.PreviewWindowError
 		if !errors.As(err, &we) || we.Field != c.field || we.Vi == "" || we.En == "" {
 			t.Errorf("%v: err %v, want a bilingual error on %s", c, err, c.field)
@@ -69,7 +71,7 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	}
 	body := "timezone: Asia/Ho_Chi_Minh\nprograms:\n  - id: morning\n    title: Bản tin sáng\n    cron: \"30 5 * * *\"\n    items: [" + key + "]\n"
 	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
-	s := &Service{Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
+	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
 		Titles: map[string]string{"morning": "Bản tin sáng"}, Names: map[string]string{key: "tone.wav"}}},
 		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir}
 	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
@@ -80,12 +82,12 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 		p.Items[0].Start.In(loc).Format("15:04:05") != "05:30:00" {
 		t.Fatalf("items = %+v", p.Items)
 	}
-	if len(p.Peaks) != PeakCount {
+	if len(p.Peaks) != preview.PeakCount {
 		t.Fatalf("%d peaks", len(p.Peaks))
 	}
-	// 3 minutes in PeakCount slices: the first third silent, then the
+	// 3 minutes in preview.PeakCount slices: the first third silent, then the
 	// 20 s tone, then silence.
-	per := 180.0 / PeakCount
+	per := 180.0 / preview.PeakCount
 	for i, pk := range p.Peaks {
 		at := float64(i) * per
 		switch {
@@ -101,7 +103,7 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
 	}
 	// Deterministic: the same window, the same bytes, rendered afresh.
-	s2 := &Service{Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir}
+	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir}
 	q, err := s2.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
 	if err != nil || string(q.WAV) != string(p.WAV) {
 		t.Fatalf("second render differs (%v)", err)
