@@ -14,6 +14,7 @@ import (
 	"loa/city/preview"
 	"loa/city/preview/agentrender"
 	"loa/city/programs"
+	"loa/manifest"
 	"loa/mediastore"
 )
 
@@ -110,5 +111,27 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tone.wav")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A ward with no programs renders silence and an empty timeline.
+func TestRenderNoPrograms(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
+	body, err := manifest.EncodePrograms(loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: body}}, Location: loc, TempDir: t.TempDir()}
+	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 0 || len(p.WAV) != 44+60*preview.Rate*2 {
+		t.Fatalf("items %v, %d bytes", p.Items, len(p.WAV))
+	}
+	for i, pk := range p.Peaks {
+		if pk != 0 {
+			t.Fatalf("peak %d = %v", i, pk)
+		}
 	}
 }
