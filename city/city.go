@@ -49,6 +49,7 @@ import (
 	"loa/city/httpapi"
 	"loa/city/library"
 	"loa/city/livecast"
+	"loa/city/preview"
 	"loa/city/programs"
 	"loa/city/reports"
 	"loa/internal/cmdkit"
@@ -85,6 +86,8 @@ type City struct {
 	// board is the fleet board: heartbeats, as-run, bus watch, last seen
 	// (city/board).
 	board *board.Service
+	// preview renders wards' windows (city/preview.go), for both faces.
+	preview *preview.Service
 	// api is the JSON API (city/httpapi), the first face.
 	api *httpapi.Server
 	// alerts is the city's NATS side (city/citybus, StartAlerts); nil

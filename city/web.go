@@ -42,6 +42,7 @@ func (c *City) openConsole() error {
 		Live:      consoleLive{c.livecast},
 		Alerts:    consoleAlerts{c},
 		Reports:   c.Reports,
+		Preview:   c.newPreview(),
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

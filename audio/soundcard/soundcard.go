@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package soundcard is the output to a real sound card: oto v3 over ALSA.
 //
 // oto has traps that this package exists to contain (design.md §7): a

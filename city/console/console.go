@@ -55,6 +55,7 @@ type Deps struct {
 	Alerts Alerts
 	// Reports make proof-of-play reports (reports.go); nil: no page.
 	Reports Reports
+	Preview Previewer
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -85,7 +86,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -153,6 +154,10 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /alerts/{id}/refuse", c.authed(c.postAlertRefuse))
 	mux.Handle("POST /alerts/{id}/cancel", c.authed(c.postAlertCancel))
 	mux.Handle("POST /alerts/{id}/correct", c.authed(c.postAlertCorrect))
+	mux.Handle("GET /schedule/{ward}/preview", c.authed(c.getPreview))
+	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
+	mux.Handle("GET /schedule/{ward}/month", c.authed(c.getMonth))
+	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})

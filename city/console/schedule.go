@@ -67,8 +67,10 @@ type block struct {
 	Target    string
 	Priority  string
 	Displaced bool
-	Top       float64 // % of the day
-	Height    float64
+	// Movable: the user may drag it (her role and scope allow its file).
+	Movable bool
+	Top     float64 // % of the day
+	Height  float64
 }
 
 type targetFile struct {
@@ -165,7 +167,8 @@ func (c *Console) showWeek(w http.ResponseWriter, r *http.Request, s *Session, s
 			to := min(o.End.Sub(midnight).Minutes(), 1440)
 			col.Blocks = append(col.Blocks, block{Start: o.Start.In(c.deps.Location).Format("15:04"), Length: clock(o.End.Sub(o.Start).Seconds()),
 				Title: o.Title, Program: o.Program, Target: o.Target, Priority: o.Priority, Displaced: o.Displaced,
-				Top: max(from, 0) / 14.4, Height: max(to-max(from, 0), 0) / 14.4})
+				Movable: d.CanEdit && s.Scope.AllowsTarget(o.Target, placesOf(wards)),
+				Top:     max(from, 0) / 14.4, Height: max(to-max(from, 0), 0) / 14.4})
 		}
 		d.Days = append(d.Days, col)
 	}

@@ -170,6 +170,8 @@ type Deps struct {
 	Joins    Joins
 	Library  Library
 	Programs Programs
+	// Preview renders a ward's window (nil: not available).
+	Preview  Previewer
 	Board    Board
 	Alerting Alerting
 	// CAP is CAP 1.2 in and out (may be nil: 503).

@@ -9,9 +9,12 @@ import (
 	"syscall"
 
 	"loa/city"
+	"loa/city/preview/agentrender"
 )
 
 func main() {
+	// The preview renders with the agent's own renderer.
+	city.PreviewRenderer = agentrender.Render
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// A second signal forces the exit.

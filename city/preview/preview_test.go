@@ -1,0 +1,137 @@
+package preview_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"loa/audio"
+	"loa/city/api"
+	"loa/city/preview"
+	"loa/city/preview/agentrender"
+	"loa/city/programs"
+	"loa/manifest"
+	"loa/mediastore"
+)
+
+func TestWindow(t *testing.T) {
+	loc := time.FixedZone("ICT", 7*3600)
+	f, to, err := preview.Window(loc, "2026-12-07", "05:25", "06:05")
+	if err != nil || f.Format("15:04") != "05:25" || to.Sub(f) != 40*time.Minute {
+		t.Fatalf("window = %v %v %v", f, to, err)
+	}
+	// Past midnight.
+	if f, to, err = preview.Window(loc, "2026-12-07", "23:30", "00:30"); err != nil || to.Sub(f) != time.Hour {
+		t.Fatalf("past midnight = %v %v %v", f, to, err)
+	}
+	for _, c := range []struct{ date, from, to, field string }{
+		{"7/12/2026", "05:00", "06:00", "date"},
+		{"2026-12-07", "5h", "06:00", "from"},
+		{"2026-12-07", "05:00", "x", "to"},
+		{"2026-12-07", "05:00", "07:01", "to"},
+	} {
+		_, _, err := preview.Window(loc, c.date, c.from, c.to)
+		var we *api.PreviewWindowError
+		if !errors.As(err, &we) || we.Field != c.field || we.Vi == "" || we.En == "" {
+			t.Errorf("%v: err %v, want a bilingual error on %s", c, err, c.field)
+		}
+	}
+}
+
+type fakeWards struct{ wf programs.WardFile }
+
+func (f fakeWards) WardFile(context.Context, string) (programs.WardFile, error) { return f.wf, nil }
+
+// A program at 05:30 over a 05:29–05:32 window: silence for the first
+// minute, the tone from 05:30, in the as-run with its title.
+func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
+	dir := t.TempDir()
+	tone := filepath.Join(dir, "tone.wav")
+	w, err := audio.CreateWAV(tone, 16000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([][2]float64, 16000*20)
+	for i := range buf {
+		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/16000)
+		buf[i] = [2]float64{v, v}
+	}
+	if err := w.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := mediastore.HashFile(tone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timezone: Asia/Ho_Chi_Minh\nprograms:\n  - id: morning\n    title: Bản tin sáng\n    cron: \"30 5 * * *\"\n    items: [" + key + "]\n"
+	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
+	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
+		Titles: map[string]string{"morning": "Bản tin sáng"}, Names: map[string]string{key: "tone.wav"}}},
+		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir}
+	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].Title != "Bản tin sáng" || p.Items[0].Item != "tone.wav" ||
+		p.Items[0].Start.In(loc).Format("15:04:05") != "05:30:00" {
+		t.Fatalf("items = %+v", p.Items)
+	}
+	if len(p.Peaks) != preview.PeakCount {
+		t.Fatalf("%d peaks", len(p.Peaks))
+	}
+	// 3 minutes in preview.PeakCount slices: the first third silent, then the
+	// 20 s tone, then silence.
+	per := 180.0 / preview.PeakCount
+	for i, pk := range p.Peaks {
+		at := float64(i) * per
+		switch {
+		case at < 59 && pk > 0.001:
+			t.Fatalf("peak %d (%.1fs) = %v before the program", i, at, pk)
+		case at > 61 && at < 79 && pk < 0.1:
+			t.Fatalf("peak %d (%.1fs) = %v during the program", i, at, pk)
+		case at > 82 && pk > 0.001:
+			t.Fatalf("peak %d (%.1fs) = %v after the program", i, at, pk)
+		}
+	}
+	if want := 44 + 180*16000*2; len(p.WAV) != want {
+		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
+	}
+	// Deterministic: the same window, the same bytes, rendered afresh.
+	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir}
+	q, err := s2.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
+	if err != nil || string(q.WAV) != string(p.WAV) {
+		t.Fatalf("second render differs (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tone.wav")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A ward with no programs renders silence and an empty timeline.
+func TestRenderNoPrograms(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
+	body, err := manifest.EncodePrograms(loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: body}}, Location: loc, TempDir: t.TempDir()}
+	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 0 || len(p.WAV) != 44+60*preview.Rate*2 {
+		t.Fatalf("items %v, %d bytes", p.Items, len(p.WAV))
+	}
+	for i, pk := range p.Peaks {
+		if pk != 0 {
+			t.Fatalf("peak %d = %v", i, pk)
+		}
+	}
+}
