@@ -260,3 +260,32 @@ func TestAlertPagesKeepToTheScope(t *testing.T) {
 		t.Errorf("a scoped approver approved outside her scope: %d %v", code, fa.approved)
 	}
 }
+
+// The menu offers each role the pages that serve it: an operator no
+// alert pages, an alerter no reports, an administrator everything.
+func TestMenuFollowsTheRole(t *testing.T) {
+	tc, _ := startAlertConsole(t)
+	for _, c := range []struct {
+		user, password string
+		has, hasNot    []string
+	}{
+		{"lan", "mật-khẩu-dài-1", []string{`href="/live"`, `href="/reports"`}, []string{`href="/alerts"`, `href="/users"`}},
+		{"an", "mật-khẩu-dài-4", []string{`href="/alerts"`, `href="/live"`}, []string{`href="/reports"`, `href="/users"`}},
+		{"binh", "mật-khẩu-dài-5", []string{`href="/alerts"`}, []string{`href="/live"`, `href="/reports"`}},
+		{"admin", "mật-khẩu-dài-3", []string{`href="/alerts"`, `href="/live"`, `href="/reports"`, `href="/users"`}, nil},
+	} {
+		b := browser(t)
+		login(t, tc, b, c.user, c.password)
+		_, _, page := do(t, b, "GET", tc.srv.URL+"/", nil, nil)
+		for _, h := range c.has {
+			if !strings.Contains(page, h) {
+				t.Errorf("%s's menu lacks %s", c.user, h)
+			}
+		}
+		for _, h := range c.hasNot {
+			if strings.Contains(page, h) {
+				t.Errorf("%s's menu offers %s", c.user, h)
+			}
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -196,11 +197,14 @@ type page struct {
 type navItem struct {
 	Path, Key string
 	Admin     bool // shown to administrators only
-	Current   bool
+	// Roles, if set, are the roles the page serves (an administrator
+	// sees every page): the menu offers no page that would refuse.
+	Roles   []string
+	Current bool
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts"}, {Path: "/live", Key: "nav.live"}, {Path: "/reports", Key: "nav.reports"},
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts", Roles: alertRoles}, {Path: "/live", Key: "nav.live", Roles: liveRoles}, {Path: "/reports", Key: "nav.reports", Roles: reportRoles},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
@@ -216,6 +220,9 @@ func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	}
 	for i, n := range nav {
 		if n.Admin && (s == nil || s.Role != "admin") {
+			continue
+		}
+		if n.Roles != nil && (s == nil || s.Role != "admin" && !slices.Contains(n.Roles, s.Role)) {
 			continue
 		}
 		n.Current = i == best

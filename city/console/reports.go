@@ -23,10 +23,13 @@ type Reports interface {
 	Station() string
 }
 
+// reportRoles read reports (the JSON API's roles for GET /api/v1/reports).
+var reportRoles = []string{"admin", "operator", "technician"}
+
 // canReport: who reads reports (the JSON API's roles for
 // GET /api/v1/reports).
 func canReport(role string) bool {
-	return role == "admin" || role == "operator" || role == "technician"
+	return slices.Contains(reportRoles, role)
 }
 
 type reportData struct {
