@@ -110,7 +110,8 @@ programs:
 // says — sample for sample what it would have been without the alert.
 func TestRenderEmergencyPreemptsAndProgramResumesByWallClock(t *testing.T) {
 	dir := t.TempDir()
-	writeTone(t, filepath.Join(dir, "media/program.wav"), rate, 440, 0.5, 60)
+	// The program outlasts the 30 s rendered, no more.
+	writeTone(t, filepath.Join(dir, "media/program.wav"), rate, 440, 0.5, 32)
 	writeTone(t, filepath.Join(dir, "media/alert.wav"), rate, 1000, 0.5, 3)
 	writeTone(t, filepath.Join(dir, "media/chime.wav"), rate, 660, 0.5, 1)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
@@ -188,7 +189,7 @@ gap: 1s
 // planned instant.
 func TestRenderDurationCutsWithFade(t *testing.T) {
 	dir := t.TempDir()
-	writeTone(t, filepath.Join(dir, "media/long.wav"), rate, 440, 0.5, 20)
+	writeTone(t, filepath.Join(dir, "media/long.wav"), rate, 440, 0.5, 8)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
 programs:
   - id: capped
@@ -369,7 +370,7 @@ func writeSweep(t *testing.T, path string, secs float64) {
 // where the wall clock says, and the as-run log says it was interrupted.
 func TestRenderUrgentProgramCutsNormalAndResumes(t *testing.T) {
 	dir := t.TempDir()
-	writeSweep(t, filepath.Join(dir, "media/long.wav"), 150) // 200 Hz + 100 Hz/s… for 150 s
+	writeSweep(t, filepath.Join(dir, "media/long.wav"), 95) // 200 Hz + 100 Hz/s… for 95 s: past the last instant compared
 	writeTone(t, filepath.Join(dir, "media/urgent.wav"), rate, 1000, 0.5, 20)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
 programs:
@@ -381,7 +382,7 @@ programs:
     priority: urgent
     items: [media/urgent.wav]
 `)
-	ref, _ := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:00", "--duration", "100s", "--rate", "8000")
+	ref, _ := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:00", "--duration", "90s", "--rate", "8000")
 	got, rows := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:50", "--duration", "40s", "--rate", "8000")
 	const r = 8000
 	// 06:01:00–06:01:20 (10–30 s in): the urgent program alone.
