@@ -46,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	e := &env{c: c, token: c.AddWard(t, "phuong-1"), logs: &citytest.LogBuffer{}, media: map[string]api.Media{}, dir: dir}
 	e.media["a"] = c.Upload(t, citytest.Tone(t, dir, "a.wav", 3, 440), "a.wav")
-	e.media["b"] = c.Upload(t, citytest.Tone(t, dir, "b.wav", 20, 660), "b.wav")
+	e.media["b"] = c.Upload(t, citytest.Tone(t, dir, "b.wav", 5, 660), "b.wav")
 	c.MustLoad(t, "ward:phuong-1", program("a.wav"))
 	st, err := playlisttest.New(filepath.Join(dir, "ward"))
 	if err != nil {
@@ -499,12 +499,16 @@ func TestRejectOversizedManifest(t *testing.T) {
 	huge := append([]byte(`{"payload":"`), bytes.Repeat([]byte("A"), manifest.MaxEnvelope)...)
 	p.set(serveBytes("/api/v1/manifest", huge))
 	e.rejected(t, s, e.snapshot(t), manifest.ErrTooLarge, "manifest rejected")
-	// A gzip bomb: 64 KiB on the wire, 64 MiB inflated.
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(bytes.Repeat([]byte(" "), 64<<20))
+	// A gzip bomb: 66 KiB on the wire, 64 MiB inflated, as 64 members of
+	// 1 MiB of spaces (a gzip body may hold several members, inflated one
+	// after the other into one stream; compressing 64 MiB in one member
+	// took most of a minute under -race).
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(" "), 1<<20))
 	zw.Close()
-	p.set(serveBytes("/api/v1/manifest", gz.Bytes(), "Content-Encoding", "gzip"))
+	gz := bytes.Repeat(member.Bytes(), 64)
+	p.set(serveBytes("/api/v1/manifest", gz, "Content-Encoding", "gzip"))
 	e.rejected(t, s, e.snapshot(t), manifest.ErrTooLarge, "")
 	p.set(nil)
 	e.converged(t, s)
