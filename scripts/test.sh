@@ -26,6 +26,9 @@ norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
 go test -race -count=1 -timeout 15m $(go list ./... | grep -Ev "$norace")
 go test -count=1 -timeout 10m $(go list ./... | grep -E "$norace")
 go test -race -count=1 -run 'TestBoundedPlaysEverything' ./audio/stream/jitter
+# The decoders' accuracy against mpg123 and the ISO compliance streams:
+# pure decoding on one goroutine, skipped under -race (docs/testing.md).
+go test -count=1 -run '^(TestDecodeMatrix|TestCompliance)$' ./audio
 
 # The parsers of outside input, fuzzed briefly: every run explores a little
 # further from the seed corpus; a crash fails the suite and leaves the input
