@@ -309,7 +309,7 @@ func TestRenderLatePolicies(t *testing.T) {
 	dir := t.TempDir()
 	// A rising tone, so that the offset can be read from the frequency:
 	// 200 Hz + 100 Hz per second.
-	writeSweep(t, filepath.Join(dir, "media/sweep.wav"), 10)
+	writeSweep(t, filepath.Join(dir, "media/sweep.wav"), rate, 10)
 	for _, tc := range []struct {
 		late     string
 		freqAt1s float64 // what sounds 1.25–1.75 s into the render (started 5 s late)
@@ -344,19 +344,20 @@ programs:
 }
 
 // writeSweep writes a tone rising 100 Hz per second from 200 Hz.
-func writeSweep(t *testing.T, path string, secs float64) {
+// It is written at sampling rate sr.
+func writeSweep(t *testing.T, path string, sr int, secs float64) {
 	t.Helper()
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	w, err := audio.CreateWAV(path, rate, 1)
+	w, err := audio.CreateWAV(path, sr, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := int(secs * rate)
+	n := int(secs * float64(sr))
 	buf := make([][2]float64, n)
 	phase := 0.0
 	for i := range buf {
-		f := 200 + 100*float64(i)/rate
-		phase += 2 * math.Pi * f / rate
+		f := 200 + 100*float64(i)/float64(sr)
+		phase += 2 * math.Pi * f / float64(sr)
 		v := 0.5 * math.Sin(phase)
 		buf[i] = [2]float64{v, v}
 	}
@@ -370,8 +371,11 @@ func writeSweep(t *testing.T, path string, secs float64) {
 // where the wall clock says, and the as-run log says it was interrupted.
 func TestRenderUrgentProgramCutsNormalAndResumes(t *testing.T) {
 	dir := t.TempDir()
-	writeSweep(t, filepath.Join(dir, "media/long.wav"), 95) // 200 Hz + 100 Hz/s… for 95 s: past the last instant compared
-	writeTone(t, filepath.Join(dir, "media/urgent.wav"), rate, 1000, 0.5, 20)
+	// The media at the 8 kHz rendered (as in TestRenderStartsOnItsSample,
+	// no resampling: what is proved here is where the program resumes).
+	// 200 Hz + 100 Hz/s… for 95 s: past the last instant compared.
+	writeSweep(t, filepath.Join(dir, "media/long.wav"), 8000, 95)
+	writeTone(t, filepath.Join(dir, "media/urgent.wav"), 8000, 1000, 0.5, 20)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
 programs:
   - id: normal
