@@ -78,9 +78,7 @@ func TestDaemonRelayWithFallback(t *testing.T) {
 
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	// The fallback outlasts what is left of the 40 s window once the
-	// source dies 8 s in, so that the window's end cuts it.
-	writeTone(t, filepath.Join(dir, "media/du-phong.wav"), 44100, 440, 0.5, 36)
+	writeTone(t, filepath.Join(dir, "media/du-phong.wav"), 44100, 440, 0.5, 60)
 	clock := &shiftedClock{}
 	start := time.Date(2026, 11, 26, 11, 0, 0, 0, ict)
 	loadProgram(t, data, dir, `
