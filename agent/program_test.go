@@ -116,7 +116,7 @@ func TestFailedLoadChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/a.wav"), 44100, 440, 0.5, 2)
-	writeTone(t, filepath.Join(dir, "media/b.wav"), 44100, 550, 0.5, 600)
+	writeTone(t, filepath.Join(dir, "media/b.wav"), 44100, 550, 0.5, 1)
 	writeFile(t, filepath.Join(dir, "good.yaml"), `
 programs:
   - id: a
@@ -128,21 +128,22 @@ programs:
 	}
 	before := snapshot(t, data)
 	// New media (b.wav) that would be stored, and an overlap: b at 06:05
-	// lasts 10 minutes, c at 06:10 clashes with it.
+	// lasts 81 s (b.wav, then the stored a.wav 40 times: a long program
+	// without a long new file to decode), c at 06:06 clashes with it.
 	writeFile(t, filepath.Join(dir, "bad.yaml"), `
 programs:
   - id: b
     cron: "5 6 * * *"
-    items: [media/b.wav]
+    items: [media/b.wav`+strings.Repeat(", media/a.wav", 40)+`]
   - id: c
-    cron: "10 6 * * *"
+    cron: "6 6 * * *"
     items: [media/a.wav]
 `)
 	code, _, stderr := runCLI(t, day, "program", "load", filepath.Join(dir, "bad.yaml"), "--data", data)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2: %s", code, stderr)
 	}
-	want := filepath.Join(dir, "bad.yaml") + `:5: programs "b" (line 2) and "c" (line 5) overlap on 2026-11-26 06:10–06:10:02 (Asia/Ho_Chi_Minh)`
+	want := filepath.Join(dir, "bad.yaml") + `:5: programs "b" (line 2) and "c" (line 5) overlap on 2026-11-26 06:06–06:06:02 (Asia/Ho_Chi_Minh)`
 	if strings.TrimSpace(stderr) != want {
 		t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
 	}

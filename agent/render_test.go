@@ -110,7 +110,8 @@ programs:
 // says — sample for sample what it would have been without the alert.
 func TestRenderEmergencyPreemptsAndProgramResumesByWallClock(t *testing.T) {
 	dir := t.TempDir()
-	writeTone(t, filepath.Join(dir, "media/program.wav"), rate, 440, 0.5, 60)
+	// The program outlasts the 30 s rendered, no more.
+	writeTone(t, filepath.Join(dir, "media/program.wav"), rate, 440, 0.5, 32)
 	writeTone(t, filepath.Join(dir, "media/alert.wav"), rate, 1000, 0.5, 3)
 	writeTone(t, filepath.Join(dir, "media/chime.wav"), rate, 660, 0.5, 1)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
@@ -188,7 +189,7 @@ gap: 1s
 // planned instant.
 func TestRenderDurationCutsWithFade(t *testing.T) {
 	dir := t.TempDir()
-	writeTone(t, filepath.Join(dir, "media/long.wav"), rate, 440, 0.5, 20)
+	writeTone(t, filepath.Join(dir, "media/long.wav"), rate, 440, 0.5, 8)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
 programs:
   - id: capped
@@ -308,7 +309,7 @@ func TestRenderLatePolicies(t *testing.T) {
 	dir := t.TempDir()
 	// A rising tone, so that the offset can be read from the frequency:
 	// 200 Hz + 100 Hz per second.
-	writeSweep(t, filepath.Join(dir, "media/sweep.wav"), 10)
+	writeSweep(t, filepath.Join(dir, "media/sweep.wav"), rate, 10)
 	for _, tc := range []struct {
 		late     string
 		freqAt1s float64 // what sounds 1.25–1.75 s into the render (started 5 s late)
@@ -343,19 +344,20 @@ programs:
 }
 
 // writeSweep writes a tone rising 100 Hz per second from 200 Hz.
-func writeSweep(t *testing.T, path string, secs float64) {
+// It is written at sampling rate sr.
+func writeSweep(t *testing.T, path string, sr int, secs float64) {
 	t.Helper()
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	w, err := audio.CreateWAV(path, rate, 1)
+	w, err := audio.CreateWAV(path, sr, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := int(secs * rate)
+	n := int(secs * float64(sr))
 	buf := make([][2]float64, n)
 	phase := 0.0
 	for i := range buf {
-		f := 200 + 100*float64(i)/rate
-		phase += 2 * math.Pi * f / rate
+		f := 200 + 100*float64(i)/float64(sr)
+		phase += 2 * math.Pi * f / float64(sr)
 		v := 0.5 * math.Sin(phase)
 		buf[i] = [2]float64{v, v}
 	}
@@ -369,8 +371,11 @@ func writeSweep(t *testing.T, path string, secs float64) {
 // where the wall clock says, and the as-run log says it was interrupted.
 func TestRenderUrgentProgramCutsNormalAndResumes(t *testing.T) {
 	dir := t.TempDir()
-	writeSweep(t, filepath.Join(dir, "media/long.wav"), 150) // 200 Hz + 100 Hz/s… for 150 s
-	writeTone(t, filepath.Join(dir, "media/urgent.wav"), rate, 1000, 0.5, 20)
+	// The media at the 8 kHz rendered (as in TestRenderStartsOnItsSample,
+	// no resampling: what is proved here is where the program resumes).
+	// 200 Hz + 100 Hz/s… for 95 s: past the last instant compared.
+	writeSweep(t, filepath.Join(dir, "media/long.wav"), 8000, 95)
+	writeTone(t, filepath.Join(dir, "media/urgent.wav"), 8000, 1000, 0.5, 20)
 	writeFile(t, filepath.Join(dir, "p.yaml"), `
 programs:
   - id: normal
@@ -381,7 +386,7 @@ programs:
     priority: urgent
     items: [media/urgent.wav]
 `)
-	ref, _ := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:00", "--duration", "100s", "--rate", "8000")
+	ref, _ := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:00", "--duration", "90s", "--rate", "8000")
 	got, rows := render(t, dir, "--program", filepath.Join(dir, "p.yaml"), "--from", "2026-11-26 06:00:50", "--duration", "40s", "--rate", "8000")
 	const r = 8000
 	// 06:01:00–06:01:20 (10–30 s in): the urgent program alone.

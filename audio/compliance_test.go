@@ -194,6 +194,7 @@ func decodeCompliance(t *testing.T, dir string, cs complianceStream) complianceR
 // reference), and for every sample of the reference. The table of results
 // is logged.
 func TestCompliance(t *testing.T) {
+	pureDecoding(t)
 	dir := complianceDir()
 	if dir == "" {
 		t.Skip("no compliance bitstreams: shared/mp3-compliance is not beside the repository (../shared/mp3-compliance from its root)")

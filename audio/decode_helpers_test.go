@@ -217,3 +217,15 @@ func toneLevel(x [][2]float64, rate int, freq float64) float64 {
 }
 
 func dB(x float64) float64 { return 20 * math.Log10(x) }
+
+// pureDecoding skips a decoding-accuracy test under the race detector,
+// which makes it 10-20x slower and can find nothing in a decode on one
+// goroutine: scripts/test.sh runs these tests without -race (the decoder's
+// goroutines, in Prepare and the engine, are raced by the other tests).
+// LOA_TEST_RACE_ALL=1 runs them under -race too.
+func pureDecoding(t *testing.T) {
+	t.Helper()
+	if raceDetector && os.Getenv("LOA_TEST_RACE_ALL") == "" {
+		t.Skip("pure decoding: run without -race by scripts/test.sh (LOA_TEST_RACE_ALL=1 runs it under -race)")
+	}
+}

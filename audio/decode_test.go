@@ -113,6 +113,7 @@ func encodeFixture(tb testing.TB, dir string, f mp3Fixture, seconds float64) str
 // go-mp3 v0.3.4 gave 0-1 dB (noise) on the 22.05 kHz 24/32 kbps files,
 // 24-48 dB on joint stereo at 32-64 kbps, and errors on MPEG-2.5.
 func TestDecodeMatrix(t *testing.T) {
+	pureDecoding(t)
 	needTools(t, "lame", "mpg123")
 	dir := t.TempDir()
 	type result struct {

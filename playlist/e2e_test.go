@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	media := filepath.Join(dir, "media")
 	os.Mkdir(media, 0o755)
-	citytest.Tone(t, media, "nhac-hieu.wav", 2, 440)
+	tone(t, media, "nhac-hieu.wav", 2, 440)
 	citytest.Tone(t, media, "ban-tin-sang.mp3", 5, 550, "-b:a", "32k", "-ar", "22050")
 	ctl("media", "upload", filepath.Join(media, "nhac-hieu.wav"), filepath.Join(media, "ban-tin-sang.mp3"))
 	prog := filepath.Join(dir, "quan-1.yaml")

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"loa/audio"
 	"loa/city/api"
 	"loa/city/citytest"
 	"loa/internal/testwait"
@@ -45,8 +47,8 @@ func newEnv(t *testing.T) *env {
 	c := citytest.New(t)
 	dir := t.TempDir()
 	e := &env{c: c, token: c.AddWard(t, "phuong-1"), logs: &citytest.LogBuffer{}, media: map[string]api.Media{}, dir: dir}
-	e.media["a"] = c.Upload(t, citytest.Tone(t, dir, "a.wav", 3, 440), "a.wav")
-	e.media["b"] = c.Upload(t, citytest.Tone(t, dir, "b.wav", 20, 660), "b.wav")
+	e.media["a"] = c.Upload(t, tone(t, dir, "a.wav", 3, 440), "a.wav")
+	e.media["b"] = c.Upload(t, tone(t, dir, "b.wav", 5, 660), "b.wav")
 	c.MustLoad(t, "ward:phuong-1", program("a.wav"))
 	st, err := playlisttest.New(filepath.Join(dir, "ward"))
 	if err != nil {
@@ -54,6 +56,30 @@ func newEnv(t *testing.T) *env {
 	}
 	e.st = st
 	return e
+}
+
+// tone writes a sine (mono WAV, 44.1 kHz, at ffmpeg's default level of
+// 1/8) in-process: what the city does with an upload (ffprobe, the ffmpeg
+// transcode) runs for real, but making the test input needs no ffmpeg.
+func tone(t *testing.T, dir, name string, seconds float64, freq int) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	w, err := audio.CreateWAV(path, 44100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([][2]float64, int(seconds*44100))
+	for i := range frames {
+		v := 0.125 * math.Sin(2*math.Pi*float64(freq)*float64(i)/44100)
+		frames[i] = [2]float64{v, v}
+	}
+	if err := w.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func program(items ...string) string {
@@ -499,12 +525,16 @@ func TestRejectOversizedManifest(t *testing.T) {
 	huge := append([]byte(`{"payload":"`), bytes.Repeat([]byte("A"), manifest.MaxEnvelope)...)
 	p.set(serveBytes("/api/v1/manifest", huge))
 	e.rejected(t, s, e.snapshot(t), manifest.ErrTooLarge, "manifest rejected")
-	// A gzip bomb: 64 KiB on the wire, 64 MiB inflated.
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(bytes.Repeat([]byte(" "), 64<<20))
+	// A gzip bomb: 66 KiB on the wire, 64 MiB inflated, as 64 members of
+	// 1 MiB of spaces (a gzip body may hold several members, inflated one
+	// after the other into one stream; compressing 64 MiB in one member
+	// took most of a minute under -race).
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(" "), 1<<20))
 	zw.Close()
-	p.set(serveBytes("/api/v1/manifest", gz.Bytes(), "Content-Encoding", "gzip"))
+	gz := bytes.Repeat(member.Bytes(), 64)
+	p.set(serveBytes("/api/v1/manifest", gz, "Content-Encoding", "gzip"))
 	e.rejected(t, s, e.snapshot(t), manifest.ErrTooLarge, "")
 	p.set(nil)
 	e.converged(t, s)
