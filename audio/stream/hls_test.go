@@ -244,11 +244,9 @@ func checkSteadyTone(t *testing.T, src *Source, x []float64, rate int) {
 // TestHLSRelay: VOV's kind of stream, AAC in MPEG-TS and in fMP4 segments
 // of a live playlist, plays the tone at the ward's output.
 func TestHLSRelay(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	for _, fmp4 := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ts", true: "fmp4"}[fmp4], func(t *testing.T) {
-			t.Parallel()
 			h := newHLSServer(t, fmp4)
 			src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
 			defer src.Close()
@@ -274,7 +272,6 @@ func TestHLSRelay(t *testing.T) {
 // TestHLSDroppedSegment: two segments 404; the relay skips them (a gap,
 // the buffer runs dry) and plays the tone again without giving up.
 func TestHLSDroppedSegment(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
@@ -297,7 +294,6 @@ func TestHLSDroppedSegment(t *testing.T) {
 // TestHLSMediaSequenceJump: the playlist jumps 5 segments ahead (what the
 // relay expected has expired); it follows and plays on.
 func TestHLSMediaSequenceJump(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
@@ -314,7 +310,6 @@ func TestHLSMediaSequenceJump(t *testing.T) {
 // timestamps start over, fMP4 with its init segment); the relay plays the
 // new stream, by itself.
 func TestHLSRestart(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	h := newHLSServer(t, true)
 	src := Open(context.Background(), Config{URL: h.url(), StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
@@ -337,7 +332,6 @@ func TestHLSRestart(t *testing.T) {
 // of it, player/relay.go) and Err set; the server comes back and the relay
 // plays again by itself.
 func TestHLSStall(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), ConnectTimeout: 2 * time.Second,
@@ -403,7 +397,6 @@ func pacedServer(t testing.TB, data []byte, dur time.Duration, ctype string) *ht
 // they are (application/octet-stream, no type) are found by the framer
 // and decoded by ffmpeg from the bytes already read.
 func TestRelaysAACAndOgg(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	for _, c := range []struct{ name, ctype, codec string }{
 		// 256 kbps: at 128 kbps ffmpeg's AAC encoder itself leaves
@@ -413,7 +406,6 @@ func TestRelaysAACAndOgg(t *testing.T) {
 		{"tone100.opus", "", "opus"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
 			args := []string{"-f", "lavfi", "-i", "sine=f=1000:duration=20:sample_rate=44100", "-ac", "2"}
 			if c.codec == "aac" {
 				args = append(args, "-c:a", "aac", "-b:a", "256k", "-f", "adts")
@@ -457,7 +449,6 @@ func TestNeedsFFmpeg(t *testing.T) {
 // (or any protocol but HTTP) as a segment plays nothing from it: the relay
 // fails, and says why.
 func TestHLSPlaylistCannotReadLocalFiles(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	dir, names, _, _ := hlsSegments(t, false)
 	local := filepath.Join(dir, names[0]) // a real TS segment, on disk
@@ -479,7 +470,6 @@ func TestHLSPlaylistCannotReadLocalFiles(t *testing.T) {
 // that says what to install (and the player's fallback plays); an MP3
 // relay needs none.
 func TestNoFFmpeg(t *testing.T) {
-	t.Parallel()
 	src := Open(context.Background(), Config{URL: "http://127.0.0.1:1/live/vov1.m3u8", FFmpeg: "/nonexistent/ffmpeg",
 		RetryMin: time.Second, Log: testLog(t)})
 	defer src.Close()
@@ -494,7 +484,6 @@ func TestNoFFmpeg(t *testing.T) {
 // the watchdog fails the connection after the stall timeout, like an MP3
 // stream that sends nothing.
 func TestFFmpegGarbage(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	garbage := make([]byte, 300<<10)
 	for i := range garbage {

@@ -122,7 +122,6 @@ func checkIcecastTone(t *testing.T, src *Source, x []float64, rate int) {
 // it at 1000 Hz (at the engine's 48 kHz, too), with the stream title set
 // through Icecast's admin interface.
 func TestIcecastRelay(t *testing.T) {
-	t.Parallel()
 	ice := icecasttest.Start(t)
 	ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
 	ice.WaitMount(t, "/live.mp3", 10*time.Second)
@@ -157,7 +156,6 @@ func relayIcecastTone(t *testing.T, ice *icecasttest.Server, rate int) {
 // gone; the encoder comes back, and the relay reconnects by itself and
 // plays the tone again.
 func TestIcecastSourceDies(t *testing.T) {
-	t.Parallel()
 	ice := icecasttest.Start(t)
 	feed := ice.Feed(t, "/live.mp3", "sine=f=1000:sample_rate=44100")
 	ice.WaitMount(t, "/live.mp3", 10*time.Second)
@@ -203,7 +201,6 @@ func TestIcecastSourceDies(t *testing.T) {
 // relay connected, but after SilenceAfter it reports silent, and
 // FailingFor counts from the start.
 func TestIcecastSilence(t *testing.T) {
-	t.Parallel()
 	ice := icecasttest.Start(t)
 	ice.Feed(t, "/quiet.mp3", "anullsrc=r=44100:cl=stereo")
 	ice.WaitMount(t, "/quiet.mp3", 10*time.Second)
@@ -222,7 +219,6 @@ func TestIcecastSilence(t *testing.T) {
 // the ffmpeg decoder, with the stream title; the encoder dies and the
 // relay goes failed, then plays again when it is back.
 func TestIcecastAACAndOgg(t *testing.T) {
-	t.Parallel()
 	needFFmpeg(t)
 	ice := icecasttest.Start(t)
 	for _, c := range []struct{ enc, mount, codec string }{
@@ -231,7 +227,6 @@ func TestIcecastAACAndOgg(t *testing.T) {
 		{"opus", "/tinh.opus", "opus"},
 	} {
 		t.Run(c.enc, func(t *testing.T) {
-			t.Parallel() // its own mount and encoder
 			feed := ice.FeedAs(t, c.mount, "sine=f=1000:sample_rate=48000", c.enc)
 			ice.WaitMount(t, c.mount, 10*time.Second)
 			src := Open(context.Background(), Config{URL: ice.URL(c.mount), StallTimeout: 2 * time.Second,

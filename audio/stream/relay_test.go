@@ -200,8 +200,7 @@ func TestRelayDrift(t *testing.T) {
 	}
 	for _, drift := range []float64{1e-3, -1e-3} {
 		t.Run(fmt.Sprintf("%+.0fppm", drift*1e6), func(t *testing.T) {
-			// Virtual clocks: the two run side by side, before the
-			// parallel real-time tests, which wait for this one.
+			// Virtual clocks: the two run side by side.
 			t.Parallel()
 			r := runRelay(t, drift, seconds, time.Second)
 			if r.underruns != 0 || r.skips != 0 {

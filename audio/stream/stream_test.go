@@ -213,7 +213,6 @@ func TestStallAndReconnect(t *testing.T) {
 // TestRefusesWhatIsNotMP3: errors, never a crash or a hang, and Stream
 // keeps giving silence meanwhile.
 func TestRefusesWhatIsNotMP3(t *testing.T) {
-	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 1))
 	garbage := make([]byte, 300<<10)
 	for i := range garbage {
@@ -282,7 +281,6 @@ func TestRefusesWhatIsNotMP3(t *testing.T) {
 // port where nobody listens: failed with a clear error within the connect
 // timeout, and Stream never waits.
 func TestNoAnswer(t *testing.T) {
-	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +336,6 @@ func TestNoAnswer(t *testing.T) {
 // TestShoutcastV1: an old SHOUTcast server answers "ICY 200 OK", which
 // net/http refuses on its own; the relay plays it.
 func TestShoutcastV1(t *testing.T) {
-	t.Parallel()
 	data, err := os.ReadFile(toneMP3(t))
 	if err != nil {
 		t.Fatal(err)
