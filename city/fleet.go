@@ -32,6 +32,29 @@ type FleetConfig struct {
 	// DiskMinFreeMB: a ward with less free space (in MB, 10^6 bytes) is
 	// disk! (64); a ward reporting 0 bytes free always is.
 	DiskMinFreeMB int64 `yaml:"disk_min_free_mb"`
+	// MapTiles is the console map's tile URL template ({s}, {z}, {x},
+	// {y}); "none" shows the wards' points on a blank map. Default
+	// OpenStreetMap's; MapAttribution is shown with the tiles.
+	MapTiles       string `yaml:"map_tiles"`
+	MapAttribution string `yaml:"map_attribution"`
+}
+
+// DefaultMapTiles are OpenStreetMap's standard tiles (their usage policy
+// asks heavy users to run their own tile server: set fleet.map_tiles).
+const (
+	DefaultMapTiles       = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	DefaultMapAttribution = "© OpenStreetMap contributors"
+)
+
+// mapTiles is the console map's tiles: "" for none.
+func (f FleetConfig) mapTiles() (string, string) {
+	switch f.MapTiles {
+	case "none":
+		return "", ""
+	case "":
+		return DefaultMapTiles, DefaultMapAttribution
+	}
+	return f.MapTiles, f.MapAttribution
 }
 
 func (f FleetConfig) thresholds() fleet.Thresholds {

@@ -38,6 +38,7 @@ func (c *City) openConsole() error {
 		Library:   consoleLibrary{c},
 		Speaker:   consoleSpeaker{c},
 		Schedules: consoleSchedules{c},
+		Fleet:     consoleFleet{c},
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

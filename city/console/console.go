@@ -50,6 +50,7 @@ type Deps struct {
 	Library   Library
 	Speaker   Speaker
 	Schedules Schedules
+	Fleet     Fleet
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -65,6 +66,7 @@ type Console struct {
 	assetVersion string
 	logins       loginLimiter
 	previews     previewCache
+	gzipped      gzipAssets // gzip.go
 }
 
 // New parses the templates (a broken template is a start-up error, never
@@ -80,7 +82,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "fleet", "fleetward"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -97,6 +99,7 @@ func New(d Deps) (*Console, error) {
 		return nil
 	})
 	c.assetVersion = hex.EncodeToString(h.Sum(nil))[:12]
+	c.gzipped = precompress(staticFS)
 	return c, nil
 }
 
@@ -107,7 +110,7 @@ func (c *Console) Handler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		files.ServeHTTP(w, r)
+		c.gzipped.serve(w, r, files)
 	}))
 	mux.HandleFunc("GET /lang", setLang)
 	mux.HandleFunc("GET /login", c.getLogin)
@@ -134,6 +137,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program", c.authed(c.postProgram))
 	mux.Handle("POST /schedule/{ward}/program/delete", c.authed(c.postProgramDelete))
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
+	mux.Handle("GET /fleet", c.authed(c.getFleet))
+	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
+	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -177,6 +183,7 @@ type navItem struct {
 
 // nav lists the pages that exist; a page appears here when it is built.
 var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"},
+	{Path: "/fleet", Key: "nav.fleet"},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {

@@ -244,3 +244,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 		Metrics: prometheus.NewRegistry(), Record: a.record,
 	}, a
 }
+
+func (b *fakeBoard) Heartbeats(ward string) []api.WardBeat {
+	return []api.WardBeat{{Seq: 7, State: "on air", LevelDBFS: -14}}
+}

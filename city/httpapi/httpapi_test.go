@@ -81,6 +81,7 @@ var routeRoles = []struct {
 	{"GET /api/v1/wards/{id}", "/api/v1/wards/phuong-1", "", []string{"admin", "operator", "technician", "alerter"}},
 	{"GET /api/v1/wards/{id}/timeline", "/api/v1/wards/phuong-1/timeline", "", []string{"admin", "operator", "technician"}},
 	{"GET /api/v1/wards/{id}/asrun", "/api/v1/wards/phuong-1/asrun", "", []string{"admin", "operator", "technician"}},
+	{"GET /api/v1/wards/{id}/heartbeats", "/api/v1/wards/phuong-1/heartbeats", "", []string{"admin", "operator", "technician"}},
 	{"GET /metrics", "/metrics", "", []string{"admin", "operator", "technician", "alerter"}},
 	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter"}},
 	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "operator", "technician"}},

@@ -1,0 +1,58 @@
+package console
+
+// The technicians' pages (Trạm phát): the fleet board and a ward's page.
+func init() {
+	for k, m := range map[string]message{
+		"nav.fleet":          {"Trạm phát", "Stations"},
+		"fleet.group":        {"Xã / phường", "Commune / ward group"},
+		"fleet.allgroups":    {"Tất cả", "All"},
+		"fleet.filter":       {"Lọc", "Filter"},
+		"fleet.wards":        {"trạm", "stations"},
+		"fleet.withproblems": {"có sự cố", "with problems"},
+		"fleet.updated":      {"cập nhật", "updated"},
+		"fleet.livefeed":     {"tự cập nhật", "live"},
+		"fleet.ward":         {"Trạm", "Station"},
+		"fleet.state":        {"Trạng thái", "State"},
+		"fleet.playing":      {"Đang phát", "Playing"},
+		"fleet.level":        {"Mức ra", "Output level"},
+		"fleet.seen":         {"Tín hiệu cuối", "Last heard"},
+		"fleet.version":      {"Phiên bản", "Version"},
+		"fleet.never":        {"chưa bao giờ", "never"},
+		"fleet.secago":       {"giây trước", "s ago"},
+		"fleet.live":         {"Trực tiếp", "Live"},
+		"fleet.alert":        {"Cảnh báo", "Alert"},
+		"fleet.map":          {"Bản đồ", "Map"},
+		"fleet.mapnojs":      {"Bản đồ cần JavaScript; bảng trên có đủ các trạm.", "The map needs JavaScript; the table above lists every station."},
+		"fleet.noward":       {"Không có trạm %s.", "No station %s."},
+		"fleet.problems":     {"Sự cố", "Problems"},
+		"fleet.noproblems":   {"Không có sự cố.", "No problems."},
+		"fleet.timeline":     {"Lịch phát sóng hôm nay", "Today's schedule"},
+		"fleet.notimeline":   {"Hôm nay không có chương trình.", "Nothing scheduled today."},
+		"fleet.asrun":        {"Nhật ký phát sóng", "As-run log"},
+		"fleet.noasrun":      {"Chưa có nhật ký hôm nay.", "No entries today yet."},
+		"fleet.beats":        {"Tín hiệu gần đây", "Recent heartbeats"},
+		"fleet.nobeats":      {"Chưa nhận tín hiệu nào từ khi máy chủ khởi động.", "No heartbeat since the city started."},
+		"fleet.planned":      {"Dự kiến", "Planned"},
+		"fleet.actual":       {"Thực tế", "Actual"},
+		"fleet.program":      {"Chương trình", "Program"},
+		"fleet.result":       {"Kết quả", "Result"},
+		"fleet.at":           {"Lúc", "At"},
+		"fleet.clock":        {"Đồng hồ", "Clock"},
+		"fleet.untrusted":    {"chưa tin cậy", "not trusted"},
+		"fleet.disk":         {"Đĩa trống", "Disk free"},
+		"fleet.sync":         {"Đồng bộ (trạm / thành phố)", "Sync (ward / city)"},
+		// What each problem means and what to check, for the technician.
+		"fleet.why.identity":    {"Khoá của trạm đang bị dùng ở nơi khác hoặc tin nhắn của trạm không tin được: cảnh báo có thể không tới đúng loa. Đổi khoá trạm (loa-city ward rekey) và kiểm tra máy.", "The station's key is used elsewhere or its messages cannot be believed: alerts may not reach these speakers. Rekey the station and check the device."},
+		"fleet.why.offline":     {"Thành phố không nhận được tín hiệu từ trạm: kiểm tra điện, mạng 3G/4G và máy Raspberry Pi. Trạm vẫn phát lịch đã có khi mất mạng.", "The city hears nothing from the station: check power, the 3G/4G link and the Raspberry Pi. A station keeps playing its schedule while offline."},
+		"fleet.why.device":      {"Card âm thanh hoặc ALSA báo lỗi: loa không phát được. Kiểm tra dây cắm, card âm thanh, rồi khởi động lại loa-agent.", "The sound card or ALSA failed: the speakers cannot play. Check the cables and the sound card, then restart loa-agent."},
+		"fleet.why.silent":      {"Đang có chương trình mà đầu ra im lặng: kiểm tra tệp phát, âm lượng, dây tín hiệu tới âm ly.", "A program is on air but the output is silent: check the media, the volume and the line to the amplifier."},
+		"fleet.why.clock":       {"Đồng hồ của trạm chưa đúng giờ: chương trình có thể phát lệch giờ. Kiểm tra NTP hoặc giờ của đài thành phố.", "The station's clock is not trusted: programs may start at the wrong time. Check NTP or the city's time."},
+		"fleet.why.disk":        {"Thẻ nhớ của trạm sắp đầy: trạm ngừng tải tệp mới. Xoá tệp cũ hoặc thay thẻ lớn hơn.", "The station's storage is nearly full: it stops fetching new media. Free space or fit a larger card."},
+		"fleet.why.late":        {"Chương trình gần nhất bắt đầu trễ: kiểm tra tải máy và đồng hồ.", "The latest program started late: check the device's load and its clock."},
+		"fleet.why.out_of_sync": {"Trạm chưa nhận lịch mới nhất của thành phố: kiểm tra mạng và nhật ký đồng bộ của trạm.", "The station does not run the city's latest schedule: check its link and its sync log."},
+		"fleet.why.on_air":      {"", ""},
+		"fleet.why.idle":        {"", ""},
+	} {
+		messages[k] = m
+	}
+}
