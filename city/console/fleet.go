@@ -81,7 +81,9 @@ type fleetData struct {
 	Group    string
 	Problems int
 	Points   int // wards with a location
-	MapJSON  string
+	// MapPoints are the located wards, for the map script (html/template
+	// writes them as JSON into the page).
+	MapPoints any
 	Tiles    string
 	Attrib   string
 	Updated  string
@@ -94,13 +96,15 @@ func playingText(l Lang, p *api.NowPlaying) string {
 		return ""
 	}
 	s := p.Title
-	if s == "" {
-		s = p.ID
+	if s == "" && p.Kind != fleet.PlayingLive {
+		s = p.ID // a live announcement's id means nothing to people
 	}
-	switch p.Kind {
-	case fleet.PlayingLive:
+	switch {
+	case p.Kind == fleet.PlayingLive && s == "":
+		return T(l, "fleet.live")
+	case p.Kind == fleet.PlayingLive:
 		s = T(l, "fleet.live") + ": " + s
-	case fleet.PlayingAlert:
+	case p.Kind == fleet.PlayingAlert:
 		s = T(l, "fleet.alert") + ": " + s
 	}
 	if _, hash := fleet.HashPrefix(p.Item); p.Item != "" && !hash {
@@ -210,8 +214,7 @@ func (c *Console) getFleet(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	d.Points = len(pts)
 	if len(pts) > 0 {
-		b, _ := json.Marshal(pts)
-		d.MapJSON = string(b)
+		d.MapPoints = pts
 		d.Tiles, d.Attrib = c.deps.Fleet.MapTiles()
 	}
 	if o := tileOrigin(d.Tiles); o != "" {

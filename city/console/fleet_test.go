@@ -114,7 +114,8 @@ func TestFleetPage(t *testing.T) {
 		t.Errorf("order: offline %d, silent %d, live %d; want problems first, worst first", moi, im, tot)
 	}
 	for _, want := range []string{"Đang phát trực tiếp", "Trực tiếp: Thông báo UBND", "Im lặng bất thường", "Mất kết nối", "silent on air for 12s (+1)",
-		"12 giây trước", "-14.0 dBFS", "1.4.0", "Bản tin sáng", `id="fleet-map"`, "/static/leaflet/leaflet.js"} {
+		"12 giây trước", "-14.0 dBFS", "1.4.0", "Bản tin sáng", `id="fleet-map"`, "/static/leaflet/leaflet.js",
+		`id="fleet-points">[{"id":"phuong-tot","name":"Phường Tốt","lat":16.46,"lon":107.59`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -18,7 +18,8 @@
   }
 
   function rowOf(w) {
-    const tr = el("tr", w.class);
+    const tr = el("tr");
+    tr.dataset.class = w.class;
     tr.dataset.ward = w.id;
     tr.dataset.slug = w.slug;
     const name = el("td");
