@@ -84,9 +84,9 @@ type fleetData struct {
 	// MapPoints are the located wards, for the map script (html/template
 	// writes them as JSON into the page).
 	MapPoints any
-	Tiles    string
-	Attrib   string
-	Updated  string
+	Tiles     string
+	Attrib    string
+	Updated   string
 }
 
 // playingText is what plays, by its title: the program's (or alert's,
