@@ -138,12 +138,13 @@ func (c *Console) fleetRows(l Lang, wards []api.Ward, group string, now time.Tim
 		if len(h.Problems) > 0 {
 			row.Problem, row.More = h.Problems[0].Detail, len(h.Problems)-1
 		}
-		if h.NowPlaying != nil {
+		// An offline ward's last heartbeat says what played then, not now.
+		if h.NowPlaying != nil && st != fleet.Offline {
 			row.Playing, row.Live = playingText(l, h.NowPlaying), h.NowPlaying.Kind == fleet.PlayingLive
 		}
 		if h.LastHeartbeat != nil {
 			row.Seen = agoShort(l, now.Sub(*h.LastHeartbeat))
-			if h.LevelDBFS != nil {
+			if h.LevelDBFS != nil && st != fleet.Offline {
 				row.Level = strconv.FormatFloat(*h.LevelDBFS, 'f', 1, 64) + " dBFS"
 			}
 		}
@@ -371,7 +372,10 @@ func (c *Console) getFleetWard(w http.ResponseWriter, r *http.Request, s *Sessio
 		}
 		if h.LastHeartbeat != nil {
 			d.Disk = fmt.Sprintf("%.0f MB", float64(h.DiskFree)/1e6)
-			d.Sync = fmt.Sprintf("v%d / v%d", h.Sync.Version, h.Sync.CityVersion)
+			d.Sync = T(l, "fleet.insync")
+			if h.Sync.Version != h.Sync.CityVersion {
+				d.Sync = fmt.Sprintf(T(l, "fleet.outsync"), h.Sync.Version, h.Sync.CityVersion)
+			}
 		}
 	} else {
 		d.Problems = append(d.Problems, problemRow{State: fleet.Offline.Vietnamese(), Why: T(l, "fleet.why.offline")})

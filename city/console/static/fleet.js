@@ -53,8 +53,12 @@
     }
     // The view first: Leaflet places the names' tooltips against it.
     const bounds = pts.map((p) => [p.lat, p.lon]);
-    if (bounds.length === 1) map.setView(bounds[0], 13);
-    else map.fitBounds(bounds, { padding: [30, 30], maxZoom: 14 });
+    const fit = () => {
+      if (bounds.length === 1) map.setView(bounds[0], 13);
+      else map.fitBounds(bounds, { paddingTopLeft: [30, 30], paddingBottomRight: [150, 30], maxZoom: 14 });
+    };
+    fit();
+    window.addEventListener("resize", () => { map.invalidateSize(); fit(); });
     for (const p of pts) {
       const m = L.circleMarker([p.lat, p.lon], { radius: 9, weight: 2, color: "#fff", fillColor: colors[p.class] || colors.bad, fillOpacity: 0.9 });
       m.addTo(map);
