@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -138,7 +139,8 @@ func TestFleetPage(t *testing.T) {
 		t.Error("tile host allowed on another page")
 	}
 	if code, _, page := do(t, b, "GET", tc.srv.URL+"/fleet/phuong-im", nil, nil); code != 200 || !strings.Contains(page, "Sắp đầy đĩa") ||
-		!strings.Contains(page, "kiểm tra tệp phát") || !strings.Contains(page, "12 s") || strings.Contains(page, "ababab") {
+		!strings.Contains(page, "kiểm tra tệp phát") || !strings.Contains(page, "12 s") || strings.Contains(page, "ababab") ||
+		!strings.Contains(page, "đã đồng bộ") || regexp.MustCompile(`[ >]fleet\.[a-z]`).MatchString(page) {
 		t.Errorf("ward page %d:\n%s", code, page)
 	}
 	if code, _, page := do(t, b, "GET", tc.srv.URL+"/fleet/khong-co", nil, nil); code != 404 || !strings.Contains(page, "Không có trạm khong-co") {

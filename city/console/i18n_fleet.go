@@ -40,7 +40,9 @@ func init() {
 		"fleet.clock":        {"Đồng hồ", "Clock"},
 		"fleet.untrusted":    {"chưa tin cậy", "not trusted"},
 		"fleet.disk":         {"Đĩa trống", "Disk free"},
-		"fleet.sync":         {"Đồng bộ (trạm / thành phố)", "Sync (ward / city)"},
+		"fleet.sync":         {"Đồng bộ", "Sync"},
+		"fleet.insync":       {"đã đồng bộ", "in sync"},
+		"fleet.outsync":      {"chưa đồng bộ (trạm v%d, thành phố v%d)", "out of sync (ward v%d, city v%d)"},
 		// What each problem means and what to check, for the technician.
 		"fleet.why.identity":    {"Khoá của trạm đang bị dùng ở nơi khác hoặc tin nhắn của trạm không tin được: cảnh báo có thể không tới đúng loa. Đổi khoá trạm (loa-city ward rekey) và kiểm tra máy.", "The station's key is used elsewhere or its messages cannot be believed: alerts may not reach these speakers. Rekey the station and check the device."},
 		"fleet.why.offline":     {"Thành phố không nhận được tín hiệu từ trạm: kiểm tra điện, mạng 3G/4G và máy Raspberry Pi. Trạm vẫn phát lịch đã có khi mất mạng.", "The city hears nothing from the station: check power, the 3G/4G link and the Raspberry Pi. A station keeps playing its schedule while offline."},
