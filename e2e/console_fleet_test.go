@@ -193,6 +193,18 @@ func TestConsoleFleetPage(t *testing.T) {
 	run(t, c.ctl, "loactl", "live", "stop")
 
 	measureOn3G(t, ctx, c.proc.url, "fleet-3g.json", "/fleet", "/fleet/phuong-im")
+
+	// The city gone: the ward's own page lists "not connected to the
+	// city" and so never says OK.
+	c.proc.stop()
+	tot := agents["phuong-tot"]
+	browse(t, ctx, "the ward's own page", chromedp.Navigate("http://"+tot.addr+"/"), chromedp.WaitVisible(chromedp.CSS("#now.playing")))
+	waitUntil(t, "the ward's page to list the lost link", 30*time.Second, func() bool {
+		return eval[bool](t, ctx, `!document.getElementById("problems-box").hidden && document.getElementById("problems").textContent.includes("Mất kết nối với đài thành phố")`)
+	})
+	if badge := pageText(t, ctx, "#health"); badge != "CÓ LỖI / PROBLEMS" {
+		t.Errorf("the ward's page says %q beside a listed problem", badge)
+	}
 }
 
 // measureOn3G loads each page on a throttled 3G link (1.6 Mbps down,
