@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"loa/fleet"
 )
@@ -85,6 +86,9 @@ func TestHeartbeatHistory(t *testing.T) {
 	if len(hs) != 5 || hs[0].Seq != 8 || hs[4].Seq != 4 || hs[0].State != string(fleet.Silent) || hs[1].State != string(fleet.OnAir) ||
 		!hs[0].At.Equal(clk.Now()) || hs[0].SilentS != 12 || hs[0].NowPlaying == nil {
 		t.Errorf("history: %+v", hs)
+	}
+	if n := unsafe.Sizeof(sample{}); n > 40 {
+		t.Errorf("a history sample is %d bytes; history.go says 40", n)
 	}
 	if got := s.Heartbeats("phuong-9"); len(got) != 0 || got == nil {
 		t.Errorf("unknown ward: %v", got)
