@@ -90,7 +90,7 @@ func printStatus(w io.Writer, r StatusReport) {
 		loc = time.UTC
 	}
 	state := "TỐT / OK"
-	if !r.Healthy {
+	if !r.Healthy || len(r.Problems) > 0 {
 		state = "CÓ LỖI / PROBLEMS"
 	}
 	ward := r.Ward
@@ -119,9 +119,13 @@ func printStatus(w io.Writer, r StatusReport) {
 	case r.Alert != nil:
 		fmt.Fprintf(w, "  ĐANG PHÁT CẢNH BÁO / ALERT ON AIR: %s %s\n", r.Alert.ID, r.Alert.Title)
 	case r.Live != nil:
-		fmt.Fprintf(w, "  ĐANG PHÁT TRỰC TIẾP / LIVE ON AIR: %s %s, %s\n", r.Live.ID, r.Live.Title, fmtOffsetLong(r.Live.Offset))
+		fmt.Fprintf(w, "  ĐANG PHÁT TRỰC TIẾP / LIVE: %s, %s\n", orDash(r.Live.Title, r.Live.ID), fmtOffsetLong(r.Live.Offset))
 	case r.Program != nil:
-		fmt.Fprintf(w, "  đang phát / on air: %s — %s (%s), %s\n", r.Program.ID, r.Program.Title, r.Program.Item, fmtOffsetLong(r.Program.Offset))
+		what := orDash(r.Program.Title, r.Program.ID)
+		if r.Program.Item != "" {
+			what += " (" + r.Program.Item + ")"
+		}
+		fmt.Fprintf(w, "  đang phát / on air: %s, %s\n", what, fmtOffsetLong(r.Program.Offset))
 	default:
 		fmt.Fprintln(w, "  nghỉ / idle")
 	}
@@ -134,6 +138,13 @@ func printStatus(w io.Writer, r StatusReport) {
 	for _, p := range r.Problems {
 		fmt.Fprintln(w, "  ! "+p)
 	}
+}
+
+func orDash(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func fmtOffsetLong(d time.Duration) string {

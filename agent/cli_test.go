@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"loa/internal/manpage"
+	"loa/player"
 )
 
 // TestHelpOncePerCommand: on a terminal standard output and standard error
@@ -71,4 +72,27 @@ type both struct{ a, b *bytes.Buffer }
 func (w *both) Write(p []byte) (int, error) {
 	w.a.Write(p)
 	return w.b.Write(p)
+}
+
+// `loa-agent status` never says OK next to a listed problem, shows a live
+// announcement as live (not the program it ducks, nor idle), and names
+// what plays by its title.
+func TestPrintStatusAgrees(t *testing.T) {
+	var b strings.Builder
+	printStatus(&b, StatusReport{Ward: "phuong-1", Healthy: true, Problems: []string{"Chương trình không nạp được / programs not loaded: x"},
+		Live:    &player.OnAir{Kind: "live", ID: "live-1", Title: "Thông báo của UBND"},
+		Program: &player.OnAir{Kind: "program", ID: "ban-tin", Title: "Bản tin sáng", Item: "ban-tin.mp3"}})
+	out := b.String()
+	if !strings.Contains(out, "CÓ LỖI / PROBLEMS") || strings.Contains(out, "TỐT / OK") {
+		t.Errorf("OK beside a problem:\n%s", out)
+	}
+	if !strings.Contains(out, "ĐANG PHÁT TRỰC TIẾP / LIVE: Thông báo của UBND") || strings.Contains(out, "nghỉ / idle") {
+		t.Errorf("live not shown as live:\n%s", out)
+	}
+	b.Reset()
+	printStatus(&b, StatusReport{Ward: "phuong-1", Healthy: true, Problems: []string{},
+		Program: &player.OnAir{Kind: "program", ID: "ban-tin", Title: "Bản tin sáng"}})
+	if out := b.String(); !strings.Contains(out, "TỐT / OK") || !strings.Contains(out, "đang phát / on air: Bản tin sáng,") {
+		t.Errorf("healthy:\n%s", out)
+	}
 }

@@ -158,6 +158,13 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		r.Problems = append(r.Problems, problem)
 		r.Healthy = false
 	}
+	// The overall state never says OK next to a listed problem.
+	r.Healthy = r.Healthy && len(r.Problems) == 0
+	if r.Program != nil {
+		p := *r.Program
+		p.Item = d.itemName(p.Item)
+		r.Program = &p
+	}
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
 	if d.sync != nil {
 		ss := d.sync.Status()

@@ -216,6 +216,9 @@ func (r *reporter) sample(now time.Time) string {
 	if ps.Alert != nil {
 		sig.WriteString("!" + ps.Alert.ID)
 	}
+	if ps.Live != nil {
+		sig.WriteString("~" + ps.Live.ID)
+	}
 	sig.WriteString(strconv.FormatBool(devOK) + strconv.FormatBool(silent) + strconv.FormatBool(trusted))
 	if d.disk != nil && d.disk.isLow() {
 		sig.WriteString("disk")
@@ -266,13 +269,16 @@ func (r *reporter) heartbeat(now time.Time) fleet.Heartbeat {
 	if devErr != nil {
 		hb.Device.Error = devErr.Error()
 	}
+	// What the listeners hear: an alert over a live announcement over the
+	// program (DESIGN.md §3). A live announcement is reported as live, not
+	// as the program it ducks (nor as idle when nothing is scheduled).
 	switch {
 	case ps.Alert != nil:
-		hb.OnAir = &fleet.Playing{Kind: "alert", ID: ps.Alert.ID, Title: ps.Alert.Title}
-	case ps.Live != nil: // a live announcement is on air, not idle (over the program or alone)
-		hb.OnAir = &fleet.Playing{Kind: "live", ID: ps.Live.ID, Title: ps.Live.Title}
+		hb.OnAir = &fleet.Playing{Kind: fleet.PlayingAlert, ID: ps.Alert.ID, Title: ps.Alert.Title}
+	case ps.Live != nil:
+		hb.OnAir = &fleet.Playing{Kind: fleet.PlayingLive, ID: ps.Live.ID, Title: ps.Live.Title}
 	case ps.Program != nil:
-		hb.OnAir = &fleet.Playing{Kind: "program", ID: ps.Program.ID, Title: ps.Program.Title, Item: d.itemName(ps.Program.Item)}
+		hb.OnAir = &fleet.Playing{Kind: fleet.PlayingProgram, ID: ps.Program.ID, Title: ps.Program.Title, Item: d.itemName(ps.Program.Item)}
 	}
 	peak := d.eng.PeakDBFS()
 	if math.IsInf(peak, -1) || peak < -150 {
@@ -310,14 +316,22 @@ func (r *reporter) heartbeat(now time.Time) fleet.Heartbeat {
 }
 
 // itemName is the name operators know a media item by (city programs name
-// media by sha256).
+// media by sha256; the manifest gives each its name in the city's
+// library). An item without a known name is "", never its raw sha256:
+// screens then show the program's title alone.
 func (d *Daemon) itemName(item string) string {
-	if len(item) == 64 {
-		if m, err := d.st.DB.Media(context.Background(), item); err == nil && m.Name != "" {
-			return m.Name
-		}
+	if item == "" {
+		return ""
 	}
-	return filepath.Base(item)
+	base := filepath.Base(item)
+	sha := strings.TrimSuffix(base, filepath.Ext(base))
+	if !fleet.IsSHA256(sha) {
+		return base
+	}
+	if m, err := d.st.DB.Media(context.Background(), sha); err == nil && m.Name != "" {
+		return m.Name
+	}
+	return ""
 }
 
 // clockOffsetMS is the clock's own estimate of its error: the kernel's

@@ -96,7 +96,8 @@ func DefaultConfig() Config {
 		AlertRules: defaultAlertRules(),
 		CAP:        defaultCAPConfig(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
-			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90},
+			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90,
+			DiskMinFreeMB: 64, MapTiles: DefaultMapTiles, MapAttribution: DefaultMapAttribution},
 	}
 }
 

@@ -2,6 +2,7 @@ package city
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"loa/city/api"
@@ -28,19 +29,69 @@ type FleetConfig struct {
 	Heartbeat Duration `yaml:"heartbeat"`
 	// HistoryDays: how long state changes are kept (90).
 	HistoryDays int `yaml:"history_days"`
+	// DiskMinFreeMB: a ward with less free space (in MB, 10^6 bytes) is
+	// disk! (64); a ward reporting 0 bytes free always is.
+	DiskMinFreeMB int64 `yaml:"disk_min_free_mb"`
+	// MapTiles is the console map's tile URL template ({s}, {z}, {x},
+	// {y}); "none" shows the wards' points on a blank map. Default
+	// OpenStreetMap's; MapAttribution is shown with the tiles.
+	MapTiles       string `yaml:"map_tiles"`
+	MapAttribution string `yaml:"map_attribution"`
+}
+
+// DefaultMapTiles are OpenStreetMap's standard tiles (their usage policy
+// asks heavy users to run their own tile server: set fleet.map_tiles).
+const (
+	DefaultMapTiles       = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	DefaultMapAttribution = "© OpenStreetMap contributors"
+)
+
+// mapTiles is the console map's tiles: "" for none.
+func (f FleetConfig) mapTiles() (string, string) {
+	switch f.MapTiles {
+	case "none":
+		return "", ""
+	case "":
+		return DefaultMapTiles, DefaultMapAttribution
+	}
+	return f.MapTiles, f.MapAttribution
 }
 
 func (f FleetConfig) thresholds() fleet.Thresholds {
 	return fleet.Thresholds{OfflineAfter: f.OfflineAfter, ClockMaxOffset: time.Duration(f.ClockMaxOffset),
-		SyncGrace: time.Duration(f.SyncGrace), LateAfter: time.Duration(f.LateAfter), LateHold: time.Duration(f.LateHold)}
+		SyncGrace: time.Duration(f.SyncGrace), LateAfter: time.Duration(f.LateAfter), LateHold: time.Duration(f.LateHold),
+		DiskMinFree: f.DiskMinFreeMB * 1_000_000}
 }
 
 // newBoard is the city's fleet board (city/board) over its database.
 func (c *City) newBoard() *board.Service {
 	f := c.Config.Fleet
 	return board.New(boardStore{c.DB}, board.Config{Thresholds: f.thresholds(), Heartbeat: time.Duration(f.Heartbeat),
-		HistoryDays: f.HistoryDays, Location: c.loc, Budgets: board.Budgets(natsbus.ReportsPerWard, natsbus.AsRunPerWard)},
+		HistoryDays: f.HistoryDays, Location: c.loc, Budgets: board.Budgets(natsbus.ReportsPerWard, natsbus.AsRunPerWard),
+		ItemTitle: c.mediaTitle},
 		func() time.Time { return c.Now() }, c.Log)
+}
+
+// mediaTitle is the library's title of the item whose sha256 starts with
+// prefix ("" none): how the board names an item a ward could only name by
+// its hash. The board caches it.
+func (c *City) mediaTitle(prefix string) string {
+	all, err := c.Library.List(context.Background())
+	if err != nil {
+		return ""
+	}
+	for _, m := range all {
+		if strings.HasPrefix(m.SHA256, prefix) {
+			switch {
+			case m.Title != "":
+				return m.Title
+			case len(m.Names) > 0:
+				return m.Names[0]
+			}
+			return m.OriginalName
+		}
+	}
+	return ""
 }
 
 // boardStore is the board's Store over the city's database.

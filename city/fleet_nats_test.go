@@ -44,7 +44,7 @@ func TestFleetOverNATS(t *testing.T) {
 
 	hb := fleet.Heartbeat{Ward: "phuong-1", Seq: 1, Sent: time.Now().UnixMilli(), Every: 15, Version: "test",
 		Clock: fleet.Clock{Source: "ntp", Trusted: true}, Device: fleet.Device{OK: true}, LevelDBFS: -12,
-		OnAir: &fleet.Playing{Kind: "program", ID: "ban-tin-sang"}}
+		OnAir: &fleet.Playing{Kind: "program", ID: "ban-tin-sang"}, DiskFree: 1 << 30}
 	// Sent again until the city's subscription is up (a real agent sends
 	// every interval).
 	waitForFleet(t, "the heartbeat at the city", func() bool {

@@ -43,6 +43,7 @@ func (c *City) openConsole() error {
 		Alerts:    consoleAlerts{c},
 		Reports:   c.Reports,
 		Preview:   c.newPreview(),
+		Fleet:     consoleFleet{c},
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

@@ -400,7 +400,7 @@ func TestConsolePagesOn3G(t *testing.T) {
 		Usable float64 `json:"usable_s"`
 	}
 	var results []result
-	for _, page := range []string{"/", "/library", "/library/speak", "/schedule/phuong-1", "/schedule/phuong-1/program", "/live", "/users", "/audit", "/password", "/login?x=1"} {
+	for _, page := range []string{"/", "/library", "/library/speak", "/schedule/phuong-1", "/schedule/phuong-1/program", "/live", "/fleet", "/fleet/phuong-1", "/users", "/audit", "/password", "/login?x=1"} {
 		mu.Lock()
 		bytes = 0
 		mu.Unlock()

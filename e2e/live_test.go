@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,15 @@ func TestCityLiveAnnouncement(t *testing.T) {
 	waitOnAir(t, 8*time.Second, agents["phuong-1"], agents["phuong-2"])
 	if out := run(t, c.ctl, "loactl", "live", "list"); !strings.Contains(out, "phuong-1") {
 		t.Errorf("loactl live list:\n%s", out)
+	}
+	// The city shows the ward live, not idle nor its muted program: the
+	// ward's heartbeat says so as soon as the announcement starts.
+	if table := run(t, c.adminCtl, "loactl", "wards"); !regexp.MustCompile(`phuong-1\s+Đang phát trực tiếp / live .*LIVE`).MatchString(table) ||
+		strings.Contains(table, "phuong-2  Đang phát trực tiếp") {
+		t.Errorf("loactl wards during the announcement:\n%s", table)
+	}
+	if code, st := agents["phuong-1"].get("/api/v1/status"); code != 200 || !strings.Contains(st, `"live": {`) {
+		t.Errorf("the ward's own status does not show the live announcement:\n%s", st)
 	}
 	run(t, c.ctl, "loactl", "live", "stop")
 	waitOnAir(t, 4*time.Second, agents["phuong-1"], agents["phuong-2"])

@@ -84,7 +84,7 @@ type Clock struct {
 
 // Playing is what plays at the ward.
 type Playing struct {
-	Kind  string `json:"k"` // program | alert | live
+	Kind  string `json:"k"` // program | alert | live (PlayingProgram, ...)
 	ID    string `json:"id"`
 	Title string `json:"ti,omitempty"`
 	Item  string `json:"it,omitempty"`
@@ -178,4 +178,40 @@ func Cut(s string, n int) string {
 		n--
 	}
 	return s[:max(n, 0)] + ell
+}
+
+// IsSHA256 reports whether s is a sha256 in hex: a media item's name that
+// no one should be shown.
+func IsSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// HashPrefix is the hex sha256, or the start of one cut by Cut ("3f2a…",
+// 40 hex digits at least), that item is (false: item is a name).
+// Heartbeats cut an item to MaxTextBytes, so a ward that could only name
+// its item by its hash sends the hash's first 45 digits.
+func HashPrefix(item string) (string, bool) {
+	if IsSHA256(item) {
+		return item, true
+	}
+	h, ok := strings.CutSuffix(item, "…")
+	if !ok || len(h) < 40 || len(h) > 64 {
+		return "", false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	return h, true
 }

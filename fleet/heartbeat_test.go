@@ -131,3 +131,25 @@ func TestAsRunMessage(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestHashPrefix(t *testing.T) {
+	sha := strings.Repeat("0123456789abcdef", 4)
+	h := Heartbeat{Ward: "p", Sent: 1, Every: 1, OnAir: &Playing{Kind: PlayingProgram, ID: "x", Item: sha}}
+	h.Encode(nil)
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{sha, sha, true},
+		{h.OnAir.Item, sha[:45], true},
+		{"ban-tin-sang.mp3", "", false},
+		{"0123456789abcdef…", "", false}, // too short to be a hash
+		{strings.Repeat("g", 45) + "…", "", false},
+	} {
+		got, ok := HashPrefix(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("HashPrefix(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -99,6 +99,35 @@ func (s State) Vietnamese() string {
 // Label is "Vietnamese / english", as screens show a state.
 func (s State) Label() string { return s.Vietnamese() + " / " + string(s) }
 
+// What a ward plays (Playing.Kind).
+const (
+	PlayingProgram = "program"
+	PlayingAlert   = "alert"
+	PlayingLive    = "live" // a live announcement (stream or line-in)
+)
+
+// ShownFor is the state in the station's words and in English as a screen
+// shows it when the ward plays something of kind (Playing.Kind; "" for
+// nothing): on air with a live announcement is "Đang phát trực tiếp /
+// live", never a plain "on air" or "idle". A problem is shown as itself.
+func (s State) ShownFor(kind string) (vi, en string) {
+	if s == OnAir {
+		switch kind {
+		case PlayingLive:
+			return "Đang phát trực tiếp", "live"
+		case PlayingAlert:
+			return "Đang phát cảnh báo", "alert"
+		}
+	}
+	return s.Vietnamese(), string(s)
+}
+
+// LabelFor is ShownFor as "Vietnamese / english".
+func (s State) LabelFor(kind string) string {
+	vi, en := s.ShownFor(kind)
+	return vi + " / " + en
+}
+
 // Thresholds decide the states. The zero value of a field means its
 // default.
 type Thresholds struct {
@@ -121,6 +150,11 @@ type Thresholds struct {
 	// LateHold is how long a late start keeps the ward `late`, unless a
 	// later start was on time (default 30 min).
 	LateHold time.Duration
+	// DiskMinFree: a ward reporting less free space than this in its data
+	// folder is disk! (default 64 MB, decimal like the agent's sizes), whatever its own floor says. A
+	// report of 0 bytes free is always disk!: either the disk is full or
+	// the ward cannot read it, and both stop its media sync.
+	DiskMinFree int64
 }
 
 // WithDefaults fills the zero fields.
@@ -140,8 +174,16 @@ func (t Thresholds) WithDefaults() Thresholds {
 	if t.LateHold <= 0 {
 		t.LateHold = 30 * time.Minute
 	}
+	if t.DiskMinFree <= 0 {
+		t.DiskMinFree = DefaultDiskMinFree
+	}
 	return t
 }
+
+// DefaultDiskMinFree is Thresholds.DiskMinFree's default: half the
+// agent's own default floor (storage.min_free, 128 MB), so that a ward
+// at its floor is seen by its own flag first.
+const DefaultDiskMinFree = 64_000_000
 
 // OfflineWindow is how long after its last heartbeat a ward sending every
 // `every` is declared offline.
@@ -222,10 +264,15 @@ func Evaluate(now time.Time, o Observation, th Thresholds) Health {
 	case o.CityOffsetKnown && o.CityOffset.Abs() > th.ClockMaxOffset:
 		ps = append(ps, Problem{ClockBad, fmt.Sprintf("clock off by %+.1f s (the city's reckoning)", o.CityOffset.Seconds())})
 	}
-	if hb.DiskLow {
+	switch {
+	case hb.DiskLow:
 		// The ward's own floor (storage.min_free): its media sync has
 		// stopped, and its alert records live on the reserve.
 		ps = append(ps, Problem{DiskLow, fmt.Sprintf("disk almost full: %.1f MB free; media sync stopped", float64(hb.DiskFree)/1e6)})
+	case hb.DiskFree <= 0:
+		ps = append(ps, Problem{DiskLow, "disk full or unreadable: 0 bytes free"})
+	case hb.DiskFree < th.DiskMinFree:
+		ps = append(ps, Problem{DiskLow, fmt.Sprintf("disk almost full: %.1f MB free (under %.0f MB)", float64(hb.DiskFree)/1e6, float64(th.DiskMinFree)/1e6)})
 	}
 	if s := hb.LastStart; s != nil && time.Duration(s.LateMS)*time.Millisecond > th.LateAfter &&
 		now.Sub(time.UnixMilli(s.Planned)) < th.LateHold {

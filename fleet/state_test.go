@@ -56,6 +56,12 @@ func TestEvaluate(t *testing.T) {
 		{name: "disk under the ward's floor", o: obs(with(func(h *Heartbeat) { playing(h); h.DiskFree, h.DiskLow = 0, true })),
 			now: t0, want: DiskLow, detail: "disk almost full: 0.0 MB free"},
 		{name: "little disk above the floor is fine", o: obs(with(func(h *Heartbeat) { h.DiskFree = 200e6 })), now: t0, want: Idle},
+		{name: "0 bytes free without the ward's flag", o: obs(with(func(h *Heartbeat) { h.DiskFree = 0 })),
+			now: t0, want: DiskLow, detail: "0 bytes free"},
+		{name: "under the city's threshold", o: obs(with(func(h *Heartbeat) { playing(h); h.DiskFree = 10e6 })),
+			now: t0, want: DiskLow, detail: "disk almost full: 10.0 MB free (under 64 MB)"},
+		{name: "live is on air", o: obs(with(func(h *Heartbeat) { h.OnAir = &Playing{Kind: PlayingLive, ID: "live"}; h.LevelDBFS = -12 })),
+			now: t0, want: OnAir},
 		{name: "late start", o: obs(with(func(h *Heartbeat) {
 			playing(h)
 			h.LastStart = &Start{Program: "ban-tin-sang", Planned: t0.Add(-time.Minute).UnixMilli(), LateMS: 7400}
@@ -139,6 +145,21 @@ func TestStateWords(t *testing.T) {
 	}
 	if Silent.Label() != "Im lặng bất thường / silent!" || !Offline.Problem() || OnAir.Problem() || Idle.Problem() {
 		t.Errorf("labels: %q", Silent.Label())
+	}
+	for _, tc := range []struct {
+		s    State
+		kind string
+		want string
+	}{
+		{OnAir, PlayingLive, "Đang phát trực tiếp / live"},
+		{OnAir, PlayingAlert, "Đang phát cảnh báo / alert"},
+		{OnAir, PlayingProgram, "Đang phát / on air"},
+		{Idle, "", "Nghỉ / idle"},
+		{Silent, PlayingLive, "Im lặng bất thường / silent!"},
+	} {
+		if got := tc.s.LabelFor(tc.kind); got != tc.want {
+			t.Errorf("%s with %q: %q, want %q", tc.s, tc.kind, got, tc.want)
+		}
 	}
 	if !(Offline.Severity() > DeviceBad.Severity() && DeviceBad.Severity() > Silent.Severity() && OutOfSync.Severity() > OnAir.Severity()) {
 		t.Error("severity order")

@@ -131,13 +131,18 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 		if h.LastHeartbeat != nil {
 			seen = ago(time.Duration(h.LastHeartbeatAge * float64(time.Second)))
 		}
-		playing := "-"
+		playing, kind := "-", ""
 		if p := h.NowPlaying; p != nil {
+			kind = p.Kind
 			playing = orStr(p.Title, p.ID)
-			if p.Kind == "alert" {
+			switch p.Kind {
+			case fleet.PlayingAlert:
 				playing = "ALERT " + playing
+			case fleet.PlayingLive:
+				playing = "LIVE " + playing
 			}
-			if p.Item != "" {
+			// The city names an item by its title, never by its hash.
+			if _, hash := fleet.HashPrefix(p.Item); p.Item != "" && !hash {
 				playing += " (" + p.Item + ")"
 			}
 		}
@@ -165,7 +170,7 @@ func writeWardsTable(w io.Writer, wards []api.Ward) {
 		if n := natsNote(h.NATS); n != "" {
 			problem = strings.TrimPrefix(problem+"; "+n, "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wd.ID, st.Label(), seen, playing, level, sync, orStr(h.Version, "-"), problem)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wd.ID, st.LabelFor(kind), seen, playing, level, sync, orStr(h.Version, "-"), problem)
 
 	}
 	tw.Flush()

@@ -50,10 +50,6 @@ const results = {
 function drawStatus(s) {
   if (s.timezone) tz = s.timezone;
   $("ward").textContent = "Đài truyền thanh " + (s.ward || "(chưa đặt tên / unnamed)");
-  document.title = (s.ward || "loa") + " — " + (s.healthy ? "TỐT / OK" : "CÓ LỖI / PROBLEMS");
-  const h = $("health");
-  h.textContent = s.healthy ? "TỐT / OK" : "CÓ LỖI / PROBLEMS";
-  h.className = "badge " + (s.healthy ? "ok" : "bad");
   $("clock").textContent = fmt(s.now, { day: "2-digit", month: "2-digit", year: "numeric" }) + " " + hms(s.now) + " (" + tz + ")";
   $("version").textContent = s.version;
 
@@ -65,19 +61,31 @@ function drawStatus(s) {
   for (const p of problems) pl.append(el("li", "", p));
   $("problems-box").hidden = problems.length === 0;
 
-  const now = $("now"), a = s.alert, p = s.now_playing;
+  // Never "OK" next to a listed problem, the page's own included.
+  const ok = s.healthy && problems.length === 0;
+  document.title = (s.ward || "loa") + " — " + (ok ? "TỐT / OK" : "CÓ LỖI / PROBLEMS");
+  const h = $("health");
+  h.textContent = ok ? "TỐT / OK" : "CÓ LỖI / PROBLEMS";
+  h.className = "badge " + (ok ? "ok" : "bad");
+
+  const now = $("now"), a = s.alert, l = s.live, p = s.now_playing;
   const title = $("now-title"), item = $("now-item"), bar = $("now-bar");
   if (a) {
     now.className = "now alert";
     title.textContent = "CẢNH BÁO / ALERT: " + (a.title || a.id);
     item.textContent = "từ / since " + hms(a.start);
     bar.style.width = "100%";
+  } else if (l) {
+    now.className = "now live";
+    title.textContent = "ĐANG PHÁT TRỰC TIẾP / LIVE" + (l.title ? ": " + l.title : "");
+    item.textContent = "từ / since " + hms(l.start) + (p ? " · " + (p.title || p.id) + " (hạ âm / ducked)" : "");
+    bar.style.width = "100%";
   } else if (p) {
     now.className = "now playing";
     title.textContent = p.title || p.id;
     const len = (new Date(p.end) - new Date(p.start)) / 1000;
     const off = p.offset_ns / 1e9;
-    item.textContent = (p.item || "") + " · " + hm(p.start) + "–" + hm(p.end) + " · " + dur(off) + (len > 0 ? " / " + dur(len) : "");
+    item.textContent = (p.item ? p.item + " · " : "") + hm(p.start) + "–" + hm(p.end) + " · " + dur(off) + (len > 0 ? " / " + dur(len) : "");
     bar.style.width = len > 0 ? Math.min(100, (100 * off) / len).toFixed(1) + "%" : "0";
   } else {
     now.className = "now idle";

@@ -137,3 +137,16 @@ type AsRunDay struct {
 	Timezone string     `json:"timezone"`
 	Entries  []AsRunRow `json:"entries"`
 }
+
+// WardBeat is one of a ward's recent heartbeats as the city received it
+// (GET /api/v1/wards/{id}/heartbeats, newest first): when, the state the
+// board judged from it, and what it said.
+type WardBeat struct {
+	At         time.Time   `json:"at"`
+	Seq        uint64      `json:"seq"`
+	State      string      `json:"state"`
+	LevelDBFS  float64     `json:"level_dbfs"`
+	SilentS    float64     `json:"silent_s"`
+	DiskFree   int64       `json:"disk_free"`
+	NowPlaying *NowPlaying `json:"now_playing"`
+}

@@ -61,6 +61,13 @@ type Config struct {
 	// Budgets are what each ward may send over NATS, by kind (Budgets;
 	// nil: no limit).
 	Budgets map[string]Budget
+	// ItemTitle is the library's title of the media item whose sha256
+	// starts with prefix ("" unknown; nil: none), for wards that name what
+	// plays by its hash (cut in their heartbeats).
+	ItemTitle func(prefix string) string
+	// History is how many recent heartbeats are kept per ward in memory
+	// for its page (0: DefaultHistory; negative: none).
+	History int
 }
 
 // Service is the city's fleet board.
@@ -83,6 +90,9 @@ type Service struct {
 	bus       busWatch
 	seen      seenTracker
 	ident     identityCounts
+	titles    titles
+	watch     watchers // watch.go
+	hist      history  // history.go
 }
 
 // New returns the board over store; now is the clock (read at each use,
@@ -239,6 +249,7 @@ func (s *Service) Flush(ctx context.Context) error {
 	if len(cs) == 0 {
 		return nil
 	}
+	s.notify()
 	latest := map[string]int{}
 	var rows []sqlite.WardHealthRow
 	hist := make([]sqlite.WardStateChange, 0, len(cs))
@@ -286,7 +297,13 @@ func nonNilProblems(ps []fleet.Problem) []fleet.Problem {
 // board, which judges the ward's state from it (loa/fleet). It does not
 // count against the ward's budget: TakeHeartbeat does.
 func (s *Service) Heartbeat(ward string, data []byte) error {
-	return s.Board().Observe(ward, data, s.now())
+	now := s.now()
+	if err := s.Board().Observe(ward, data, now); err != nil {
+		return err
+	}
+	s.remember(ward, now)
+	s.notify()
+	return nil
 }
 
 // TakeHeartbeat is the bus's heartbeat intake: one message of ward's out
@@ -326,12 +343,12 @@ func (s *Service) WardHealth(id string) *api.WardHealth {
 	if !ok {
 		return nil
 	}
-	h := healthJSON(v, now)
+	h := s.healthJSON(v, now)
 	h.NATS = s.WardNATS(id)
 	return h
 }
 
-func healthJSON(v fleet.View, now time.Time) *api.WardHealth {
+func (s *Service) healthJSON(v fleet.View, now time.Time) *api.WardHealth {
 	h := &api.WardHealth{State: string(v.Health.State), StateVI: v.Health.State.Vietnamese(), Since: v.Since.UTC(),
 		Problems: []api.WardProblem{}}
 	for _, p := range v.Health.Problems {
@@ -354,7 +371,7 @@ func healthJSON(v fleet.View, now time.Time) *api.WardHealth {
 	lvl := hb.LevelDBFS
 	h.LevelDBFS = &lvl
 	if p := hb.OnAir; p != nil {
-		h.NowPlaying = &api.NowPlaying{Kind: p.Kind, ID: p.ID, Title: p.Title, Item: p.Item}
+		h.NowPlaying = &api.NowPlaying{Kind: p.Kind, ID: p.ID, Title: p.Title, Item: s.itemTitle(p.Item)}
 	}
 	h.Device = &api.WardDevice{OK: hb.Device.OK, Error: hb.Device.Error}
 	h.Clock = &api.WardClock{Source: hb.Clock.Source, Trusted: hb.Clock.Trusted, OffsetMS: hb.Clock.OffsetMS, Detail: hb.Clock.Detail}
@@ -368,8 +385,8 @@ func healthJSON(v fleet.View, now time.Time) *api.WardHealth {
 		h.Sync.Version = hb.Sync.Manifest
 	}
 	h.DiskFree, h.CPUTempC = hb.DiskFree, hb.CPUTemp
-	if s := hb.LastStart; s != nil {
-		h.LastStart = &api.WardStart{Program: s.Program, Planned: time.UnixMilli(s.Planned).UTC(), LateMS: s.LateMS}
+	if st := hb.LastStart; st != nil {
+		h.LastStart = &api.WardStart{Program: st.Program, Planned: time.UnixMilli(st.Planned).UTC(), LateMS: st.LateMS}
 	}
 	n := hb.Counters
 	h.Counters = &api.WardCounts{Starts: n.Starts, LateStarts: n.LateStarts, SilenceS: n.SilenceS, DeviceErrors: n.DeviceErrors, AlertsRejected: n.AlertsRejected}

@@ -57,6 +57,7 @@ type Deps struct {
 	// Reports make proof-of-play reports (reports.go); nil: no page.
 	Reports Reports
 	Preview Previewer
+	Fleet   Fleet
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -72,6 +73,7 @@ type Console struct {
 	assetVersion string
 	logins       loginLimiter
 	previews     previewCache
+	gzipped      gzipAssets // gzip.go
 }
 
 // New parses the templates (a broken template is a start-up error, never
@@ -87,7 +89,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month", "fleet", "fleetward"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -104,6 +106,7 @@ func New(d Deps) (*Console, error) {
 		return nil
 	})
 	c.assetVersion = hex.EncodeToString(h.Sum(nil))[:12]
+	c.gzipped = precompress(staticFS)
 	return c, nil
 }
 
@@ -114,7 +117,7 @@ func (c *Console) Handler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		files.ServeHTTP(w, r)
+		c.gzipped.serve(w, r, files)
 	}))
 	mux.HandleFunc("GET /lang", setLang)
 	mux.HandleFunc("GET /login", c.getLogin)
@@ -159,6 +162,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
 	mux.Handle("GET /schedule/{ward}/month", c.authed(c.getMonth))
 	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
+	mux.Handle("GET /fleet", c.authed(c.getFleet))
+	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
+	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})
@@ -204,7 +210,7 @@ type navItem struct {
 }
 
 // nav lists the pages that exist; a page appears here when it is built.
-var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/alerts", Key: "nav.alerts", Roles: alertRoles}, {Path: "/live", Key: "nav.live", Roles: liveRoles}, {Path: "/reports", Key: "nav.reports", Roles: reportRoles},
+var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.library"}, {Path: "/library/speak", Key: "speak"}, {Path: "/schedule", Key: "nav.programs"}, {Path: "/fleet", Key: "nav.fleet"}, {Path: "/alerts", Key: "nav.alerts", Roles: alertRoles}, {Path: "/live", Key: "nav.live", Roles: liveRoles}, {Path: "/reports", Key: "nav.reports", Roles: reportRoles},
 	{Path: "/users", Key: "nav.users", Admin: true}, {Path: "/audit", Key: "nav.audit", Admin: true}}
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {

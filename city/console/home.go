@@ -39,10 +39,7 @@ func (c *Console) getHome(w http.ResponseWriter, r *http.Request, s *Session) {
 	for _, wd := range wards {
 		row := wardRow{ID: wd.ID, Name: wardName(wd), InSync: wd.InSync, State: T(l, "home.unknown"), Class: "warn"}
 		if h := wd.Health; h != nil {
-			row.State, row.Class = h.State, stateClass(h.State)
-			if l == Vietnamese && h.StateVI != "" {
-				row.State = h.StateVI
-			}
+			row.State, row.Class = shownState(l, h), stateClass(h.State)
 			if np := h.NowPlaying; np != nil {
 				row.Playing = np.Title
 				if row.Playing == "" {

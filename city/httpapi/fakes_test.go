@@ -273,3 +273,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 		Metrics: prometheus.NewRegistry(), Record: a.record, Reports: &fakeReports{},
 	}, a
 }
+
+func (b *fakeBoard) Heartbeats(ward string) []api.WardBeat {
+	return []api.WardBeat{{Seq: 7, State: "on air", LevelDBFS: -14}}
+}

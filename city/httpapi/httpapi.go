@@ -126,6 +126,8 @@ type Board interface {
 	// Flag raises an identity alarm of kind (fleet.Alarm...) on ward.
 	Flag(ward, kind, detail string)
 	AsRunDay(ctx context.Context, ward string, d schedule.Date) (api.AsRunDay, error)
+	// Heartbeats are ward's recent heartbeats, newest first.
+	Heartbeats(ward string) []api.WardBeat
 }
 
 // Alerting sends, cancels and follows alerts and live announcements

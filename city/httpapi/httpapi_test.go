@@ -83,6 +83,7 @@ var routeRoles = []struct {
 	{"GET /api/v1/wards/{id}/asrun", "/api/v1/wards/phuong-1/asrun", "", []string{"admin", "operator", "technician"}},
 	{"GET /api/v1/reports", "/api/v1/reports", "", []string{"admin", "operator", "technician"}},
 	{"GET /api/v1/wards/{id}/preview", "/api/v1/wards/phuong-1/preview?date=2026-05-02&from=05:29&to=05:32", "", []string{"admin", "operator", "technician"}},
+	{"GET /api/v1/wards/{id}/heartbeats", "/api/v1/wards/phuong-1/heartbeats", "", []string{"admin", "operator", "technician"}},
 	{"GET /metrics", "/metrics", "", []string{"admin", "operator", "technician", "alerter"}},
 	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter", "approver"}},
 	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "approver", "operator", "technician"}},

@@ -54,6 +54,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET /api/v1/wards/{id}/asrun", s.getAsRun, "admin", "operator", "technician")
 	h("GET /api/v1/reports", s.getReport, "admin", "operator", "technician")
 	h("GET /api/v1/wards/{id}/preview", s.getPreview, "admin", "operator", "technician")
+	h("GET /api/v1/wards/{id}/heartbeats", s.getHeartbeats, "admin", "operator", "technician")
 	h("GET /metrics", s.getMetrics, "admin", "operator", "technician", "alerter")
 
 	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter", "approver")
