@@ -1,6 +1,7 @@
 package player
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -355,3 +356,22 @@ func (s *silentLive) Stream(dst [][2]float64) (int, bool) {
 }
 
 func (s *silentLive) Close() error { s.closed = true; return nil }
+
+// failingLive is a live voice whose source fails (silence, and Err) from
+// its failAt-th frame on, as a relay does when the city is gone.
+type failingLive struct {
+	silentLive
+	frames, failAt int64
+}
+
+func (s *failingLive) Stream(dst [][2]float64) (int, bool) {
+	s.frames += int64(len(dst))
+	return s.silentLive.Stream(dst)
+}
+
+func (s *failingLive) Err() error {
+	if s.frames > s.failAt {
+		return errors.New("stream: connection refused")
+	}
+	return nil
+}

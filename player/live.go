@@ -33,9 +33,20 @@ type Live struct {
 
 type liveState struct {
 	Live
-	clip    *clip
-	started time.Time
+	clip     *clip
+	started  time.Time
+	streamer *liveStreamer
 }
+
+// LiveDeadAfter ends a live announcement whose source has failed for this
+// long without recovering (the city or the official's phone gone, a relay
+// that cannot reconnect): the program comes back instead of staying
+// lowered or muted under silence until the announcement expires.
+const LiveDeadAfter = 15 * time.Second
+
+// failingSource is a live source that can say it is failing (the stream
+// relay and the line-in capture: their Err is nil while they play).
+type failingSource interface{ Err() error }
 
 // StartLive puts a live voice on air at once. A second live announcement
 // replaces the first.
@@ -52,7 +63,8 @@ func (p *Player) StartLive(l Live) {
 		}
 		ramp := int(p.frames(l.Ramp))
 		c := &clip{id: p.newID(), kind: "live", bus: audio.BusLive, cur: -1, startFrame: p.earliest(), mutes: l.Exclusive}
-		clip := audio.Clip{ID: c.id, Bus: audio.BusLive, Start: c.startFrame, Source: liveStreamer{l.Source}, FadeIn: ramp,
+		ls := &liveStreamer{src: l.Source, deadAfter: p.frames(LiveDeadAfter)}
+		clip := audio.Clip{ID: c.id, Bus: audio.BusLive, Start: c.startFrame, Source: ls, FadeIn: ramp,
 			DuckDB: l.DuckDB, Mute: l.Exclusive, DuckRamp: ramp}
 		if err := p.eng.Play(clip); err != nil {
 			p.log.Error("audio engine refused the live voice", "live", l.ID, "err", err)
@@ -60,7 +72,7 @@ func (p *Player) StartLive(l Live) {
 			return
 		}
 		p.clips[c.id] = c
-		p.live = &liveState{Live: l, clip: c}
+		p.live = &liveState{Live: l, clip: c, streamer: ls}
 		c.live = p.live
 		mode := fmt.Sprintf("duck %.0f dB", l.DuckDB)
 		if l.Exclusive {
@@ -102,6 +114,11 @@ func (p *Player) liveEnded(c *clip, l *liveState, end time.Time) {
 	if l.Exclusive {
 		mode = "exclusive"
 	}
+	if l.streamer != nil && l.streamer.dead != nil {
+		result = "failed"
+		mode += fmt.Sprintf("; nguồn hỏng %s / source failed for %s: %v", LiveDeadAfter, LiveDeadAfter, l.streamer.dead)
+		p.log.Warn("live announcement ended: its source failed", "live", l.ID, "for", LiveDeadAfter, "err", l.streamer.dead)
+	}
 	p.record(AsRun{Kind: "live", Program: l.ID, Title: l.Title, Planned: started, Actual: started, End: end, Result: result, Note: mode})
 	if l.Report != nil {
 		l.Report(l.ID, "finished", end)
@@ -109,17 +126,35 @@ func (p *Player) liveEnded(c *clip, l *liveState, end time.Time) {
 }
 
 // liveStreamer lets the engine read the live source and close it when the
-// clip ends.
-type liveStreamer struct{ src LiveSource }
+// clip ends. It ends the voice when the source has been failing for
+// deadAfter frames in a row (counted on the engine's own clock, so
+// virtual time ends it the same).
+type liveStreamer struct {
+	src       LiveSource
+	deadAfter int64
+	failing   int64
+	dead      error // why it was ended, once it was
+}
 
-func (s liveStreamer) Stream(dst [][2]float64) (int, bool) {
+func (s *liveStreamer) Stream(dst [][2]float64) (int, bool) {
 	n, ok := s.src.Stream(dst)
 	if !ok {
 		return n, false
+	}
+	if f, can := s.src.(failingSource); can {
+		if err := f.Err(); err != nil {
+			s.failing += int64(len(dst))
+			if s.failing >= s.deadAfter {
+				s.dead = err
+				return 0, false
+			}
+		} else {
+			s.failing = 0
+		}
 	}
 	clear(dst[n:])
 	return len(dst), true
 }
 
-func (s liveStreamer) Err() error   { return nil }
-func (s liveStreamer) Close() error { return s.src.Close() }
+func (s *liveStreamer) Err() error   { return nil }
+func (s *liveStreamer) Close() error { return s.src.Close() }

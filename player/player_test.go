@@ -310,3 +310,45 @@ func TestLiveDucksTheProgram(t *testing.T) {
 		t.Errorf("live reports %q", reports)
 	}
 }
+
+// A live voice whose source fails (the city or the official's phone gone)
+// ends after LiveDeadAfter, with a failed as-run row, and the program comes
+// back at its level instead of staying muted under silence until the
+// announcement expires.
+func TestLiveEndsWhenItsSourceFails(t *testing.T) {
+	r := newRig(t, Config{}, wallTime(t, "2026-11-26 05:59:59"), map[string]time.Duration{"nhac": 40 * time.Second},
+		"programs:\n  - id: nhac\n    cron: \"0 6 * * *\"\n    items: [nhac]\n")
+	voice := &failingLive{failAt: r.frames(2 * time.Second)}
+	on := wallTime(t, "2026-11-26 06:00:03")
+	started := false
+	var liveOn int64
+	r.before = func(now time.Time) {
+		if !started && !now.Before(on) {
+			started, liveOn = true, r.pos()
+			r.pl.StartLive(Live{ID: "loa-xa", Source: voice, Exclusive: true})
+		}
+	}
+	r.run(30 * time.Second)
+	r.finish()
+	r.logAsRun()
+
+	live := r.rows("loa-xa")
+	if len(live) != 1 || live[0].Result != "failed" || !strings.Contains(live[0].Note, "source failed for 15s") {
+		t.Fatalf("live as-run %+v, want one failed row", live)
+	}
+	// It ends LiveDeadAfter after the source began to fail, give or take
+	// the engine's read-ahead of the source (a few blocks).
+	end := r.frameOf(live[0].End)
+	want := liveOn + r.frames(2*time.Second) + r.frames(LiveDeadAfter)
+	if d := end - want; d < -r.frames(200*time.Millisecond) || d > r.frames(200*time.Millisecond) {
+		t.Errorf("live ended at frame %d, want %d ± 200 ms", end, want)
+	}
+	// The program, muted under it, plays again at its level after the
+	// ramp, to the end of the run.
+	progStart := r.frames(time.Second)
+	back := end + r.frames(time.Second)
+	r.expectPlays("nhac", back, back-progStart, r.pos()-back)
+	if !voice.closed {
+		t.Error("the failed source was not closed")
+	}
+}
