@@ -17,6 +17,7 @@ import (
 	"loa/city/api"
 	"loa/city/library"
 	"loa/city/programs"
+	"loa/internal/cmdkit"
 	"loa/schedule"
 	"loa/signing"
 )
@@ -102,6 +103,21 @@ type fakeLibrary struct {
 
 func (f fakeLibrary) Media(ctx context.Context) ([]api.Media, error) { return []api.Media{}, nil }
 func (f fakeLibrary) CheckSize(n int64) error                        { return nil }
+func (f fakeLibrary) Retitle(ctx context.Context, key, title string) error {
+	if f.err != nil {
+		return f.err
+	}
+	if title == "" {
+		return cmdkit.BadInput("tiêu đề: cần 1 đến 200 ký tự / title: want 1 to 200 characters")
+	}
+	return nil
+}
+func (f fakeLibrary) Delete(ctx context.Context, key string) error {
+	if key == strings.Repeat("c", 64) {
+		return &library.InUseError{Key: key, Uses: []string{"ward:phuong-1 tin-sang"}}
+	}
+	return f.err
+}
 
 func (f fakeLibrary) Ingest(ctx context.Context, body io.Reader, up library.UploadInfo) (api.Media, bool, error) {
 	return api.Media{Title: up.Title}, true, f.err

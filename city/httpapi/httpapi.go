@@ -87,6 +87,10 @@ type Library interface {
 	DeleteUpload(ctx context.Context, id string, who library.Caller) error
 	// OpenFile opens the media file key (os.ErrNotExist: none).
 	OpenFile(key string) (*os.File, error)
+	// Retitle changes an item's title; Delete removes an item unless
+	// something uses it (*library.InUseError).
+	Retitle(ctx context.Context, key, title string) error
+	Delete(ctx context.Context, key string) error
 	// WardMayFetch reports whether ward may download media key: it is in
 	// the ward's manifest or in an alert for it.
 	WardMayFetch(ctx context.Context, ward, key string) (bool, error)

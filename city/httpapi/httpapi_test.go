@@ -68,6 +68,8 @@ var routeRoles = []struct {
 	{"HEAD /api/v1/media/{sha256}", "/api/v1/media/" + mediaKey, "", []string{"ward", "admin", "operator"}},
 	{"GET /api/v1/media", "/api/v1/media", "", []string{"admin", "operator"}},
 	{"POST /api/v1/media", "/api/v1/media?name=a", "ID3", []string{"admin", "operator"}},
+	{"PATCH /api/v1/media/{sha256}", "/api/v1/media/" + strings.Repeat("a", 64), `{"title":"Bản tin"}`, []string{"admin", "operator"}},
+	{"DELETE /api/v1/media/{sha256}", "/api/v1/media/" + strings.Repeat("a", 64), "", []string{"admin", "operator"}},
 	{"POST /api/v1/uploads", "/api/v1/uploads?name=a&size=10", "", []string{"admin", "operator"}},
 	{"GET /api/v1/uploads/{id}", "/api/v1/uploads/up1", "", []string{"admin", "operator"}},
 	{"PATCH /api/v1/uploads/{id}", "/api/v1/uploads/up1", "abc", []string{"admin", "operator"}},

@@ -37,6 +37,8 @@ func (s *Server) Handler() http.Handler {
 
 	h("GET /api/v1/media", s.listMedia, "admin", "operator")
 	h("POST /api/v1/media", s.postMedia, "admin", "operator")
+	h("PATCH /api/v1/media/{sha256}", s.patchMedia, "admin", "operator")
+	h("DELETE /api/v1/media/{sha256}", s.deleteMedia, "admin", "operator")
 	h("POST /api/v1/uploads", s.postUpload, "admin", "operator")
 	h("GET /api/v1/uploads/{id}", s.getUpload, "admin", "operator")
 	h("PATCH /api/v1/uploads/{id}", s.patchUpload, "admin", "operator")
@@ -181,7 +183,8 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, p principal, fn
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	fn(sw, r, p)
-	if sw.status >= 400 || r.Method == http.MethodPatch && sw.status != http.StatusCreated {
+	// An upload's PATCHes are recorded once, by the one that completes it.
+	if sw.status >= 400 || r.Pattern == "PATCH /api/v1/uploads/{id}" && sw.status != http.StatusCreated {
 		return
 	}
 	if p.ward != "" && !strings.HasPrefix(r.URL.Path, "/api/v1/ward/") {
