@@ -145,7 +145,9 @@ func (l apiLibrary) Retitle(ctx context.Context, key, title string) error {
 	return l.c.Library.Retitle(ctx, key, title)
 }
 
-func (l apiLibrary) Delete(ctx context.Context, key string) error { return l.c.Library.Delete(ctx, key) }
+func (l apiLibrary) Delete(ctx context.Context, key string) error {
+	return l.c.Library.Delete(ctx, key)
+}
 
 func (l apiLibrary) WardMayFetch(ctx context.Context, ward, key string) (bool, error) {
 	return l.c.wardMayFetch(ctx, ward, key)
