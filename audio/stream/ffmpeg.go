@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -205,6 +206,7 @@ func (s *Source) playPCM(ctx context.Context, pcm io.Reader, log *ffmpegLog, bou
 		if n > 0 {
 			if !played {
 				played = true
+				log.playing.Store(true)
 				s.setCodec(log.codec())
 				s.recovered()
 				if s.everPlayed.Swap(true) {
@@ -236,6 +238,9 @@ type ffmpegLog struct {
 	desc   string
 	last   string
 	sawOut bool
+	// playing: the audio came before ffmpeg's report named the codec
+	// (stderr and stdout race); the report then names it.
+	playing atomic.Bool
 }
 
 func (l *ffmpegLog) read(r io.Reader) {
@@ -246,6 +251,7 @@ func (l *ffmpegLog) read(r io.Reader) {
 			continue
 		}
 		l.s.log.Debug("ffmpeg", "msg", line)
+		named := ""
 		l.mu.Lock()
 		switch {
 		case strings.HasPrefix(line, "Output #"):
@@ -258,6 +264,9 @@ func (l *ffmpegLog) read(r io.Reader) {
 				d = d[:i]
 			}
 			l.desc = d
+			if l.playing.Load() {
+				named = d + " (ffmpeg)"
+			}
 		case strings.HasPrefix(line, "Opening '"), strings.HasPrefix(line, "Stream #"),
 			strings.HasPrefix(line, "Input #"), strings.HasPrefix(line, "Duration:"),
 			strings.HasPrefix(line, "Stream mapping"), strings.HasPrefix(line, "Press ["):
@@ -265,6 +274,9 @@ func (l *ffmpegLog) read(r io.Reader) {
 			l.last = line
 		}
 		l.mu.Unlock()
+		if named != "" {
+			l.s.setCodec(named)
+		}
 	}
 }
 
