@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -368,56 +367,6 @@ func TestConsolePagesOn3G(t *testing.T) {
 	consoleLogin(t, ctx, c.url, "admin-3g", password)
 	changeOneTimePassword(t, ctx, password, "mạng 3G chậm lắm")
 
-	var mu sync.Mutex
-	var bytes float64
-	if err := chromedp.Listen(ctx, func(ev any) {
-		var n float64
-		switch e := ev.(type) {
-		case *network.EventLoadingFinished:
-			n = e.EncodedDataLength
-		case network.EventLoadingFinished:
-			n = e.EncodedDataLength
-		}
-		mu.Lock()
-		bytes += n
-		mu.Unlock()
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		MatchedNetworkConditions: []*network.Conditions{{Latency: 150, DownloadThroughput: 1.6e6 / 8, UploadThroughput: 750e3 / 8}}}); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		Page   string  `json:"page"`
-		KB     float64 `json:"kb"`
-		Usable float64 `json:"usable_s"`
-	}
-	var results []result
-	for _, page := range []string{"/", "/library", "/library/speak", "/schedule/phuong-1", "/schedule/phuong-1/program", "/live", "/fleet", "/fleet/phuong-1", "/users", "/audit", "/password", "/login?x=1"} {
-		mu.Lock()
-		bytes = 0
-		mu.Unlock()
-		browse(t, ctx, "load "+page, chromedp.Navigate(c.url+page), chromedp.WaitReady(chromedp.CSS("main")))
-		usable := eval[float64](t, ctx, `(() => { const n = performance.getEntriesByType('navigation')[0]; return n.domContentLoadedEventEnd / 1000; })()`)
-		mu.Lock()
-		r := result{Page: page, KB: bytes / 1000, Usable: usable}
-		mu.Unlock()
-		results = append(results, r)
-		t.Logf("%-28s %6.1f KB  usable in %.2f s", page, r.KB, r.Usable)
-		if r.KB < 1 || r.Usable <= 0 {
-			t.Fatalf("%s: %.1f KB in %.2f s: the measurement saw nothing", page, r.KB, r.Usable)
-		}
-		if r.KB > 150 || r.Usable > 2 {
-			t.Errorf("%s: %.1f KB, usable in %.2f s on 3G (want ≤ 150 KB, ≤ 2 s)", page, r.KB, r.Usable)
-		}
-	}
-	out, _ := json.MarshalIndent(results, "", "  ")
-	os.WriteFile(filepath.Join(artifactDir(t), "console-3g.json"), out, 0o644)
+	measureOn3G(t, ctx, c.url, "console-3g.json", "/", "/library", "/library/speak", "/schedule/phuong-1", "/schedule/phuong-1/program",
+		"/schedule/phuong-1/month", "/alerts", "/alerts/new", "/live", "/reports", "/fleet", "/fleet/phuong-1", "/users", "/audit", "/password", "/login?x=1")
 }
