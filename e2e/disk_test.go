@@ -158,7 +158,9 @@ func TestAlertOnAFullDisk(t *testing.T) {
 }
 
 func alertOnAFullDisk(t *testing.T, reserve int64) {
-	c := newAlertCity(t, "", "phuong-1")
+	// The ward's disk is 40 MB here: the city's "nearly full" line is put
+	// at the ward's own min_free (8 MB), not the default 64 MB of an SD card.
+	c := newAlertCity(t, "fleet:\n  disk_min_free_mb: 8\n", "phuong-1")
 	c.agentExtra = fmt.Sprintf("fleet:\n  heartbeat: 1s\nstorage:\n  reserve: %d\n  min_free: 8MB\n", reserve)
 	data := filepath.Join(c.dir, "phuong-1", "data")
 	t.Logf("the ward's data folder is on a 40 MB %s", smallFilesystem(t, data, 40))
