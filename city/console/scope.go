@@ -28,9 +28,10 @@ func scopedWards(s *Session, wards []api.Ward) []api.Ward {
 	return accounts.Filter(s.Scope, wards, placeOf)
 }
 
-// allowsTarget reports whether the session's scope covers a program
-// target ("all", "group:G", "ward:ID").
-func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool {
+// inScope asks the session's scope one question about the ward
+// registry; a city-wide session is always in, and a registry that cannot
+// be read keeps a scoped one out.
+func (c *Console) inScope(r *http.Request, s *Session, ask func(accounts.Scope, []accounts.Place) bool) bool {
 	if s.Scope.CityWide() {
 		return true
 	}
@@ -39,39 +40,29 @@ func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool 
 		c.deps.Log.Error("console scope", "user", s.User, "err", err)
 		return false
 	}
-	return s.Scope.AllowsTarget(target, placesOf(wards))
+	return ask(s.Scope, placesOf(wards))
+}
+
+// allowsTarget reports whether the session's scope covers a program
+// target ("all", "group:G", "ward:ID").
+func (c *Console) allowsTarget(r *http.Request, s *Session, target string) bool {
+	return c.inScope(r, s, func(sc accounts.Scope, p []accounts.Place) bool { return sc.AllowsTarget(target, p) })
 }
 
 // allowsTargets reports whether the session's scope covers every target
 // of a comma-separated list (an alert's or a live announcement's "to").
 func (c *Console) allowsTargets(r *http.Request, s *Session, list string) bool {
-	if s.Scope.CityWide() {
-		return true
-	}
-	wards, err := c.deps.Schedules.Wards(r.Context())
-	if err != nil {
-		c.deps.Log.Error("console scope", "user", s.User, "err", err)
-		return false
-	}
-	return s.Scope.AllowsTargets(list, placesOf(wards))
+	return c.inScope(r, s, func(sc accounts.Scope, p []accounts.Place) bool { return sc.AllowsTargets(list, p) })
 }
 
 // targetsOK says whether the session's scope covers an alert's targets:
 // to see it, they reach one of her wards; to change it (approve, refuse,
 // cancel, correct), every target is hers.
 func (c *Console) targetsOK(r *http.Request, s *Session, targets string, change bool) bool {
-	if s.Scope.CityWide() {
-		return true
-	}
-	wards, err := c.deps.Schedules.Wards(r.Context())
-	if err != nil {
-		c.deps.Log.Error("console scope", "user", s.User, "err", err)
-		return false
-	}
 	if change {
-		return s.Scope.AllowsTargets(targets, placesOf(wards))
+		return c.allowsTargets(r, s, targets)
 	}
-	return s.Scope.Reaches(targets, placesOf(wards))
+	return c.inScope(r, s, func(sc accounts.Scope, p []accounts.Place) bool { return sc.Reaches(targets, p) })
 }
 
 // outOfScope answers a page or a change outside the session's scope.
