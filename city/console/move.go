@@ -58,19 +58,7 @@ func (c *Console) postMove(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	f.fromSpec(moved)
-	newBody, err := schedule.SetProgram(body, moved)
-	if err == nil {
-		err = c.deps.Schedules.PutProgramFile(r.Context(), target, file, newBody, s.User)
-	}
-	var list schedule.ErrorList
-	switch {
-	case errors.As(err, &list):
-		f.placeErrors(l, list)
-		c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
-		return
-	case err != nil:
-		f.General = append(f.General, err.Error())
-		c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
+	if !c.saveProgram(w, r, s, ward, f, file, body, moved) {
 		return
 	}
 	monday := to

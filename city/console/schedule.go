@@ -429,25 +429,32 @@ func (c *Console) postProgram(w http.ResponseWriter, r *http.Request, s *Session
 	if !f.Editing {
 		spec.ID = uniqueID(body, slug(f.Title))
 	}
-	newBody, err := schedule.SetProgram(body, spec)
-	if err != nil {
-		f.General = append(f.General, err.Error())
-		c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
-		return
-	}
-	err = c.deps.Schedules.PutProgramFile(r.Context(), f.Target, file, newBody, s.User)
-	var list schedule.ErrorList
-	switch {
-	case errors.As(err, &list):
-		f.placeErrors(l, list)
-		c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
-		return
-	case err != nil:
-		f.General = append(f.General, err.Error())
-		c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
+	if !c.saveProgram(w, r, s, ward, f, file, body, spec) {
 		return
 	}
 	http.Redirect(w, r, "/schedule/"+url.PathEscape(ward.ID)+"?saved="+url.QueryEscape(spec.ID), http.StatusSeeOther)
+}
+
+// saveProgram sets spec in the program file body of f.Target and saves
+// it through the programs service, with the same checks as a loaded file;
+// a problem is shown beside its field on the form, nothing saved. It
+// reports whether the file was saved (false: it has answered).
+func (c *Console) saveProgram(w http.ResponseWriter, r *http.Request, s *Session, ward api.Ward, f programForm, file string, body []byte, spec schedule.ProgramSpec) bool {
+	newBody, err := schedule.SetProgram(body, spec)
+	if err == nil {
+		err = c.deps.Schedules.PutProgramFile(r.Context(), f.Target, file, newBody, s.User)
+	}
+	var list schedule.ErrorList
+	switch {
+	case errors.As(err, &list):
+		f.placeErrors(langOf(r), list)
+	case err != nil:
+		f.General = append(f.General, err.Error())
+	default:
+		return true
+	}
+	c.showProgramForm(w, r, s, http.StatusBadRequest, ward, f)
+	return false
 }
 
 // spec checks the form's fields (in the reader's language, beside each
