@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"loa/city/alerting"
 	"loa/city/api"
@@ -23,14 +22,9 @@ type AlertApprovals interface {
 }
 
 func (s *Server) listAlertRequests(w http.ResponseWriter, r *http.Request, p principal) {
-	limit := 50
-	if q := r.URL.Query().Get("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit: cần từ 1 đến 1000 / want 1-1000")
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r, 50)
+	if !ok {
+		return
 	}
 	pending := r.URL.Query().Get("state") == "pending"
 	res, err := s.d.Approvals.Requests(r.Context(), limit, pending)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"loa/alert"
@@ -106,14 +105,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p principal) {
-	limit := 50
-	if q := r.URL.Query().Get("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit: want 1-1000")
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r, 50)
+	if !ok {
+		return
 	}
 	res, err := s.d.Alerting.List(r.Context(), limit)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,14 +107,9 @@ func (s *Server) listCAP(w http.ResponseWriter, r *http.Request, p principal) {
 		writeError(w, http.StatusServiceUnavailable, "CAP is not available")
 		return
 	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit %q: want 1-1000", v)
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r, 100)
+	if !ok {
+		return
 	}
 	list, err := s.d.CAP.Messages(r.Context(), limit)
 	if err != nil {

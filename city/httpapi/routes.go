@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"loa/city/accounts"
@@ -286,4 +287,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// queryLimit reads a list's ?limit= (1 to 1000, def when absent); false
+// when it has answered 400.
+func queryLimit(w http.ResponseWriter, r *http.Request, def int) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, "limit %q: cần từ 1 đến 1000 / want 1-1000", v)
+		return 0, false
+	}
+	return n, true
 }
