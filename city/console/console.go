@@ -162,6 +162,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
 	mux.Handle("GET /schedule/{ward}/month", c.authed(c.getMonth))
 	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
+	mux.Handle("GET /schedule/{ward}/preview.mp3", c.authed(c.getPreviewAudio))
 	mux.Handle("GET /fleet", c.authed(c.getFleet))
 	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
 	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
