@@ -322,7 +322,7 @@ func (c *Console) record(r *http.Request, actor, action, target, detail string) 
 // that name what changed, never a password or token.
 func formDetail(r *http.Request) string {
 	var parts []string
-	for _, k := range []string{"action", "target", "id", "name", "title", "role"} {
+	for _, k := range []string{"action", "target", "id", "from", "name", "title", "role"} {
 		if v := r.PostFormValue(k); v != "" {
 			if len(v) > 80 {
 				v = v[:80] + "…"
