@@ -79,5 +79,10 @@ func TestConsoleLibraryRename(t *testing.T) {
 	}
 	os.WriteFile(prog, []byte("programs:\n  - id: ban-tin-sang\n    title: Bản tin sáng\n    cron: \"30 5 * * 1-6\"\n    items: [nhac-hieu-2026.wav, ban-tin.wav]\n"), 0o644)
 	run(t, ctl, "loactl", "program", "load", prog, "--ward", "phuong-1")
+	// The edit forms open: a labelled field per name.
+	eval[bool](t, ctx, `document.querySelectorAll('details.edit').forEach(d => d.open = true), true`)
+	if n := eval[int](t, ctx, `[...document.querySelectorAll('form.rename input[name=name]')].filter(i => i.labels.length === 1).length`); n != 3 {
+		t.Fatalf("%d labelled name fields, want 3", n)
+	}
 	screenshots(t, ctx, "library-renamed")
 }
