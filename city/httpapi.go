@@ -145,6 +145,10 @@ func (l apiLibrary) Retitle(ctx context.Context, key, title string) error {
 	return l.c.Library.Retitle(ctx, key, title)
 }
 
+func (l apiLibrary) Rename(ctx context.Context, key, from, to string) error {
+	return l.c.Library.Rename(ctx, key, from, to)
+}
+
 func (l apiLibrary) Delete(ctx context.Context, key string) error {
 	return l.c.Library.Delete(ctx, key)
 }

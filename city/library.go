@@ -36,7 +36,7 @@ const (
 
 // libraryConfig is the part of cfg the media library runs on.
 func libraryConfig(cfg Config) library.Config {
-	return library.Config{FFmpeg: cfg.Ingest.FFmpeg, FFprobe: cfg.Ingest.FFprobe, Espeak: cfg.Alerts.Espeak, Abbreviations: cfg.Speech.Abbreviations,
+	return library.Config{FFmpeg: cfg.Ingest.FFmpeg, FFprobe: cfg.Ingest.FFprobe, Espeak: cfg.Alerts.Espeak, Chime: cfg.Alerts.Chime, Abbreviations: cfg.Speech.Abbreviations,
 		Workers: cfg.Ingest.Workers, MaxUploadMB: cfg.Ingest.MaxUploadMB,
 		Timeout: time.Duration(cfg.Ingest.Timeout), UploadExpiry: time.Duration(cfg.Ingest.UploadExpiry),
 		// The media store's tmp folder (mediastore.New(cfg.Data)).
@@ -54,6 +54,16 @@ func (l libraryDB) SetMediaTitle(ctx context.Context, key, title string) error {
 	return l.db.Update(ctx, func(tx sqlite.CityTx) error { return tx.SetMediaTitle(ctx, key, title) })
 }
 
+// RenameMedia makes libraryDB the library's Renamer: the check of the
+// program files and the rename in one transaction.
+func (l libraryDB) RenameMedia(ctx context.Context, key, from, to string) (uses []string, err error) {
+	err = l.db.Update(ctx, func(tx sqlite.CityTx) error {
+		uses, err = tx.RenameMedia(ctx, key, from, to)
+		return err
+	})
+	return uses, err
+}
+
 func (l libraryDB) DeleteMedia(ctx context.Context, key string) (uses []string, err error) {
 	err = l.db.Update(ctx, func(tx sqlite.CityTx) error {
 		uses, err = tx.DeleteMedia(ctx, key, l.db.Now())
@@ -65,7 +75,10 @@ func (l libraryDB) DeleteMedia(ctx context.Context, key string) (uses []string, 
 // libraryDB is the library's rows in the city's database.
 type libraryDB struct{ db *sqlite.CityDB }
 
-var _ library.DB = libraryDB{}
+var (
+	_ library.DB      = libraryDB{}
+	_ library.Renamer = libraryDB{}
+)
 
 func (l libraryDB) Media(ctx context.Context, sha string) (sqlite.CityMedia, error) {
 	return l.db.Read().Media(ctx, sha)

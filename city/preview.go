@@ -15,7 +15,9 @@ var PreviewRenderer preview.Renderer
 // renders.
 func (c *City) newPreview() *preview.Service {
 	if c.preview == nil {
-		c.preview = &preview.Service{Render: PreviewRenderer, Wards: c.Programs, MediaPath: c.Store.Path, Location: c.loc, Log: c.Log}
+		c.preview = &preview.Service{Render: PreviewRenderer, Wards: c.Programs, MediaPath: c.Store.Path, Location: c.loc, Log: c.Log,
+			// The library's ffmpeg (ingest.ffmpeg) encodes the browser's MP3.
+			FFmpeg: c.Config.Ingest.FFmpeg}
 	}
 	return c.preview
 }

@@ -170,6 +170,10 @@ func (l consoleLibrary) Retitle(ctx context.Context, key, title string) error {
 	return l.c.Library.Retitle(ctx, key, title)
 }
 
+func (l consoleLibrary) Rename(ctx context.Context, key, from, to string) error {
+	return l.c.Library.Rename(ctx, key, from, to)
+}
+
 func (l consoleLibrary) Delete(ctx context.Context, key string) error {
 	return l.c.Library.Delete(ctx, key)
 }

@@ -20,7 +20,8 @@ import (
 
 // The schedule's preview, month and moving a block, in a real Chromium
 // against a real loa-city: the preview renders a known program where it
-// plays and silence elsewhere (the served WAV decoded here), its timeline
+// plays and silence elsewhere (the API's WAV decoded here; the page plays
+// the same window's MP3, byte for byte the API's), its timeline
 // names the item; a block dragged to another day and hour is saved at the
 // time it was dropped on.
 func TestConsoleSchedulePreviewMonthAndMove(t *testing.T) {
@@ -66,13 +67,27 @@ func TestConsoleSchedulePreviewMonthAndMove(t *testing.T) {
 	if s := pageText(t, ctx, "ol.timeline"); !strings.Contains(s, "05:30:00") || !strings.Contains(s, "Bản tin sáng") || !strings.Contains(s, "ban-tin.wav") {
 		t.Fatalf("timeline: %q", s)
 	}
-	// The audio the page plays, fetched by the page, and the same window
-	// through the JSON API: the same bytes, decoded here.
+	// The audio the page plays is an MP3, fetched by the page: the same
+	// bytes as the window's MP3 through the JSON API.
+	src := eval[string](t, ctx, `document.querySelector('audio#preview').src`)
+	if !strings.Contains(src, "/preview.mp3?") {
+		t.Fatalf("the page plays %s, want the MP3", src)
+	}
 	pageSum := eval[string](t, ctx, `fetch(document.querySelector('audio#preview').src).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b)).then(h => Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, '0')).join(''))`,
 		chromedp.EvalAwaitPromise)
+	mp3 := getBytesWithToken(t, c.url+"/api/v1/wards/phuong-1/preview?date="+day+"&from=05:29&to=05:32&format=mp3", token)
+	if sum := sha256.Sum256(mp3); hex.EncodeToString(sum[:]) != pageSum {
+		t.Fatalf("the page's audio (%s) differs from the API's MP3 (%x)", pageSum, sum)
+	}
+	// The browser decodes it: the whole window, 3 minutes.
+	if d := eval[float64](t, ctx, `fetch(document.querySelector('audio#preview').src).then(r => r.arrayBuffer()).then(b => new AudioContext().decodeAudioData(b)).then(a => a.duration)`,
+		chromedp.EvalAwaitPromise); d < 179 || d > 181 {
+		t.Fatalf("the page's MP3 decodes to %.1f s, want 180", d)
+	}
+	// The renderer's own samples, decoded here: the WAV of the same window.
 	wav := getBytesWithToken(t, c.url+"/api/v1/wards/phuong-1/preview?date="+day+"&from=05:29&to=05:32&format=wav", token)
-	if sum := sha256.Sum256(wav); hex.EncodeToString(sum[:]) != pageSum {
-		t.Fatalf("the page's audio (%s) differs from the API's (%x)", pageSum, sum)
+	if len(mp3)*5 > len(wav) {
+		t.Fatalf("mp3 %d bytes, wav %d: the MP3 is not smaller", len(mp3), len(wav))
 	}
 	rate := int(binary.LittleEndian.Uint32(wav[24:]))
 	if binary.LittleEndian.Uint16(wav[22:]) != 1 || len(wav) != 44+180*rate*2 {

@@ -17,6 +17,10 @@ type Preview struct {
 	Peaks []float64 `json:"peaks"`
 	// WAV is the audio itself (not in the JSON: fetched as audio/wav).
 	WAV []byte `json:"-"`
+	// MP3 is the same audio as MP3 (mono, preview.MP3Bitrate) for a
+	// browser on a phone (not in the JSON: fetched as audio/mpeg); nil
+	// when the city has no ffmpeg for it.
+	MP3 []byte `json:"-"`
 }
 
 // PreviewItem is one item of the window's as-run.

@@ -162,6 +162,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/program/move", c.authed(c.postMove))
 	mux.Handle("GET /schedule/{ward}/month", c.authed(c.getMonth))
 	mux.Handle("GET /schedule/{ward}/preview.wav", c.authed(c.getPreviewAudio))
+	mux.Handle("GET /schedule/{ward}/preview.mp3", c.authed(c.getPreviewAudio))
 	mux.Handle("GET /fleet", c.authed(c.getFleet))
 	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
 	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
@@ -321,7 +322,7 @@ func (c *Console) record(r *http.Request, actor, action, target, detail string) 
 // that name what changed, never a password or token.
 func formDetail(r *http.Request) string {
 	var parts []string
-	for _, k := range []string{"action", "target", "id", "name", "title", "role"} {
+	for _, k := range []string{"action", "target", "id", "from", "name", "title", "role"} {
 		if v := r.PostFormValue(k); v != "" {
 			if len(v) > 80 {
 				v = v[:80] + "…"

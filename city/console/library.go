@@ -28,6 +28,9 @@ type Library interface {
 	Retitle(ctx context.Context, sha256, title string) error
 	// Delete removes an item, or says what still uses it.
 	Delete(ctx context.Context, sha256 string) error
+	// Rename gives one of an item's names another, or says which program
+	// files still refer to it.
+	Rename(ctx context.Context, sha256, from, to string) error
 }
 
 // mediaRow is one item as the library page shows it.
@@ -179,8 +182,9 @@ func (c *Console) postLibraryUpload(w http.ResponseWriter, r *http.Request, s *S
 	c.showLibrary(w, r, s, status, results)
 }
 
-// postMediaEdit changes an item's title or deletes it; a refusal (in use,
-// bad title) is shown on the library page and changes nothing.
+// postMediaEdit changes an item's title or one of its names, or deletes
+// it; a refusal (in use, bad title or name) is shown on the library page
+// and changes nothing.
 func (c *Console) postMediaEdit(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := langOf(r)
 	if !canEditLibrary(s.Role) {
@@ -193,6 +197,8 @@ func (c *Console) postMediaEdit(w http.ResponseWriter, r *http.Request, s *Sessi
 	switch r.PostFormValue("action") {
 	case "title":
 		err, done = c.deps.Library.Retitle(r.Context(), sha, r.PostFormValue("title")), T(l, "library.retitled")
+	case "rename":
+		err, done = c.deps.Library.Rename(r.Context(), sha, r.PostFormValue("from"), r.PostFormValue("name")), T(l, "library.renamed")
 	case "delete":
 		err, done = c.deps.Library.Delete(r.Context(), sha), T(l, "library.deleted")
 	default:

@@ -77,7 +77,13 @@ func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session)
 			d.Rendered = true
 			d.DateText = p.From.In(c.deps.Location).Format("02/01/2006")
 			v := url.Values{"date": {d.Date}, "from": {d.From}, "to": {d.To}}
-			d.AudioURL = "/schedule/" + url.PathEscape(ward.ID) + "/preview.wav?" + v.Encode()
+			// The MP3 (a 40-minute window is 14 MB, its WAV 77 MB: too
+			// much for a phone over 3G); the WAV when the city has no ffmpeg.
+			ext := ".mp3"
+			if len(p.MP3) == 0 {
+				ext = ".wav"
+			}
+			d.AudioURL = "/schedule/" + url.PathEscape(ward.ID) + "/preview" + ext + "?" + v.Encode()
 			span := p.To.Sub(p.From)
 			for _, it := range p.Items {
 				d.Items = append(d.Items, previewRow{Start: it.Start.In(c.deps.Location).Format("15:04:05"), Title: it.Title, Item: it.Item,
@@ -95,8 +101,10 @@ func (c *Console) getPreview(w http.ResponseWriter, r *http.Request, s *Session)
 	c.render(w, r, status, "preview", pg)
 }
 
-// getPreviewAudio serves the rendered window as WAV. The renderer is
-// deterministic: the same window gives the same bytes as the page's.
+// getPreviewAudio serves the rendered window as MP3 (preview.mp3, what the
+// page's player plays) or WAV (preview.wav). The renderer is
+// deterministic and the MP3 is encoded once per render and kept with it:
+// the same window gives the same bytes as the page's and the API's.
 func (c *Console) getPreviewAudio(w http.ResponseWriter, r *http.Request, s *Session) {
 	if c.deps.Preview == nil {
 		c.errorPage(w, r, s, http.StatusNotFound, T(langOf(r), "notfound"))
@@ -117,9 +125,17 @@ func (c *Console) getPreviewAudio(w http.ResponseWriter, r *http.Request, s *Ses
 		c.internal(w, r, s, "preview", err)
 		return
 	}
-	w.Header().Set("Content-Type", "audio/wav")
+	name, typ, body := "preview.wav", "audio/wav", p.WAV
+	if strings.HasSuffix(r.URL.Path, ".mp3") {
+		if len(p.MP3) == 0 {
+			c.errorPage(w, r, s, http.StatusNotFound, T(langOf(r), "notfound"))
+			return
+		}
+		name, typ, body = "preview.mp3", "audio/mpeg", p.MP3
+	}
+	w.Header().Set("Content-Type", typ)
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	http.ServeContent(w, r, "preview.wav", time.Time{}, bytes.NewReader(p.WAV))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 }
 
 // waveSVG draws peaks as an inline SVG, one bar per peak, mirrored about

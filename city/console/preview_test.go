@@ -19,7 +19,7 @@ func (f fakePreview) Preview(_ context.Context, ward, date, from, to string) (ap
 		return api.Preview{}, &api.PreviewWindowError{Field: "to", Vi: "Khoảng nghe thử dài nhất 2 giờ", En: "a preview is at most 2 hours long"}
 	}
 	start := time.Date(2026, 12, 7, 5, 29, 0, 0, f.loc)
-	return api.Preview{Ward: ward, From: start, To: start.Add(3 * time.Minute), Rate: 16000, WAV: []byte("RIFF-fake"),
+	return api.Preview{Ward: ward, From: start, To: start.Add(3 * time.Minute), Rate: 16000, WAV: []byte("RIFF-fake"), MP3: []byte("ID3-fake"),
 		Peaks: []float64{0, 0, 0.5, 0}, Items: []api.PreviewItem{{Program: "sang", Title: "Bản tin sáng", Item: "ban-tin.wav", Start: start.Add(time.Minute)}}}, nil
 }
 
@@ -48,7 +48,7 @@ func TestSchedulePreviewPage(t *testing.T) {
 	}
 	code, _, page = do(t, b, "GET", srv.URL+"/schedule/phuong-ben-nghe/preview?date=2026-12-07&from=05:29&to=05:32", nil, nil)
 	for _, want := range []string{`<span class="time">05:30:00</span> <span class="title">Bản tin sáng</span>`, `<svg class="wave"`,
-		`<path class="mark" d="M1.3 0V100"/>`, `src="/schedule/phuong-ben-nghe/preview.wav?date=2026-12-07&amp;from=05%3A29&amp;to=05%3A32"`} {
+		`<path class="mark" d="M1.3 0V100"/>`, `src="/schedule/phuong-ben-nghe/preview.mp3?date=2026-12-07&amp;from=05%3A29&amp;to=05%3A32"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("missing %q", want)
 		}
@@ -56,8 +56,13 @@ func TestSchedulePreviewPage(t *testing.T) {
 	if code != http.StatusOK || t.Failed() {
 		t.Fatalf("%d\n%s", code, page)
 	}
-	code, hdr, body := do(t, b, "GET", srv.URL+"/schedule/phuong-ben-nghe/preview.wav?date=2026-12-07&from=05:29&to=05:32", nil, nil)
+	// The page plays the MP3; the WAV stays to download.
+	code, hdr, body := do(t, b, "GET", srv.URL+"/schedule/phuong-ben-nghe/preview.mp3?date=2026-12-07&from=05:29&to=05:32", nil, nil)
+	if code != http.StatusOK || hdr.Get("Content-Type") != "audio/mpeg" || body != "ID3-fake" {
+		t.Fatalf("mp3: %d %v %q", code, hdr, body)
+	}
+	code, hdr, body = do(t, b, "GET", srv.URL+"/schedule/phuong-ben-nghe/preview.wav?date=2026-12-07&from=05:29&to=05:32", nil, nil)
 	if code != http.StatusOK || hdr.Get("Content-Type") != "audio/wav" || body != "RIFF-fake" {
-		t.Fatalf("audio: %d %v %q", code, hdr, body)
+		t.Fatalf("wav: %d %v %q", code, hdr, body)
 	}
 }

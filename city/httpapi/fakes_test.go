@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -109,6 +110,21 @@ func (f fakeLibrary) Retitle(ctx context.Context, key, title string) error {
 	}
 	if title == "" {
 		return cmdkit.BadInput("tiêu đề: cần 1 đến 200 ký tự / title: want 1 to 200 characters")
+	}
+	return nil
+}
+
+// Rename refuses ban-tin.mp3 (a program file refers to it) and nhac.mp3
+// (another item's name), as the library does.
+func (f fakeLibrary) Rename(ctx context.Context, key, from, to string) error {
+	if err := library.CheckName("name", to); err != nil {
+		return err
+	}
+	switch {
+	case from == "ban-tin.mp3":
+		return &library.NameInUseError{Name: from, Files: []string{"p1.yaml (ward:phuong-1)"}}
+	case to == "nhac.mp3":
+		return fmt.Errorf("%w: name: %q is another item's name", library.ErrNameTaken, to)
 	}
 	return nil
 }

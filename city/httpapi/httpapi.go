@@ -91,6 +91,9 @@ type Library interface {
 	// something uses it (*library.InUseError).
 	Retitle(ctx context.Context, key, title string) error
 	Delete(ctx context.Context, key string) error
+	// Rename gives one of an item's names another, unless a program file
+	// refers to it (*library.NameInUseError).
+	Rename(ctx context.Context, key, from, to string) error
 	// WardMayFetch reports whether ward may download media key: it is in
 	// the ward's manifest or in an alert for it.
 	WardMayFetch(ctx context.Context, ward, key string) (bool, error)

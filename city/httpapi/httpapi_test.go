@@ -70,6 +70,7 @@ var routeRoles = []struct {
 	{"POST /api/v1/media", "/api/v1/media?name=a", "ID3", []string{"admin", "operator"}},
 	{"PATCH /api/v1/media/{sha256}", "/api/v1/media/" + strings.Repeat("a", 64), `{"title":"Bản tin"}`, []string{"admin", "operator"}},
 	{"DELETE /api/v1/media/{sha256}", "/api/v1/media/" + strings.Repeat("a", 64), "", []string{"admin", "operator"}},
+	{"POST /api/v1/media/{sha256}/rename", "/api/v1/media/" + strings.Repeat("a", 64) + "/rename", `{"from":"cu.mp3","to":"moi.mp3"}`, []string{"admin", "operator"}},
 	{"POST /api/v1/uploads", "/api/v1/uploads?name=a&size=10", "", []string{"admin", "operator"}},
 	{"GET /api/v1/uploads/{id}", "/api/v1/uploads/up1", "", []string{"admin", "operator"}},
 	{"PATCH /api/v1/uploads/{id}", "/api/v1/uploads/up1", "abc", []string{"admin", "operator"}},

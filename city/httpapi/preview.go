@@ -16,8 +16,9 @@ type Previewer interface {
 }
 
 // getPreview renders ward {id} over ?date=YYYY-MM-DD&from=HH:MM&to=HH:MM:
-// JSON (as-run items and waveform peaks), or the audio itself as WAV with
-// ?format=wav.
+// JSON (as-run items and waveform peaks), or the audio itself: ?format=wav
+// the renderer's deterministic WAV, ?format=mp3 the MP3 the console's
+// player plays (encoded once per render).
 func (s *Server) getPreview(w http.ResponseWriter, r *http.Request, p principal) {
 	if !s.wardInScope(w, r, p) {
 		return
@@ -37,10 +38,20 @@ func (s *Server) getPreview(w http.ResponseWriter, r *http.Request, p principal)
 		s.fail(w, r, err)
 		return
 	}
-	if q.Get("format") == "wav" {
+	switch q.Get("format") {
+	case "wav":
 		w.Header().Set("Content-Type", "audio/wav")
 		http.ServeContent(w, r, "preview.wav", time.Time{}, bytes.NewReader(pv.WAV))
-		return
+	case "mp3":
+		if len(pv.MP3) == 0 {
+			writeError(w, http.StatusNotImplemented, "format: không có MP3 trên thành phố này (a preview as MP3 is not available on this city: no ffmpeg)")
+			return
+		}
+		w.Header().Set("Content-Type", "audio/mpeg")
+		http.ServeContent(w, r, "preview.mp3", time.Time{}, bytes.NewReader(pv.MP3))
+	case "", "json":
+		writeJSON(w, http.StatusOK, pv)
+	default:
+		writeError(w, http.StatusBadRequest, "format: chỉ json, wav hoặc mp3 (format: want json, wav or mp3)")
 	}
-	writeJSON(w, http.StatusOK, pv)
 }

@@ -40,6 +40,7 @@ func (s *Server) Handler() http.Handler {
 	h("POST /api/v1/media", s.postMedia, "admin", "operator")
 	h("PATCH /api/v1/media/{sha256}", s.patchMedia, "admin", "operator")
 	h("DELETE /api/v1/media/{sha256}", s.deleteMedia, "admin", "operator")
+	h("POST /api/v1/media/{sha256}/rename", s.postMediaRename, "admin", "operator")
 	h("POST /api/v1/uploads", s.postUpload, "admin", "operator")
 	h("GET /api/v1/uploads/{id}", s.getUpload, "admin", "operator")
 	h("PATCH /api/v1/uploads/{id}", s.patchUpload, "admin", "operator")

@@ -44,6 +44,9 @@ type Config struct {
 	// Espeak is the espeak-ng program that speaks text alerts
 	// (alerts.espeak).
 	Espeak string
+	// Chime is the alert chime's media name or sha256 (alerts.chime):
+	// alerts refer to it by name, so it is never renamed.
+	Chime string
 	// Abbreviations are the city's additions to the table of words
 	// expanded before speaking (speech.abbreviations; loa/vitext).
 	Abbreviations map[string]string

@@ -74,7 +74,7 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
 	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
 		Titles: map[string]string{"morning": "Bản tin sáng"}, Names: map[string]string{key: "tone.wav"}}},
-		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir}
+		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
 	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
 	if err != nil {
 		t.Fatal(err)
@@ -103,10 +103,21 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	if want := 44 + 180*16000*2; len(p.WAV) != want {
 		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
 	}
+	// The browser's MP3: mono at the preview's rate, the whole window, a
+	// sixth of the WAV's size.
+	mp3 := filepath.Join(dir, "p.mp3")
+	os.WriteFile(mp3, p.MP3, 0o644)
+	info, err := audio.Probe(mp3)
+	if err != nil || info.Channels != 1 || info.Rate != preview.Rate || info.Duration < 179*time.Second || info.Duration > 181*time.Second {
+		t.Fatalf("mp3: %+v %v", info, err)
+	}
+	if len(p.MP3) > len(p.WAV)/5 {
+		t.Fatalf("mp3 %d bytes, wav %d", len(p.MP3), len(p.WAV))
+	}
 	// Deterministic: the same window, the same bytes, rendered afresh.
-	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir}
+	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
 	q, err := s2.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
-	if err != nil || string(q.WAV) != string(p.WAV) {
+	if err != nil || string(q.WAV) != string(p.WAV) || string(q.MP3) != string(p.MP3) {
 		t.Fatalf("second render differs (%v)", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tone.wav")); err != nil {
@@ -134,4 +145,50 @@ func TestRenderNoPrograms(t *testing.T) {
 			t.Fatalf("peak %d = %v", i, pk)
 		}
 	}
+}
+
+// The console's default window, 40 minutes (05:25–06:05) with a bulletin
+// in it: what a phone downloads, the MP3, against the renderer's WAV.
+// The numbers in docs/console.md come from this test (go test -v).
+func TestDefaultWindowBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders 40 minutes")
+	}
+	dir := t.TempDir()
+	tone := filepath.Join(dir, "tone.wav")
+	w, err := audio.CreateWAV(tone, 16000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([][2]float64, 16000*300)
+	for i := range buf {
+		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/16000)
+		buf[i] = [2]float64{v, v}
+	}
+	if err := w.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := mediastore.HashFile(tone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "timezone: Asia/Ho_Chi_Minh\nprograms:\n  - id: morning\n    title: Bản tin sáng\n    cron: \"30 5 * * *\"\n    items: [" + key + "]\n"
+	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
+	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key}}},
+		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
+	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:25", "06:05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 44 + 40*60*preview.Rate*2; len(p.WAV) != want {
+		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
+	}
+	// 48 kbit/s is 6000 bytes a second, give or take the frames' padding.
+	if n, want := len(p.MP3), 40*60*6000; n < want*99/100 || n > want*101/100 {
+		t.Fatalf("mp3 %d bytes, want about %d", n, want)
+	}
+	t.Logf("40-minute window: WAV %d bytes, MP3 %d bytes (%.1f times smaller)", len(p.WAV), len(p.MP3), float64(len(p.WAV))/float64(len(p.MP3)))
 }
