@@ -149,11 +149,10 @@ func TestRenderNoPrograms(t *testing.T) {
 
 // The console's default window, 40 minutes (05:25–06:05) with a bulletin
 // in it: what a phone downloads, the MP3, against the renderer's WAV.
-// The numbers in docs/console.md come from this test (go test -v).
-func TestDefaultWindowBytes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("renders 40 minutes")
-	}
+// The numbers in docs/console.md come from this benchmark (go test -run
+// '^$' -bench DefaultWindowBytes -benchtime 1x ./city/preview).
+func BenchmarkDefaultWindowBytes(b *testing.B) {
+	t := b
 	dir := t.TempDir()
 	tone := filepath.Join(dir, "tone.wav")
 	w, err := audio.CreateWAV(tone, 16000, 1)
@@ -179,9 +178,13 @@ func TestDefaultWindowBytes(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
 	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key}}},
 		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
-	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:25", "06:05")
-	if err != nil {
-		t.Fatal(err)
+	var p api.Preview
+	for b.Loop() {
+		p, err = s.Preview(context.Background(), "w1", "2026-12-07", "05:25", "06:05")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = &preview.Service{Render: s.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"} // no cache
 	}
 	if want := 44 + 40*60*preview.Rate*2; len(p.WAV) != want {
 		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
@@ -190,5 +193,7 @@ func TestDefaultWindowBytes(t *testing.T) {
 	if n, want := len(p.MP3), 40*60*6000; n < want*99/100 || n > want*101/100 {
 		t.Fatalf("mp3 %d bytes, want about %d", n, want)
 	}
+	b.ReportMetric(float64(len(p.WAV)), "wav-bytes")
+	b.ReportMetric(float64(len(p.MP3)), "mp3-bytes")
 	t.Logf("40-minute window: WAV %d bytes, MP3 %d bytes (%.1f times smaller)", len(p.WAV), len(p.MP3), float64(len(p.WAV))/float64(len(p.MP3)))
 }
