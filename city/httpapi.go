@@ -35,7 +35,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Programs:  apiPrograms{c.Programs},
 		Board:     c.board,
 		Alerting:  c.Alerting,
-		Approvals: c.Alerting,
+		Approvals: c.Alerting, Repeats: c.Alerting,
 		Sessions:  apiSessions{c},
 		Metrics:   &metricsRegistry{c: c},
 		Record:    c.Audit.Record,

@@ -224,7 +224,9 @@ func (s *Service) Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, er
 		return nil, err
 	}
 	for _, r := range list {
-		j := api.AlertRepeat{ID: r.ID, SentBy: r.SentBy, EveryH: r.Every.Hours(), Until: r.Until.UTC(), Last: r.Last, Sent: r.Sent, State: r.State, Reason: r.Reason}
+		var req api.NewAlert
+		json.Unmarshal(r.Request, &req) // written by startRepeat
+		j := api.AlertRepeat{ID: r.ID, SentBy: r.SentBy, Targets: req.To, EveryH: r.Every.Hours(), Until: r.Until.UTC(), Last: r.Last, Sent: r.Sent, State: r.State, Reason: r.Reason}
 		if r.State == "active" {
 			t := r.Next.UTC()
 			j.Next = &t

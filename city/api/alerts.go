@@ -66,10 +66,12 @@ type NewAlert struct {
 // Until, a cancel or an Update (GET /api/v1/alerts/repeats).
 type AlertRepeat struct {
 	// ID is the first alert of the series, Last the latest sent.
-	ID     string    `json:"id"`
-	SentBy string    `json:"sent_by"`
-	EveryH float64   `json:"every_h"`
-	Until  time.Time `json:"until"`
+	ID     string `json:"id"`
+	SentBy string `json:"sent_by"`
+	// Targets are the series' targets as asked (all, wards, group:NAME).
+	Targets string    `json:"targets"`
+	EveryH  float64   `json:"every_h"`
+	Until   time.Time `json:"until"`
 	// Next is the next re-send (only while active).
 	Next *time.Time `json:"next,omitempty"`
 	Last string     `json:"last"`

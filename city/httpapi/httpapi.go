@@ -184,6 +184,8 @@ type Deps struct {
 	CAP CAP
 	// Approvals are the alerts waiting for a second person.
 	Approvals AlertApprovals
+	// Repeats are the alerts repeated every N hours (may be nil: none).
+	Repeats AlertRepeats
 	Sessions  Sessions
 	Reports   Reports
 	// Metrics is what GET /metrics exposes.
