@@ -141,6 +141,7 @@ type composeData struct {
 	Error                                                                                                    string
 	// CityWide: the user may alert the whole city (not scoped).
 	CityWide bool
+	composeMore
 
 	// The confirmation step.
 	Confirm       bool
@@ -233,6 +234,7 @@ func (c *Console) composeForm(r *http.Request, s *Session) (composeData, error) 
 	// A scoped user is offered her wards, and the groups wholly hers.
 	d.CityWide = s.Scope.CityWide()
 	wards := scopedWards(s, all)
+	c.composeExtras(&d, r, wards)
 	groups := map[string]bool{}
 	for _, w := range wards {
 		label := w.ID
@@ -284,6 +286,7 @@ func (c *Console) getAlertNew(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	p := c.newPage(r, s, "alert.new")
 	p.Data = d
+	c.mapCSP(w, d)
 	c.render(w, r, http.StatusOK, "alert_new", p)
 }
 
@@ -310,6 +313,7 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 	bad := func(msg string) {
 		d.Error = msg
 		p.Data = d
+		c.mapCSP(w, d)
 		c.render(w, r, http.StatusBadRequest, "alert_new", p)
 	}
 	req := api.NewAlert{Priority: d.Priority, Status: d.Status, Headline: d.Headline, Event: d.Event, Area: d.Area,
@@ -344,6 +348,10 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 		return
 	}
 	req.ExpiresS = life.Seconds()
+	if msg := c.repeatRequest(&req, &d, l); msg != "" {
+		bad(msg)
+		return
+	}
 	switch d.Kind {
 	case "text":
 		if strings.TrimSpace(d.Text) == "" {
