@@ -35,13 +35,15 @@ func (c *City) newAPI() *httpapi.Server {
 		Programs:  apiPrograms{c.Programs},
 		Board:     c.board,
 		Alerting:  c.Alerting,
-		Approvals: c.Alerting, Repeats: c.Alerting,
+		Approvals: c.Alerting,
 		Sessions:  apiSessions{c},
 		Metrics:   &metricsRegistry{c: c},
 		Record:    c.Audit.Record,
 		CAP:       c.CAP,
 		Reports:   c.Reports,
 		Preview:   c.newPreview(),
+
+		Repeats: c.Alerting,
 	})
 }
 

@@ -11,7 +11,9 @@ import (
 
 type fakeRepeats []api.AlertRepeat
 
-func (f fakeRepeats) Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, error) { return f, nil }
+func (f fakeRepeats) Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, error) {
+	return f, nil
+}
 
 // The repeated alerts are listed to those who read alerts; a ward's
 // token is refused.

@@ -184,14 +184,15 @@ type Deps struct {
 	CAP CAP
 	// Approvals are the alerts waiting for a second person.
 	Approvals AlertApprovals
-	// Repeats are the alerts repeated every N hours (may be nil: none).
-	Repeats AlertRepeats
 	Sessions  Sessions
 	Reports   Reports
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).
 	Record func(ctx context.Context, actor, action, target, detail string)
+
+	// Repeats are the alerts repeated every N hours (may be nil: none).
+	Repeats AlertRepeats
 }
 
 // Server is the JSON API over its Deps.
