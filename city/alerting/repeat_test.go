@@ -258,3 +258,34 @@ func TestRepeatRefusesBadInput(t *testing.T) {
 		t.Fatal("a refused repeat sent or recorded something")
 	}
 }
+
+// An emergency that waits for approval starts its series only when a
+// second person approves it, in the name of the one who asked; the
+// re-sends are not held again.
+func TestRepeatStartsOnApproval(t *testing.T) {
+	f := newApprovalFixture(t, false)
+	reps := &fakeRepeats{rows: map[string]sqlite.AlertRepeat{}}
+	f.svc.repeats = reps
+	ctx := context.Background()
+	end := f.now.Add(6 * time.Hour)
+	_, _, err := f.svc.Send(ctx, api.NewAlert{To: "group:quan-1", Text: "Lũ trên sông Hương.", Priority: "emergency", EveryH: 2, Until: &end}, "an")
+	var pending *PendingError
+	if !errors.As(err, &pending) || len(reps.rows) != 0 || len(f.bus.taken()) != 0 {
+		t.Fatalf("send: %v; %d series, %d subjects", err, len(reps.rows), len(f.bus.taken()))
+	}
+	_, res, _, err := f.svc.Approve(ctx, pending.Request.ID, "binh", RoleApprover)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps.get(res.ID)
+	if r.State != "active" || r.SentBy != "an" || r.Every != 2*time.Hour || !r.Until.Equal(end) {
+		t.Fatalf("series after approval: %+v", r)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	if n := f.svc.RepeatDue(ctx); n != 1 {
+		t.Fatalf("re-sent %d at +2 h", n)
+	}
+	if rows, _ := f.reqs.AlertRequests(ctx, 10); len(rows) != 1 {
+		t.Fatalf("the re-send was held again: %d requests", len(rows))
+	}
+}
