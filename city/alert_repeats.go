@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"loa/city/api"
 	"loa/sqlite"
 )
 
@@ -49,4 +50,9 @@ func (c *City) startAlertRepeats(ctx context.Context) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// Repeats are the repeated alerts' series, for the console's alert list.
+func (a consoleAlerts) Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, error) {
+	return a.c.Alerting.Repeats(ctx, limit)
 }

@@ -71,9 +71,11 @@ type alertRow struct {
 }
 
 type alertsData struct {
-	Pending []alertRow
-	Recent  []alertRow
-	Rules   AlertRules
+	// Repeating are the series repeated every N hours, still active.
+	Repeating []repeatRow
+	Pending   []alertRow
+	Recent    []alertRow
+	Rules     AlertRules
 }
 
 func (c *Console) when(t time.Time) string { return t.In(c.deps.Location).Format("02/01 15:04") }
@@ -95,7 +97,7 @@ func (c *Console) getAlerts(w http.ResponseWriter, r *http.Request, s *Session) 
 		c.internal(w, r, s, "alerts", err)
 		return
 	}
-	d := alertsData{Rules: c.deps.Alerts.Rules()}
+	d := alertsData{Rules: c.deps.Alerts.Rules(), Repeating: c.repeating(r, s)}
 	reqs = slices.DeleteFunc(reqs, func(q api.AlertRequest) bool { return !c.targetsOK(r, s, q.Targets, false) })
 	list = slices.DeleteFunc(list, func(a api.AlertListEntry) bool { return !c.targetsOK(r, s, a.Targets, false) })
 	for _, q := range reqs {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,4 +75,38 @@ func (c *Console) repeatRequest(req *api.NewAlert, d *composeData, l Lang) strin
 	req.EveryH, req.Until = every, &until
 	d.RepeatText = strings.NewReplacer("{n}", strconv.FormatFloat(every, 'f', -1, 64), "{until}", until.Format("15:04 02/01/2006")).Replace(T(l, "alert.repeat.every.text"))
 	return ""
+}
+
+// alertRepeats is the part of Alerts that lists repeated series (an
+// Alerts without it shows none).
+type alertRepeats interface {
+	Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, error)
+}
+
+// repeatRow is one active series on the alerts page.
+type repeatRow struct {
+	ID, Last, Targets, By, Every, Until, Next string
+	Sent                                      int
+}
+
+// repeating lists the active series the user's scope reaches.
+func (c *Console) repeating(r *http.Request, s *Session) []repeatRow {
+	rp, ok := c.deps.Alerts.(alertRepeats)
+	if !ok {
+		return nil
+	}
+	list, err := rp.Repeats(r.Context(), 50)
+	if err != nil {
+		c.deps.Log.Error("console: repeated alerts", "err", err)
+		return nil
+	}
+	var out []repeatRow
+	for _, q := range list {
+		if q.State != "active" || q.Next == nil || !c.targetsOK(r, s, q.Targets, false) {
+			continue
+		}
+		out = append(out, repeatRow{ID: q.ID, Last: q.Last, Targets: q.Targets, By: q.SentBy, Every: strconv.FormatFloat(q.EveryH, 'f', -1, 64),
+			Until: c.when(q.Until), Next: c.when(*q.Next), Sent: q.Sent})
+	}
+	return out
 }

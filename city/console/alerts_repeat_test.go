@@ -1,9 +1,11 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -81,5 +83,42 @@ func TestAlertComposeMap(t *testing.T) {
 	}
 	if code, _, js := do(t, an, "GET", tc.srv.URL+"/static/alertmap.js", nil, nil); code != 200 || !strings.Contains(js, "alert-points") {
 		t.Fatalf("alertmap.js: %d", code)
+	}
+}
+
+// fakeRepeating is the alerting service with a series repeated.
+type fakeRepeating struct {
+	*fakeAlerts
+	list []api.AlertRepeat
+}
+
+func (f fakeRepeating) Repeats(ctx context.Context, limit int) ([]api.AlertRepeat, error) {
+	return f.list, nil
+}
+
+// The alerts page lists the active series with their next send and a
+// link to the latest alert (whose cancel stops the series); ended ones
+// are not listed.
+func TestAlertsListRepeating(t *testing.T) {
+	tc := startConsole(t)
+	next := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	fa := fakeRepeating{fakeAlerts: &fakeAlerts{reqs: map[string]api.AlertRequest{}}, list: []api.AlertRepeat{
+		{ID: "cb-20261206-080000-aaaaaa", Last: "cb-20261206-080000-bbbbbb", Targets: "all", SentBy: "an", EveryH: 2, Until: next.Add(8 * time.Hour), Next: &next, Sent: 2, State: "active"},
+		{ID: "cb-20261205-080000-cccccc", Last: "cb-20261205-080000-cccccc", Targets: "all", EveryH: 2, State: "ended"},
+	}}
+	tc.accounts.users["an"] = &fakeUser{password: "mật-khẩu-dài-4", role: "alerter", changed: true}
+	c, err := New(Deps{Accounts: tc.accounts, Sessions: tc.sessions, Station: "Phường Bến Nghé", Library: tc.library, Speaker: tc.speaker,
+		Schedules: tc.programs, Alerts: fa, Location: time.FixedZone("ICT", 7*3600), Now: func() time.Time { return tc.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.srv = httptest.NewServer(c.Handler())
+	t.Cleanup(tc.srv.Close)
+	an := browser(t)
+	login(t, tc, an, "an", "mật-khẩu-dài-4")
+	_, _, page := do(t, an, "GET", tc.srv.URL+"/alerts", nil, nil)
+	if !strings.Contains(page, "Đang lặp lại") || !strings.Contains(page, `href="/alerts/cb-20261206-080000-bbbbbb"`) ||
+		!strings.Contains(page, "mỗi 2 h") || !strings.Contains(page, "lần tới 06/12 10:00") || strings.Contains(page, "cb-20261205-080000-cccccc") {
+		t.Fatalf("alerts page:\n%s", page)
 	}
 }

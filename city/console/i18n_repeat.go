@@ -12,6 +12,10 @@ func init() {
 		"alert.repeat.every.text":  {"Lặp lại mỗi {n} giờ đến {until}, hoặc đến khi huỷ / thay thế", "Repeated every {n} hours until {until}, or until cancelled / replaced"},
 		"alert.err.every":          {"Lặp lại mỗi: nhập số giờ (từ 0,25 đến 24) / Repeat every: give a number of hours (0.25 to 24)", "Repeat every: give a number of hours (0.25 to 24)"},
 		"alert.err.until":          {"Đến: chọn ngày và giờ kết thúc việc lặp lại / Until: choose the date and time the repeats end", "Until: choose the date and time the repeats end"},
+		"alert.repeating":          {"Đang lặp lại (huỷ bản tin mới nhất để dừng)", "Repeating (cancel the latest alert to stop)"},
+		"alert.repeat.every.short": {"mỗi", "every"},
+		"alert.repeat.sent":        {"đã phát", "sent"},
+		"alert.repeat.next":        {"lần tới", "next"},
 		"alert.map":                {"Bản đồ phường", "Map of wards"},
 		"alert.map.hint":           {"Bấm vào một điểm để chọn hoặc bỏ chọn phường đó.", "Click a point to tick or untick that ward."},
 	} {
