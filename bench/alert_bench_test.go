@@ -73,6 +73,8 @@ type alertBenchCity struct {
 	// audio inline instead of a JSON alert (cap_bench_test.go).
 	capAudio []byte
 	capN     int
+	// approver is a second person's token (role approver).
+	approver string
 }
 
 // cityLog keeps loa-city's output and picks out its "alert copies
@@ -172,8 +174,13 @@ func startAlertBenchCityConf(b *testing.B, n int, extra string) *alertBenchCity 
 	}
 	// JSON logs at info: the city's "alert copies published" line times
 	// each alert's JetStream acknowledgements and SQLite records.
-	// The two-person rule off: the benchmarks time one person's emergency.
-	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\nalert_rules:\n  approval:\n    emergency_wards: 0\n%s", cfg.Data, addr, natsAddr, adminPub, extra)
+	// The two-person rule off: the benchmarks time one person's emergency
+	// (unless extra gives alert_rules of its own).
+	rules := "alert_rules:\n  approval:\n    emergency_wards: 0\n"
+	if strings.Contains(extra, "alert_rules:") {
+		rules = ""
+	}
+	conf := fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n  admin_keys: [%s]\nlog:\n  level: info\n  format: json\n%s%s", cfg.Data, addr, natsAddr, adminPub, rules, extra)
 	confPath := filepath.Join(dir, "city.yaml")
 	os.WriteFile(confPath, []byte(conf), 0o600)
 	ctx := context.Background()
@@ -193,6 +200,9 @@ func startAlertBenchCityConf(b *testing.B, n int, extra string) *alertBenchCity 
 		}
 	}
 	if bc.alerter, err = c.AddUser(ctx, "canh-bao", "alerter"); err != nil {
+		b.Fatal(err)
+	}
+	if bc.approver, err = c.AddUser(ctx, "duyet", "approver"); err != nil {
 		b.Fatal(err)
 	}
 	wav := filepath.Join(dir, "coi.wav")

@@ -155,7 +155,7 @@ func (c *City) newAlerting() *alerting.Service {
 		Config: alerting.Config{Sender: c.Config.Alerts.Sender, DefaultExpires: time.Duration(c.Config.Alerts.DefaultExpires),
 			MaxExpires: time.Duration(c.Config.Alerts.MaxExpires), Approval: rule, Training: training, TestPrefix: prefix},
 		Store: alertStore{c.DB}, Media: alertMedia{c}, Streams: alertMedia{c}, ReceiptKeys: c.Accounts,
-		Requests: alertRequests{c.DB}, Audit: func(ctx context.Context, actor, action, target, detail string) {
+		Requests: alertRequests{c.DB}, Repeats: alertRepeats{c.DB}, Audit: func(ctx context.Context, actor, action, target, detail string) {
 			c.Audit.Record(ctx, actor, action, target, detail)
 		},
 		Key: c.key, Now: func() time.Time { return c.Now() }, Location: c.loc, Log: c.Log,

@@ -42,6 +42,8 @@ func (c *City) newAPI() *httpapi.Server {
 		CAP:       c.CAP,
 		Reports:   c.Reports,
 		Preview:   c.newPreview(),
+
+		Repeats: c.Alerting,
 	})
 }
 

@@ -197,6 +197,9 @@ type Options struct {
 	// requests, approvals, refusals and break-glass sends (may be nil).
 	Requests RequestStore
 	Audit    AuditFunc
+	// Repeats keeps repeated alerts' schedules (nil: alerts are not
+	// repeated; every_h is refused).
+	Repeats RepeatStore
 	// Key signs alerts and live announcements.
 	Key ed25519.PrivateKey
 	// Now is the clock; Location the city's zone (alert ids, messages).
@@ -213,6 +216,9 @@ type Service struct {
 	streams  StreamProber
 	keys     ReceiptKeys
 	requests RequestStore
+	repeats  RepeatStore
+	// repeatMu makes one RepeatDue or series stop at a time.
+	repeatMu sync.Mutex
 	auditf   AuditFunc
 	key      ed25519.PrivateKey
 	now      func() time.Time
@@ -244,7 +250,7 @@ func New(o Options) *Service {
 		o.Location = time.Local
 	}
 	return &Service{cfg: o.Config, store: o.Store, media: o.Media, streams: o.Streams, keys: o.ReceiptKeys, key: o.Key,
-		requests: o.Requests, auditf: o.Audit,
+		requests: o.Requests, auditf: o.Audit, repeats: o.Repeats,
 		now: o.Now, loc: o.Location, log: o.Log, live: liveHub{sessions: map[string]*liveSession{}}, sendWait: 5 * time.Second}
 }
 

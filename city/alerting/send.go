@@ -90,6 +90,10 @@ func (s *Service) deliver(ctx context.Context, req api.NewAlert, a *alert.Alert,
 	if err := s.commitAlert(ctx, a, plan, by); err != nil {
 		return res, false, err
 	}
+	if err := s.startRepeat(ctx, req, a.ID, a.Issued, by); err != nil {
+		// Sent once all the same; the operator is told the repeats are not kept.
+		s.log.Error("ALERT NOT REPEATED: its schedule could not be recorded", "alert", a.ID, "err", err)
+	}
 	s.log.Info("alert sent", "alert", a.ID, "msg_type", a.MsgType, "status", a.Status, "priority", a.Priority,
 		"targets", a.Targets.String(), "wards", len(plan.wards), "by", by)
 	if err := s.publishAlert(ctx, a.ID); err != nil {
@@ -173,6 +177,9 @@ func (s *Service) planAlert(ctx context.Context, req api.NewAlert, by string) (*
 		}
 	}
 	a.Expires = now.Add(life)
+	if err := s.checkRepeat(req, now); err != nil {
+		return nil, plan, err
+	}
 	if req.Chime == nil || *req.Chime {
 		a.Chime = placeholder() // chosen when sent
 	}
@@ -434,6 +441,12 @@ func (t *publishTrace) log(log *slog.Logger) {
 // Cancel sends the signed Cancel of alert id to the wards it was for
 // (ErrAlertNotPublished, like Send, when NATS does not take it).
 func (s *Service) Cancel(ctx context.Context, id, by string) (api.Alert, bool, error) {
+	// An alert repeated every N hours: its series stops, and the alert
+	// current at the wards (the latest of the series) is cancelled.
+	last := s.stopRepeat(ctx, id, by)
+	if last != "" {
+		id = last
+	}
 	old, err := s.store.Alert(ctx, id)
 	if errors.Is(err, sqlite.ErrNotFound) {
 		return api.Alert{}, false, fmt.Errorf("%w: %s", ErrAlertNotFound, id)
@@ -442,6 +455,11 @@ func (s *Service) Cancel(ctx context.Context, id, by string) (api.Alert, bool, e
 		return api.Alert{}, false, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
+	if last != "" && old.CancelledBy == "" && !now.Before(old.Expires) {
+		// Between two re-sends: nothing plays; stopping the series is all.
+		res, err := s.Status(ctx, id)
+		return res, false, err
+	}
 	if err := s.stoppable(old, now); err != nil {
 		return api.Alert{}, false, err
 	}

@@ -44,6 +44,14 @@ type NewAlert struct {
 	Description string `json:"description,omitempty"`
 	Instruction string `json:"instruction,omitempty"`
 
+	// EveryH and Until repeat the alert (the practice of QĐ 18/2021:
+	// "every 2 hours until replaced or cancelled"): the city re-sends it,
+	// as an Update of the last one sent, every EveryH hours (0.25-24)
+	// until Until (at most 7 days ahead), a cancel of any alert of the
+	// series, or an Update that replaces it. Both or neither.
+	EveryH float64    `json:"every_h,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
+
 	// BreakGlass sends at once an alert that needs a second person's
 	// approval (alert_rules.approval.break_glass): Confirm repeats its
 	// targets as given in To ("tất cả" for all) and Reason says why no
@@ -52,6 +60,26 @@ type NewAlert struct {
 	BreakGlass bool   `json:"break_glass,omitempty"`
 	Confirm    string `json:"confirm,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+}
+
+// AlertRepeat is an alert the city re-sends every EveryH hours until
+// Until, a cancel or an Update (GET /api/v1/alerts/repeats).
+type AlertRepeat struct {
+	// ID is the first alert of the series, Last the latest sent.
+	ID     string `json:"id"`
+	SentBy string `json:"sent_by"`
+	// Targets are the series' targets as asked (all, wards, group:NAME).
+	Targets string    `json:"targets"`
+	EveryH  float64   `json:"every_h"`
+	Until   time.Time `json:"until"`
+	// Next is the next re-send (only while active).
+	Next *time.Time `json:"next,omitempty"`
+	Last string     `json:"last"`
+	Sent int        `json:"sent"`
+	// State is active, ended (until reached), stopped (cancelled or
+	// replaced) or failed (Reason says why).
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Alert is an alert as sent, with where it stands at every ward it is for

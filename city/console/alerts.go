@@ -71,9 +71,11 @@ type alertRow struct {
 }
 
 type alertsData struct {
-	Pending []alertRow
-	Recent  []alertRow
-	Rules   AlertRules
+	// Repeating are the series repeated every N hours, still active.
+	Repeating []repeatRow
+	Pending   []alertRow
+	Recent    []alertRow
+	Rules     AlertRules
 }
 
 func (c *Console) when(t time.Time) string { return t.In(c.deps.Location).Format("02/01 15:04") }
@@ -95,7 +97,7 @@ func (c *Console) getAlerts(w http.ResponseWriter, r *http.Request, s *Session) 
 		c.internal(w, r, s, "alerts", err)
 		return
 	}
-	d := alertsData{Rules: c.deps.Alerts.Rules()}
+	d := alertsData{Rules: c.deps.Alerts.Rules(), Repeating: c.repeating(r, s)}
 	reqs = slices.DeleteFunc(reqs, func(q api.AlertRequest) bool { return !c.targetsOK(r, s, q.Targets, false) })
 	list = slices.DeleteFunc(list, func(a api.AlertListEntry) bool { return !c.targetsOK(r, s, a.Targets, false) })
 	for _, q := range reqs {
@@ -141,6 +143,7 @@ type composeData struct {
 	Error                                                                                                    string
 	// CityWide: the user may alert the whole city (not scoped).
 	CityWide bool
+	composeMore
 
 	// The confirmation step.
 	Confirm       bool
@@ -233,6 +236,7 @@ func (c *Console) composeForm(r *http.Request, s *Session) (composeData, error) 
 	// A scoped user is offered her wards, and the groups wholly hers.
 	d.CityWide = s.Scope.CityWide()
 	wards := scopedWards(s, all)
+	c.composeExtras(&d, r, wards)
 	groups := map[string]bool{}
 	for _, w := range wards {
 		label := w.ID
@@ -284,6 +288,7 @@ func (c *Console) getAlertNew(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	p := c.newPage(r, s, "alert.new")
 	p.Data = d
+	c.mapCSP(w, d)
 	c.render(w, r, http.StatusOK, "alert_new", p)
 }
 
@@ -310,6 +315,7 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 	bad := func(msg string) {
 		d.Error = msg
 		p.Data = d
+		c.mapCSP(w, d)
 		c.render(w, r, http.StatusBadRequest, "alert_new", p)
 	}
 	req := api.NewAlert{Priority: d.Priority, Status: d.Status, Headline: d.Headline, Event: d.Event, Area: d.Area,
@@ -344,6 +350,10 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 		return
 	}
 	req.ExpiresS = life.Seconds()
+	if msg := c.repeatRequest(&req, &d, l); msg != "" {
+		bad(msg)
+		return
+	}
 	switch d.Kind {
 	case "text":
 		if strings.TrimSpace(d.Text) == "" {

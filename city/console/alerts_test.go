@@ -23,6 +23,7 @@ type fakeAlerts struct {
 	submitted []api.NewAlert
 	approved  []string
 	reqs      map[string]api.AlertRequest
+	training  bool
 }
 
 func (f *fakeAlerts) Plan(ctx context.Context, req api.NewAlert, by string) ([]string, bool, error) {
@@ -102,7 +103,7 @@ func (f *fakeAlerts) Refuse(ctx context.Context, id, by, role, reason string) (a
 }
 
 func (f *fakeAlerts) Rules() AlertRules {
-	return AlertRules{TestPrefix: "Đây là bản tin thử nghiệm.", BreakGlass: true}
+	return AlertRules{TestPrefix: "Đây là bản tin thử nghiệm.", BreakGlass: true, Training: f.training}
 }
 
 func startAlertConsole(t *testing.T) (*testConsole, *fakeAlerts) {

@@ -195,6 +195,8 @@ type page struct {
 	Session      *Session
 	Nav          []navItem
 	Error        string
+	// Training: alert_rules.training is on; every page says so.
+	Training bool
 	// Page-specific fields.
 	User string
 	Next string
@@ -217,6 +219,7 @@ var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.l
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)
 	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: c.assetVersion, Session: s}
+	p.Training = c.deps.Alerts != nil && c.deps.Alerts.Rules().Training
 	// The current page is the nav entry with the longest path that
 	// contains the request's.
 	best := -1

@@ -193,6 +193,9 @@ type Deps struct {
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).
 	Record func(ctx context.Context, actor, action, target, detail string)
+
+	// Repeats are the alerts repeated every N hours (may be nil: none).
+	Repeats AlertRepeats
 }
 
 // Server is the JSON API over its Deps.

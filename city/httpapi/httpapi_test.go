@@ -90,6 +90,7 @@ var routeRoles = []struct {
 	{"GET /metrics", "/metrics", "", []string{"admin", "operator", "technician", "alerter"}},
 	{"POST /api/v1/alerts", "/api/v1/alerts", `{}`, []string{"admin", "alerter", "approver"}},
 	{"GET /api/v1/alerts", "/api/v1/alerts", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
+	{"GET /api/v1/alerts/repeats", "/api/v1/alerts/repeats", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
 	{"GET /api/v1/alerts/{id}", "/api/v1/alerts/a1", "", []string{"admin", "alerter", "approver", "operator", "technician"}},
 	{"POST /api/v1/alerts/{id}/cancel", "/api/v1/alerts/a1/cancel", "", []string{"admin", "alerter"}},
 	{"GET /api/v1/alert-requests", "/api/v1/alert-requests?state=pending", "", []string{"admin", "alerter", "approver"}},

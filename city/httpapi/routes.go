@@ -63,6 +63,7 @@ func (s *Server) Handler() http.Handler {
 
 	h("POST /api/v1/alerts", s.postAlert, "admin", "alerter", "approver")
 	h("GET /api/v1/alerts", s.listAlerts, "admin", "alerter", "approver", "operator", "technician")
+	h("GET /api/v1/alerts/repeats", s.listAlertRepeats, "admin", "alerter", "approver", "operator", "technician")
 	h("GET /api/v1/alerts/{id}", s.getAlert, "admin", "alerter", "approver", "operator", "technician")
 	h("POST /api/v1/alerts/{id}/cancel", s.postCancel, "admin", "alerter")
 	h("GET /api/v1/alert-requests", s.listAlertRequests, "admin", "alerter", "approver")
