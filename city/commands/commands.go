@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"loa/alert"
@@ -75,7 +76,23 @@ type Options struct {
 }
 
 // Service sends commands and records their acks.
-type Service struct{ o Options }
+type Service struct {
+	o  Options
+	mu sync.Mutex
+}
+
+// SetBus sets the publisher once the city's NATS is up.
+func (s *Service) SetBus(p Publisher) {
+	s.mu.Lock()
+	s.o.Bus = p
+	s.mu.Unlock()
+}
+
+func (s *Service) bus() Publisher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.o.Bus
+}
 
 // New returns a Service.
 func New(o Options) *Service {
@@ -181,7 +198,7 @@ func (s *Service) resolve(ctx context.Context, t alert.Targets) (wards, recipien
 // but not taken by JetStream is ErrNotPublished (the city retries it
 // until it expires: PublishPending).
 func (s *Service) Send(ctx context.Context, c *command.Command) error {
-	if s.o.Bus == nil {
+	if s.bus() == nil {
 		return ErrNoNATS
 	}
 	env, err := command.Sign(s.o.Key, c)
@@ -208,7 +225,7 @@ func (s *Service) Send(ctx context.Context, c *command.Command) error {
 func (s *Service) publish(ctx context.Context, rec sqlite.CityCommand, all bool, recipients []string) error {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := s.o.Bus.PublishCommand(pctx, s.o.Subjects(all, recipients), rec.ID, rec.Envelope); err != nil {
+	if err := s.bus().PublishCommand(pctx, s.o.Subjects(all, recipients), rec.ID, rec.Envelope); err != nil {
 		return err
 	}
 	return s.o.Store.MarkCommandPublished(context.WithoutCancel(ctx), rec.ID, s.o.Now())
@@ -217,7 +234,7 @@ func (s *Service) publish(ctx context.Context, rec sqlite.CityCommand, all bool,
 // PublishPending publishes the recorded commands JetStream has not taken
 // and that have not expired (the city's bus calls it every few seconds).
 func (s *Service) PublishPending(ctx context.Context) {
-	if s.o.Bus == nil {
+	if s.bus() == nil {
 		return
 	}
 	cs, err := s.o.Store.UnpublishedCommands(ctx, s.o.Now())
