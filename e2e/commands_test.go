@@ -168,8 +168,12 @@ func TestCommandVolumeThenStopAllUnderFlood(t *testing.T) {
 	}
 
 	sent := time.Now()
-	stop := c.sendCommand(c.ctl, `{"to":"phuong-1","kind":"stop_all","args":{"mute_seconds":600}}`) // an alerter may
+	out := run(t, c.ctl, "loactl", "stop-all", "--to", "phuong-1", "--mute", "10m") // an alerter may
+	stop := strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
 	c.waitAck(stop, "phuong-1", "done", "", 30*time.Second)
+	if st := run(t, c.ctl, "loactl", "command", "status", stop); !strings.Contains(st, "1 done") {
+		t.Fatalf("loactl command status:\n%s", st)
+	}
 	t.Logf("stop_all acknowledged %.1f s after it was sent, behind a flood of %d alert copies", time.Since(sent).Seconds(), flood)
 	c.waitWardState(id, "phuong-1", "cancelled", 30*time.Second)
 	fStop := a.airFrames()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,9 +27,9 @@ const (
 	cmdAckPrefix = "loa.cmdack."
 )
 
-// Sizes of the command streams: small and fixed (they are not a quarter
-// of the store like the alert streams: a command is a few hundred bytes
-// and lives a day at most).
+// Sizes of the command streams: small (not a quarter of the store like
+// the alert streams: a command is a few hundred bytes and lives a day at
+// most), taken from the margin the quarters leave (StreamShare).
 const (
 	CommandStreamBytes = 16 << 20
 	CommandMaxAge      = 48 * time.Hour
@@ -57,24 +58,29 @@ func CommandAck(ward string) string { return cmdAckPrefix + ward }
 
 // CommandAckWard returns the ward an ack subject belongs to.
 func CommandAckWard(subject string) (string, bool) {
-	return ReportWard(reportPrefix + trimPrefix(subject, cmdAckPrefix))
-}
-
-func trimPrefix(s, p string) string {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):]
-	}
-	return "\x00" // not an ack subject: ReportWard refuses it
+	w, ok := strings.CutPrefix(subject, cmdAckPrefix)
+	return w, ok && w != "" && !strings.ContainsAny(w, ".*> ")
 }
 
 // CommandConsumer is the name of ward's durable consumer on COMMANDS.
 func CommandConsumer(ward string) string { return "cmd-" + ward }
 
+// CommandStreamShare is the MaxBytes of each command stream for a store
+// of maxStore bytes (0: 1 GiB): CommandStreamBytes, or a sixteenth of a
+// smaller store, so that the two fit in the quarter StreamShare leaves.
+func CommandStreamShare(maxStore int64) int64 {
+	if maxStore <= 0 {
+		maxStore = 1 << 30
+	}
+	return min(CommandStreamBytes, max(maxStore/16, 64<<10))
+}
+
 // CommandStreams are the configurations of the command streams.
-func CommandStreams(replicas int) []jetstream.StreamConfig {
+func CommandStreams(replicas int, maxStore int64) []jetstream.StreamConfig {
 	if replicas < 1 {
 		replicas = 1
 	}
+	size := CommandStreamShare(maxStore)
 	return []jetstream.StreamConfig{{
 		Name:        StreamCommands,
 		Description: "loa commands, city to wards",
@@ -82,7 +88,7 @@ func CommandStreams(replicas int) []jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		MaxAge:      CommandMaxAge,
 		MaxMsgSize:  1 << 20,
-		MaxBytes:    CommandStreamBytes,
+		MaxBytes:    size,
 		Discard:     jetstream.DiscardOld,
 		Replicas:    replicas,
 		Duplicates:  time.Hour,
@@ -93,7 +99,7 @@ func CommandStreams(replicas int) []jetstream.StreamConfig {
 		Storage:           jetstream.FileStorage,
 		MaxAge:            7 * 24 * time.Hour,
 		MaxMsgSize:        MaxCommandAckMsg,
-		MaxBytes:          CommandStreamBytes,
+		MaxBytes:          size,
 		MaxMsgsPerSubject: CommandAcksPerWard,
 		Discard:           jetstream.DiscardOld,
 		Replicas:          replicas,
@@ -102,8 +108,8 @@ func CommandStreams(replicas int) []jetstream.StreamConfig {
 }
 
 // EnsureCommandStreams creates or updates the command streams.
-func EnsureCommandStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
-	for _, cfg := range CommandStreams(replicas) {
+func EnsureCommandStreams(ctx context.Context, js jetstream.JetStream, replicas int, maxStore int64) error {
+	for _, cfg := range CommandStreams(replicas, maxStore) {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
