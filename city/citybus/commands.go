@@ -59,7 +59,7 @@ func (b *Bus) commandLoop(ctx context.Context) {
 	}
 	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 10*time.Second) {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := natsbus.EnsureCommandStreams(sctx, b.js, b.cfg.Replicas)
+		err := natsbus.EnsureCommandStreams(sctx, b.js, b.cfg.Replicas, b.cfg.MaxStore)
 		cancel()
 		if err == nil {
 			break
