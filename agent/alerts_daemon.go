@@ -94,6 +94,7 @@ func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 	if err := d.startCityLive(ctx, keys); err != nil {
 		d.Log.Error("live announcements: cannot subscribe", "err", err)
 	}
+	g.Go(func() error { d.startCommands(ctx, keys); return nil })
 	g.Go(func() error {
 		defer link.Close()
 		if err := rx.Run(ctx); err != nil {

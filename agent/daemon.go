@@ -134,7 +134,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	st.DB.OnFull = d.disk.onFull
 
 	d.eng = NewEngine(cfg.Audio.Rate, cfg.Audio.CeilingDBTP, cfg.Silence.ThresholdDBFS)
-	d.eng.SetMaster(player.VolumeGain(cfg.Audio.MasterVolume))
+	d.eng.SetMaster(d.masterGain())
 	d.amp = NewAmplifier(cfg.Amplifier, d.Log)
 
 	out, err := d.openOutput()

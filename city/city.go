@@ -45,6 +45,7 @@ import (
 	"loa/city/board"
 	"loa/city/capin"
 	"loa/city/citybus"
+	"loa/city/commands"
 	"loa/city/console"
 	"loa/city/httpapi"
 	"loa/city/library"
@@ -96,6 +97,8 @@ type City struct {
 	// Alerting sends, cancels and follows alerts and live announcements
 	// (city/alerting); alerts.go adapts it to the city.
 	Alerting *alerting.Service
+	// Commands are the signed commands to wards (city/commands).
+	Commands *commands.Service
 	// livecast is the live mount fed by the console's microphone.
 	livecast *livecast.Caster
 	// CAP reads CAP 1.2 into alerts and writes the city's CAP feed
@@ -145,6 +148,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Library.Now = func() time.Time { return c.Now() }
 	c.Library.Edit = libraryDB{db}
 	c.Alerting = c.newAlerting()
+	c.Commands = c.newCommands()
 	c.CAP = c.newCAP()         // city/cap.go
 	c.Reports = c.newReports() // city/reports.go
 	c.Audit = audit.New(db.Read(), log)

@@ -35,6 +35,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Programs:  apiPrograms{c.Programs},
 		Board:     c.board,
 		Alerting:  c.Alerting,
+		Commands:  c.Commands,
 		Approvals: c.Alerting,
 		Sessions:  apiSessions{c},
 		Metrics:   &metricsRegistry{c: c},

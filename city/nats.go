@@ -94,6 +94,7 @@ func (c *City) StartAlerts(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	c.alerts = b
+	c.Commands.SetBus(b)
 	return stop, nil
 }
 
@@ -106,7 +107,7 @@ func (c *City) busConfig() citybus.Config {
 
 // busServices are the services the bus adapts to NATS.
 func (c *City) busServices() citybus.Services {
-	return citybus.Services{Alerting: c.Alerting, Board: c.board, Keys: c.Accounts, Wards: busWards{c},
+	return citybus.Services{Alerting: c.Alerting, Board: c.board, Keys: c.Accounts, Wards: busWards{c}, Commands: c.Commands,
 		Chime: func(ctx context.Context) error { _, err := c.alertChime(ctx); return err },
 		Now:   func() time.Time { return c.Now() }, Log: c.Log}
 }

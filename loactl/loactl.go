@@ -69,6 +69,10 @@ Commands:
   live stop [ID]                                          end it (every one without an id)
   live list [--json]                                      live announcements on air
   cap [--json] [--limit N]                                the CAP messages received and what came of each
+  command send --to all|ID,...|group:G --kind K [--db -6] [--mute 30m] [--seconds 5] [--expires 10m]
+                                                          a signed command to wards (Lệnh điều khiển); prints its id
+  command status ID [--json]                              each ward's ack: done, failed, refused and why
+  stop-all --to all|ID,...|group:G [--mute 30m]           Dừng tất cả: stop every alert and announcement, mute programs
 
 The city and token come from --city and --token, else LOA_CITY and
 LOA_TOKEN, else the file ~/.config/loa/loactl.yaml (keys: city, token;
@@ -85,7 +89,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 	cmd, args := splitCommand(args)
 	r := &runner{ctx: ctx, stdout: stdout, stderr: stderr, env: env}
 	switch strings.Join(cmd, " ") {
-	case "", "help", "media", "program", "alert", "live":
+	case "", "help", "media", "program", "alert", "live", "command":
 		if len(cmd) == 1 && cmd[0] == "help" || wantsHelp(args) {
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -135,6 +139,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.liveList(args)
 	case "cap":
 		return r.capList(args)
+	case "command send":
+		return r.commandSend(args)
+	case "command status":
+		return r.commandStatus(args)
+	case "stop-all":
+		return r.stopAll(args)
 	}
 	fmt.Fprintf(stderr, "loactl: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
 	return exitBadArgs
@@ -150,7 +160,9 @@ func splitCommand(args []string) (cmd, rest []string) {
 		"event": true, "area": true, "severity": true, "urgency": true, "certainty": true, "timeout": true, "limit": true,
 		"confirm": true, "reason": true,
 		// live start
-		"mode": true, "duck-db": true}
+		"mode": true, "duck-db": true,
+		// command send, stop-all
+		"kind": true, "db": true, "mute": true, "seconds": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -165,7 +177,7 @@ func splitCommand(args []string) (cmd, rest []string) {
 			}
 			continue
 		}
-		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert" || cmd[0] == "live") {
+		if len(cmd) == 0 || len(cmd) == 1 && (cmd[0] == "media" || cmd[0] == "program" || cmd[0] == "alert" || cmd[0] == "live" || cmd[0] == "command") {
 			cmd = append(cmd, a)
 			continue
 		}
@@ -193,24 +205,27 @@ type runner struct {
 // its --help starts with the name (loactl_test.go checks every command has
 // one).
 var commandTitles = map[string]string{
-	"media upload":  "Tải lên (upload media)",
-	"media list":    "Thư viện (the media library)",
-	"program load":  "Nạp chương trình (load a program file)",
-	"program show":  "Lịch phát sóng (a ward's broadcast schedule)",
-	"wards":         "Trạm phát (every ward's health)",
-	"asrun":         "Nhật ký phát sóng (a ward's as-run log)",
-	"alert send":    "Gửi cảnh báo (send an alert)",
-	"alert cancel":  "Huỷ cảnh báo (cancel an alert)",
-	"alert status":  "Tình trạng cảnh báo (where an alert stands)",
-	"alert list":    "Danh sách cảnh báo (the latest alerts)",
-	"alert pending": "Chờ duyệt (alerts waiting for approval)",
-	"alert approve": "Phê duyệt (approve an alert)",
-	"alert refuse":  "Từ chối duyệt (refuse an alert)",
-	"live start":    "Phát trực tiếp (live announcement)",
-	"live stop":     "Dừng phát trực tiếp (end a live announcement)",
-	"live list":     "Danh sách phát trực tiếp (live announcements on air)",
-	"cap":           "Bản tin CAP (CAP messages received)",
-	"report":        "Báo cáo phát sóng (proof of play)",
+	"media upload":   "Tải lên (upload media)",
+	"media list":     "Thư viện (the media library)",
+	"program load":   "Nạp chương trình (load a program file)",
+	"program show":   "Lịch phát sóng (a ward's broadcast schedule)",
+	"wards":          "Trạm phát (every ward's health)",
+	"asrun":          "Nhật ký phát sóng (a ward's as-run log)",
+	"alert send":     "Gửi cảnh báo (send an alert)",
+	"alert cancel":   "Huỷ cảnh báo (cancel an alert)",
+	"alert status":   "Tình trạng cảnh báo (where an alert stands)",
+	"alert list":     "Danh sách cảnh báo (the latest alerts)",
+	"alert pending":  "Chờ duyệt (alerts waiting for approval)",
+	"alert approve":  "Phê duyệt (approve an alert)",
+	"alert refuse":   "Từ chối duyệt (refuse an alert)",
+	"live start":     "Phát trực tiếp (live announcement)",
+	"live stop":      "Dừng phát trực tiếp (end a live announcement)",
+	"live list":      "Danh sách phát trực tiếp (live announcements on air)",
+	"cap":            "Bản tin CAP (CAP messages received)",
+	"report":         "Báo cáo phát sóng (proof of play)",
+	"command send":   "Lệnh điều khiển (send a signed command to wards)",
+	"command status": "Tình trạng lệnh (a command's acks)",
+	"stop-all":       "Dừng tất cả (stop every alert and announcement)",
 }
 
 // command is one subcommand's flags, with the global ones.

@@ -139,8 +139,10 @@ type Player struct {
 	inUse map[string]bool // media keys of the clips given to the engine
 
 	// Owned by Step.
-	sched     *schedule.Schedule
-	trusted   bool
+	sched   *schedule.Schedule
+	trusted bool
+	// muteUntil: programs are off the air until then (MutePrograms).
+	muteUntil time.Time
 	nextID    uint64
 	clips     map[uint64]*clip
 	played    map[occKey]bool // occurrences that went on air (for resume vs late)
@@ -381,7 +383,7 @@ func (p *Player) reconcileProgram(now time.Time) {
 		return
 	}
 	var want []interval
-	if p.sched != nil && p.trusted {
+	if p.sched != nil && p.trusted && !p.programsMuted(now) {
 		want = plan(p.sched, now, now.Add(p.cfg.Lookahead), p.skipped)
 	}
 	matched := map[uint64]bool{}

@@ -133,6 +133,8 @@ type Services struct {
 	Board    Board
 	Keys     ReceiptKeys
 	Wards    Wards
+	// Commands, if set, are the city's signed commands (commands.go).
+	Commands Commands
 	// Chime makes (or finds) the alert chime once the streams are ready,
 	// so that its absence is said at start.
 	Chime func(ctx context.Context) error
@@ -236,7 +238,8 @@ func (b *Bus) Start(ctx context.Context) (stop func(), err error) {
 	b.svc.Alerting.SetPublisher(b) // publish.go
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); b.commandLoop(ctx) }()             // commands.go
 	go func() { defer wg.Done(); b.ServeFleet(ctx, b.link.Conn) }() // heartbeats and as-run (fleet.go)
 	go func() { defer wg.Done(); b.svc.Alerting.RepeatLive(ctx) }() // live announcements
 	go func() { defer wg.Done(); b.alertLoop(ctx) }()

@@ -302,7 +302,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 		Key: key, Now: func() time.Time { return now }, Location: time.UTC,
 		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
 		Programs: fakePrograms{}, Preview: fakePreview{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Approvals: fakeApprovals{}, Sessions: fakeSessions{}, CAP: &fakeCAP{},
-		Metrics: prometheus.NewRegistry(), Record: a.record, Reports: &fakeReports{},
+		Metrics: prometheus.NewRegistry(), Record: a.record, Reports: &fakeReports{}, Commands: &fakeCommands{},
 	}, a
 }
 

@@ -189,6 +189,8 @@ type Deps struct {
 	Approvals AlertApprovals
 	Sessions  Sessions
 	Reports   Reports
+	// Commands are the signed commands to wards (nil: 503).
+	Commands Commands
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

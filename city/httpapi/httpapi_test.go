@@ -102,6 +102,8 @@ var routeRoles = []struct {
 	{"DELETE /api/v1/live/{id}", "/api/v1/live/l1", "", []string{"admin", "alerter", "operator"}},
 	{"POST /api/v1/cap", "/api/v1/cap", "<alert/>", []string{"admin", "alerter"}},
 	{"GET /api/v1/cap", "/api/v1/cap", "", []string{"admin", "alerter", "operator", "technician"}},
+	{"POST /api/v1/commands", "/api/v1/commands", `{"to":"phuong-1","kind":"stop_all"}`, []string{"admin", "technician", "alerter"}},
+	{"GET /api/v1/commands/{id}", "/api/v1/commands/c1", "", []string{"admin", "technician", "alerter"}},
 	{"GET /api/v1/users", "/api/v1/users", "", []string{"admin"}},
 	{"POST /api/v1/users", "/api/v1/users", `{"name":"lan","role":"operator"}`, []string{"admin"}},
 }

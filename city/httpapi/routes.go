@@ -80,6 +80,9 @@ func (s *Server) Handler() http.Handler {
 	h("GET /api/v1/live", s.getLive, "admin", "alerter", "operator", "technician")
 	h("DELETE /api/v1/live/{id}", s.deleteLive, "admin", "alerter", "operator")
 
+	h("POST /api/v1/commands", s.postCommand, "admin", "technician", "alerter")
+	h("GET /api/v1/commands/{id}", s.getCommand, "admin", "technician", "alerter")
+
 	h("GET /api/v1/users", s.listUsers, "admin")
 	h("POST /api/v1/users", s.postUser, "admin")
 

@@ -15,6 +15,7 @@ import (
 //     each of its groups; program-change notifications for all and for the
 //     ward; replies on its own inbox;
 //   - read its own consumer on ALERTS (info, pull, ack);
+//   - read its own consumer on COMMANDS, publish its command acks;
 //   - publish its own receipts, heartbeats and as-run lines.
 //
 // It may not publish an alert, read another ward's subjects or consumer,
@@ -28,6 +29,7 @@ func WardPermissions(ward string, groups []string) *server.Permissions {
 
 func wardPublish(ward string) []string {
 	c := natsbus.Consumer(ward)
+	cc := natsbus.CommandConsumer(ward)
 	return []string{
 		natsbus.Report(ward), natsbus.Heartbeat(ward), natsbus.AsRun(ward),
 		"$JS.API.CONSUMER.INFO." + natsbus.StreamAlerts + "." + c,
@@ -35,6 +37,12 @@ func wardPublish(ward string) []string {
 		// Acks, in the server's v1 and v2 (domain, account hash) forms.
 		"$JS.ACK." + natsbus.StreamAlerts + "." + c + ".>",
 		"$JS.ACK.*.*." + natsbus.StreamAlerts + "." + c + ".>",
+		// Commands: its own consumer on COMMANDS, its own acks.
+		natsbus.CommandAck(ward),
+		"$JS.API.CONSUMER.INFO." + natsbus.StreamCommands + "." + cc,
+		"$JS.API.CONSUMER.MSG.NEXT." + natsbus.StreamCommands + "." + cc,
+		"$JS.ACK." + natsbus.StreamCommands + "." + cc + ".>",
+		"$JS.ACK.*.*." + natsbus.StreamCommands + "." + cc + ".>",
 	}
 }
 
@@ -43,6 +51,7 @@ func wardSubscribe(ward string, groups []string) []string {
 		natsbus.AlertAll, natsbus.AlertWard(ward),
 		natsbus.LiveAll, natsbus.LiveWard(ward),
 		natsbus.NotifyAll, natsbus.NotifyWard(ward),
+		natsbus.CommandAll, natsbus.CommandWard(ward),
 		natsbus.InboxPrefix(ward) + ".>",
 	}
 	for _, g := range groups {

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"loa/alert"
+	"loa/city/commands"
+	"loa/command"
+	"loa/internal/cmdkit"
+)
+
+type fakeCommands struct{ sent []*command.Command }
+
+func (f *fakeCommands) Plan(ctx context.Context, r commands.Request) (*command.Command, []string, error) {
+	t, err := alert.ParseTargets(r.To)
+	if err != nil {
+		return nil, nil, cmdkit.BadInput("to: %v", err)
+	}
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	c := &command.Command{ID: "cmd-1", To: t, Recipients: t.Wards, Kind: r.Kind, Args: r.Args, Issued: now, Expires: now.Add(10 * time.Minute), Sender: r.Sender}
+	if err := c.Check(); err != nil {
+		return nil, nil, cmdkit.BadInput("%v", err)
+	}
+	return c, t.Wards, nil
+}
+
+func (f *fakeCommands) Send(ctx context.Context, c *command.Command) error {
+	f.sent = append(f.sent, c)
+	return nil
+}
+
+func (f *fakeCommands) Status(ctx context.Context, id string) (*commands.Status, error) {
+	if id != "c1" {
+		return nil, commands.ErrNotFound
+	}
+	return &commands.Status{ID: id, Known: true, Kind: "stop_all", To: "phuong-1", Wards: []string{"phuong-1"}}, nil
+}
+
+func TestCommandRequests(t *testing.T) {
+	d, _ := testDeps(t)
+	f := &fakeCommands{}
+	d.Commands = f
+	h := New(d).Handler()
+	// An alerter may stop everything, nothing else.
+	if w := do(t, h, "POST", "/api/v1/commands", "alerter", `{"to":"phuong-1","kind":"volume","args":{"db":-6}}`); w.Code != http.StatusForbidden ||
+		!strings.Contains(errorText(t, w), "stop_all only") {
+		t.Fatalf("alerter volume: %d %s", w.Code, w.Body)
+	}
+	// A bad argument names its field and sends nothing.
+	if w := do(t, h, "POST", "/api/v1/commands", "technician", `{"to":"phuong-1","kind":"volume","args":{"db":6}}`); w.Code != http.StatusBadRequest ||
+		!strings.Contains(errorText(t, w), "args.db") {
+		t.Fatalf("volume +6: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, h, "POST", "/api/v1/commands", "technician", `{"to":"phuong-1","kind":"volume","args":{"db":-6}}`); w.Code != http.StatusCreated {
+		t.Fatalf("technician volume: %d %s", w.Code, w.Body)
+	}
+	if len(f.sent) != 1 || f.sent[0].Sender != "u-technician" {
+		t.Fatalf("sent: %+v", f.sent)
+	}
+	if w := do(t, h, "GET", "/api/v1/commands/nope", "admin", ""); w.Code != http.StatusNotFound {
+		t.Fatalf("unknown command: %d", w.Code)
+	}
+}

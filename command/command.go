@@ -1,0 +1,362 @@
+// Package command is loa's signed command from the city to its wards
+// (issue 16 "Remote control", issue 15 "Dừng tất cả"): stop everything,
+// set the master volume, mute and unmute, sync now, play a test tone.
+//
+// A command travels like an alert: JSON inside a signing.Envelope signed
+// with the city's key, verified by the ward against keys from its own
+// configuration before anything parses it; then its form, addressee,
+// expiry and id (replay) are checked. It goes on its own JetStream stream
+// (natsbus.StreamCommands), not the alerts', so that a backlog of alerts
+// never holds a "stop everything" up. The ward answers every command it
+// sees with an Ack signed by its own key: done, failed or refused, with
+// the reason.
+package command
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"loa/alert"
+	"loa/signing"
+)
+
+// Limits.
+const (
+	// MaxPayload bounds the signed JSON (a command names at most
+	// alert.MaxRecipients wards).
+	MaxPayload = 256 << 10
+	// MaxEnvelope bounds the envelope read from the network.
+	MaxEnvelope = MaxPayload/3*4 + 1024
+	// MaxLifetime bounds expires − issued: a command is for now, not for
+	// next week.
+	MaxLifetime = 24 * time.Hour
+	// MaxMute bounds a mute's or stop_all's duration.
+	MaxMute = 24 * time.Hour
+	// MaxToneSeconds bounds a test tone.
+	MaxToneSeconds = 60
+	// MinVolumeDB and MaxVolumeDB bound the master volume.
+	MinVolumeDB, MaxVolumeDB = -60.0, 0.0
+)
+
+// Kind is what a command asks.
+type Kind string
+
+// Kinds, in priority order.
+const (
+	// StopAll (Dừng tất cả): cancel every alert and live announcement on
+	// the ward and mute the scheduled programs for Args.MuteSeconds.
+	StopAll Kind = "stop_all"
+	// Volume sets the master volume to Args.DB (dB, ≤ 0), kept across
+	// restarts.
+	Volume Kind = "volume"
+	// Mute mutes the programs for Args.MuteSeconds; Unmute ends a mute.
+	Mute   Kind = "mute"
+	Unmute Kind = "unmute"
+	// SyncNow asks the ward to fetch its programs now.
+	SyncNow Kind = "sync_now"
+	// TestTone plays a 1 kHz tone for Args.Seconds and reports the level
+	// measured at the output in the ack.
+	TestTone Kind = "test_tone"
+)
+
+// Kinds lists every kind.
+var Kinds = []Kind{StopAll, Volume, Mute, Unmute, SyncNow, TestTone}
+
+// Args are a command's arguments; which apply depends on the kind.
+type Args struct {
+	// DB is the master volume of a volume command, in dB.
+	DB *float64 `json:"db,omitempty"`
+	// MuteSeconds is how long mute and stop_all keep the programs quiet
+	// (stop_all: 0 cancels without muting).
+	MuteSeconds int64 `json:"mute_seconds,omitempty"`
+	// Seconds is a test tone's length.
+	Seconds int64 `json:"seconds,omitempty"`
+}
+
+// Command is the signed message.
+type Command struct {
+	ID string        `json:"id"`
+	To alert.Targets `json:"to"`
+	// Recipients are the wards To meant when the city sent it (groups
+	// resolved); empty with To.All.
+	Recipients []string  `json:"recipients,omitempty"`
+	Kind       Kind      `json:"kind"`
+	Args       Args      `json:"args"`
+	Issued     time.Time `json:"issued"`
+	Expires    time.Time `json:"expires"`
+	// Sender is the account that sent it (for the record).
+	Sender string `json:"sender,omitempty"`
+}
+
+// For reports whether the command is addressed to ward.
+func (c *Command) For(ward string) bool {
+	if c.To.All {
+		return true
+	}
+	for _, w := range c.Recipients {
+		if w == ward {
+			return true
+		}
+	}
+	return false
+}
+
+// InvalidError names the field that is wrong.
+type InvalidError struct{ Field, Msg string }
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Check checks a command's form (not its signature, expiry or addressee).
+func (c *Command) Check() error {
+	switch {
+	case !alert.ValidID(c.ID):
+		return invalid("id", "%q: 1-128 of A-Z a-z 0-9 . _ : @ -", c.ID)
+	case !c.To.All && len(c.Recipients) == 0:
+		return invalid("to", "no ward")
+	case len(c.Recipients) > alert.MaxRecipients:
+		return invalid("to", "%d wards, at most %d", len(c.Recipients), alert.MaxRecipients)
+	case c.Issued.IsZero():
+		return invalid("issued", "missing")
+	case !c.Expires.After(c.Issued):
+		return invalid("expires", "%s is not after issued %s", c.Expires.Format(time.RFC3339), c.Issued.Format(time.RFC3339))
+	case c.Expires.Sub(c.Issued) > MaxLifetime:
+		return invalid("expires", "%s after issued: at most %s", c.Expires.Sub(c.Issued), MaxLifetime)
+	}
+	for _, w := range c.Recipients {
+		if !alert.ValidName(w) {
+			return invalid("to", "ward %q: a-z, 0-9 and '-'", w)
+		}
+	}
+	a := c.Args
+	switch c.Kind {
+	case StopAll, Mute:
+		if a.MuteSeconds < 0 || time.Duration(a.MuteSeconds)*time.Second > MaxMute {
+			return invalid("args.mute_seconds", "%d: 0 to %d", a.MuteSeconds, int64(MaxMute/time.Second))
+		}
+		if c.Kind == Mute && a.MuteSeconds == 0 {
+			return invalid("args.mute_seconds", "missing: how long to mute")
+		}
+	case Volume:
+		if a.DB == nil {
+			return invalid("args.db", "missing: the master volume in dB")
+		}
+		if *a.DB < MinVolumeDB || *a.DB > MaxVolumeDB {
+			return invalid("args.db", "%g: %g to %g", *a.DB, MinVolumeDB, MaxVolumeDB)
+		}
+	case TestTone:
+		if a.Seconds < 1 || a.Seconds > MaxToneSeconds {
+			return invalid("args.seconds", "%d: 1 to %d", a.Seconds, MaxToneSeconds)
+		}
+	case Unmute, SyncNow:
+	default:
+		return invalid("kind", "%q: want one of %s", c.Kind, kindList())
+	}
+	return nil
+}
+
+func kindList() string {
+	s := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// ParseKind reads a kind's name.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", invalid("kind", "%q: want one of %s", s, kindList())
+}
+
+// Sign checks c and signs it: the envelope and its JSON.
+func Sign(priv ed25519.PrivateKey, c *Command) ([]byte, error) {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(signing.Sign(priv, b))
+}
+
+// Errors of Open, beside signing's ErrBadSignature and ErrUnknownKey.
+var (
+	ErrUnsigned = errors.New("not a signed command")
+	ErrTooLarge = errors.New("command too large")
+	ErrInvalid  = errors.New("invalid command")
+)
+
+// Open reads a command from the network: a signed envelope whose
+// signature verifies under one of the trusted keys, carrying a well-formed
+// command. claimed is the id the message says it has, read before the
+// signature is checked, for the refusal's ack (it may be forged).
+func Open(data []byte, trusted ...ed25519.PublicKey) (c *Command, claimed string, err error) {
+	if len(data) > MaxEnvelope {
+		return nil, "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEnvelope)
+	}
+	var env signing.Envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&env); err != nil || dec.More() {
+		// A bare command (someone publishing JSON without a signature).
+		var bare struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(data, &bare) == nil {
+			claimed = bare.ID
+		}
+		return nil, claimIt(claimed), fmt.Errorf("%w: not an envelope", ErrUnsigned)
+	}
+	if len(env.Payload) == 0 || env.KeyID == "" || len(env.Signature) == 0 {
+		var bare struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(data, &bare) == nil {
+			claimed = bare.ID
+		}
+		if claimed == "" && len(env.Payload) > 0 && json.Unmarshal(env.Payload, &bare) == nil {
+			claimed = bare.ID
+		}
+		return nil, claimIt(claimed), fmt.Errorf("%w: payload, key_id or signature missing", ErrUnsigned)
+	}
+	var peek struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(env.Payload, &peek) == nil {
+		claimed = claimIt(peek.ID)
+	}
+	payload, err := signing.Verify(env, trusted...)
+	if err != nil {
+		return nil, claimed, err
+	}
+	if len(payload) > MaxPayload {
+		return nil, claimed, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), MaxPayload)
+	}
+	var cmd Command
+	if err := json.Unmarshal(payload, &cmd); err != nil {
+		return nil, claimed, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := cmd.Check(); err != nil {
+		return nil, claimed, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return &cmd, cmd.ID, nil
+}
+
+func claimIt(id string) string {
+	if len(id) > 128 {
+		id = strings.ToValidUTF8(id[:128], "")
+	}
+	return id
+}
+
+// Reasons a ward refuses a command (alert's words, so the city's pages
+// read alike).
+const (
+	ReasonUnsigned     = alert.ReasonUnsigned
+	ReasonBadSignature = alert.ReasonBadSignature
+	ReasonUnknownKey   = alert.ReasonUnknownKey
+	ReasonInvalid      = alert.ReasonInvalid
+	ReasonExpired      = alert.ReasonExpired
+	ReasonReplay       = alert.ReasonReplay
+	ReasonNotAddressed = alert.ReasonNotAddressed
+)
+
+// Reason sorts an Open error into a refusal reason.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrUnsigned):
+		return ReasonUnsigned
+	case errors.Is(err, signing.ErrBadSignature):
+		return ReasonBadSignature
+	case errors.Is(err, signing.ErrUnknownKey):
+		return ReasonUnknownKey
+	}
+	return ReasonInvalid
+}
+
+// State is what became of a command at a ward.
+type State string
+
+const (
+	// Done: executed.
+	Done State = "done"
+	// Failed: verified and addressed, but it could not be executed.
+	Failed State = "failed"
+	// Refused: not executed (Reason: unsigned, bad_signature, unknown_key,
+	// invalid, expired, replay, not_addressed).
+	Refused State = "refused"
+)
+
+// MaxAck bounds an ack on the wire.
+const MaxAck = 4 << 10
+
+// Ack is a ward's answer to a command, signed with the ward's own key.
+type Ack struct {
+	// Command is the command's id (for a refusal before the signature was
+	// verified, the id it claimed: Verified false).
+	Command  string    `json:"command"`
+	Verified bool      `json:"verified"`
+	Ward     string    `json:"ward"`
+	State    State     `json:"state"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+	// Kind is the command's kind (verified ones).
+	Kind Kind `json:"kind,omitempty"`
+	// LevelDBFS is what a test tone measured at the output (RMS, dBFS);
+	// VolumeDB the master volume after a volume command.
+	LevelDBFS *float64 `json:"level_dbfs,omitempty"`
+	VolumeDB  *float64 `json:"volume_db,omitempty"`
+}
+
+// SignAck is an ack's bytes signed with the ward's key (nil: unsigned).
+func SignAck(key ed25519.PrivateKey, a Ack) ([]byte, error) {
+	if len(a.Reason) > 1024 {
+		a.Reason = strings.ToValidUTF8(a.Reason[:1024], "")
+	}
+	a.Command = claimIt(a.Command)
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return b, nil
+	}
+	return signing.SignJSON(key, b)
+}
+
+// OpenAck reads an ack as published on a ward's subject; with the ward's
+// registered key only one signed by it is read (see alert.OpenReport).
+func OpenAck(data []byte, key ed25519.PublicKey) (a Ack, signed bool, err error) {
+	if len(data) > 2*MaxAck {
+		return a, false, fmt.Errorf("command ack: %d bytes, limit %d", len(data), 2*MaxAck)
+	}
+	payload, signed, err := signing.OpenSigned(data, key)
+	if err != nil {
+		return a, false, fmt.Errorf("command ack: %w", err)
+	}
+	if err := json.Unmarshal(payload, &a); err != nil {
+		return a, false, fmt.Errorf("command ack: %v", err)
+	}
+	switch a.State {
+	case Done, Failed, Refused:
+	default:
+		return a, false, fmt.Errorf("command ack: state %q", a.State)
+	}
+	if a.At.IsZero() || len(a.Command) > 128 {
+		return a, false, errors.New("command ack: no time, or id too long")
+	}
+	return a, signed, nil
+}
