@@ -663,26 +663,6 @@ func (f *Frame) frequencyInversion(gr int, ch int) {
 	}
 }
 
-var synthNWin = [64][32]float32{}
-
-// synthRows are the 34 rows of synthNWin that synthSample computes,
-// grouped by four of the same parity (even rows use the sums of
-// mirrored subbands, odd rows the differences); the even rows are 18,
-// so 48 appears three times to fill the last group.
-var synthRows = [36]int{
-	0, 2, 4, 6, 8, 10, 12, 14, 16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 48, 48,
-	1, 3, 5, 7, 9, 11, 13, 15, 33, 35, 37, 39, 41, 43, 45, 47,
-}
-
-func init() {
-	for i := 0; i < 64; i++ {
-		for j := 0; j < 32; j++ {
-			synthNWin[i][j] =
-				float32(math.Cos(float64((16+i)*(2*j+1)) * (math.Pi / 64.0)))
-		}
-	}
-}
-
 var synthDtbl = [512]float32{
 	0.000000000, -0.000015259, -0.000015259, -0.000015259,
 	-0.000015259, -0.000015259, -0.000015259, -0.000030518,
@@ -838,46 +818,29 @@ func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 // the 32 subbands in d (18 samples each), with the filter history vv, into
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
 func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
-	var even, odd [16]float32
+	var x, X [32]float32
 	var nv [64]float32
 	o = o[:128]
 	// Shift the FIFO by 64: the ring's start moves back 64 values.
 	*off = (*off - 64) & 1023
-	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
-	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
-	// products of sums or differences. Rows 17..31 are rows 15..1
-	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
-	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
-	// Products are converted to float32 before the sum so that no
-	// architecture fuses them (FMA): the output is the same on all.
-	for j := 0; j < 16; j++ {
-		a, b := d[j*18+ss], d[(31-j)*18+ss]
-		even[j], odd[j] = a+b, a-b
+	// Matrix multiply the 32 subband samples with
+	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
+	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
+	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
+	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
+	for j := range x {
+		x[j] = d[j*18+ss]
 	}
-	// Four rows at a time, each summed in order j = 0..15 (the same
-	// float32 result as one row at a time), so that the four chains of
-	// additions overlap.
-	for g := 0; g < len(synthRows); g += 4 {
-		s := &even
-		if synthRows[g]%2 == 1 {
-			s = &odd
-		}
-		w0 := (*[16]float32)(synthNWin[synthRows[g]][:16])
-		w1 := (*[16]float32)(synthNWin[synthRows[g+1]][:16])
-		w2 := (*[16]float32)(synthNWin[synthRows[g+2]][:16])
-		w3 := (*[16]float32)(synthNWin[synthRows[g+3]][:16])
-		var s0, s1, s2, s3 float32
-		for j, x := range s {
-			s0 += float32(w0[j] * x)
-			s1 += float32(w1[j] * x)
-			s2 += float32(w2[j] * x)
-			s3 += float32(w3[j] * x)
-		}
-		nv[synthRows[g]], nv[synthRows[g+1]], nv[synthRows[g+2]], nv[synthRows[g+3]] = s0, s1, s2, s3
+	dct32(&x, &X)
+	for i := 0; i < 16; i++ {
+		nv[i] = X[16+i]
 	}
-	for i := 1; i <= 15; i++ {
-		nv[32-i] = -nv[i]
-		nv[96-(32+i)] = nv[32+i]
+	for i := 17; i < 48; i++ {
+		nv[i] = -X[48-i]
+	}
+	nv[48] = -X[0]
+	for i := 49; i < 64; i++ {
+		nv[i] = -X[i-48]
 	}
 	p0 := *off
 	copy(ring[p0:p0+64], nv[:])
