@@ -240,43 +240,53 @@ func pow2Quarter(q int) float64 {
 	return math.Pow(2, float64(q)/4)
 }
 
-func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
-	if f.mainData.Is[gr][ch][is_pos] == 0 {
-		return // 0 stays 0, without the scale factor's power of 2
-	}
+// longGain is the requantizer's gain of long scale factor band sfb:
+// 2^((global_gain-210)/4 - sf_mult*(scalefac+preflag*pretab)).
+func (f *Frame) longGain(gr, ch, sfb int) float64 {
 	sfMult4 := 2 // sf_mult 0.5, in quarters
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
 	}
 	pf := f.sideInfo.Preflag[gr][ch] * int(pretab[sfb])
-	tmp1 := pow2Quarter(-sfMult4*(f.mainData.ScalefacL[gr][ch][sfb]+pf) +
+	return pow2Quarter(-sfMult4*(f.mainData.ScalefacL[gr][ch][sfb]+pf) +
 		f.sideInfo.GlobalGain[gr][ch] - 210)
-	tmp2 := 0.0
-	if f.mainData.Is[gr][ch][is_pos] < 0.0 {
-		tmp2 = -powtab34[int(-f.mainData.Is[gr][ch][is_pos])]
-	} else {
-		tmp2 = powtab34[int(f.mainData.Is[gr][ch][is_pos])]
-	}
-	f.mainData.Is[gr][ch][is_pos] = float32(tmp1 * tmp2)
 }
 
-func (f *Frame) requantizeProcessShort(gr, ch, is_pos, sfb, win int) {
-	if f.mainData.Is[gr][ch][is_pos] == 0 {
-		return // 0 stays 0, without the scale factor's power of 2
-	}
+// shortGain is the requantizer's gain of window win of short scale
+// factor band sfb.
+func (f *Frame) shortGain(gr, ch, sfb, win int) float64 {
 	sfMult4 := 2
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
 	}
-	tmp1 := pow2Quarter(-sfMult4*f.mainData.ScalefacS[gr][ch][sfb][win] +
+	return pow2Quarter(-sfMult4*f.mainData.ScalefacS[gr][ch][sfb][win] +
 		f.sideInfo.GlobalGain[gr][ch] - 210 - 8*f.sideInfo.SubblockGain[gr][ch][win])
-	tmp2 := 0.0
-	if f.mainData.Is[gr][ch][is_pos] < 0 {
-		tmp2 = -powtab34[int(-f.mainData.Is[gr][ch][is_pos])]
-	} else {
-		tmp2 = powtab34[int(f.mainData.Is[gr][ch][is_pos])]
+}
+
+// requantizeLines replaces every Huffman value x in is by
+// sign(x) |x|^(4/3) times gain (0 stays 0). The gain is computed once a
+// band (or window) and the product is the same float64 as line by line.
+func requantizeLines(is []float32, gain float64) {
+	for i, x := range is {
+		if x == 0 {
+			continue
+		}
+		if x < 0 {
+			is[i] = float32(gain * -powtab34[int(-x)])
+		} else {
+			is[i] = float32(gain * powtab34[int(x)])
+		}
 	}
-	f.mainData.Is[gr][ch][is_pos] = float32(tmp1 * tmp2)
+}
+
+// requantizeLong requantizes lines [0, n) of long blocks.
+func (f *Frame) requantizeLong(gr, ch, n int, sfBandIndicesLong []int) {
+	is := &f.mainData.Is[gr][ch]
+	for sfb, lo := 0, 0; lo < n; sfb++ {
+		hi := min(sfBandIndicesLong[sfb+1], n)
+		requantizeLines(is[lo:hi], f.longGain(gr, ch, sfb))
+		lo = hi
+	}
 }
 
 func getSfBandIndicesArray(header *frameheader.FrameHeader) ([]int, []int) {
@@ -285,74 +295,38 @@ func getSfBandIndicesArray(header *frameheader.FrameHeader) ([]int, []int) {
 
 func (f *Frame) requantize(gr int, ch int) {
 	sfBandIndicesLong, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
+	is := &f.mainData.Is[gr][ch]
+	count1 := int(f.sideInfo.Count1[gr][ch])
 	// Determine type of block to process
 	if f.sideInfo.WinSwitchFlag[gr][ch] == 1 && f.sideInfo.BlockType[gr][ch] == 2 { // Short blocks
+		sfb, i := 0, 0
 		// Check if the first two subbands
 		// (=2*18 samples = 8 long or 3 short sfb's) uses long blocks
 		if f.sideInfo.MixedBlockFlag[gr][ch] != 0 { // 2 longbl. sb  first
 			// First process the 2 long block subbands at the start
-			sfb := 0
-			next_sfb := sfBandIndicesLong[sfb+1]
-			for i := 0; i < 36; i++ {
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesLong[sfb+1]
-				}
-				f.requantizeProcessLong(gr, ch, i, sfb)
-			}
+			f.requantizeLong(gr, ch, 36, sfBandIndicesLong)
 			// And next the remaining,non-zero,bands which uses short blocks
-			sfb = 3
-			next_sfb = sfBandIndicesShort[sfb+1] * 3
-			win_len := sfBandIndicesShort[sfb+1] -
-				sfBandIndicesShort[sfb]
-
-			for i := 36; i < int(f.sideInfo.Count1[gr][ch]); /* i++ done below! */ {
-				// Check if we're into the next scalefac band
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesShort[sfb+1] * 3
-					win_len = sfBandIndicesShort[sfb+1] -
-						sfBandIndicesShort[sfb]
-				}
-				for win := 0; win < 3; win++ {
-					for j := 0; j < win_len; j++ {
-						f.requantizeProcessShort(gr, ch, i, sfb, win)
-						i++
-					}
-				}
-
+			sfb, i = 3, 36
+		}
+		// Band by band up to the end of the band that holds count1, each
+		// window of a band in turn (the band changes when i reaches the
+		// next band's start, as upstream: in a mixed block at 8 kHz the
+		// first short band is repeated until then).
+		nextSfb := sfBandIndicesShort[sfb+1] * 3
+		winLen := sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
+		for i < count1 {
+			if i == nextSfb {
+				sfb++
+				nextSfb = sfBandIndicesShort[sfb+1] * 3
+				winLen = sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
 			}
-		} else { // Only short blocks
-			sfb := 0
-			next_sfb := sfBandIndicesShort[sfb+1] * 3
-			win_len := sfBandIndicesShort[sfb+1] -
-				sfBandIndicesShort[sfb]
-			for i := 0; i < int(f.sideInfo.Count1[gr][ch]); /* i++ done below! */ {
-				// Check if we're into the next scalefac band
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesShort[sfb+1] * 3
-					win_len = sfBandIndicesShort[sfb+1] -
-						sfBandIndicesShort[sfb]
-				}
-				for win := 0; win < 3; win++ {
-					for j := 0; j < win_len; j++ {
-						f.requantizeProcessShort(gr, ch, i, sfb, win)
-						i++
-					}
-				}
+			for win := 0; win < 3; win++ {
+				requantizeLines(is[i:i+winLen], f.shortGain(gr, ch, sfb, win))
+				i += winLen
 			}
 		}
 	} else { // Only long blocks
-		sfb := 0
-		next_sfb := sfBandIndicesLong[sfb+1]
-		for i := 0; i < int(f.sideInfo.Count1[gr][ch]); i++ {
-			if i == next_sfb {
-				sfb++
-				next_sfb = sfBandIndicesLong[sfb+1]
-			}
-			f.requantizeProcessLong(gr, ch, i, sfb)
-		}
+		f.requantizeLong(gr, ch, count1, sfBandIndicesLong)
 	}
 }
 
