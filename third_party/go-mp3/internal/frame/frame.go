@@ -793,22 +793,25 @@ func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
 func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
 	var x, X [32]float32
-	var nv [64]float32
 	o = o[:128]
 	// Shift the FIFO by 64: the ring's start moves back 64 values.
 	*off = (*off - 64) & 1023
+	p0 := *off
 	// Matrix multiply the 32 subband samples with
 	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
 	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
 	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
 	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
+	// The 64 values go straight into both copies of the ring.
 	for j := range x {
 		x[j] = d[j*18+ss]
 	}
 	dct32(&x, &X)
+	nv := (*[64]float32)(ring[p0 : p0+64])
 	for i := 0; i < 16; i++ {
 		nv[i] = X[16+i]
 	}
+	nv[16] = 0
 	for i := 17; i < 48; i++ {
 		nv[i] = -X[48-i]
 	}
@@ -816,8 +819,6 @@ func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byt
 	for i := 49; i < 64; i++ {
 		nv[i] = -X[i-48]
 	}
-	p0 := *off
-	copy(ring[p0:p0+64], nv[:])
 	copy(ring[p0+1024:p0+1024+64], nv[:])
 	vv := (*[1024]float32)(ring[p0 : p0+1024])
 	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
