@@ -58,11 +58,15 @@ func init() {
 
 var cosN12 = [6][12]float32{}
 
+// cosT12 is cosN12 transposed (cosT12[p][m] = cosN12[m][p]).
+var cosT12 = [12][6]float32{}
+
 func init() {
 	const N = 12
 	for i := 0; i < 6; i++ {
 		for j := 0; j < 12; j++ {
 			cosN12[i][j] = float32(math.Cos(math.Pi / (2 * N) * (2*float64(j) + 1 + N/2) * (2*float64(i) + 1)))
+			cosT12[j][i] = cosN12[i][j]
 		}
 	}
 }
@@ -150,25 +154,27 @@ func dct4x18(in *[18]float32, z *[18]float32) {
 // Every product is converted to float32 before it is added, so that no
 // architecture fuses the two (FMA) and the output is the same on all.
 func Win(in []float32, blockType int, out *[36]float32) {
-	*out = [36]float32{}
 	if blockType == 2 {
+		*out = [36]float32{}
 		iwd := &imdctWinData[blockType]
 		const N = 12
 		for i := 0; i < 3; i++ {
+			v := [N / 2]float32{in[i], in[i+3], in[i+6], in[i+9], in[i+12], in[i+15]}
 			var x [N]float32
 			for q := 0; q < N/4; q++ {
-				for _, p := range [2]int{q, N/2 + q} {
-					sum := float32(0.0)
-					for m := 0; m < N/2; m++ {
-						sum += float32(in[i+3*m] * cosN12[m][p])
-					}
-					x[p] = sum
+				cl, ch := &cosT12[q], &cosT12[N/2+q]
+				var lo, hi float32
+				for m, a := range v {
+					lo += float32(a * cl[m])
+					hi += float32(a * ch[m])
 				}
-				x[N/2-1-q] = -x[q]
-				x[N-1-q] = x[N/2+q]
+				x[q], x[N/2+q] = lo, hi
+				x[N/2-1-q] = -lo
+				x[N-1-q] = hi
 			}
+			o := (*[N]float32)(out[6*i+6 : 6*i+6+N])
 			for p := 0; p < N; p++ {
-				out[6*i+p+6] += float32(x[p] * iwd[p])
+				o[p] += float32(x[p] * iwd[p])
 			}
 		}
 		return

@@ -32,3 +32,32 @@ func TestWinLongMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// TestWinShortMatchesDefinition checks the three 12-point IMDCTs of a
+// short block, windowed and overlapped into out[6:30].
+func TestWinShortMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for trial := 0; trial < 200; trial++ {
+		in := make([]float32, 18)
+		for m := range in {
+			in[m] = float32(r.NormFloat64())
+		}
+		var got [36]float32
+		Win(in, 2, &got)
+		var want [36]float64
+		for i := 0; i < 3; i++ {
+			for p := 0; p < 12; p++ {
+				var x float64
+				for m := 0; m < 6; m++ {
+					x += float64(in[i+3*m]) * math.Cos(math.Pi/24*float64(2*p+1+6)*float64(2*m+1))
+				}
+				want[6*i+p+6] += x * float64(imdctWinData[2][p])
+			}
+		}
+		for p := range want {
+			if d := math.Abs(float64(got[p]) - want[p]); d > 1e-5 {
+				t.Fatalf("output %d: %g, want %g (off by %g)", p, got[p], want[p], d)
+			}
+		}
+	}
+}
