@@ -240,43 +240,53 @@ func pow2Quarter(q int) float64 {
 	return math.Pow(2, float64(q)/4)
 }
 
-func (f *Frame) requantizeProcessLong(gr, ch, is_pos, sfb int) {
-	if f.mainData.Is[gr][ch][is_pos] == 0 {
-		return // 0 stays 0, without the scale factor's power of 2
-	}
+// longGain is the requantizer's gain of long scale factor band sfb:
+// 2^((global_gain-210)/4 - sf_mult*(scalefac+preflag*pretab)).
+func (f *Frame) longGain(gr, ch, sfb int) float64 {
 	sfMult4 := 2 // sf_mult 0.5, in quarters
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
 	}
 	pf := f.sideInfo.Preflag[gr][ch] * int(pretab[sfb])
-	tmp1 := pow2Quarter(-sfMult4*(f.mainData.ScalefacL[gr][ch][sfb]+pf) +
+	return pow2Quarter(-sfMult4*(f.mainData.ScalefacL[gr][ch][sfb]+pf) +
 		f.sideInfo.GlobalGain[gr][ch] - 210)
-	tmp2 := 0.0
-	if f.mainData.Is[gr][ch][is_pos] < 0.0 {
-		tmp2 = -powtab34[int(-f.mainData.Is[gr][ch][is_pos])]
-	} else {
-		tmp2 = powtab34[int(f.mainData.Is[gr][ch][is_pos])]
-	}
-	f.mainData.Is[gr][ch][is_pos] = float32(tmp1 * tmp2)
 }
 
-func (f *Frame) requantizeProcessShort(gr, ch, is_pos, sfb, win int) {
-	if f.mainData.Is[gr][ch][is_pos] == 0 {
-		return // 0 stays 0, without the scale factor's power of 2
-	}
+// shortGain is the requantizer's gain of window win of short scale
+// factor band sfb.
+func (f *Frame) shortGain(gr, ch, sfb, win int) float64 {
 	sfMult4 := 2
 	if f.sideInfo.ScalefacScale[gr][ch] != 0 {
 		sfMult4 = 4
 	}
-	tmp1 := pow2Quarter(-sfMult4*f.mainData.ScalefacS[gr][ch][sfb][win] +
+	return pow2Quarter(-sfMult4*f.mainData.ScalefacS[gr][ch][sfb][win] +
 		f.sideInfo.GlobalGain[gr][ch] - 210 - 8*f.sideInfo.SubblockGain[gr][ch][win])
-	tmp2 := 0.0
-	if f.mainData.Is[gr][ch][is_pos] < 0 {
-		tmp2 = -powtab34[int(-f.mainData.Is[gr][ch][is_pos])]
-	} else {
-		tmp2 = powtab34[int(f.mainData.Is[gr][ch][is_pos])]
+}
+
+// requantizeLines replaces every Huffman value x in is by
+// sign(x) |x|^(4/3) times gain (0 stays 0). The gain is computed once a
+// band (or window) and the product is the same float64 as line by line.
+func requantizeLines(is []float32, gain float64) {
+	for i, x := range is {
+		if x == 0 {
+			continue
+		}
+		if x < 0 {
+			is[i] = float32(gain * -powtab34[int(-x)])
+		} else {
+			is[i] = float32(gain * powtab34[int(x)])
+		}
 	}
-	f.mainData.Is[gr][ch][is_pos] = float32(tmp1 * tmp2)
+}
+
+// requantizeLong requantizes lines [0, n) of long blocks.
+func (f *Frame) requantizeLong(gr, ch, n int, sfBandIndicesLong []int) {
+	is := &f.mainData.Is[gr][ch]
+	for sfb, lo := 0, 0; lo < n; sfb++ {
+		hi := min(sfBandIndicesLong[sfb+1], n)
+		requantizeLines(is[lo:hi], f.longGain(gr, ch, sfb))
+		lo = hi
+	}
 }
 
 func getSfBandIndicesArray(header *frameheader.FrameHeader) ([]int, []int) {
@@ -285,74 +295,38 @@ func getSfBandIndicesArray(header *frameheader.FrameHeader) ([]int, []int) {
 
 func (f *Frame) requantize(gr int, ch int) {
 	sfBandIndicesLong, sfBandIndicesShort := getSfBandIndicesArray(&f.header)
+	is := &f.mainData.Is[gr][ch]
+	count1 := int(f.sideInfo.Count1[gr][ch])
 	// Determine type of block to process
 	if f.sideInfo.WinSwitchFlag[gr][ch] == 1 && f.sideInfo.BlockType[gr][ch] == 2 { // Short blocks
+		sfb, i := 0, 0
 		// Check if the first two subbands
 		// (=2*18 samples = 8 long or 3 short sfb's) uses long blocks
 		if f.sideInfo.MixedBlockFlag[gr][ch] != 0 { // 2 longbl. sb  first
 			// First process the 2 long block subbands at the start
-			sfb := 0
-			next_sfb := sfBandIndicesLong[sfb+1]
-			for i := 0; i < 36; i++ {
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesLong[sfb+1]
-				}
-				f.requantizeProcessLong(gr, ch, i, sfb)
-			}
+			f.requantizeLong(gr, ch, 36, sfBandIndicesLong)
 			// And next the remaining,non-zero,bands which uses short blocks
-			sfb = 3
-			next_sfb = sfBandIndicesShort[sfb+1] * 3
-			win_len := sfBandIndicesShort[sfb+1] -
-				sfBandIndicesShort[sfb]
-
-			for i := 36; i < int(f.sideInfo.Count1[gr][ch]); /* i++ done below! */ {
-				// Check if we're into the next scalefac band
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesShort[sfb+1] * 3
-					win_len = sfBandIndicesShort[sfb+1] -
-						sfBandIndicesShort[sfb]
-				}
-				for win := 0; win < 3; win++ {
-					for j := 0; j < win_len; j++ {
-						f.requantizeProcessShort(gr, ch, i, sfb, win)
-						i++
-					}
-				}
-
+			sfb, i = 3, 36
+		}
+		// Band by band up to the end of the band that holds count1, each
+		// window of a band in turn (the band changes when i reaches the
+		// next band's start, as upstream: in a mixed block at 8 kHz the
+		// first short band is repeated until then).
+		nextSfb := sfBandIndicesShort[sfb+1] * 3
+		winLen := sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
+		for i < count1 {
+			if i == nextSfb {
+				sfb++
+				nextSfb = sfBandIndicesShort[sfb+1] * 3
+				winLen = sfBandIndicesShort[sfb+1] - sfBandIndicesShort[sfb]
 			}
-		} else { // Only short blocks
-			sfb := 0
-			next_sfb := sfBandIndicesShort[sfb+1] * 3
-			win_len := sfBandIndicesShort[sfb+1] -
-				sfBandIndicesShort[sfb]
-			for i := 0; i < int(f.sideInfo.Count1[gr][ch]); /* i++ done below! */ {
-				// Check if we're into the next scalefac band
-				if i == next_sfb {
-					sfb++
-					next_sfb = sfBandIndicesShort[sfb+1] * 3
-					win_len = sfBandIndicesShort[sfb+1] -
-						sfBandIndicesShort[sfb]
-				}
-				for win := 0; win < 3; win++ {
-					for j := 0; j < win_len; j++ {
-						f.requantizeProcessShort(gr, ch, i, sfb, win)
-						i++
-					}
-				}
+			for win := 0; win < 3; win++ {
+				requantizeLines(is[i:i+winLen], f.shortGain(gr, ch, sfb, win))
+				i += winLen
 			}
 		}
 	} else { // Only long blocks
-		sfb := 0
-		next_sfb := sfBandIndicesLong[sfb+1]
-		for i := 0; i < int(f.sideInfo.Count1[gr][ch]); i++ {
-			if i == next_sfb {
-				sfb++
-				next_sfb = sfBandIndicesLong[sfb+1]
-			}
-			f.requantizeProcessLong(gr, ch, i, sfb)
-		}
+		f.requantizeLong(gr, ch, count1, sfBandIndicesLong)
 	}
 }
 
@@ -663,26 +637,6 @@ func (f *Frame) frequencyInversion(gr int, ch int) {
 	}
 }
 
-var synthNWin = [64][32]float32{}
-
-// synthRows are the 34 rows of synthNWin that synthSample computes,
-// grouped by four of the same parity (even rows use the sums of
-// mirrored subbands, odd rows the differences); the even rows are 18,
-// so 48 appears three times to fill the last group.
-var synthRows = [36]int{
-	0, 2, 4, 6, 8, 10, 12, 14, 16, 32, 34, 36, 38, 40, 42, 44, 46, 48, 48, 48,
-	1, 3, 5, 7, 9, 11, 13, 15, 33, 35, 37, 39, 41, 43, 45, 47,
-}
-
-func init() {
-	for i := 0; i < 64; i++ {
-		for j := 0; j < 32; j++ {
-			synthNWin[i][j] =
-				float32(math.Cos(float64((16+i)*(2*j+1)) * (math.Pi / 64.0)))
-		}
-	}
-}
-
 var synthDtbl = [512]float32{
 	0.000000000, -0.000015259, -0.000015259, -0.000015259,
 	-0.000015259, -0.000015259, -0.000015259, -0.000030518,
@@ -838,49 +792,33 @@ func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 // the 32 subbands in d (18 samples each), with the filter history vv, into
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
 func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
-	var even, odd [16]float32
-	var nv [64]float32
+	var x, X [32]float32
 	o = o[:128]
 	// Shift the FIFO by 64: the ring's start moves back 64 values.
 	*off = (*off - 64) & 1023
-	// Matrix multiply the 32 subband samples with n_win[][]. Row i is
-	// symmetric in j (w[31-j] = (-1)^i w[j]), so each row is 16
-	// products of sums or differences. Rows 17..31 are rows 15..1
-	// negated and rows 49..63 are rows 47..33 (cos((16+i)x) with
-	// x = (2j+1)pi/64), so only 34 of the 64 rows are computed.
-	// Products are converted to float32 before the sum so that no
-	// architecture fuses them (FMA): the output is the same on all.
-	for j := 0; j < 16; j++ {
-		a, b := d[j*18+ss], d[(31-j)*18+ss]
-		even[j], odd[j] = a+b, a-b
-	}
-	// Four rows at a time, each summed in order j = 0..15 (the same
-	// float32 result as one row at a time), so that the four chains of
-	// additions overlap.
-	for g := 0; g < len(synthRows); g += 4 {
-		s := &even
-		if synthRows[g]%2 == 1 {
-			s = &odd
-		}
-		w0 := (*[16]float32)(synthNWin[synthRows[g]][:16])
-		w1 := (*[16]float32)(synthNWin[synthRows[g+1]][:16])
-		w2 := (*[16]float32)(synthNWin[synthRows[g+2]][:16])
-		w3 := (*[16]float32)(synthNWin[synthRows[g+3]][:16])
-		var s0, s1, s2, s3 float32
-		for j, x := range s {
-			s0 += float32(w0[j] * x)
-			s1 += float32(w1[j] * x)
-			s2 += float32(w2[j] * x)
-			s3 += float32(w3[j] * x)
-		}
-		nv[synthRows[g]], nv[synthRows[g+1]], nv[synthRows[g+2]], nv[synthRows[g+3]] = s0, s1, s2, s3
-	}
-	for i := 1; i <= 15; i++ {
-		nv[32-i] = -nv[i]
-		nv[96-(32+i)] = nv[32+i]
-	}
 	p0 := *off
-	copy(ring[p0:p0+64], nv[:])
+	// Matrix multiply the 32 subband samples with
+	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
+	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
+	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
+	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
+	// The 64 values go straight into both copies of the ring.
+	for j := range x {
+		x[j] = d[j*18+ss]
+	}
+	dct32(&x, &X)
+	nv := (*[64]float32)(ring[p0 : p0+64])
+	for i := 0; i < 16; i++ {
+		nv[i] = X[16+i]
+	}
+	nv[16] = 0
+	for i := 17; i < 48; i++ {
+		nv[i] = -X[48-i]
+	}
+	nv[48] = -X[0]
+	for i := 49; i < 64; i++ {
+		nv[i] = -X[i-48]
+	}
 	copy(ring[p0+1024:p0+1024+64], nv[:])
 	vv := (*[1024]float32)(ring[p0 : p0+1024])
 	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]

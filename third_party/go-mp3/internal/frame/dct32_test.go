@@ -1,0 +1,46 @@
+package frame
+
+import (
+	"math"
+	"testing"
+)
+
+func BenchmarkSynthSample(b *testing.B) {
+	var d [576]float32
+	for i := range d {
+		d[i] = float32(i%37) / 37
+	}
+	var ring [2048]float32
+	off := 0
+	o := make([]byte, 128)
+	for i := 0; i < b.N; i++ {
+		synthSample(&d, i%18, &ring, &off, o, true, 0)
+	}
+}
+
+func BenchmarkDct32(b *testing.B) {
+	var x, y [32]float32
+	for i := range x {
+		x[i] = float32(i)
+	}
+	for i := 0; i < b.N; i++ {
+		dct32(&x, &y)
+	}
+}
+
+func TestDct32(t *testing.T) {
+	var x, y [32]float32
+	for i := range x {
+		x[i] = float32((i*7)%13) - 6
+	}
+	dct32(&x, &y)
+	for k := range y {
+		var want float64
+		for j := range x {
+			want += float64(x[j]) * math.Cos(float64((2*j+1)*k)*math.Pi/64)
+		}
+		if d := math.Abs(float64(y[k]) - want); d > 1e-4 {
+			t.Errorf("y[%d] = %g, want %g", k, y[k], want)
+		}
+	}
+}
