@@ -142,6 +142,9 @@ type Config struct {
 	// Tick is how often the service re-evaluates without a wake-up, so
 	// that quiet periods end and alerts grow late (0: 5s).
 	Tick time.Duration
+	// MinGap is the least time between two evaluations woken by the
+	// board (0: 1s).
+	MinGap time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -153,6 +156,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Tick <= 0 {
 		c.Tick = 5 * time.Second
+	}
+	if c.MinGap <= 0 {
+		c.MinGap = time.Second
 	}
 	return c
 }
@@ -228,6 +234,15 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changed:
+			// heartbeats wake the board many times a second in a big
+			// city: evaluate at most once per MinGap
+			t := time.NewTimer(s.cfg.MinGap)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		case <-tick.C:
 		}
 	}
