@@ -287,6 +287,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
 		Programs: fakePrograms{}, Preview: fakePreview{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Approvals: fakeApprovals{}, Sessions: fakeSessions{}, CAP: &fakeCAP{},
 		Metrics: prometheus.NewRegistry(), Record: a.record, Reports: &fakeReports{},
+		Notify: fakeNotify(),
 	}, a
 }
 

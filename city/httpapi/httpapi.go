@@ -186,6 +186,8 @@ type Deps struct {
 	Approvals AlertApprovals
 	Sessions  Sessions
 	Reports   Reports
+	// Notify are the users' notification settings (nil: 503).
+	Notify NotifySettings
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

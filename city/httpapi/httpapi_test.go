@@ -100,6 +100,8 @@ var routeRoles = []struct {
 	{"DELETE /api/v1/live/{id}", "/api/v1/live/l1", "", []string{"admin", "alerter", "operator"}},
 	{"POST /api/v1/cap", "/api/v1/cap", "<alert/>", []string{"admin", "alerter"}},
 	{"GET /api/v1/cap", "/api/v1/cap", "", []string{"admin", "alerter", "operator", "technician"}},
+	{"GET /api/v1/me/notifications", "/api/v1/me/notifications", "", []string{"admin", "operator", "alerter", "approver", "technician"}},
+	{"PUT /api/v1/me/notifications", "/api/v1/me/notifications", `{"rules":["offline"]}`, []string{"admin", "operator", "alerter", "approver", "technician"}},
 	{"GET /api/v1/users", "/api/v1/users", "", []string{"admin"}},
 	{"POST /api/v1/users", "/api/v1/users", `{"name":"lan","role":"operator"}`, []string{"admin"}},
 }

@@ -77,6 +77,8 @@ func (s *Server) Handler() http.Handler {
 	h("GET /api/v1/live", s.getLive, "admin", "alerter", "operator", "technician")
 	h("DELETE /api/v1/live/{id}", s.deleteLive, "admin", "alerter", "operator")
 
+	h("GET /api/v1/me/notifications", s.getMyNotifications, "admin", "operator", "alerter", "approver", "technician")
+	h("PUT /api/v1/me/notifications", s.putMyNotifications, "admin", "operator", "alerter", "approver", "technician")
 	h("GET /api/v1/users", s.listUsers, "admin")
 	h("POST /api/v1/users", s.postUser, "admin")
 
