@@ -235,3 +235,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, name)
 	}
 }
+
+var descOpen = prometheus.NewDesc("loa_notify_incidents_open", "Incidents open now (a ward and rule, or an alert not finished): told, not yet resolved.", nil, nil)
+
+// Collector is the notifier's /metrics series: the incidents open.
+func (s *Service) Collector() prometheus.Collector { return openCollector{s} }
+
+type openCollector struct{ s *Service }
+
+func (c openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descOpen }
+
+func (c openCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(c.s.Open()))
+}
