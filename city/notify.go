@@ -32,7 +32,7 @@ func (c *City) newNotify() *notifier {
 		chans = append(chans, &notify.Telegram{BaseURL: cfg.Telegram.BaseURL, Token: cfg.Telegram.Token})
 	}
 	if cfg.Webhook.Secret != "" {
-		chans = append(chans, &notify.Webhook{Secret: []byte(cfg.Webhook.Secret)})
+		chans = append(chans, &notify.Webhook{Secret: []byte(cfg.Webhook.Secret), AllowPrivate: cfg.Webhook.AllowPrivate})
 	}
 	out := notify.NewOutbox(notify.OutboxConfig{Attempts: cfg.Attempts, RetryMin: time.Duration(cfg.RetryMin),
 		RetryMax: time.Duration(cfg.RetryMax)}, c.Log, chans...)

@@ -39,6 +39,9 @@ type NotifyConfig struct {
 		// Secret signs every body (X-Loa-Signature: sha256=HMAC); ""
 		// leaves webhooks off (no unsigned webhooks).
 		Secret string `yaml:"secret"`
+		// AllowPrivate lets webhooks reach loopback and private
+		// addresses (a Zalo bridge on the city's own network).
+		AllowPrivate bool `yaml:"allow_private"`
 	} `yaml:"webhook"`
 }
 

@@ -63,7 +63,7 @@ func TestNotifyOfflineAndResolved(t *testing.T) {
 	const secret = "e2e-webhook-secret-0123456789"
 	hooks := startHookReceiver(t, secret)
 	c := newAlertCity(t, "fleet:\n  offline_after: 2\nnotify:\n  quiet: 3s\n  retry_min: 1s\n  retry_max: 2s\n  smtp:\n    addr: "+mail.Addr+
-		"\n    from: loa@ubnd-hue.example\n    require_tls: false\n  webhook:\n    secret: "+secret+"\n",
+		"\n    from: loa@ubnd-hue.example\n    require_tls: false\n  webhook:\n    secret: "+secret+"\n    allow_private: true\n",
 		"phuong-mot:xa-a", "phuong-hai:xa-b")
 	c.agentExtra = "fleet:\n  heartbeat: 1s\n"
 	cfg := []string{"--config", c.config}

@@ -9,13 +9,16 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/smtp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -176,7 +179,41 @@ func client(c *http.Client) *http.Client {
 // "sha256=" and the hex HMAC-SHA256 of the body under Secret.
 type Webhook struct {
 	Secret []byte
-	Client *http.Client
+	// AllowPrivate lets webhooks reach loopback, private and link-local
+	// addresses. Off, a user cannot point the city at its own network
+	// (its NATS monitor, a router's page): the address is checked when
+	// the connection is made, after any redirect and DNS answer.
+	AllowPrivate bool
+	Client       *http.Client
+}
+
+// ErrPrivateAddress: a webhook's address is on the city's own network.
+var ErrPrivateAddress = errors.New("địa chỉ nội bộ bị từ chối (notify.webhook.allow_private) / private address refused")
+
+func (w *Webhook) client() *http.Client {
+	if w.Client != nil || w.AllowPrivate {
+		return client(w.Client)
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		ip = ip.Unmap()
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() ||
+			netip.MustParsePrefix("100.64.0.0/10").Contains(ip) {
+			return fmt.Errorf("%s: %w", address, ErrPrivateAddress)
+		}
+		return nil
+	}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = d.DialContext
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
 }
 
 // Name implements Channel.
@@ -210,7 +247,7 @@ func (w *Webhook) Send(ctx context.Context, to string, m Message) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "loa-city")
 	req.Header.Set(SignatureHeader, Sign(w.Secret, body))
-	resp, err := client(w.Client).Do(req)
+	resp, err := w.client().Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
 	}

@@ -295,13 +295,17 @@ func TestChannels(t *testing.T) {
 			json.Unmarshal(data, &body)
 		}))
 		defer srv.Close()
-		if err := (&Webhook{Secret: secret}).Send(ctx, srv.URL, m); err != nil {
+		// the receiver is on loopback: refused unless allowed
+		if err := (&Webhook{Secret: secret}).Send(ctx, srv.URL, m); !errors.Is(err, ErrPrivateAddress) || ok {
+			t.Fatalf("loopback webhook without allow_private: %v", err)
+		}
+		if err := (&Webhook{Secret: secret, AllowPrivate: true}).Send(ctx, srv.URL, m); err != nil {
 			t.Fatal(err)
 		}
 		if !ok || body.Ward != "phu-hoi" || body.Rule != RuleSilent || body.Kind != KindProblem {
 			t.Fatalf("signature ok %v, body %+v", ok, body)
 		}
-		if err := (&Webhook{Secret: secret}).Send(ctx, srv.URL+"/x\x00", m); err == nil {
+		if err := (&Webhook{Secret: secret, AllowPrivate: true}).Send(ctx, srv.URL+"/x\x00", m); err == nil {
 			t.Fatal("bad URL accepted")
 		}
 	})
