@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +16,7 @@ import (
 
 	"loa/city/accounts"
 	"loa/internal/smtptest"
+	"loa/internal/testcert"
 	"loa/internal/testwait"
 )
 
@@ -258,6 +261,29 @@ func TestChannels(t *testing.T) {
 		c.RequireTLS = true
 		if err := c.Send(ctx, "lan@example.vn", m); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Fatalf("relay without STARTTLS under require_tls: %v", err)
+		}
+	})
+	t.Run("smtp starttls", func(t *testing.T) {
+		dir := t.TempDir()
+		certFile, keyFile := testcert.SelfSigned(t, dir, "smtp")
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := smtptest.StartTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+		pool := x509.NewCertPool()
+		pool.AddCert(cert.Leaf)
+		c := &SMTP{Addr: srv.Addr, From: "loa@ubnd.example", RequireTLS: true, TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+		if err := c.Send(ctx, "lan@example.vn", m); err != nil {
+			t.Fatal(err)
+		}
+		if mail := srv.Mail(); len(mail) != 1 || !mail[0].TLS {
+			t.Fatalf("mail %+v: want one, over TLS", mail)
+		}
+		// a certificate the city does not trust: refused, nothing sent
+		c.TLS = &tls.Config{ServerName: "127.0.0.1"}
+		if err := c.Send(ctx, "lan@example.vn", m); err == nil || !strings.Contains(err.Error(), "STARTTLS") || len(srv.Mail()) != 1 {
+			t.Fatalf("untrusted certificate: %v", err)
 		}
 	})
 	t.Run("telegram", func(t *testing.T) {

@@ -1,11 +1,12 @@
 // Package smtptest is a tiny SMTP server on loopback for tests: it speaks
 // enough of RFC 5321 (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to
 // receive what net/smtp sends, and keeps every message. It offers no
-// STARTTLS and no AUTH.
+// AUTH; STARTTLS when started with StartTLS.
 package smtptest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ type Mail struct {
 	From string
 	To   []string
 	Data string // headers and body, CRLF line ends, dot-unstuffed
+	TLS  bool   // received after STARTTLS
 }
 
 // Server is a running test server.
@@ -26,16 +28,20 @@ type Server struct {
 	mu   sync.Mutex
 	mail []Mail
 	wg   sync.WaitGroup
+	tls  *tls.Config
 }
 
 // Start starts a server on 127.0.0.1; it stops when the test ends.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return StartTLS(tb, nil) }
+
+// StartTLS starts a server that offers STARTTLS with cfg (nil: none).
+func StartTLS(tb testing.TB, cfg *tls.Config) *Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String(), ln: ln}
+	s := &Server{Addr: ln.Addr().String(), ln: ln, tls: cfg}
 	s.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -57,9 +63,10 @@ func (s *Server) Mail() []Mail {
 }
 
 func (s *Server) serve(c net.Conn) {
-	defer c.Close()
+	defer func() { c.Close() }()
 	r := bufio.NewReader(c)
 	say := func(line string) { c.Write([]byte(line + "\r\n")) }
+	secure := false
 	say("220 smtptest ready")
 	var cur Mail
 	for {
@@ -72,7 +79,17 @@ func (s *Server) serve(c net.Conn) {
 		switch {
 		case strings.HasPrefix(verb, "EHLO"):
 			say("250-smtptest")
+			if s.tls != nil && !secure {
+				say("250-STARTTLS")
+			}
 			say("250 8BITMIME")
+		case verb == "STARTTLS" && s.tls != nil && !secure:
+			say("220 go ahead")
+			tc := tls.Server(c, s.tls)
+			if tc.Handshake() != nil {
+				return
+			}
+			c, r, secure = tc, bufio.NewReader(tc), true
 		case strings.HasPrefix(verb, "HELO"):
 			say("250 smtptest")
 		case strings.HasPrefix(verb, "MAIL FROM:"):
@@ -98,7 +115,7 @@ func (s *Server) serve(c net.Conn) {
 				}
 				b.WriteString(strings.TrimPrefix(l, "."))
 			}
-			cur.Data = b.String()
+			cur.Data, cur.TLS = b.String(), secure
 			s.mu.Lock()
 			s.mail = append(s.mail, cur)
 			s.mu.Unlock()
