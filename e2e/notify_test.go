@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"loa/city/notify"
 	"loa/internal/smtptest"
 )
@@ -144,5 +146,51 @@ func TestNotifyOfflineAndResolved(t *testing.T) {
 	hooks.mu.Unlock()
 	if got := hooks.messages("/xa-khac"); len(got) != 0 || bad != 0 {
 		t.Errorf("the technician of another ward was told %+v (bad signatures %d)", got, bad)
+	}
+}
+
+// The notifications page in a real browser on a real city: a technician
+// ticks rules (labelled checkboxes) and gives an e-mail address; what
+// was saved is what `loa-city notify show` reads from the database.
+// Screenshots at 390×844 and 1280×900.
+func TestConsoleNotifyPage(t *testing.T) {
+	t.Parallel()
+	ctx := consoleBrowser(t)
+	c := newAlertCity(t, "notify:\n  smtp:\n    addr: 127.0.0.1:25\n    from: loa@ubnd-hue.example\n  webhook:\n    secret: e2e-webhook-secret-0123456789\n", "phuong-mot:xa-a")
+	cfg := []string{"--config", c.config}
+	out := run(t, nil, "loa-city", append([]string{"user", "add", "ky-thuat", "--role", "technician", "--json"}, cfg...)...)
+	var u struct{ Password string }
+	json.Unmarshal([]byte(out), &u)
+	if u.Password == "" {
+		t.Fatalf("user add:\n%s", out)
+	}
+	consoleLogin(t, ctx, c.proc.url, "ky-thuat", u.Password)
+	changeOneTimePassword(t, ctx, u.Password, "kỹ thuật viên trạm phát")
+	browse(t, ctx, "open the notifications page", chromedp.Navigate(c.proc.url+"/me/notifications"), chromedp.WaitVisible(chromedp.CSS("#notify-form")))
+	if got := pageText(t, ctx, "h1"); got != "Thông báo của tôi" {
+		t.Errorf("title %q", got)
+	}
+	// every control has a label
+	if n := eval[int](t, ctx, `Array.from(document.querySelectorAll('#notify-form input:not([type=hidden])')).filter(i => !i.closest('label') && !document.querySelector('label[for="'+i.id+'"]')).length`); n != 0 {
+		t.Errorf("%d controls without a label", n)
+	}
+	if !eval[bool](t, ctx, `document.getElementById('telegram').disabled`) {
+		t.Error("telegram is not configured: its field must be disabled")
+	}
+	screenshots(t, ctx, "notify")
+	browse(t, ctx, "tick and save",
+		chromedp.Click(chromedp.CSS("#rule-offline")),
+		chromedp.Click(chromedp.CSS("#rule-silent")),
+		chromedp.SetValue(chromedp.CSS("#email"), "ky-thuat@ubnd-hue.example"),
+		chromedp.Submit(chromedp.CSS("#email")),
+		chromedp.WaitVisible(chromedp.CSS(".ok")),
+	)
+	if got := pageText(t, ctx, ".ok"); got != "Đã lưu." {
+		t.Errorf("after save: %q", got)
+	}
+	screenshots(t, ctx, "notify-saved")
+	show := run(t, nil, "loa-city", append([]string{"notify", "show", "ky-thuat", "--json"}, cfg...)...)
+	if !strings.Contains(show, `"ky-thuat@ubnd-hue.example"`) || !strings.Contains(show, `"offline"`) || !strings.Contains(show, `"silent"`) || strings.Contains(show, `"disk"`) {
+		t.Errorf("notify show after the page's save:\n%s", show)
 	}
 }
