@@ -107,6 +107,8 @@ type City struct {
 	// tlsCerts is the certificate for HTTPS and NATS (city/tls.go).
 	tlsMu    sync.Mutex
 	tlsCerts *certReloader
+	// notify tells technicians when a ward goes wrong (city/notify.go).
+	notify *notifier
 }
 
 // Open opens (creating) the city station under cfg.Data. The signing key
@@ -151,6 +153,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*City, error) {
 	c.Commands = c.newCommands()
 	c.CAP = c.newCAP()         // city/cap.go
 	c.Reports = c.newReports() // city/reports.go
+	c.notify = c.newNotify()   // city/notify.go
 	c.Audit = audit.New(db.Read(), log)
 	c.Audit.Now = func() time.Time { return c.Now() }
 	if err := c.openConsole(); err != nil { // city/web.go

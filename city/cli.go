@@ -43,6 +43,9 @@ Usage:
   loa-city user disable NAME [--config FILE]         no log-in, no token, sessions ended
   loa-city user enable NAME [--config FILE]
   loa-city user list [--json] [--config FILE]
+  loa-city notify show USER [--json] [--config FILE]   where a user is told when a ward goes wrong
+  loa-city notify set USER [--email ADDR] [--telegram CHAT] [--webhook URL] [--rules R,R|all] [--config FILE]
+                                   change it (rules: offline, silent, out_of_sync, clock, disk, alert_late)
   loa-city key [--config FILE]                      the public key the wards must trust
   loa-city ward key ID [--config FILE]               re-issue a ward's NATS key; prints it once
   loa-city nats config [--config FILE]               users for an external NATS server (docs/nats.md)
@@ -73,6 +76,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdKey(ctx, rest, stdout, stderr)
 	case "nats":
 		return cmdNATS(ctx, rest, stdout, stderr)
+	case "notify":
+		return cmdNotify(ctx, rest, stdout, stderr)
 	case "ward", "user":
 		if len(rest) == 0 {
 			fmt.Fprintf(stderr, "loa-city %s: want add or list\n\n%s", cmd, usage)
@@ -128,6 +133,8 @@ var commandTitles = map[string]string{
 	"user scope":   "Phạm vi của người dùng (the wards and groups a user may see and change)",
 	"key":          "Khoá ký của đài thành phố (the city's signing key)",
 	"nats config":  "Cấu hình máy chủ NATS ngoài (users for an external NATS server)",
+	"notify show":  "Thông báo của người dùng (where a user is told when a ward goes wrong)",
+	"notify set":   "Đặt thông báo của người dùng (change where a user is told and of what)",
 }
 
 // command is one subcommand's flags.

@@ -41,6 +41,9 @@ type Config struct {
 	Speech     SpeechConfig     `yaml:"speech"`
 	// CAP is CAP 1.2 ingest and the city's CAP feed (city/cap.go).
 	CAP CAPConfig `yaml:"cap"`
+	// Notify is notifications by e-mail, Telegram and webhook
+	// (city/notify_config.go).
+	Notify NotifyConfig `yaml:"notify"`
 }
 
 // SpeechConfig is how text becomes speech (console and text alerts).
@@ -95,6 +98,7 @@ func DefaultConfig() Config {
 		Alerts:     defaultAlertsConfig(),
 		AlertRules: defaultAlertRules(),
 		CAP:        defaultCAPConfig(),
+		Notify:     defaultNotifyConfig(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
 			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90,
 			DiskMinFreeMB: 64, MapTiles: DefaultMapTiles, MapAttribution: DefaultMapAttribution},
@@ -164,6 +168,9 @@ func (c *Config) check(path string) error {
 		return err
 	}
 	if err := c.CAP.check(where); err != nil {
+		return err
+	}
+	if err := c.Notify.check(where); err != nil {
 		return err
 	}
 	return c.Alerts.check(where)

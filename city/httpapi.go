@@ -42,6 +42,7 @@ func (c *City) newAPI() *httpapi.Server {
 		Record:    c.Audit.Record,
 		CAP:       c.CAP,
 		Reports:   c.Reports,
+		Notify:    c.notify.settings,
 		Preview:   c.newPreview(),
 
 		Repeats: c.Alerting,

@@ -26,7 +26,7 @@ type metricsRegistry struct {
 func (m *metricsRegistry) Gather() ([]*dto.MetricFamily, error) {
 	m.once.Do(func() {
 		m.reg = prometheus.NewRegistry()
-		m.reg.MustRegister(m.c.board.Collector(), citybus.Collector(m.c.Alerting, func() bool { return m.c.alerts != nil }), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.reg.MustRegister(m.c.board.Collector(), m.c.notify.out.Collector(), m.c.notify.svc.Collector(), citybus.Collector(m.c.Alerting, func() bool { return m.c.alerts != nil }), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	})
 	return m.reg.Gather()
 }

@@ -44,6 +44,7 @@ func (c *City) openConsole() error {
 		Reports:   c.Reports,
 		Preview:   c.newPreview(),
 		Fleet:     consoleFleet{c},
+		Notify:    c.notify.settings,
 		Log:       c.Log,
 		Now:       func() time.Time { return c.Now() },
 		Station:   c.Config.Name,

@@ -58,6 +58,8 @@ type Deps struct {
 	Reports Reports
 	Preview Previewer
 	Fleet   Fleet
+	// Notify are the users' notification settings; nil: no page.
+	Notify NotifySettings
 	// Station is the station's name shown on every page.
 	Station string
 	// Location is the city's time zone: times are shown in it.
@@ -89,7 +91,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month", "fleet", "fleetward"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month", "fleet", "fleetward", "notify"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -166,6 +168,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /fleet", c.authed(c.getFleet))
 	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
 	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
+	mux.Handle("GET /me/notifications", c.authed(c.getNotify))
+	mux.Handle("POST /me/notifications", c.authed(c.postNotify))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, T(langOf(r), "notfound"))
 	})

@@ -303,6 +303,7 @@ func testDeps(t *testing.T) (Deps, *audit) {
 		Accounts: fakeAccounts{}, Wards: fakeWards{}, Joins: fakeJoins{}, Library: fakeLibrary{dir: dir},
 		Programs: fakePrograms{}, Preview: fakePreview{}, Board: &fakeBoard{}, Alerting: fakeAlerting{}, Approvals: fakeApprovals{}, Sessions: fakeSessions{}, CAP: &fakeCAP{},
 		Metrics: prometheus.NewRegistry(), Record: a.record, Reports: &fakeReports{}, Commands: &fakeCommands{},
+		Notify: fakeNotify(),
 	}, a
 }
 

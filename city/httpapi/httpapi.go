@@ -191,6 +191,8 @@ type Deps struct {
 	Reports   Reports
 	// Commands are the signed commands to wards (nil: 503).
 	Commands Commands
+	// Notify are the users' notification settings (nil: 503).
+	Notify NotifySettings
 	// Metrics is what GET /metrics exposes.
 	Metrics prometheus.Gatherer
 	// Record writes a change to the audit log (audit.Log.Record).

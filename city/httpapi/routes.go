@@ -82,6 +82,8 @@ func (s *Server) Handler() http.Handler {
 
 	h("POST /api/v1/commands", s.postCommand, "admin", "technician", "alerter")
 	h("GET /api/v1/commands/{id}", s.getCommand, "admin", "technician", "alerter")
+	h("GET /api/v1/me/notifications", s.getMyNotifications, "admin", "operator", "alerter", "approver", "technician")
+	h("PUT /api/v1/me/notifications", s.putMyNotifications, "admin", "operator", "alerter", "approver", "technician")
 
 	h("GET /api/v1/users", s.listUsers, "admin")
 	h("POST /api/v1/users", s.postUser, "admin")
