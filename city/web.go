@@ -41,6 +41,7 @@ func (c *City) openConsole() error {
 		Schedules: consoleSchedules{c},
 		Live:      consoleLive{c.livecast},
 		Alerts:    consoleAlerts{c},
+		Commands:  c.Commands,
 		Reports:   c.Reports,
 		Preview:   c.newPreview(),
 		Fleet:     consoleFleet{c},

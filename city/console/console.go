@@ -54,6 +54,8 @@ type Deps struct {
 	// Live opens broadcasts from the browser's microphone; nil: none.
 	Live   LiveStudio
 	Alerts Alerts
+	// Commands send signed commands to wards (Dừng tất cả); nil: no page.
+	Commands Commands
 	// Reports make proof-of-play reports (reports.go); nil: no page.
 	Reports Reports
 	Preview Previewer
@@ -91,7 +93,7 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "reports", "preview", "month", "fleet", "fleetward", "notify"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "stopall", "reports", "preview", "month", "fleet", "fleetward", "notify"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
 		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -151,6 +153,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /schedule/{ward}/import", c.authed(c.postImport))
 	mux.Handle("GET /live", c.authed(c.getLive))
 	mux.Handle("GET /live/socket", c.authed(c.getLiveSocket))
+	mux.Handle("GET /stop-all", c.authed(c.getStopAll))
+	mux.Handle("POST /stop-all", c.authed(c.postStopAll))
 	mux.Handle("GET /alerts", c.authed(c.getAlerts))
 	mux.Handle("GET /alerts/new", c.authed(c.getAlertNew))
 	mux.Handle("POST /alerts/new", c.authed(c.postAlertNew))
