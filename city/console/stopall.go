@@ -33,7 +33,7 @@ var stopAllRoles = []string{"admin", "alerter", "technician"}
 var stopAllMutes = []string{"0", "15m", "30m", "1h", "2h", "6h"}
 
 type stopAllData struct {
-	CityWide bool
+	CityWide, All bool
 	Wards    []option
 	Groups   []option
 	Mutes    []option
@@ -57,7 +57,16 @@ func (c *Console) stopAllAllowed(w http.ResponseWriter, r *http.Request, s *Sess
 }
 
 func (c *Console) stopAllForm(r *http.Request, s *Session) (stopAllData, error) {
-	d := stopAllData{CityWide: s.Scope.CityWide()}
+	// A form sent back with an error keeps what was chosen.
+	chosen := map[string]bool{}
+	for _, v := range r.PostForm["to"] {
+		chosen[v] = true
+	}
+	mute := r.PostFormValue("mute")
+	if !slices.Contains(stopAllMutes, mute) {
+		mute = "30m"
+	}
+	d := stopAllData{CityWide: s.Scope.CityWide(), All: chosen["all"]}
 	all, err := c.deps.Schedules.Wards(r.Context())
 	if err != nil {
 		return d, err
@@ -68,14 +77,14 @@ func (c *Console) stopAllForm(r *http.Request, s *Session) (stopAllData, error) 
 		if w.DisplayName != "" {
 			label = w.DisplayName + " (" + w.ID + ")"
 		}
-		d.Wards = append(d.Wards, option{Value: w.ID, Label: label})
+		d.Wards = append(d.Wards, option{Value: w.ID, Label: label, Selected: chosen[w.ID]})
 		for _, g := range w.Groups {
 			groups[g] = true
 		}
 	}
 	for _, g := range slices.Sorted(mapsKeys(groups)) {
 		if d.CityWide || s.Scope.AllowsTarget("group:"+g, placesOf(all)) {
-			d.Groups = append(d.Groups, option{Value: "group:" + g, Label: g})
+			d.Groups = append(d.Groups, option{Value: "group:" + g, Label: g, Selected: chosen["group:"+g]})
 		}
 	}
 	l := langOf(r)
@@ -84,7 +93,7 @@ func (c *Console) stopAllForm(r *http.Request, s *Session) (stopAllData, error) 
 		if m == "0" {
 			label = T(l, "stopall.nomute")
 		}
-		d.Mutes = append(d.Mutes, option{Value: m, Label: label, Selected: m == "30m"})
+		d.Mutes = append(d.Mutes, option{Value: m, Label: label, Selected: m == mute})
 	}
 	return d, nil
 }
