@@ -11,11 +11,15 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +37,10 @@ import (
 //	go test ./bench -run '^$' -bench FleetProcess -benchtime 1x -timeout 2h -v
 //
 // LOA_BENCH_WARDS (default 1000,5000,10000), LOA_BENCH_VIEWERS (default
-// 0,20) and LOA_BENCH_WINDOW (default 60s) choose the runs. It reports the
+// 0,20) and LOA_BENCH_WINDOW (default 60s) choose the runs; LOA_CITY_BIN
+// a loa-city built already (another version); LOA_BENCH_PROFILE a folder
+// for the city's heap and goroutine profiles (the city then runs as a
+// child of this test binary, TestFleetCityChild). It reports the
 // city's CPU (utime+stime from /proc/PID/stat over the window, % of one
 // core), its RSS (VmRSS at the end) and RSS per ward, and with viewers the
 // events and bytes they received and the time from a ward's heartbeat
@@ -113,6 +120,12 @@ func fleetProcess(b *testing.B, n, viewers int) {
 
 	logf, _ := os.Create(filepath.Join(dir, "city.log"))
 	proc := exec.Command(exe, "run", "--config", cfgPath)
+	profile := os.Getenv("LOA_BENCH_PROFILE") // a folder: profile the city (run in this test binary)
+	if profile != "" {
+		self, _ := os.Executable()
+		proc = exec.Command(self, "-test.run", "^TestFleetCityChild$")
+		proc.Env = append(os.Environ(), "LOA_FLEET_CITY="+cfgPath, "LOA_FLEET_PROFILE="+filepath.Join(profile, fmt.Sprintf("wards=%d-viewers=%d-", n, viewers)))
+	}
 	proc.Stdout, proc.Stderr = logf, logf
 	if err := proc.Start(); err != nil {
 		b.Fatal(err)
@@ -158,6 +171,14 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	case <-time.After(10 * time.Minute):
 		b.Fatal("the simulated wards did not connect in 10 min")
 	}
+	// The city has made every ward's consumer on ALERTS (8 at a time,
+	// after the wards are read at start).
+	if !testwait.Poll(15*time.Minute, func() bool {
+		log, _ := os.ReadFile(logf.Name())
+		return bytes.Contains(log, []byte(fmt.Sprintf(`msg="ward consumers ready" wards=%d`, n)))
+	}) {
+		b.Fatalf("the city did not make the %d wards' consumers in 15 min", n)
+	}
 	// Every ward has sent at least once (one interval and a margin).
 	if !testwait.Poll(5*time.Minute, func() bool { return heartbeatsTotal(b, base, admin) >= float64(n) }) {
 		b.Fatalf("fewer than %d heartbeats reached the city in 5 min", n)
@@ -182,6 +203,9 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	time.Sleep(5 * time.Second) // the viewers' first full boards drawn
 
 	beats0 := heartbeatsTotal(b, base, admin)
+	if profile != "" {
+		proc.Process.Signal(syscall.SIGUSR2) // the CPU profile of the window
+	}
 	cpu0, at0 := procCPU(b, proc.Process.Pid), time.Now()
 	ev0, by0 := events.Load(), bytesIn.Load()
 	b.ResetTimer()
@@ -190,6 +214,14 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	ev1, by1 := events.Load(), bytesIn.Load()
 	rss := procRSS(b, proc.Process.Pid)
 	b.StopTimer()
+	if profile != "" {
+		done := filepath.Join(profile, fmt.Sprintf("wards=%d-viewers=%d-done", n, viewers))
+		os.Remove(done)
+		proc.Process.Signal(syscall.SIGUSR1)
+		if !testwait.Poll(time.Minute, func() bool { _, err := os.Stat(done); return err == nil }) {
+			b.Error("no heap profile from the city")
+		}
+	}
 	beats1 := heartbeatsTotal(b, base, admin)
 
 	wall := at1.Sub(at0).Seconds()
@@ -285,9 +317,13 @@ func watchFleet(ctx context.Context, b *testing.B, base string, cookie *http.Coo
 	}
 }
 
-// cityBin builds loa-city once per run and returns its path.
+// cityBin builds loa-city once per run and returns its path;
+// LOA_CITY_BIN names one built already (another version, to compare).
 func cityBin(tb testing.TB) string {
 	tb.Helper()
+	if p := os.Getenv("LOA_CITY_BIN"); p != "" {
+		return p
+	}
 	cityOnce.Do(func() {
 		cityDir, cityErr = os.MkdirTemp("", "loa-bench-city-")
 		if cityErr != nil {
@@ -361,4 +397,57 @@ func heartbeatsTotal(tb testing.TB, base, token string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestFleetCityChild is the city of BenchmarkFleetProcess when it profiles
+// (LOA_BENCH_PROFILE): loa-city's own Main in this test binary, writing
+// its heap and goroutine profiles on SIGUSR1, and its CPU profile from
+// SIGUSR2 to SIGUSR1 (LOA_FLEET_PROFILE: the
+// files' prefix).
+// Without LOA_FLEET_CITY it does nothing.
+func TestFleetCityChild(t *testing.T) {
+	cfg := os.Getenv("LOA_FLEET_CITY")
+	if cfg == "" {
+		t.Skip("the city of BenchmarkFleetProcess when it profiles")
+	}
+	prefix := os.Getenv("LOA_FLEET_PROFILE")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	usr1, usr2 := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	var cpu *os.File
+	go func() {
+		for range usr2 {
+			if cpu, _ = os.Create(prefix + "cpu.pb.gz"); cpu != nil {
+				pprof.StartCPUProfile(cpu)
+			}
+		}
+	}()
+	go func() {
+		for range usr1 {
+			if cpu != nil {
+				pprof.StopCPUProfile()
+				cpu.Close()
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			os.WriteFile(prefix+"memstats.txt", fmt.Appendf(nil, "HeapInuse %d\nHeapIdle %d\nHeapReleased %d\nStackInuse %d\nSys %d\nNumGoroutine %d\nNextGC %d\n",
+				ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.Sys, runtime.NumGoroutine(), ms.NextGC), 0o644)
+			for _, kind := range []string{"heap", "goroutine"} {
+				path := prefix + kind + ".pb.gz"
+				if kind == "heap" {
+					runtime.GC()
+				}
+				if f, err := os.Create(path); err == nil {
+					pprof.Lookup(kind).WriteTo(f, 0)
+					f.Close()
+				}
+			}
+			os.WriteFile(prefix+"done", nil, 0o644)
+		}
+	}()
+	if code := city.Main(ctx, []string{"run", "--config", cfg}, os.Stdout, os.Stderr); code != 0 {
+		t.Fatalf("loa-city run: exit %d", code)
+	}
 }
