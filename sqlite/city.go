@@ -585,6 +585,27 @@ func (t CityTx) ManifestETag(ctx context.Context, ward string) (etag string, ver
 	return etag, version, err
 }
 
+// ManifestVersions returns the version of every ward's manifest, by ward
+// (a ward with none is absent): one query for a list of wards, where
+// ManifestETag per ward would be one each.
+func (t CityTx) ManifestVersions(ctx context.Context) (map[string]int64, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT ward, version FROM manifests`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var ward string
+		var v int64
+		if err := rows.Scan(&ward, &v); err != nil {
+			return nil, err
+		}
+		out[ward] = v
+	}
+	return out, rows.Err()
+}
+
 // PutWardManifest stores a ward's manifest and the media it may fetch.
 func (t CityTx) PutWardManifest(ctx context.Context, m WardManifest) error {
 	if _, err := t.q.ExecContext(ctx, `INSERT INTO manifests(ward, version, content_hash, key_id, etag, envelope, envelope_gzip, issued_at) VALUES(?,?,?,?,?,?,?,?)
