@@ -153,12 +153,38 @@ func (t CityTx) wards(ctx context.Context, q string, args ...any) ([]Ward, error
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		g, err := t.strings(ctx, `SELECT grp FROM ward_groups WHERE ward = ? ORDER BY grp`, out[i].ID)
+	if len(out) == 1 {
+		g, err := t.strings(ctx, `SELECT grp FROM ward_groups WHERE ward = ? ORDER BY grp`, out[0].ID)
 		if err != nil {
 			return nil, err
 		}
-		out[i].Groups = g
+		out[0].Groups = g
+		return out, nil
+	}
+	// Many wards (the fleet page draws them all at each event): their
+	// groups in one query, not one query a ward.
+	if len(out) > 1 {
+		at := make(map[string]int, len(out))
+		for i, w := range out {
+			at[w.ID] = i
+		}
+		rows, err := t.q.QueryContext(ctx, `SELECT ward, grp FROM ward_groups ORDER BY ward, grp`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ward, grp string
+			if err := rows.Scan(&ward, &grp); err != nil {
+				return nil, err
+			}
+			if i, ok := at[ward]; ok {
+				out[i].Groups = append(out[i].Groups, grp)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
