@@ -51,7 +51,7 @@ func (d keyDir) WardByNKey(ctx context.Context, key string) (string, []string, e
 // LOA_BENCH_WINDOW sets the measured window (default 60s: four heartbeats
 // from every ward).
 func BenchmarkFleetCity(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range benchWards([]int{1000, 10000}) {
 		b.Run(fmt.Sprintf("wards=%d", n), func(b *testing.B) {
 			for range b.N {
 				fleetCity(b, n)
@@ -136,6 +136,9 @@ func fleetCity(b *testing.B, n int) {
 	time.Sleep(window)
 	after := snapshot(srv, c)
 	b.StopTimer()
+	if p := os.Getenv("LOA_BENCH_HEAP"); p != "" {
+		writeHeapProfile(b, p)
+	}
 
 	wall := after.at.Sub(before.at).Seconds()
 	cpu := (after.cpu - before.cpu).Seconds()
@@ -238,13 +241,25 @@ func TestFleetSimulatedWards(t *testing.T) {
 	fmt.Printf("connected %d\n", len(conns))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	silence := map[string]chan struct{}{}
 	for i, nc := range conns {
-		go simulateWard(ctx, nc, wards[i])
+		ch := make(chan struct{}, 1)
+		silence[wards[i]] = ch
+		go simulateWard(ctx, nc, wards[i], ch)
+	}
+	// "silent WARD" on stdin: that ward's next heartbeat, sent at once,
+	// reports silence on air; it prints "silent WARD" once it is on the
+	// server.
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if w, ok := strings.CutPrefix(sc.Text(), "silent "); ok && silence[w] != nil {
+			silence[w] <- struct{}{}
+		}
 	}
 	select {} // until the benchmark stops the process
 }
 
-func simulateWard(ctx context.Context, nc *nats.Conn, ward string) {
+func simulateWard(ctx context.Context, nc *nats.Conn, ward string, silence <-chan struct{}) {
 	const every = 15 * time.Second
 	started := time.Now()
 	select {
@@ -261,16 +276,26 @@ func simulateWard(ctx context.Context, nc *nats.Conn, ward string) {
 		LastStart: &fleet.Start{Program: "ban-tin-sang", Planned: started.UnixMilli(), LateMS: 12},
 		Counters:  fleet.Counter{Starts: 412, LateStarts: 1, SilenceS: 14.2}}
 	var buf []byte
+	silent := false
 	for {
 		hb.Seq++
 		hb.Sent = time.Now().UnixMilli()
 		hb.Uptime = int64(time.Since(started).Seconds())
 		buf, _ = hb.Encode(buf[:0])
 		nc.Publish(fleet.HeartbeatSubject(ward), buf)
+		if silent && hb.Silent == 12 {
+			nc.Flush()
+			fmt.Printf("silent %s\n", ward)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-silence:
+			silent = true
+		}
+		if silent {
+			hb.Silent += 12
 		}
 	}
 }

@@ -54,6 +54,9 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if cityDir != "" {
+		os.RemoveAll(cityDir)
+	}
 	os.Exit(code)
 }
 

@@ -57,11 +57,7 @@ func (a apiWards) Wards(ctx context.Context) ([]api.Ward, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.Ward, 0, len(wards))
-	for _, wd := range wards {
-		out = append(out, a.c.wardJSON(ctx, wd))
-	}
-	return out, nil
+	return a.c.wardsJSON(ctx, wards), nil
 }
 
 func (a apiWards) Ward(ctx context.Context, id string) (api.Ward, error) {

@@ -57,6 +57,30 @@ func mediaJSON(m sqlite.CityMedia, created bool) api.Media {
 // wardJSON is a ward as the API, the console and the CLI show it: the
 // registry's row with what the board and its manifest say of it.
 func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
+	var version int64
+	if _, v, err := c.DB.Read().ManifestETag(ctx, w.ID); err == nil {
+		version = v
+	}
+	return c.wardJSONVersion(w, version)
+}
+
+// wardsJSON is wardJSON for a list of wards, their manifests' versions
+// read in one query (the fleet page's stream draws every ward each time).
+func (c *City) wardsJSON(ctx context.Context, ws []sqlite.Ward) []api.Ward {
+	versions, err := c.DB.Read().ManifestVersions(ctx)
+	if err != nil {
+		c.Log.Warn("manifest versions", "err", err)
+	}
+	out := make([]api.Ward, len(ws))
+	for i, w := range ws {
+		out[i] = c.wardJSONVersion(w, versions[w.ID])
+	}
+	return out
+}
+
+// wardJSONVersion is wardJSON with the version of the ward's manifest (0:
+// none).
+func (c *City) wardJSONVersion(w sqlite.Ward, version int64) api.Ward {
 	if at, v, ok := c.board.Seen(w.ID); ok && at.After(w.LastSeen) {
 		w.LastSeen, w.SeenVersion = at, v
 	}
@@ -68,9 +92,7 @@ func (c *City) wardJSON(ctx context.Context, w sqlite.Ward) api.Ward {
 		t := w.LastSeen.UTC()
 		a.LastSeen = &t
 	}
-	if _, v, err := c.DB.Read().ManifestETag(ctx, w.ID); err == nil {
-		a.ManifestVersion = v
-	}
+	a.ManifestVersion = version
 	a.InSync = a.ManifestVersion != 0 && a.SeenVersion == a.ManifestVersion
 	a.Health = c.wardHealth(w.ID)
 	return a

@@ -196,11 +196,7 @@ type consoleSchedules struct{ c *City }
 
 func (s consoleSchedules) Wards(ctx context.Context) ([]api.Ward, error) {
 	ws, err := s.c.Accounts.Wards(ctx)
-	out := make([]api.Ward, len(ws))
-	for i, w := range ws {
-		out[i] = s.c.wardJSON(ctx, w)
-	}
-	return out, err
+	return s.c.wardsJSON(ctx, ws), err
 }
 
 func (s consoleSchedules) Timeline(ctx context.Context, ward string, d schedule.Date) (api.Timeline, error) {

@@ -153,12 +153,38 @@ func (t CityTx) wards(ctx context.Context, q string, args ...any) ([]Ward, error
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		g, err := t.strings(ctx, `SELECT grp FROM ward_groups WHERE ward = ? ORDER BY grp`, out[i].ID)
+	if len(out) == 1 {
+		g, err := t.strings(ctx, `SELECT grp FROM ward_groups WHERE ward = ? ORDER BY grp`, out[0].ID)
 		if err != nil {
 			return nil, err
 		}
-		out[i].Groups = g
+		out[0].Groups = g
+		return out, nil
+	}
+	// Many wards (the fleet page draws them all at each event): their
+	// groups in one query, not one query a ward.
+	if len(out) > 1 {
+		at := make(map[string]int, len(out))
+		for i, w := range out {
+			at[w.ID] = i
+		}
+		rows, err := t.q.QueryContext(ctx, `SELECT ward, grp FROM ward_groups ORDER BY ward, grp`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ward, grp string
+			if err := rows.Scan(&ward, &grp); err != nil {
+				return nil, err
+			}
+			if i, ok := at[ward]; ok {
+				out[i].Groups = append(out[i].Groups, grp)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -583,6 +609,27 @@ func (t CityTx) ManifestETag(ctx context.Context, ward string) (etag string, ver
 		return "", 0, nil
 	}
 	return etag, version, err
+}
+
+// ManifestVersions returns the version of every ward's manifest, by ward
+// (a ward with none is absent): one query for a list of wards, where
+// ManifestETag per ward would be one each.
+func (t CityTx) ManifestVersions(ctx context.Context) (map[string]int64, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT ward, version FROM manifests`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var ward string
+		var v int64
+		if err := rows.Scan(&ward, &v); err != nil {
+			return nil, err
+		}
+		out[ward] = v
+	}
+	return out, rows.Err()
 }
 
 // PutWardManifest stores a ward's manifest and the media it may fetch.

@@ -183,6 +183,9 @@ func TestCityProgramsAndManifests(t *testing.T) {
 	if err != nil || got.Version != 6 || got.ETag != `"6"` || string(got.Envelope) != "{}" {
 		t.Errorf("WardManifest = %+v, %v", got, err)
 	}
+	if vs, err := r.ManifestVersions(ctx); err != nil || len(vs) != 1 || vs["p1"] != 6 {
+		t.Errorf("ManifestVersions = %v, %v", vs, err)
+	}
 	for key, want := range map[string]bool{"x": false, "y": true} {
 		if ok, err := r.WardMayFetch(ctx, "p1", key); ok != want || err != nil {
 			t.Errorf("WardMayFetch(%s) = %v, %v", key, ok, err)

@@ -59,17 +59,42 @@ type busWatch struct {
 	wards map[string]*wardBus
 }
 
+// wardBus is one ward's record, by kind in arrays indexed by kindIndex
+// (a map per kind and ward cost about 1 KB a ward; 10 MB at 10,000).
 type wardBus struct {
-	tokens     map[string]float64
-	filled     map[string]time.Time
-	dropped    map[string]uint64
+	tokens     [nKinds]float64
+	filled     [nKinds]int64 // unix ns of the last take; 0: never
+	dropped    [nKinds]uint64
 	denied     uint64
 	lastDenied time.Time
 	deniedWhat string // "publish loa.alert.all"
 	floodSince time.Time
 	lastDrop   time.Time
-	loggedDrop map[string]time.Time // by kind
-	loggedBad  map[string]time.Time
+	loggedDrop [nKinds]int64 // unix ns
+	loggedBad  [nKinds]int64
+}
+
+// nKinds is len(Kinds), plus one slot for a kind not in Kinds.
+const nKinds = 4
+
+func kindIndex(kind string) int {
+	switch kind {
+	case KindReport:
+		return 0
+	case KindAsRun:
+		return 1
+	case KindHeartbeat:
+		return 2
+	}
+	return 3
+}
+
+// since is now - t for a unix-ns time t (0: never, a long time).
+func since(now time.Time, t int64) time.Duration {
+	if t == 0 {
+		return 1<<63 - 1
+	}
+	return now.Sub(time.Unix(0, t))
 }
 
 // WardBus is a ward's use of NATS as the city saw it.
@@ -89,8 +114,7 @@ func (b *busWatch) ward(id string) *wardBus {
 	}
 	w := b.wards[id]
 	if w == nil {
-		w = &wardBus{tokens: map[string]float64{}, filled: map[string]time.Time{}, dropped: map[string]uint64{},
-			loggedDrop: map[string]time.Time{}, loggedBad: map[string]time.Time{}}
+		w = &wardBus{}
 		b.wards[id] = w
 	}
 	return w
@@ -107,25 +131,26 @@ func (b *busWatch) allow(ward, kind string, now time.Time) (ok, logIt bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w := b.ward(ward)
-	t, seen := w.tokens[kind], !w.filled[kind].IsZero()
+	k := kindIndex(kind)
+	t, seen := w.tokens[k], w.filled[k] != 0
 	if !seen {
 		t = bud.Burst
-	} else if dt := now.Sub(w.filled[kind]).Seconds(); dt > 0 {
+	} else if dt := since(now, w.filled[k]).Seconds(); dt > 0 {
 		t = min(bud.Burst, t+dt*bud.PerSecond)
 	}
-	w.filled[kind] = now
+	w.filled[k] = now.UnixNano()
 	if t >= 1 {
-		w.tokens[kind] = t - 1
+		w.tokens[k] = t - 1
 		return true, false
 	}
-	w.tokens[kind] = t
-	w.dropped[kind]++
+	w.tokens[k] = t
+	w.dropped[k]++
 	if w.floodSince.IsZero() || now.Sub(w.lastDrop) > FloodHold {
 		w.floodSince = now
 	}
 	w.lastDrop = now
-	if now.Sub(w.loggedDrop[kind]) >= time.Minute {
-		w.loggedDrop[kind] = now
+	if since(now, w.loggedDrop[k]) >= time.Minute {
+		w.loggedDrop[k] = now.UnixNano()
 		return false, true
 	}
 	return false, false
@@ -138,10 +163,11 @@ func (b *busWatch) logBad(ward, kind string, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w := b.ward(ward)
-	if now.Sub(w.loggedBad[kind]) < time.Minute {
+	k := kindIndex(kind)
+	if since(now, w.loggedBad[k]) < time.Minute {
 		return false
 	}
-	w.loggedBad[kind] = now
+	w.loggedBad[k] = now.UnixNano()
 	return true
 }
 
@@ -167,8 +193,10 @@ func (b *busWatch) get(ward string, now time.Time) WardBus {
 		return WardBus{}
 	}
 	out := WardBus{Denied: w.denied, LastDenied: w.lastDenied, DeniedWhat: w.deniedWhat, Dropped: map[string]uint64{}, LastDrop: w.lastDrop}
-	for k, v := range w.dropped {
-		out.Dropped[k] = v
+	for _, k := range Kinds {
+		if n := w.dropped[kindIndex(k)]; n > 0 {
+			out.Dropped[k] = n
+		}
 	}
 	if !w.lastDrop.IsZero() && now.Sub(w.lastDrop) <= FloodHold {
 		out.Flooding, out.FloodSince = true, w.floodSince

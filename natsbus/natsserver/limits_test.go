@@ -2,6 +2,7 @@ package natsserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -272,5 +273,34 @@ func TestParseViolation(t *testing.T) {
 		if ok != (want.NKey != "") || got != want {
 			t.Errorf("%s:\n got %+v %v\nwant %+v", line, got, ok, want)
 		}
+	}
+}
+
+// A city has more wards than nats-server's default limit of 1,000
+// consumers a stream: every ward's consumer on ALERTS is made, and the
+// last ward made receives an alert to all.
+func TestMoreWardsThanTheDefaultConsumerLimit(t *testing.T) {
+	const n = 1005
+	last := fmt.Sprintf("phuong-%04d", n-1)
+	b := startBus(t, WardKey{Ward: last})
+	ctx := context.Background()
+	for i := range n - 1 {
+		if err := natsbus.EnsureWardConsumer(ctx, b.js, fmt.Sprintf("phuong-%04d", i), nil, time.Time{}); err != nil {
+			t.Fatalf("consumer %d: %v", i, err)
+		}
+	}
+	if info, err := b.js.Stream(ctx, natsbus.StreamAlerts); err != nil || info.CachedInfo().State.Consumers != n {
+		t.Fatalf("ALERTS: %v, want %d consumers", err, n)
+	}
+	if _, err := b.js.Publish(ctx, natsbus.AlertAll, []byte("bão")); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := b.js.Consumer(ctx, natsbus.StreamAlerts, natsbus.Consumer(last))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil || string(msg.Data()) != "bão" {
+		t.Fatalf("the last ward's consumer: %v", err)
 	}
 }

@@ -101,6 +101,11 @@ func Start(cfg Config) (*server.Server, error) {
 		DisableShortFirstPing: true,
 		// The nonce lets clients prove they hold their NKEY seed.
 		AlwaysEnableNonce: true,
+		// Every ward has its own durable consumer on ALERTS: the server's
+		// default of 1,000 consumers a stream (nats-server 2.12 on) left
+		// the wards after the thousandth without one, receiving no alert.
+		// -1: no default limit (the streams set none).
+		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: -1},
 	}
 	if cfg.ActiveWindow <= 0 {
 		cfg.ActiveWindow = 45 * time.Second
