@@ -34,10 +34,10 @@ var stopAllMutes = []string{"0", "15m", "30m", "1h", "2h", "6h"}
 
 type stopAllData struct {
 	CityWide, All bool
-	Wards    []option
-	Groups   []option
-	Mutes    []option
-	Error    string
+	Wards         []option
+	Groups        []option
+	Mutes         []option
+	Error         string
 	// After a send: the command and each ward's answer so far.
 	Sent *commands.Status
 	Rows []stopAllRow
