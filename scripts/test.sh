@@ -36,17 +36,7 @@ go test -count=1 -run '^(TestRelayDrift|TestPCMRelayDrift|TestDecodeMatrix|TestC
 # further from the seed corpus; a crash fails the suite and leaves the input
 # under testdata/fuzz for a regression test.
 echo "== fuzz (brief)"
-# One instrumented test binary per package, built once and run for each
-# of its targets, in the package's folder (for testdata/fuzz), with the
-# fuzz cache go test would use.
-fuzzbin=$(mktemp -d)
-trap 'rm -rf "$fuzzbin"' EXIT
-fuzz() {
-	local b="$fuzzbin/$(echo "$1" | tr -c 'a-zA-Z0-9\n' _).test"
-	if [ ! -x "$b" ]; then go test -c -o "$b" -fuzz "^$2\$" "$1"; fi
-	local cache="$(go env GOCACHE)/fuzz/$(go list "$1")"
-	(cd "$1" && "$b" -test.run '^$' -test.fuzz "^$2\$" -test.fuzztime "${FUZZTIME:-8s}" -test.fuzzcachedir "$cache")
-}
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
 fuzz ./schedule FuzzParse
 fuzz ./audio FuzzProbe
 fuzz ./audio FuzzDecode
