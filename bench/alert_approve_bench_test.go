@@ -38,6 +38,7 @@ import (
 	"loa/agent"
 	"loa/agent/alertrx"
 	"loa/city/api"
+	"loa/internal/testwait"
 	"loa/signing"
 	"loa/sqlite"
 )
@@ -151,20 +152,17 @@ func BenchmarkAlertApproveToOutput(b *testing.B) {
 		wg.Add(1)
 		go func() { defer wg.Done(); rx.Run(ctx) }()
 	}
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		up := 0
+	up := 0
+	testwait.For(b, "the simulated wards and the daemon's alert link connected", 3*time.Minute, func() bool {
+		up = 0
 		for _, rx := range rxs {
 			if s := rx.State(ctx); s.NATS.Connected && s.Consumer == "" {
 				up++
 			}
 		}
-		if s := status(); up == n-1 && s.Alerts != nil && s.Alerts.NATS.Connected && s.Alerts.Consumer == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d simulated wards connected, or the daemon's alert link is down", up, n-1)
-		}
-	}
+		s := status()
+		return up == n-1 && s.Alerts != nil && s.Alerts.NATS.Connected && s.Alerts.Consumer == ""
+	})
 	drain := func(id string) {
 		for k := 0; k < n-1; k++ {
 			select {
@@ -175,11 +173,7 @@ func BenchmarkAlertApproveToOutput(b *testing.B) {
 		}
 	}
 	finished := func(id string) {
-		for deadline := time.Now().Add(60 * time.Second); bc.status(b, id).Summary.Finished < 1; time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("alert %s did not finish at the real ward", id)
-			}
-		}
+		testwait.For(b, "alert "+id+" finished at the real ward", 60*time.Second, func() bool { return bc.status(b, id).Summary.Finished >= 1 })
 	}
 	// A first alert makes the real ward fetch and decode the media.
 	id, _, _ := bc.approve(b, bc.request(b))
@@ -193,6 +187,8 @@ func BenchmarkAlertApproveToOutput(b *testing.B) {
 		id, t0, took := bc.approve(b, req)
 		api = append(api, took)
 		var s agent.StatusReport
+		// A 5 ms poll of the ward's status: it is the measurement's
+		// resolution (when the alert went on air), not a wait.
 		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			if s = status(); s.Alert != nil && s.Alert.ID == id {
 				break
