@@ -272,10 +272,12 @@ func (c *Console) getLiveSocket(w http.ResponseWriter, r *http.Request, s *Sessi
 			fail("live.failed", "ffmpeg")
 		}
 	}
-	b.End(ctx)
+	// The stop is in the audit log before the wards hear it end, so whoever
+	// sees the end finds who ended it and why.
 	if live.ID != "" {
 		c.record(r, s.User, "console live stop", live.ID, why)
 	}
+	b.End(ctx)
 	c.deps.Log.Info("console: live broadcast ended", "user", s.User, "live", live.ID, "why", why)
 	send(liveEvent{State: "ended", ID: live.ID})
 }
