@@ -16,6 +16,7 @@
   var timeOut = document.getElementById("rec-time");
   var meter = document.getElementById("rec-level");
   var player = document.getElementById("rec-play");
+  var listen = document.getElementById("rec-listen");
   var fileIn = document.getElementById("rec-file");
   var status = document.getElementById("rec-status");
   var kind = form.querySelector("input[name=kind][value=record]");
@@ -37,7 +38,6 @@
   }
   say("");
   startBtn.disabled = false;
-  player.hidden = true;
 
   function release() {
     if (timer) clearInterval(timer);
@@ -53,7 +53,7 @@
     if (url) URL.revokeObjectURL(url);
     url = null;
     player.removeAttribute("src");
-    player.hidden = true;
+    listen.hidden = true;
     fileIn.value = "";
     window.loaRecord.size = 0;
   }
@@ -130,7 +130,7 @@
     }
     url = URL.createObjectURL(blob);
     player.src = url;
-    player.hidden = false;
+    listen.hidden = false;
     show(againBtn, true);
     timeOut.value = clock(secs);
     say(t("ready").replace("%s", clock(secs)), "ok");
