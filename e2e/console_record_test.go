@@ -200,7 +200,9 @@ func TestConsoleAlertRecordedInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browse(t, tab, "compose without MediaRecorder", chromedp.Navigate(base+"/alerts/new"), chromedp.WaitVisible(chromedp.CSS("#rec-start")))
-	waitUntil(t, "the block says it cannot record", 20*time.Second, func() bool { return eval[string](t, tab, `window.loaRecord && window.loaRecord.state`) == "unsupported" })
+	waitUntil(t, "the block says it cannot record", 20*time.Second, func() bool {
+		return eval[string](t, tab, `window.loaRecord && window.loaRecord.state`) == "unsupported"
+	})
 	if s := pageText(t, tab, "#rec-status"); !strings.Contains(s, "không ghi âm được") || !strings.Contains(s, "cannot record") || !eval[bool](t, tab, `document.getElementById("rec-start").disabled`) {
 		t.Errorf("without MediaRecorder: %q", s)
 	}
