@@ -130,21 +130,14 @@ func (s *Service) convertFFmpeg(ctx context.Context, src, dst, name, kind string
 	return nil
 }
 
-// unreadable is the 422 for an upload ffmpeg cannot read.
+// unreadable is the 422 for an upload ffmpeg cannot read; kind is its
+// container when it was recognised ("webm", ...).
 func unreadable(name, kind, reason string) error {
-	what := "tệp"
+	vi, en := "tệp này", "this file"
 	if kind != "" {
-		what = "tệp " + kind
+		vi, en = "tệp "+kind+" này", "this "+kind+" file"
 	}
-	return &NotAudioError{Reason: fmt.Sprintf("%s: ffmpeg không đọc được %s này, không lưu gì / ffmpeg cannot read this %s file, nothing was stored: %s",
-		name, what, orAudio(kind), reason)}
-}
-
-func orAudio(kind string) string {
-	if kind == "" {
-		return "audio"
-	}
-	return kind
+	return &NotAudioError{Reason: fmt.Sprintf("%s: ffmpeg không đọc được %s, không lưu gì / ffmpeg cannot read %s, nothing was stored: %s", name, vi, en, reason)}
 }
 
 // convertNative decodes src, an MPEG audio stream the wards' decoder
