@@ -407,9 +407,10 @@ func TestUploadDamaged(t *testing.T) {
 // TestUploadMPEGLayersAndAwkwardMP3 uploads what the wards do not decode
 // themselves, MPEG Layer II (MP2, common in broadcast archives) and
 // Layer I, and awkward Layer III streams of the ISO compliance set
-// (intensity stereo and a mode switch, a cut last frame): the city
-// transcodes each to the canonical MP3. (Free format, which the wards now
-// decode, is not here: ffmpeg cannot read it, so the city refuses it.)
+// (intensity stereo and a mode switch, a cut last frame, free format):
+// the city transcodes each to the canonical MP3. Free-format streams,
+// which ffmpeg cannot read, are decoded by the wards' own decoder first
+// (library/convert.go).
 func TestUploadMPEGLayersAndAwkwardMP3(t *testing.T) {
 	c := citytest.New(t)
 	dir := t.TempDir()
@@ -426,7 +427,7 @@ func TestUploadMPEGLayersAndAwkwardMP3(t *testing.T) {
 	// (or beside the folder of worktrees it is in).
 	for _, iso := range []string{"../../shared/mp3-compliance", "../../../shared/mp3-compliance"} {
 		if _, err := os.Stat(iso); err == nil {
-			for _, n := range []string{"l1-fl1", "l2-fl10", "l3-he_mode", "l3-compl"} {
+			for _, n := range []string{"l1-fl1", "l2-fl10", "l3-he_mode", "l3-compl", "l3-he_free", "l2-nonstandard-free_format"} {
 				files = append(files, struct {
 					path    string
 					seconds float64

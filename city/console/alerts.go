@@ -371,20 +371,14 @@ func (c *Console) postAlertNew(w http.ResponseWriter, r *http.Request, s *Sessio
 			return
 		}
 		req.Media = d.Media
-	case "upload":
-		f, hdr, err := r.FormFile("file")
-		if err != nil {
-			bad(T(l, "alert.err.file"))
-			return
+	case "upload", "record":
+		field := "file"
+		if d.Kind == "record" {
+			field = "recording"
 		}
-		defer f.Close()
-		title := d.Headline
-		if title == "" {
-			title = hdr.Filename
-		}
-		m, _, err := c.deps.Library.Add(r.Context(), f, hdr.Filename, title, s.User)
-		if err != nil {
-			bad(hdr.Filename + ": " + err.Error())
+		m, msg := c.alertAudio(r, s, field, d.Headline)
+		if msg != "" {
+			bad(msg)
 			return
 		}
 		req.Media, d.Kind, d.Media = m.SHA256, "media", m.SHA256

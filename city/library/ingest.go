@@ -116,12 +116,32 @@ func (s *Service) IngestFile(ctx context.Context, path, origSHA string, origSize
 		return sqlite.CityMedia{}, false, err
 	}
 
-	claim, err := s.probeUpload(ctx, path, up.Name)
+	kind, err := recordingContainer(path)
 	if err != nil {
+		return sqlite.CityMedia{}, false, fmt.Errorf("read upload %s: %w", up.Name, err)
+	}
+	var claim uploadClaim
+	if kind != "" {
+		// Not for the MPEG probe (convert.go): the container's own
+		// claim, if it makes one, is ffprobe's.
+		claim = s.ffprobe(ctx, path, up.Name)
+	} else if claim, err = s.probeUpload(ctx, path, up.Name); err != nil {
 		return sqlite.CityMedia{}, false, err
 	}
 	if err := claim.plausible(up.Name, origSize, claim.duration); err != nil {
 		return sqlite.CityMedia{}, false, err
+	}
+	src, conv := path, conversion{}
+	if kind != "" {
+		wav, err := s.tempName("canon-conv-*.wav")
+		if err != nil {
+			return sqlite.CityMedia{}, false, err
+		}
+		defer os.Remove(wav)
+		if err := s.convertFFmpeg(ctx, path, wav, up.Name, kind); err != nil {
+			return sqlite.CityMedia{}, false, err
+		}
+		src, conv = wav, conversion{from: kind, by: "ffmpeg"}
 	}
 	out, err := s.Files.TempFile("canon-*.mp3")
 	if err != nil {
@@ -129,8 +149,31 @@ func (s *Service) IngestFile(ctx context.Context, path, origSHA string, origSize
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	if err := s.transcode(ctx, path, out.Name(), up.Name); err != nil {
-		return sqlite.CityMedia{}, false, err
+	if err := s.transcode(ctx, src, out.Name(), up.Name); err != nil {
+		var notAudio *NotAudioError
+		if !errors.As(err, &notAudio) || claim.by != "header" || !isMPEG(claim.format) {
+			return sqlite.CityMedia{}, false, err
+		}
+		// The wards' decoder read this MPEG stream and ffmpeg does not
+		// (free format): the wards' decoder converts it.
+		wav, terr := s.tempName("canon-conv-*.wav")
+		if terr != nil {
+			return sqlite.CityMedia{}, false, terr
+		}
+		defer os.Remove(wav)
+		if cerr := s.convertNative(ctx, path, wav); cerr != nil {
+			if ctx.Err() != nil {
+				return sqlite.CityMedia{}, false, ctx.Err()
+			}
+			if errors.Is(cerr, audio.ErrCorrupt) || errors.Is(cerr, audio.ErrNotAudio) || errors.Is(cerr, audio.ErrUnsupported) {
+				return sqlite.CityMedia{}, false, damaged(up.Name, audio.Reason(cerr))
+			}
+			return sqlite.CityMedia{}, false, fmt.Errorf("decode %s: %w", up.Name, cerr)
+		}
+		if err := s.transcode(ctx, wav, out.Name(), up.Name); err != nil {
+			return sqlite.CityMedia{}, false, err
+		}
+		conv = conversion{from: claim.format + " stream that ffmpeg refuses", by: "loa MPEG decoder"}
 	}
 	a, err := analyze(out.Name())
 	if err != nil {
@@ -165,10 +208,24 @@ func (s *Service) IngestFile(ctx context.Context, path, origSHA string, origSize
 	}
 	m, err = s.DB.Media(ctx, key)
 	if err == nil {
-		s.Log.Info("media added", "media", key, "name", up.Name, "by", up.By, "created", created,
+		log := s.Log
+		if conv.by != "" {
+			log = log.With("converted_from", conv.from, "converted_by", conv.by)
+		}
+		log.Info("media added", "media", key, "name", up.Name, "by", up.By, "created", created,
 			"duration", m.Duration().Round(time.Millisecond), "loudness_lufs", a.loudness)
 	}
 	return m, created, err
+}
+
+// tempName creates an empty temporary file on the store's file system
+// and returns its name.
+func (s *Service) tempName(pattern string) (string, error) {
+	f, err := s.Files.TempFile(pattern)
+	if err != nil {
+		return "", err
+	}
+	return f.Name(), f.Close()
 }
 
 // nameTaken says what to do about a name other media has.
@@ -217,7 +274,7 @@ func (s *Service) transcode(ctx context.Context, src, dst, name string) error {
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("transcode %s: cannot run ffmpeg: %w", name, err)
 	}
-	return &NotAudioError{Reason: ffmpegReason(stderr.String(), src, name)}
+	return unreadable(name, "", ffmpegReason(stderr.String(), src, name))
 }
 
 // ffmpegReason turns ffmpeg's complaint into a reason: its known messages
