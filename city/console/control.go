@@ -37,7 +37,7 @@ type wardVolumes interface {
 
 // controlData is what the control forms draw.
 type controlData struct {
-	CSRF string
+	CSRF, AssetVersion string
 	// To are the wards a ward page's forms send to (hidden fields).
 	To []string
 	// Back is the page the forms came from.
@@ -72,7 +72,7 @@ func (c *Console) controlAllowed(s *Session) bool {
 func (c *Console) newControlData(r *http.Request, s *Session, back string) *controlData {
 	l := langOf(r)
 	f := r.PostForm
-	d := &controlData{CSRF: s.CSRF, Back: back, VolumeMin: volumeMin, VolumeMax: volumeMax, DB: "-6", Seconds: strconv.Itoa(toneDefault),
+	d := &controlData{CSRF: s.CSRF, AssetVersion: c.assetVersion, Back: back, VolumeMin: volumeMin, VolumeMax: volumeMax, DB: "-6", Seconds: strconv.Itoa(toneDefault),
 		MaxSeconds: command.MaxToneSeconds, Kind: f.Get("kind")}
 	if v := f.Get("db"); v != "" {
 		d.DB = v
@@ -157,7 +157,7 @@ func (c *Console) chooseWards(d *controlData, r *http.Request, s *Session, wards
 			continue
 		}
 		if s.Scope.CityWide() || s.Scope.AllowsTarget("group:"+g, placesOf(wards)) {
-			d.Groups = append(d.Groups, option{Value: "group:" + g, Label: g, Selected: chosen["group:"+g]})
+			d.Groups = append(d.Groups, option{Value: "group:" + g, Label: T(langOf(r), "control.group") + " " + g, Selected: chosen["group:"+g]})
 		}
 	}
 }
@@ -226,7 +226,19 @@ func (c *Console) postCommand(w http.ResponseWriter, r *http.Request, s *Session
 		return
 	}
 	if k.Confirm && len(wards) > 1 && r.PostFormValue("sure") != "on" {
-		cf := &confirmData{Kind: string(k.Kind), Label: kindLabel(l, k.Kind), Args: argsText(l, cmd.Args), Wards: wards}
+		cf := &confirmData{Kind: string(k.Kind), Label: kindLabel(l, k.Kind), Args: argsText(l, cmd.Args)}
+		names := map[string]string{}
+		if all, err := c.deps.Schedules.Wards(r.Context()); err == nil {
+			for _, w := range all {
+				names[w.ID] = w.DisplayName
+			}
+		}
+		for _, w := range wards {
+			if n := names[w]; n != "" && n != w {
+				w = n + " (" + w + ")"
+			}
+			cf.Wards = append(cf.Wards, w)
+		}
 		for _, name := range []string{"kind", "db", "mute", "seconds", "back"} {
 			if v := r.PostFormValue(name); v != "" {
 				cf.Hidden = append(cf.Hidden, option{Value: v, Label: name})

@@ -8,6 +8,7 @@ func init() {
 		"control.what":           {"Lệnh được ký và gửi tới trạm; trạm trả lời khi đã thực hiện, lỗi hoặc từ chối.", "The command is signed and sent to the station; the station answers when done, failed or refused."},
 		"control.multi":          {"Điều khiển nhiều trạm", "Control several stations"},
 		"control.choose":         {"Chọn trạm", "Choose stations"},
+		"control.group":          {"Cả nhóm", "Whole group"},
 		"control.kind":           {"Lệnh", "Command"},
 		"control.send":           {"Gửi lệnh", "Send"},
 		"control.confirm":        {"Xác nhận lệnh", "Confirm the command"},
