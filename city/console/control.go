@@ -156,7 +156,8 @@ func (c *Console) chooseWards(d *controlData, r *http.Request, s *Session, wards
 		if group != "" && g != group {
 			continue
 		}
-		if s.Scope.CityWide() || s.Scope.AllowsTarget("group:"+g, placesOf(wards)) {
+		// Decided on the whole registry, as the POST will be.
+		if c.allowsTarget(r, s, "group:"+g) {
 			d.Groups = append(d.Groups, option{Value: "group:" + g, Label: T(langOf(r), "control.group") + " " + g, Selected: chosen["group:"+g]})
 		}
 	}

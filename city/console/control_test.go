@@ -172,7 +172,7 @@ func TestControlRolesAndScope(t *testing.T) {
 	}
 	_, _, page = do(t, sc, "GET", tc.srv.URL+"/fleet", nil, nil)
 	if !strings.Contains(page, `id="controls-multi"`) || !strings.Contains(page, `name="to" value="phuong-tot"`) || strings.Contains(page, `value="phuong-im"`) ||
-		strings.Contains(page, `value="group:xa-b"`) {
+		strings.Contains(page, `value="group:xa-b"`) || !strings.Contains(page, `value="group:xa-a"`) {
 		t.Errorf("the scoped fleet form offers other wards:\n%s", page)
 	}
 	for _, to := range [][]string{{"phuong-im"}, {"phuong-tot", "phuong-im"}, {"group:xa-b"}, {"all"}} {
