@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -119,6 +120,22 @@ func TestConsoleControlVolume(t *testing.T) {
 	browse(t, ctx, "the ward's page again", chromedp.Navigate(c.proc.url+"/fleet/phuong-1"), chromedp.WaitVisible(chromedp.CSS("#controls")))
 	if v := pageText(t, ctx, "#ward-volume"); !strings.HasPrefix(v, "−6 dB") {
 		t.Errorf("the ward's volume after the command: %q", v)
+	}
+
+	// The JSON API says the same volume.
+	req, _ := http.NewRequest("GET", c.proc.url+"/api/v1/wards/phuong-1/volume", nil)
+	req.Header.Set("Authorization", "Bearer "+envToken(c.adminCtl))
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		var v struct {
+			VolumeDB *float64 `json:"volume_db"`
+		}
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || v.VolumeDB == nil || *v.VolumeDB != -6 {
+			t.Errorf("GET /api/v1/wards/phuong-1/volume: %d %v", resp.StatusCode, v.VolumeDB)
+		}
 	}
 
 	// Several wards from the fleet page: a mute to two asks first.
