@@ -93,9 +93,9 @@ func New(d Deps) (*Console, error) {
 		d.Location = time.Local
 	}
 	c := &Console{deps: d, pages: map[string]*template.Template{}}
-	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "stopall", "reports", "preview", "month", "fleet", "fleetward", "notify"} {
+	for _, page := range []string{"login", "home", "error", "library", "speak", "week", "program", "users", "password", "audit", "live", "alerts", "alert_new", "alert_request", "alert", "stopall", "reports", "preview", "month", "fleet", "fleetward", "notify", "command", "control"} {
 		t := template.New(page).Funcs(template.FuncMap{"t": func(string) string { return "" }})
-		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		t, err := t.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html", "templates/partial_control.html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
 		}
@@ -172,6 +172,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /fleet", c.authed(c.getFleet))
 	mux.Handle("GET /fleet/events", c.authed(c.getFleetEvents))
 	mux.Handle("GET /fleet/{ward}", c.authed(c.getFleetWard))
+	mux.Handle("POST /commands", c.authed(c.postCommand))
+	mux.Handle("GET /commands/{id}", c.authed(c.getCommand))
+	mux.Handle("GET /commands/{id}/answers", c.authed(c.getCommandAnswers))
 	mux.Handle("GET /me/notifications", c.authed(c.getNotify))
 	mux.Handle("POST /me/notifications", c.authed(c.postNotify))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

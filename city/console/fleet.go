@@ -87,6 +87,8 @@ type fleetData struct {
 	Tiles     string
 	Attrib    string
 	Updated   string
+	// Control sends a command to several wards (control.go); nil: none.
+	Control *controlData
 }
 
 // playingText is what plays, by its title: the program's (or alert's,
@@ -197,6 +199,7 @@ func (c *Console) getFleet(w http.ResponseWriter, r *http.Request, s *Session) {
 	if !slices.Contains(d.Groups, group) {
 		d.Group = ""
 	}
+	d.Control = c.fleetControls(r, s, wards, d.Group)
 	type point struct {
 		ID    string  `json:"id"`
 		Name  string  `json:"name"`
@@ -336,6 +339,8 @@ type fleetWardData struct {
 	Clock    string
 	Disk     string
 	Sync     string
+	// Control are the ward's controls (control.go); nil: none for her.
+	Control *controlData
 }
 
 // getFleetWard is one ward's page: its state and problems explained, its
@@ -448,6 +453,7 @@ func (c *Console) getFleetWard(w http.ResponseWriter, r *http.Request, s *Sessio
 		}
 		d.Beats = append(d.Beats, row)
 	}
+	d.Control = c.wardControls(r, s, id)
 	p := c.newPage(r, s, "nav.fleet")
 	p.Title = d.Row.Name
 	p.Data = d

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,5 +64,31 @@ func TestCommandRequests(t *testing.T) {
 	}
 	if w := do(t, h, "GET", "/api/v1/commands/nope", "admin", ""); w.Code != http.StatusNotFound {
 		t.Fatalf("unknown command: %d", w.Code)
+	}
+}
+
+// volumeCommands also knows wards' volumes (commands.Service does).
+type volumeCommands struct{ fakeCommands }
+
+func (f *volumeCommands) WardVolume(ctx context.Context, ward string) (*commands.WardVolume, error) {
+	if ward != "phuong-1" {
+		return nil, nil
+	}
+	return &commands.WardVolume{DB: -6, At: time.Date(2026, 12, 6, 8, 0, 2, 0, time.UTC), Command: "cmd-1"}, nil
+}
+
+// A ward's volume is its last acknowledged volume command's; none for a
+// ward that never acked one.
+func TestWardVolume(t *testing.T) {
+	d, _ := testDeps(t)
+	d.Commands = &volumeCommands{}
+	h := New(d).Handler()
+	w := do(t, h, "GET", "/api/v1/wards/phuong-1/volume", "technician", "")
+	var v WardVolume
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != 200 || v.VolumeDB == nil || *v.VolumeDB != -6 || v.Command != "cmd-1" {
+		t.Fatalf("phuong-1: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, h, "GET", "/api/v1/wards/phuong-2/volume", "technician", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"volume_db": null`) {
+		t.Errorf("a ward that never acked a volume: %d %s", w.Code, w.Body)
 	}
 }

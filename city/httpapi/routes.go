@@ -82,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 
 	h("POST /api/v1/commands", s.postCommand, "admin", "technician", "alerter")
 	h("GET /api/v1/commands/{id}", s.getCommand, "admin", "technician", "alerter")
+	h("GET /api/v1/wards/{id}/volume", s.getWardVolume, "admin", "technician")
 	h("GET /api/v1/me/notifications", s.getMyNotifications, "admin", "operator", "alerter", "approver", "technician")
 	h("PUT /api/v1/me/notifications", s.putMyNotifications, "admin", "operator", "alerter", "approver", "technician")
 
