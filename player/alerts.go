@@ -171,6 +171,10 @@ func (p *Player) reconcileAlerts(now time.Time) {
 			sf = p.afterCurrentItem(sf, pa)
 		}
 		p.startAlert(pa, sf)
+		if pa.clip != nil {
+			// A test tone never covers a warning.
+			p.cutGenerated(sf, "", "cắt bởi cảnh báo / cut by alert "+pa.ID)
+		}
 	}
 }
 

@@ -16,6 +16,8 @@ type Status struct {
 	Steps     int64         `json:"steps"`
 	Relays    []RelayStatus `json:"relays,omitempty"`
 	Live      *OnAir        `json:"live,omitempty"`
+	// Test is a generated clip on air (the technician's test tone).
+	Test *OnAir `json:"test,omitempty"`
 	// Busy is true while the player has anything on air or queued (clips,
 	// alerts waiting, a live voice, relay streams open).
 	Busy bool `json:"busy"`
@@ -76,6 +78,11 @@ func (p *Player) publish(now time.Time) {
 			oa.Start = p.tm.TimeAt(c.actual)
 			oa.Offset = now.Sub(oa.Start)
 			st.Live = oa
+		case "generated":
+			oa.Kind, oa.ID, oa.Title = c.gen.Kind, c.gen.ID, c.gen.Title
+			oa.Start = p.tm.TimeAt(c.actual)
+			oa.Offset = now.Sub(oa.Start)
+			st.Test = oa
 		case "alert":
 			if c.alert == nil {
 				continue
