@@ -55,6 +55,10 @@ type DeviceState struct {
 type AmpState struct {
 	Powered bool   `json:"powered"`
 	Error   string `json:"error,omitempty"`
+	// Forced is "on" or "off" while the city's amplifier command
+	// overrides the automatic decision, until ForcedUntil.
+	Forced      string     `json:"forced,omitempty"`
+	ForcedUntil *time.Time `json:"forced_until,omitempty"`
 }
 
 // NextEntry is an upcoming occurrence.
@@ -166,6 +170,12 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		r.Program = &p
 	}
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
+	if on, until, ok := d.amp.Forced(d.wall()); ok {
+		r.Amplifier.Forced, r.Amplifier.ForcedUntil = "off", &until
+		if on {
+			r.Amplifier.Forced = "on"
+		}
+	}
 	if d.sync != nil {
 		ss := d.sync.Status()
 		r.Sync = &SyncState{City: d.Cfg.City.URL, Version: ss.Version, LastError: ss.LastError, Pending: ss.Pending, Failures: ss.Failures}
