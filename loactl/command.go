@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,8 @@ type CommandArgs struct {
 	DB          *float64 `json:"db,omitempty"`
 	MuteSeconds int64    `json:"mute_seconds,omitempty"`
 	Seconds     int64    `json:"seconds,omitempty"`
+	LevelDBFS   *float64 `json:"level_dbfs,omitempty"`
+	On          *bool    `json:"on,omitempty"`
 }
 
 // CommandSent is the answer to a command sent.
@@ -78,13 +81,18 @@ func (c *Client) Command(ctx context.Context, id string) (CommandStatus, error) 
 }
 
 func (r *runner) commandSend(args []string) int {
-	c := r.command("command send", "--to all|ID,...|group:G --kind stop_all|volume|mute|unmute|sync_now|test_tone [--db -6] [--mute 30m] [--seconds 5] [--expires 10m]",
-		"Lệnh điều khiển: send a command signed by the city to wards. Each ward checks it and acks it\n(done, failed, or refused with the reason); `loactl command status ID` shows the acks.")
+	c := r.command("command send", "--to all|ID,...|group:G --kind stop_all|volume|mute|unmute|sync_now|test_tone|amplifier|restart [--db -6] [--mute 30m] [--seconds 5] [--level -12] [--on=true|false] [--expires 10m]",
+		"Lệnh điều khiển: send a command signed by the city to wards. Each ward checks it and acks it\n(done, failed, or refused with the reason); `loactl command status ID` shows the acks.\n"+
+			"  test_tone --seconds 5 [--level -12]   a 1 kHz tone; the ack carries the level measured at the output\n"+
+			"  amplifier --on=false --seconds 600    force the amplifier on or off, then automatic (alerts still power it)\n"+
+			"  restart                               the agent acks, then restarts")
 	to := c.fs.String("to", "", "all, ward ids and group:NAME, comma-separated (required)")
-	kind := c.fs.String("kind", "", "stop_all, volume, mute, unmute, sync_now or test_tone (required)")
+	kind := c.fs.String("kind", "", "stop_all, volume, mute, unmute, sync_now, test_tone, amplifier or restart (required)")
 	db := c.fs.Float64("db", 0, "volume: the master volume in dB (-60 to 0)")
 	mute := c.fs.Duration("mute", 0, "mute and stop_all: how long the programs stay muted")
-	secs := c.fs.Int64("seconds", 0, "test_tone: how long the tone plays")
+	secs := c.fs.Int64("seconds", 0, "test_tone: how long the tone plays (1-30); amplifier: how long the override holds")
+	level := c.fs.Float64("level", -12, "test_tone: the tone's level in dBFS (-40 to -3)")
+	on := c.fs.Bool("on", false, "amplifier: force it on (true) or off (false); required with amplifier")
 	expires := c.fs.Duration("expires", 0, "how long the command is good for (default 10m)")
 	asJSON := c.fs.Bool("json", false, "print the result as JSON")
 	pos, code, ok := c.parse(args)
@@ -95,8 +103,17 @@ func (r *runner) commandSend(args []string) int {
 		return c.badArgs("want --to and --kind")
 	}
 	req := CommandRequest{To: *to, Kind: *kind, Args: CommandArgs{MuteSeconds: int64(mute.Seconds()), Seconds: *secs}}
-	if *kind == "volume" {
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *kind {
+	case "volume":
 		req.Args.DB = db
+	case "test_tone":
+		req.Args.LevelDBFS = level
+	case "amplifier":
+		if set["on"] {
+			req.Args.On = on
+		}
 	}
 	if *expires > 0 {
 		req.Expires = expires.String()

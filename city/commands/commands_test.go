@@ -176,3 +176,46 @@ func TestSendAndAcks(t *testing.T) {
 		t.Fatalf("unknown id: %v", err)
 	}
 }
+
+// The remote-control kinds' bad arguments are refused with the field named
+// in Vietnamese and English, and nothing is recorded.
+func TestPlanRemoteControlKinds(t *testing.T) {
+	ctx := context.Background()
+	_, cityKey, _ := ed25519.GenerateKey(nil)
+	st := &fakeStore{cmds: map[string]sqlite.CityCommand{}, wards: map[string][]string{"w1": nil}}
+	s := New(Options{Key: cityKey, Store: st, Subjects: subjects, Now: func() time.Time { return time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC) },
+		Log: slog.New(slog.DiscardHandler)})
+	s.SetBus(&fakeBus{})
+	loud, off := 0.0, false
+	for _, tc := range []struct {
+		r     Request
+		field string
+	}{
+		{Request{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 45}}, "args.seconds"},
+		{Request{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 5, LevelDBFS: &loud}}, "args.level_dbfs"},
+		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{Seconds: 60}}, "args.on"},
+		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{On: &off}}, "args.seconds"},
+	} {
+		_, _, err := s.Plan(ctx, tc.r)
+		var bad *cmdkit.BadInputError
+		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.field+": ") || !strings.Contains(err.Error(), " / ") {
+			t.Errorf("%+v: %v, want bad input naming %s in both languages", tc.r, err, tc.field)
+		}
+	}
+	for _, r := range []Request{
+		{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 5}},
+		{To: "w1", Kind: command.Amplifier, Args: command.Args{On: &off, Seconds: 600}},
+		{To: "w1", Kind: command.Restart},
+	} {
+		c, _, err := s.Plan(ctx, r)
+		if err != nil {
+			t.Fatalf("%+v: %v", r, err)
+		}
+		if err := s.Send(ctx, c); err != nil {
+			t.Fatalf("send %s: %v", r.Kind, err)
+		}
+	}
+	if len(st.cmds) != 3 {
+		t.Errorf("%d commands recorded, want the 3 good ones", len(st.cmds))
+	}
+}
