@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// commandSend runs loactl command send as the admin and returns the id.
+func (c *alertCity) commandSend(args ...string) string {
+	c.t.Helper()
+	out := run(c.t, c.adminCtl, "loactl", append([]string{"command", "send"}, args...)...)
+	id := strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
+	if !strings.HasPrefix(id, "cmd-") {
+		c.t.Fatalf("command send printed %q", out)
+	}
+	return id
+}
+
+// toneRuns lists the runs of 100 ms windows of x where the test tone
+// sounds alone at its level (1 kHz at a peak of dbfs: power A²/4 at 1 kHz,
+// RMS A/√2), as [first window, windows).
+func toneRuns(x []float64, rate int, dbfs float64) [][2]int {
+	n := rate / 10
+	amp := math.Pow(10, dbfs/20)
+	var runs [][2]int
+	for i := 0; (i+1)*n <= len(x); i++ {
+		seg := x[i*n : (i+1)*n]
+		p := goertzel(seg, 1000, rate) / (amp * amp / 4)
+		on := p > 0.8 && p < 1.25 && math.Abs(rmsDB(seg)-(dbfs-3.01)) < 1
+		if !on {
+			continue
+		}
+		if k := len(runs) - 1; k >= 0 && runs[k][0]+runs[k][1] == i {
+			runs[k][1]++
+		} else {
+			runs = append(runs, [2]int{i, 1})
+		}
+	}
+	return runs
+}
+
+// The technician's test tone, through the real city, NATS and agent: sent
+// with loactl, it plays a 1 kHz tone at the asked level for the asked
+// seconds (measured in the ward's WAV output), and the ward acks it with
+// the level its output meter measured, within 1 dB of the asked one. A
+// second tone is cut by an emergency alert arriving during it: the alert
+// plays, the tone does not come back, and the ack says it was cut.
+func TestCommandTestToneMeasuredAndCutByAlert(t *testing.T) {
+	t.Parallel()
+	c := newAlertCity(t, "", "phuong-1")
+	const alertHz = 700
+	tone(t, filepath.Join(c.dir, "coi.wav"), alertHz, 4)
+	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "coi.wav"))
+	wav := filepath.Join(c.dir, "phuong-1.wav")
+	a := c.startWard("phuong-1", "wav:"+wav)
+	a.waitLinked()
+
+	const level, secs = -12.0, 3
+	id := c.commandSend("--to", "phuong-1", "--kind", "test_tone", "--seconds", fmt.Sprint(secs), "--level", fmt.Sprint(level))
+	ack := c.waitAck(id, "phuong-1", "done", "", 60*time.Second)
+	var detail struct {
+		Kind      string   `json:"kind"`
+		LevelDBFS *float64 `json:"level_dbfs"`
+	}
+	json.Unmarshal(ack.Detail, &detail)
+	if detail.LevelDBFS == nil || math.Abs(*detail.LevelDBFS-level) > 1 || detail.Kind != "test_tone" || !ack.Signed || !ack.Verified {
+		t.Fatalf("test tone ack: %+v %s, want done with a level within 1 dB of %g", ack, ack.Detail, level)
+	}
+	t.Logf("test tone asked at %g dBFS, measured by the ward %.1f dBFS", level, *detail.LevelDBFS)
+
+	// A long tone, cut by an emergency alert.
+	long := c.commandSend("--to", "phuong-1", "--kind", "test_tone", "--seconds", "30")
+	waitUntil(t, "the second tone on air", 60*time.Second, func() bool {
+		_, body := a.get("/api/v1/status")
+		var s struct {
+			TestTone *struct{ ID string } `json:"test_tone"`
+		}
+		json.Unmarshal([]byte(body), &s)
+		return s.TestTone != nil && s.TestTone.ID == long
+	})
+	waitOnAir(t, time.Second, a)
+	alertID := c.alertSend("--media", "coi.wav", "--to", "phuong-1", "--priority", "emergency", "--chime=false", "--expires", "10m")
+	// The ack of the cut tone names the alert that cut it.
+	c.waitAck(long, "phuong-1", "failed", "test_tone: bị cắt / cut: cắt bởi cảnh báo / cut by alert "+alertID, 60*time.Second)
+	c.waitWardState(alertID, "phuong-1", "finished", 60*time.Second)
+	waitOnAir(t, 2*time.Second, a)
+	a.stop()
+
+	x, rate := readWAVFile(t, wav)
+	runs := toneRuns(x, rate, level)
+	t.Logf("1 kHz tone runs (100 ms windows): %v", runs)
+	if len(runs) != 2 {
+		t.Fatalf("%d runs of the tone, want 2 (the whole one, the cut one)", len(runs))
+	}
+	// Whole windows inside 3 s: 29 or 30 by where the tone falls.
+	if runs[0][1] < secs*10-1 || runs[0][1] > secs*10 {
+		t.Errorf("the first tone lasted %d windows, want %d s", runs[0][1], secs)
+	}
+	// After the second tone, the alert (700 Hz), and no tone again.
+	n := rate / 10
+	after := runs[1][0] + runs[1][1]
+	alertWins := 0
+	for i := after; (i+1)*n <= len(x); i++ {
+		seg := x[i*n : (i+1)*n]
+		if goertzel(seg, alertHz, rate) > 10*goertzel(seg, 1000, rate) && rmsDB(seg) > -40 {
+			alertWins++
+		}
+	}
+	if alertWins < 30 {
+		t.Errorf("the alert sounded for %d windows after the tone was cut, want its 4 s", alertWins)
+	}
+	if runs[1][1] >= 300-1 {
+		t.Errorf("the second tone ran %d windows: not cut", runs[1][1])
+	}
+	b, _ := os.ReadFile(a.log.Name())
+	if !strings.Contains(string(b), "generated clip cut") {
+		t.Error("the agent's log does not say the tone was cut")
+	}
+}
