@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"loa/command"
+	"loa/natsbus"
+	"loa/signing"
 )
 
 // commandSend runs loactl command send as the admin and returns the id.
@@ -122,4 +129,100 @@ func TestCommandTestToneMeasuredAndCutByAlert(t *testing.T) {
 	if !strings.Contains(string(b), "generated clip cut") {
 		t.Error("the agent's log does not say the tone was cut")
 	}
+}
+
+// logCount is how many lines of the agent's log contain s.
+func (a *agentProc) logCount(s string) int {
+	b, _ := os.ReadFile(a.log.Name())
+	return strings.Count(string(b), s)
+}
+
+// The restart command, with the real binary: the ward acks it "done", then
+// the agent starts over in a fresh process (it re-executes itself: same
+// process id, so systemd's unit sees no exit), comes back linked, and the
+// same command does not restart it again — neither JetStream's redelivery
+// nor a copy replayed on the bus by a raw NATS client (refused: replay).
+func TestCommandRestartDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	c := newAlertCity(t, "", "phuong-1")
+	a := c.startWard("phuong-1", "null")
+	a.waitLinked()
+	const started = `"msg":"audio output"`
+	if n := a.logCount(started); n != 1 {
+		t.Fatalf("%d starts in the log before the restart", n)
+	}
+	pid := a.cmd.Process.Pid
+
+	id := c.commandSend("--to", "phuong-1", "--kind", "restart")
+	c.waitAck(id, "phuong-1", "done", "", 60*time.Second)
+	waitUntil(t, "the agent started again", 60*time.Second, func() bool { return a.logCount(started) == 2 })
+	select {
+	case <-a.done:
+		t.Fatalf("the agent exited instead of restarting: %v", a.err)
+	default:
+	}
+	if a.cmd.Process.Pid != pid {
+		t.Fatal("a new process")
+	}
+	waitUntil(t, "the agent answers again", 30*time.Second, func() bool { code, _ := a.get("/api/v1/status"); return code == 200 })
+	a.waitLinked()
+
+	// A command sent after the restart is executed: the consumer went past
+	// the restart without running it again.
+	sync := c.commandSend("--to", "phuong-1", "--kind", "sync_now")
+	c.waitAck(sync, "phuong-1", "done", "", 60*time.Second)
+
+	// The restart's own message published again by someone on the bus:
+	// refused as a replay, no restart.
+	ctx := context.Background()
+	bus, err := natsbus.Dial(natsbus.ConnOptions{URLs: c.natsURL, Seed: c.adminKey, Name: "replayer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	js, _ := jetstream.New(bus.Conn)
+	waitUntil(t, "the replayer connected", 5*time.Second, bus.Conn.IsConnected)
+	stream, err := js.Stream(ctx, natsbus.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copyOfRestart []byte
+	for seq := uint64(1); ; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("the restart command is not on the stream: %v", err)
+		}
+		if bytesHasID(m.Data, id) {
+			copyOfRestart = m.Data
+			break
+		}
+	}
+	if _, err := js.Publish(ctx, natsbus.CommandWard("phuong-1"), copyOfRestart); err != nil {
+		t.Fatal(err)
+	}
+	c.waitAck(id, "phuong-1", "refused", command.ReasonReplay, 60*time.Second)
+	// Once more a command behind it, acked: by then the replay was handled.
+	sync2 := c.commandSend("--to", "phuong-1", "--kind", "sync_now")
+	c.waitAck(sync2, "phuong-1", "done", "", 60*time.Second)
+	if n := a.logCount(started); n != 2 {
+		t.Fatalf("the agent started %d times, want 2 (one restart)", n)
+	}
+	if n := a.logCount(`"msg":"restarting loa-agent"`); n != 1 {
+		t.Fatalf("%d restarts logged, want 1", n)
+	}
+	st, _ := c.commandStatus(id)
+	if st.Done != 1 {
+		t.Fatalf("restart status %+v, want done once", st)
+	}
+}
+
+// bytesHasID reports whether a signed command envelope carries id (its
+// payload is base64 JSON).
+func bytesHasID(data []byte, id string) bool {
+	var env signing.Envelope
+	if json.Unmarshal(data, &env) != nil {
+		return false
+	}
+	var c struct{ ID string }
+	return json.Unmarshal(env.Payload, &c) == nil && c.ID == id
 }
