@@ -270,6 +270,16 @@ func (rx *commandRx) execute(ctx context.Context, c *command.Command, ack *comma
 		d.Log.Warn("amplifier forced by the city", "command", c.ID, "state", state, "seconds", c.Args.Seconds)
 	case command.Restart:
 		// Acked, then restarted: handle.
+	case command.Diagnostics:
+		n := int(c.Args.LogLines)
+		if n == 0 {
+			n = command.DefaultLogLines
+		}
+		b, err := d.collectDiagnostics(ctx, n)
+		if err != nil {
+			return err
+		}
+		ack.Diagnostics = b
 	default:
 		return fmt.Errorf("kind %q: not supported by this agent", c.Kind)
 	}

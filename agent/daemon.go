@@ -23,6 +23,7 @@ import (
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
+	"loa/command"
 	"loa/internal/backoff"
 	"loa/mediastore"
 	"loa/natsbus"
@@ -85,7 +86,9 @@ type Daemon struct {
 	alertKick chan struct{}
 	// restartReq asks the loop to stop with ErrRestart (requestRestart).
 	restartReq chan struct{}
-	alertLink  *natsbus.Link
+	// logs keeps the last log lines (diagnostics.go).
+	logs      *logRing
+	alertLink *natsbus.Link
 	// receiptKey signs the ward's receipts and as-run lines (nil: none
 	// could be made; they go unsigned). agent/receiptkey.go.
 	receiptKey ed25519.PrivateKey
@@ -118,6 +121,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	// The last log lines, kept for the city's diagnostics command.
+	d.logs = newLogRing(command.MaxLogLines)
+	d.Log = slog.New(&ringHandler{inner: d.Log.Handler(), ring: d.logs})
 	if d.Clock == nil {
 		d.Clock = clockCheck(d.Cfg.Clock)
 	}

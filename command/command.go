@@ -51,6 +51,11 @@ const (
 	// MaxAmplifierSeconds bounds how long an amplifier command overrides
 	// the automatic decision.
 	MaxAmplifierSeconds = int64(24 * time.Hour / time.Second)
+	// DefaultLogLines and MaxLogLines bound the log lines a diagnostics
+	// bundle carries; MaxDiagnostics bounds the bundle's JSON (the ward
+	// drops the oldest log lines, then the rest, to fit).
+	DefaultLogLines, MaxLogLines = 200, 1000
+	MaxDiagnostics               = 32 << 10
 	// MinVolumeDB and MaxVolumeDB bound the master volume.
 	MinVolumeDB, MaxVolumeDB = -60.0, 0.0
 )
@@ -81,10 +86,14 @@ const (
 	Amplifier Kind = "amplifier"
 	// Restart restarts the agent (after acking "done").
 	Restart Kind = "restart"
+	// Diagnostics asks the ward for a bounded bundle (status, the last
+	// Args.LogLines log lines, its configuration without secrets, disk,
+	// versions), sent back in its ack.
+	Diagnostics Kind = "diagnostics"
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{StopAll, Volume, Mute, Unmute, SyncNow, TestTone, Amplifier, Restart}
+var Kinds = []Kind{StopAll, Volume, Mute, Unmute, SyncNow, TestTone, Amplifier, Restart, Diagnostics}
 
 // Args are a command's arguments; which apply depends on the kind.
 type Args struct {
@@ -101,6 +110,9 @@ type Args struct {
 	LevelDBFS *float64 `json:"level_dbfs,omitempty"`
 	// On is what an amplifier command forces: powered (true) or off.
 	On *bool `json:"on,omitempty"`
+	// LogLines is how many of the last log lines a diagnostics bundle
+	// carries (0: DefaultLogLines).
+	LogLines int64 `json:"log_lines,omitempty"`
 }
 
 // ToneLevel is a test tone's level: the one asked, or DefaultToneDBFS.
@@ -203,6 +215,10 @@ func (c *Command) Check() error {
 		}
 		if a.Seconds < 1 || a.Seconds > MaxAmplifierSeconds {
 			return invalid("args.seconds", "%d: từ 1 đến %d giây", "%d: 1 to %d seconds", a.Seconds, MaxAmplifierSeconds)
+		}
+	case Diagnostics:
+		if a.LogLines < 0 || a.LogLines > MaxLogLines {
+			return invalid("args.log_lines", "%d: từ 0 đến %d dòng", "%d: 0 to %d lines", a.LogLines, MaxLogLines)
 		}
 	case Unmute, SyncNow, Restart:
 	default:
@@ -348,8 +364,12 @@ const (
 	Refused State = "refused"
 )
 
-// MaxAck bounds an ack on the wire.
-const MaxAck = 4 << 10
+// MaxAck bounds an ack on the wire, besides a diagnostics bundle;
+// MaxAckWire bounds a signed ack with one (base64 in the envelope).
+const (
+	MaxAck     = 4 << 10
+	MaxAckWire = 2 * (MaxAck + MaxDiagnostics)
+)
 
 // Ack is a ward's answer to a command, signed with the ward's own key.
 type Ack struct {
@@ -367,6 +387,9 @@ type Ack struct {
 	// VolumeDB the master volume after a volume command.
 	LevelDBFS *float64 `json:"level_dbfs,omitempty"`
 	VolumeDB  *float64 `json:"volume_db,omitempty"`
+	// Diagnostics is a diagnostics command's bundle (JSON, at most
+	// MaxDiagnostics bytes).
+	Diagnostics json.RawMessage `json:"diagnostics,omitempty"`
 }
 
 // SignAck is an ack's bytes signed with the ward's key (nil: unsigned).
@@ -375,6 +398,9 @@ func SignAck(key ed25519.PrivateKey, a Ack) ([]byte, error) {
 		a.Reason = strings.ToValidUTF8(a.Reason[:1024], "")
 	}
 	a.Command = claimIt(a.Command)
+	if len(a.Diagnostics) > MaxDiagnostics {
+		return nil, fmt.Errorf("command ack: diagnostics of %d bytes, limit %d", len(a.Diagnostics), MaxDiagnostics)
+	}
 	b, err := json.Marshal(a)
 	if err != nil {
 		return nil, err
@@ -388,8 +414,8 @@ func SignAck(key ed25519.PrivateKey, a Ack) ([]byte, error) {
 // OpenAck reads an ack as published on a ward's subject; with the ward's
 // registered key only one signed by it is read (see alert.OpenReport).
 func OpenAck(data []byte, key ed25519.PublicKey) (a Ack, signed bool, err error) {
-	if len(data) > 2*MaxAck {
-		return a, false, fmt.Errorf("command ack: %d bytes, limit %d", len(data), 2*MaxAck)
+	if len(data) > MaxAckWire {
+		return a, false, fmt.Errorf("command ack: %d bytes, limit %d", len(data), MaxAckWire)
 	}
 	payload, signed, err := signing.OpenSigned(data, key)
 	if err != nil {
@@ -402,6 +428,9 @@ func OpenAck(data []byte, key ed25519.PublicKey) (a Ack, signed bool, err error)
 	case Done, Failed, Refused:
 	default:
 		return a, false, fmt.Errorf("command ack: state %q", a.State)
+	}
+	if len(a.Diagnostics) > MaxDiagnostics {
+		return a, false, fmt.Errorf("command ack: diagnostics of %d bytes, limit %d", len(a.Diagnostics), MaxDiagnostics)
 	}
 	if a.At.IsZero() || len(a.Command) > 128 {
 		return a, false, errors.New("command ack: no time, or id too long")

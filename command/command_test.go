@@ -96,6 +96,7 @@ func TestCheckNamesTheField(t *testing.T) {
 		{"args.level_dbfs", func(c *Command) { c.Kind = TestTone; c.Args.Seconds = 5; c.Args.LevelDBFS = &db }},
 		{"args.on", func(c *Command) { c.Kind = Amplifier; c.Args.Seconds = 60 }},
 		{"args.seconds", func(c *Command) { on := false; c.Kind = Amplifier; c.Args.On = &on }},
+		{"args.log_lines", func(c *Command) { c.Kind = Diagnostics; c.Args.LogLines = MaxLogLines + 1 }},
 		{"id", func(c *Command) { c.ID = "" }},
 	} {
 		c := volumeCmd("c1", "w1")
@@ -125,6 +126,8 @@ func TestCheckNewKinds(t *testing.T) {
 		{TestTone, Args{Seconds: MaxToneSeconds, LevelDBFS: &lvl}},
 		{Amplifier, Args{On: &on, Seconds: 600}},
 		{Restart, Args{}},
+		{Diagnostics, Args{}},
+		{Diagnostics, Args{LogLines: MaxLogLines}},
 	} {
 		c := volumeCmd("c1", "w1")
 		c.Kind, c.Args = args.kind, args.a
@@ -150,5 +153,17 @@ func TestAckRoundTrip(t *testing.T) {
 	}
 	if _, _, err := OpenAck(b, key(t).Public().(ed25519.PublicKey)); err == nil {
 		t.Fatal("an ack under another key was read")
+	}
+	// A diagnostics bundle rides in the ack, up to its limit.
+	bundle := json.RawMessage(`{"log":["` + strings.Repeat("x", MaxDiagnostics-20) + `"]}`)
+	b, err = SignAck(ward, Ack{Command: "c2", Verified: true, Ward: "w1", State: Done, At: t0, Kind: Diagnostics, Diagnostics: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _, err := OpenAck(b, ward.Public().(ed25519.PublicKey)); err != nil || len(a.Diagnostics) != len(bundle) {
+		t.Fatalf("diagnostics ack: %v %d", err, len(a.Diagnostics))
+	}
+	if _, err := SignAck(ward, Ack{Command: "c3", Ward: "w1", State: Done, At: t0, Diagnostics: append(bundle, make([]byte, 64)...)}); err == nil {
+		t.Fatal("an oversized bundle was signed")
 	}
 }

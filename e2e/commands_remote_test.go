@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,4 +227,62 @@ func bytesHasID(data []byte, id string) bool {
 	}
 	var c struct{ ID string }
 	return json.Unmarshal(env.Payload, &c) == nil && c.ID == id
+}
+
+// The diagnostics command through the real city, NATS and agent: the ward
+// answers with its bundle (status, its last log lines, configuration,
+// versions) in its signed ack, the city shows it in
+// GET /api/v1/commands/{id}, and neither the ward's token nor its NATS
+// seed is anywhere in it.
+func TestCommandDiagnosticsBundle(t *testing.T) {
+	t.Parallel()
+	c := newAlertCity(t, "", "phuong-1")
+	a := c.startWard("phuong-1", "null")
+	a.waitLinked()
+	id := c.commandSend("--to", "phuong-1", "--kind", "diagnostics", "--log-lines", "50")
+	ack := c.waitAck(id, "phuong-1", "done", "", 60*time.Second)
+	if !ack.Signed || !ack.Verified {
+		t.Fatalf("diagnostics ack: %+v", ack)
+	}
+	var detail struct {
+		Kind        string `json:"kind"`
+		Diagnostics struct {
+			Ward    string         `json:"ward"`
+			Version string         `json:"version"`
+			OS      string         `json:"os"`
+			Status  *struct{}      `json:"status"`
+			Config  map[string]any `json:"config"`
+			Log     []string       `json:"log"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal(ack.Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	dg := detail.Diagnostics
+	city, _ := dg.Config["city"].(map[string]any)
+	if detail.Kind != "diagnostics" || dg.Ward != "phuong-1" || dg.Version == "" || dg.OS == "" || dg.Status == nil ||
+		len(dg.Log) == 0 || len(dg.Log) > 50 || city["token"] != "[redacted]" || city["nats_key"] != "[redacted]" {
+		t.Fatalf("bundle: %s", ack.Detail)
+	}
+	if len(ack.Detail) > command.MaxDiagnostics+512 {
+		t.Errorf("bundle of %d bytes", len(ack.Detail))
+	}
+	// The whole answer of the API, as a technician would read it.
+	req, _ := http.NewRequest("GET", "http://"+c.addr+"/api/v1/commands/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+envToken(c.adminCtl))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for what, secret := range map[string]string{"token": c.tokens["phuong-1"], "NATS seed": c.seeds["phuong-1"]} {
+		if secret == "" || strings.Contains(string(body), secret) {
+			t.Errorf("the ward's %s is in the diagnostics answer (or unknown)", what)
+		}
+	}
+	t.Logf("diagnostics bundle: %d bytes, %d log lines", len(ack.Detail), len(dg.Log))
+	if out := run(t, c.adminCtl, "loactl", "command", "status", id); !strings.Contains(out, "bytes: --json") {
+		t.Errorf("loactl command status:\n%s", out)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -195,6 +196,7 @@ func TestPlanRemoteControlKinds(t *testing.T) {
 		{Request{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 5, LevelDBFS: &loud}}, "args.level_dbfs"},
 		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{Seconds: 60}}, "args.on"},
 		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{On: &off}}, "args.seconds"},
+		{Request{To: "w1", Kind: command.Diagnostics, Args: command.Args{LogLines: 5000}}, "args.log_lines"},
 	} {
 		_, _, err := s.Plan(ctx, tc.r)
 		var bad *cmdkit.BadInputError
@@ -217,5 +219,12 @@ func TestPlanRemoteControlKinds(t *testing.T) {
 	}
 	if len(st.cmds) != 3 {
 		t.Errorf("%d commands recorded, want the 3 good ones", len(st.cmds))
+	}
+	// Diagnostics go to a few wards at a time (each answers with a bundle).
+	for i := range MaxDiagnosticsWards + 1 {
+		st.wards[fmt.Sprintf("x%d", i)] = []string{"big"}
+	}
+	if _, _, err := s.Plan(ctx, Request{To: "group:big", Kind: command.Diagnostics}); err == nil || !strings.Contains(err.Error(), "to: ") {
+		t.Errorf("diagnostics to %d wards: %v", MaxDiagnosticsWards+1, err)
 	}
 }
