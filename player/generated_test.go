@@ -164,3 +164,30 @@ func TestToneRefusedWhileAnAlertPlays(t *testing.T) {
 		t.Errorf("siren heard %d frames, want it whole", r.heard("siren"))
 	}
 }
+
+// An urgent alert cuts a test tone as it arrives, though the alert itself
+// waits for the end of the program's item (muted under the tone until
+// then, the program comes back for the rest of the item).
+func TestUrgentCutsTheToneOnArrival(t *testing.T) {
+	r := newRig(t, Config{MaxWait: 10 * time.Second}, wallTime(t, "2026-11-26 05:59:59"),
+		map[string]time.Duration{"one": 6 * time.Second, "two": 6 * time.Second, "u": time.Second},
+		"programs:\n  - id: prog\n    cron: \"0 6 * * *\"\n    items: [one, two]\n")
+	_, outs := r.toneAt(wallTime(t, "2026-11-26 06:00:01"), "cmd-5", -12, 20*time.Second)
+	r.playAt(Alert{ID: "u1", Priority: Urgent, Content: "u", At: wallTime(t, "2026-11-26 06:00:03")})
+	r.run(10 * time.Second)
+	r.finish()
+	r.logAsRun()
+	if len(*outs) != 1 || (*outs)[0].Completed || !strings.Contains((*outs)[0].CutBy, "u1") ||
+		!(*outs)[0].Ended.Equal(wallTime(t, "2026-11-26 06:00:03")) {
+		t.Fatalf("outcomes %+v, want cut by u1 at 06:00:03", *outs)
+	}
+	// Item one back from 06:00:03 (after the cut fade and its ramp) to its
+	// end at 06:00:06, then the urgent alert.
+	ramp := r.frames(20 * time.Millisecond)
+	back := r.frameOf(wallTime(t, "2026-11-26 06:00:03")) + ramp
+	progStart := r.frames(time.Second)
+	r.expectPlays("one", back, back-progStart, r.frameOf(wallTime(t, "2026-11-26 06:00:06"))-back)
+	if rows := r.rows("u1"); len(rows) != 1 || rows[0].Result != "completed" || !rows[0].Actual.Equal(wallTime(t, "2026-11-26 06:00:06")) {
+		t.Errorf("urgent as-run %+v, want completed from 06:00:06", rows)
+	}
+}
