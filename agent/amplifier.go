@@ -23,7 +23,32 @@ type Amplifier struct {
 	known     bool
 	lastSound time.Time
 	lastErr   string
-	run       func(ctx context.Context, cmd string) error
+	// The city's amplifier command: forced on or off until forceUntil
+	// (zero: automatic).
+	forceOn    bool
+	forceUntil time.Time
+	run        func(ctx context.Context, cmd string) error
+}
+
+// Force overrides the automatic decision until `until`: the amplifier
+// stays powered (on) or off whatever plays, then goes back to automatic.
+// Forced off, it still powers up for an alert: a warning must sound.
+// A zero until ends an override at once.
+func (a *Amplifier) Force(on bool, until time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.forceOn, a.forceUntil = on, until
+	a.known = false // decided again at the next Update, even if unchanged
+}
+
+// Forced reports the override in force at now (ok false: automatic).
+func (a *Amplifier) Forced(now time.Time) (on bool, until time.Time, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !now.Before(a.forceUntil) {
+		return false, time.Time{}, false
+	}
+	return a.forceOn, a.forceUntil, true
 }
 
 // NewAmplifier makes the amplifier control.
@@ -49,14 +74,23 @@ type cmdError struct {
 func (e *cmdError) Error() string { return e.err.Error() + ": " + e.out }
 
 // Update decides the power from what is happening: sounding is true while
-// something plays, nextSound is when something is due (zero: nothing).
-func (a *Amplifier) Update(ctx context.Context, now time.Time, sounding bool, nextSound time.Time) {
+// something plays, alert while an alert is on air or waiting to play,
+// nextSound is when something is due (zero: nothing). An override (Force)
+// decides instead while it lasts, except that an alert always powers the
+// amplifier.
+func (a *Amplifier) Update(ctx context.Context, now time.Time, sounding, alert bool, nextSound time.Time) {
 	a.mu.Lock()
-	if sounding {
+	if sounding || alert {
 		a.lastSound = now
 	}
 	due := !nextSound.IsZero() && nextSound.Sub(now) <= a.preRoll
-	want := sounding || due || (!a.lastSound.IsZero() && now.Sub(a.lastSound) < a.offDelay)
+	want := sounding || alert || due || (!a.lastSound.IsZero() && now.Sub(a.lastSound) < a.offDelay)
+	if now.Before(a.forceUntil) {
+		want = a.forceOn || alert
+	} else if !a.forceUntil.IsZero() {
+		a.forceUntil = time.Time{}
+		a.log.Info("amplifier back to automatic")
+	}
 	if a.known && want == a.powered {
 		a.mu.Unlock()
 		return

@@ -113,8 +113,19 @@ func (d *Daemon) commandVolumeDB() (float64, bool) {
 type commandRx struct {
 	d     *Daemon
 	guard *command.Guard
-	acks  chan command.Ack
+	acks  chan ackItem
 }
+
+// ackItem is an ack to publish; sent, if set, is closed once JetStream
+// took it.
+type ackItem struct {
+	ack  command.Ack
+	sent chan struct{}
+}
+
+// errAckLater: the command goes on after execute returns (a test tone)
+// and acks when it ends.
+var errAckLater = errors.New("acked when it ends")
 
 // startCommands reads the ward's commands on the alert link (d.alertLink).
 func (d *Daemon) startCommands(ctx context.Context, keys []ed25519.PublicKey) {
@@ -126,7 +137,7 @@ func (d *Daemon) startCommands(ctx context.Context, keys []ed25519.PublicKey) {
 		d.Log.Error("commands: cannot start", "err", err)
 		return
 	}
-	rx := &commandRx{d: d, acks: make(chan command.Ack, 256),
+	rx := &commandRx{d: d, acks: make(chan ackItem, 256),
 		guard: &command.Guard{Ward: d.Cfg.Ward, Keys: keys, Seen: loadCommandSeen(d.Cfg.Data, d.wall)}}
 	log := d.Log.With("component", "commands")
 	go rx.sendAcks(ctx, js)
@@ -136,12 +147,25 @@ func (d *Daemon) startCommands(ctx context.Context, keys []ed25519.PublicKey) {
 			return js.Consumer(ctx, natsbus.StreamCommands, natsbus.CommandConsumer(d.Cfg.Ward))
 		},
 		Handle: func(m jetstream.Msg) {
-			if err := rx.handle(ctx, m.Data()); err != nil {
+			after, err := rx.handle(ctx, m.Data())
+			if err != nil {
 				log.Error("command not handled; it will come again", "err", err)
 				m.NakWithDelay(2 * time.Second)
 				return
 			}
-			m.Ack()
+			if after == nil {
+				m.Ack()
+				return
+			}
+			// A restart: JetStream must know the message is done before
+			// the process goes (a redelivery would be refused as a
+			// replay anyway: the id is in commands-seen.json already).
+			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := m.DoubleAck(actx); err != nil {
+				log.Warn("command message ack not confirmed", "err", err)
+			}
+			cancel()
+			after()
 		},
 		Pull: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(8), jetstream.PullExpiry(60 * time.Second), jetstream.PullHeartbeat(10 * time.Second)},
 		Log:  log,
@@ -150,7 +174,8 @@ func (d *Daemon) startCommands(ctx context.Context, keys []ed25519.PublicKey) {
 
 // handle checks and executes one command; an error means it was not
 // decided (the replay record could not be written) and must come again.
-func (rx *commandRx) handle(ctx context.Context, data []byte) error {
+// after, if set, is to run once the message is acked (the restart).
+func (rx *commandRx) handle(ctx context.Context, data []byte) (after func(), err error) {
 	d := rx.d
 	now := d.wall()
 	c, err := rx.guard.Accept(data, now)
@@ -159,20 +184,41 @@ func (rx *commandRx) handle(ctx context.Context, data []byte) error {
 	case errors.As(err, &ref):
 		d.Log.Warn("command refused", "command", ref.Ack.Command, "reason", ref.Ack.Reason, "err", ref.Err)
 		rx.ack(ref.Ack)
-		return nil
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
 	ack := command.Ack{Command: c.ID, Verified: true, Ward: d.Cfg.Ward, State: command.Done, Kind: c.Kind}
-	if err := rx.execute(ctx, c, &ack); err != nil {
+	err = rx.execute(ctx, c, &ack)
+	switch {
+	case errors.Is(err, errAckLater):
+		d.Log.Info("command started", "command", c.ID, "kind", c.Kind, "sender", c.Sender)
+		return nil, nil
+	case err != nil:
 		ack.State, ack.Reason = command.Failed, err.Error()
 		d.Log.Error("command failed", "command", c.ID, "kind", c.Kind, "err", err)
-	} else {
+	default:
 		d.Log.Info("command executed", "command", c.ID, "kind", c.Kind, "sender", c.Sender)
 	}
 	ack.At = d.wall()
-	rx.ack(ack)
-	return nil
+	if c.Kind != command.Restart || ack.State != command.Done {
+		rx.ack(ack)
+		return nil, nil
+	}
+	// Restart: the ack goes out first ("done": the agent is going down to
+	// come back), then the daemon stops for a fresh process.
+	sent := make(chan struct{})
+	rx.ackThen(ack, sent)
+	return func() {
+		select {
+		case <-sent:
+		case <-time.After(10 * time.Second):
+			d.Log.Warn("restart: the ack was not taken in 10 s; restarting anyway")
+		case <-ctx.Done():
+			return
+		}
+		d.requestRestart("command " + c.ID)
+	}, nil
 }
 
 func (rx *commandRx) execute(ctx context.Context, c *command.Command, ack *command.Ack) error {
@@ -186,6 +232,7 @@ func (rx *commandRx) execute(ctx context.Context, c *command.Command, ack *comma
 		}
 		d.stopCityLive()
 		d.pl.StopLive("")
+		d.pl.StopGenerated("")
 		if c.Args.MuteSeconds > 0 {
 			d.pl.MutePrograms(now.Add(time.Duration(c.Args.MuteSeconds) * time.Second))
 		}
@@ -210,7 +257,29 @@ func (rx *commandRx) execute(ctx context.Context, c *command.Command, ack *comma
 		}
 		d.sync.SyncNow()
 	case command.TestTone:
-		return errors.New("test_tone: chưa hỗ trợ / not supported by this agent yet")
+		rx.testTone(c)
+		d.kickPlayer()
+		return errAckLater
+	case command.Amplifier:
+		on := *c.Args.On
+		d.amp.Force(on, now.Add(time.Duration(c.Args.Seconds)*time.Second))
+		state := "off"
+		if on {
+			state = "on"
+		}
+		d.Log.Warn("amplifier forced by the city", "command", c.ID, "state", state, "seconds", c.Args.Seconds)
+	case command.Restart:
+		// Acked, then restarted: handle.
+	case command.Diagnostics:
+		n := int(c.Args.LogLines)
+		if n == 0 {
+			n = command.DefaultLogLines
+		}
+		b, err := d.collectDiagnostics(ctx, n)
+		if err != nil {
+			return err
+		}
+		ack.Diagnostics = b
 	default:
 		return fmt.Errorf("kind %q: not supported by this agent", c.Kind)
 	}
@@ -243,12 +312,47 @@ func (d *Daemon) kickPlayer() {
 	}
 }
 
-func (rx *commandRx) ack(a command.Ack) {
+func (rx *commandRx) ack(a command.Ack) { rx.ackThen(a, nil) }
+
+// ackThen queues an ack; sent, if set, is closed once JetStream took it.
+func (rx *commandRx) ackThen(a command.Ack, sent chan struct{}) {
 	select {
-	case rx.acks <- a:
+	case rx.acks <- ackItem{ack: a, sent: sent}:
 	default:
 		rx.d.Log.Error("command ack dropped: too many waiting", "command", a.Command)
 	}
+}
+
+// testTone plays the test tone a command asks and acks it when it ends:
+// done with the level the output meter measured, or failed with why (an
+// alert or live announcement on air or arriving, no measure).
+func (rx *commandRx) testTone(c *command.Command) {
+	d := rx.d
+	level := c.Args.ToneLevel()
+	rate := d.eng.Rate()
+	frames := c.Args.Seconds * int64(rate)
+	d.pl.PlayGenerated(player.Generated{
+		ID: c.ID, Kind: "test_tone", Title: "Âm thử 1 kHz / 1 kHz test tone",
+		Note:   fmt.Sprintf("%d Hz, %d s, %g dBFS; lệnh của / sent by %s", command.ToneHz, c.Args.Seconds, level, c.Sender),
+		Source: player.Tone(rate, command.ToneHz, level, frames), Frames: frames, At: d.wall(),
+		Report: func(o player.GeneratedOutcome) {
+			ack := command.Ack{Command: c.ID, Verified: true, Ward: d.Cfg.Ward, State: command.Done, Kind: c.Kind, At: d.wall()}
+			if o.Measured {
+				lv := math.Round(o.LevelDBFS*10) / 10
+				ack.LevelDBFS = &lv
+			}
+			switch {
+			case o.Err != nil:
+				ack.State, ack.Reason = command.Failed, "test_tone: "+o.Err.Error()
+			case !o.Completed:
+				ack.State, ack.Reason = command.Failed, "test_tone: bị cắt / cut: "+o.CutBy
+			case !o.Measured:
+				ack.State, ack.Reason = command.Failed, "test_tone: không đo được mức ra / the output level could not be measured"
+			}
+			d.Log.Info("test tone over", "command", c.ID, "state", ack.State, "reason", ack.Reason, "level_dbfs", o.LevelDBFS, "measured", o.Measured)
+			rx.ack(ack)
+		},
+	})
 }
 
 // sendAcks publishes acks on loa.cmdack.<ward>, each until JetStream
@@ -257,12 +361,13 @@ func (rx *commandRx) sendAcks(ctx context.Context, js jetstream.JetStream) {
 	d := rx.d
 	subject := natsbus.CommandAck(d.Cfg.Ward)
 	for {
-		var a command.Ack
+		var it ackItem
 		select {
 		case <-ctx.Done():
 			return
-		case a = <-rx.acks:
+		case it = <-rx.acks:
 		}
+		a := it.ack
 		body, err := command.SignAck(d.receiptKey, a)
 		if err != nil {
 			d.Log.Error("command ack", "err", err)
@@ -273,6 +378,9 @@ func (rx *commandRx) sendAcks(ctx context.Context, js jetstream.JetStream) {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			_, err := js.Publish(pctx, subject, body, jetstream.WithMsgID(id))
 			cancel()
+			if err == nil && it.sent != nil {
+				close(it.sent)
+			}
 			if err == nil || ctx.Err() != nil {
 				break
 			}

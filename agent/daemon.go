@@ -23,6 +23,7 @@ import (
 	"loa/audio"
 	"loa/audio/soundcard"
 	"loa/audio/stream"
+	"loa/command"
 	"loa/internal/backoff"
 	"loa/mediastore"
 	"loa/natsbus"
@@ -83,6 +84,10 @@ type Daemon struct {
 	// to step now.
 	alerts    *alertrx.Receiver
 	alertKick chan struct{}
+	// restartReq asks the loop to stop with ErrRestart (requestRestart).
+	restartReq chan struct{}
+	// logs keeps the last log lines (diagnostics.go).
+	logs      *logRing
 	alertLink *natsbus.Link
 	// receiptKey signs the ward's receipts and as-run lines (nil: none
 	// could be made; they go unsigned). agent/receiptkey.go.
@@ -116,6 +121,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	// The last log lines, kept for the city's diagnostics command.
+	d.logs = newLogRing(command.MaxLogLines)
+	d.Log = slog.New(&ringHandler{inner: d.Log.Handler(), ring: d.logs})
 	if d.Clock == nil {
 		d.Clock = clockCheck(d.Cfg.Clock)
 	}
@@ -154,6 +162,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OnRelayFailure: func() { d.m.relayFailures.Inc() }}
 	d.pl = player.New(pcfg, d.eng, player.OutputTime{Out: out, Rate: cfg.Audio.Rate}, st, openPCM, recorderFunc(d.record), d.Log)
 	d.records = make(chan player.AsRun, 256)
+	d.restartReq = make(chan struct{}, 1)
 	// The schedule and the clock's state before anyone can ask or report.
 	d.reloadSchedule(ctx)
 	stamp, _ := st.DB.ProgramsStamp(ctx)
@@ -374,8 +383,18 @@ func (d *Daemon) deviceFailed(err error) {
 
 // ErrRestart stops the daemon for the same program to start again at
 // once in a fresh process (cmd/loa-agent re-executes itself): oto opens a
-// sound card once per process.
-var ErrRestart = errors.New("restart to open the sound card")
+// sound card once per process, and the city's restart command asks for it.
+var ErrRestart = errors.New("restart in a fresh process")
+
+// requestRestart asks the main loop to stop with ErrRestart (the city's
+// restart command, acked before).
+func (d *Daemon) requestRestart(why string) {
+	d.Log.Warn("restarting loa-agent", "why", why)
+	select {
+	case d.restartReq <- struct{}{}:
+	default:
+	}
+}
 
 // How often a sound card that did not open is tried again: every 2 s at
 // first, then less and less often, at most cardRetryMax apart. A probe
@@ -465,6 +484,8 @@ func (d *Daemon) loop(ctx context.Context, stamp string, outErr <-chan error, wa
 			outErr = nil
 		case <-cardBack:
 			d.Log.Info("audio device found: restarting loa-agent to open it")
+			return ErrRestart
+		case <-d.restartReq:
 			return ErrRestart
 		case <-tick.C:
 		case <-d.alertKick:
@@ -565,7 +586,7 @@ func (d *Daemon) observe(ctx context.Context, now time.Time) {
 			next = n[0].Start
 		}
 	}
-	d.amp.Update(ctx, now, sounding || ps.Scheduled || ps.Alert != nil, next)
+	d.amp.Update(ctx, now, sounding || ps.Scheduled, ps.Alert != nil || ps.AlertsPending > 0, next)
 	d.idle(ps, now, next)
 
 	peak := d.eng.PeakDBFS()

@@ -17,23 +17,25 @@ import (
 
 // StatusReport is GET /api/v1/status and `loa-agent status --json`.
 type StatusReport struct {
-	Version   string               `json:"version"`
-	Ward      string               `json:"ward,omitempty"`
-	Now       time.Time            `json:"now"`
-	Uptime    float64              `json:"uptime_s"`
-	Healthy   bool                 `json:"healthy"`
-	Problems  []string             `json:"problems"`
-	Clock     ClockState           `json:"clock"`
-	Device    DeviceState          `json:"device"`
-	Program   *player.OnAir        `json:"now_playing"`
-	Alert     *player.OnAir        `json:"alert"`
-	Next      []NextEntry          `json:"next"`
-	Silent    float64              `json:"silent_s"`
-	Amplifier AmpState             `json:"amplifier"`
-	AsRun     []AsRunRow           `json:"last_asrun"`
-	Timezone  string               `json:"timezone"`
-	Sync      *SyncState           `json:"sync,omitempty"`
-	Live      *player.OnAir        `json:"live,omitempty"`
+	Version   string        `json:"version"`
+	Ward      string        `json:"ward,omitempty"`
+	Now       time.Time     `json:"now"`
+	Uptime    float64       `json:"uptime_s"`
+	Healthy   bool          `json:"healthy"`
+	Problems  []string      `json:"problems"`
+	Clock     ClockState    `json:"clock"`
+	Device    DeviceState   `json:"device"`
+	Program   *player.OnAir `json:"now_playing"`
+	Alert     *player.OnAir `json:"alert"`
+	Next      []NextEntry   `json:"next"`
+	Silent    float64       `json:"silent_s"`
+	Amplifier AmpState      `json:"amplifier"`
+	AsRun     []AsRunRow    `json:"last_asrun"`
+	Timezone  string        `json:"timezone"`
+	Sync      *SyncState    `json:"sync,omitempty"`
+	Live      *player.OnAir `json:"live,omitempty"`
+	// TestTone is the city's test tone while it sounds.
+	TestTone  *player.OnAir        `json:"test_tone,omitempty"`
 	Relays    []player.RelayStatus `json:"relays,omitempty"`
 	Displaced []NextEntry          `json:"displaced_today"`
 	Fleet     *FleetStatus         `json:"fleet,omitempty"`
@@ -55,6 +57,10 @@ type DeviceState struct {
 type AmpState struct {
 	Powered bool   `json:"powered"`
 	Error   string `json:"error,omitempty"`
+	// Forced is "on" or "off" while the city's amplifier command
+	// overrides the automatic decision, until ForcedUntil.
+	Forced      string     `json:"forced,omitempty"`
+	ForcedUntil *time.Time `json:"forced_until,omitempty"`
 }
 
 // NextEntry is an upcoming occurrence.
@@ -133,7 +139,7 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 	if !lastLoop.IsZero() && time.Since(lastLoop) > 5*time.Second {
 		r.Problems = append(r.Problems, fmt.Sprintf("playout loop stalled for %s", time.Since(lastLoop).Round(time.Second)))
 	}
-	r.Live, r.Relays = ps.Live, ps.Relays
+	r.Live, r.Relays, r.TestTone = ps.Live, ps.Relays, ps.Test
 	relayBad := false
 	for _, rs := range ps.Relays {
 		if rs.Fallback || rs.FailingFor >= 10*time.Second {
@@ -166,6 +172,12 @@ func (d *Daemon) Report(ctx context.Context) StatusReport {
 		r.Program = &p
 	}
 	r.Amplifier.Powered, r.Amplifier.Error = d.amp.State()
+	if on, until, ok := d.amp.Forced(d.wall()); ok {
+		r.Amplifier.Forced, r.Amplifier.ForcedUntil = "off", &until
+		if on {
+			r.Amplifier.Forced = "on"
+		}
+	}
 	if d.sync != nil {
 		ss := d.sync.Status()
 		r.Sync = &SyncState{City: d.Cfg.City.URL, Version: ss.Version, LastError: ss.LastError, Pending: ss.Pending, Failures: ss.Failures}

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -37,8 +38,24 @@ const (
 	MaxLifetime = 24 * time.Hour
 	// MaxMute bounds a mute's or stop_all's duration.
 	MaxMute = 24 * time.Hour
-	// MaxToneSeconds bounds a test tone.
-	MaxToneSeconds = 60
+	// MaxToneSeconds bounds a test tone (a technician's check, not a
+	// program: the speakers are busy with it meanwhile).
+	MaxToneSeconds = 30
+	// MinToneDBFS and MaxToneDBFS bound a test tone's level (the sine's
+	// peak, dBFS); DefaultToneDBFS is the level when none is asked. Below
+	// −40 it is not a useful check of a horn; above −3 the output's
+	// limiter would alter it.
+	MinToneDBFS, MaxToneDBFS, DefaultToneDBFS = -40.0, -3.0, -12.0
+	// ToneHz is the test tone's frequency.
+	ToneHz = 1000
+	// MaxAmplifierSeconds bounds how long an amplifier command overrides
+	// the automatic decision.
+	MaxAmplifierSeconds = int64(24 * time.Hour / time.Second)
+	// DefaultLogLines and MaxLogLines bound the log lines a diagnostics
+	// bundle carries; MaxDiagnostics bounds the bundle's JSON (the ward
+	// drops the oldest log lines, then the rest, to fit).
+	DefaultLogLines, MaxLogLines = 200, 1000
+	MaxDiagnostics               = 32 << 10
 	// MinVolumeDB and MaxVolumeDB bound the master volume.
 	MinVolumeDB, MaxVolumeDB = -60.0, 0.0
 )
@@ -59,13 +76,24 @@ const (
 	Unmute Kind = "unmute"
 	// SyncNow asks the ward to fetch its programs now.
 	SyncNow Kind = "sync_now"
-	// TestTone plays a 1 kHz tone for Args.Seconds and reports the level
-	// measured at the output in the ack.
+	// TestTone plays a 1 kHz tone for Args.Seconds at Args.LevelDBFS
+	// (default DefaultToneDBFS) and reports the level measured at the
+	// output in the ack.
 	TestTone Kind = "test_tone"
+	// Amplifier forces the amplifier on (Args.On true) or off for
+	// Args.Seconds, then gives it back to the automatic decision. Alerts
+	// power it even when it is forced off.
+	Amplifier Kind = "amplifier"
+	// Restart restarts the agent (after acking "done").
+	Restart Kind = "restart"
+	// Diagnostics asks the ward for a bounded bundle (status, the last
+	// Args.LogLines log lines, its configuration without secrets, disk,
+	// versions), sent back in its ack.
+	Diagnostics Kind = "diagnostics"
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{StopAll, Volume, Mute, Unmute, SyncNow, TestTone}
+var Kinds = []Kind{StopAll, Volume, Mute, Unmute, SyncNow, TestTone, Amplifier, Restart, Diagnostics}
 
 // Args are a command's arguments; which apply depends on the kind.
 type Args struct {
@@ -74,8 +102,25 @@ type Args struct {
 	// MuteSeconds is how long mute and stop_all keep the programs quiet
 	// (stop_all: 0 cancels without muting).
 	MuteSeconds int64 `json:"mute_seconds,omitempty"`
-	// Seconds is a test tone's length.
+	// Seconds is a test tone's length, or how long an amplifier command
+	// holds.
 	Seconds int64 `json:"seconds,omitempty"`
+	// LevelDBFS is a test tone's level (the sine's peak; nil:
+	// DefaultToneDBFS).
+	LevelDBFS *float64 `json:"level_dbfs,omitempty"`
+	// On is what an amplifier command forces: powered (true) or off.
+	On *bool `json:"on,omitempty"`
+	// LogLines is how many of the last log lines a diagnostics bundle
+	// carries (0: DefaultLogLines).
+	LogLines int64 `json:"log_lines,omitempty"`
+}
+
+// ToneLevel is a test tone's level: the one asked, or DefaultToneDBFS.
+func (a Args) ToneLevel() float64 {
+	if a.LevelDBFS == nil {
+		return DefaultToneDBFS
+	}
+	return *a.LevelDBFS
 }
 
 // Command is the signed message.
@@ -106,59 +151,78 @@ func (c *Command) For(ward string) bool {
 	return false
 }
 
-// InvalidError names the field that is wrong.
+// InvalidError names the field that is wrong; Msg says why, Vietnamese
+// first, English beside it.
 type InvalidError struct{ Field, Msg string }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
 
-func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
+// invalid is an InvalidError; vi and en are the same message in
+// Vietnamese and English, formatted with the same args.
+func invalid(field, vi, en string, args ...any) error {
+	return &InvalidError{Field: field, Msg: fmt.Sprintf(vi, args...) + " / " + fmt.Sprintf(en, args...)}
 }
 
 // Check checks a command's form (not its signature, expiry or addressee).
+// Its errors are *InvalidError naming the field, in Vietnamese and
+// English.
 func (c *Command) Check() error {
 	switch {
 	case !alert.ValidID(c.ID):
-		return invalid("id", "%q: 1-128 of A-Z a-z 0-9 . _ : @ -", c.ID)
+		return invalid("id", "%q: 1-128 ký tự A-Z a-z 0-9 . _ : @ -", "%q: 1-128 of A-Z a-z 0-9 . _ : @ -", c.ID)
 	case !c.To.All && len(c.Recipients) == 0:
-		return invalid("to", "no ward")
+		return invalid("to", "không có phường nhận", "no ward")
 	case len(c.Recipients) > alert.MaxRecipients:
-		return invalid("to", "%d wards, at most %d", len(c.Recipients), alert.MaxRecipients)
+		return invalid("to", "%d phường, tối đa %d", "%d wards, at most %d", len(c.Recipients), alert.MaxRecipients)
 	case c.Issued.IsZero():
-		return invalid("issued", "missing")
+		return invalid("issued", "thiếu", "missing")
 	case !c.Expires.After(c.Issued):
-		return invalid("expires", "%s is not after issued %s", c.Expires.Format(time.RFC3339), c.Issued.Format(time.RFC3339))
+		return invalid("expires", "%s không sau thời điểm phát lệnh %s", "%s is not after issued %s", c.Expires.Format(time.RFC3339), c.Issued.Format(time.RFC3339))
 	case c.Expires.Sub(c.Issued) > MaxLifetime:
-		return invalid("expires", "%s after issued: at most %s", c.Expires.Sub(c.Issued), MaxLifetime)
+		return invalid("expires", "%s sau khi phát lệnh: tối đa %s", "%s after issued: at most %s", c.Expires.Sub(c.Issued), MaxLifetime)
 	}
 	for _, w := range c.Recipients {
 		if !alert.ValidName(w) {
-			return invalid("to", "ward %q: a-z, 0-9 and '-'", w)
+			return invalid("to", "phường %q: chỉ a-z, 0-9 và '-'", "ward %q: a-z, 0-9 and '-'", w)
 		}
 	}
 	a := c.Args
 	switch c.Kind {
 	case StopAll, Mute:
 		if a.MuteSeconds < 0 || time.Duration(a.MuteSeconds)*time.Second > MaxMute {
-			return invalid("args.mute_seconds", "%d: 0 to %d", a.MuteSeconds, int64(MaxMute/time.Second))
+			return invalid("args.mute_seconds", "%d: từ 0 đến %d", "%d: 0 to %d", a.MuteSeconds, int64(MaxMute/time.Second))
 		}
 		if c.Kind == Mute && a.MuteSeconds == 0 {
-			return invalid("args.mute_seconds", "missing: how long to mute")
+			return invalid("args.mute_seconds", "thiếu: tắt tiếng bao lâu", "missing: how long to mute")
 		}
 	case Volume:
 		if a.DB == nil {
-			return invalid("args.db", "missing: the master volume in dB")
+			return invalid("args.db", "thiếu: âm lượng tổng (dB)", "missing: the master volume in dB")
 		}
-		if *a.DB < MinVolumeDB || *a.DB > MaxVolumeDB {
-			return invalid("args.db", "%g: %g to %g", *a.DB, MinVolumeDB, MaxVolumeDB)
+		if *a.DB < MinVolumeDB || *a.DB > MaxVolumeDB || math.IsNaN(*a.DB) {
+			return invalid("args.db", "%g: từ %g đến %g", "%g: %g to %g", *a.DB, MinVolumeDB, MaxVolumeDB)
 		}
 	case TestTone:
 		if a.Seconds < 1 || a.Seconds > MaxToneSeconds {
-			return invalid("args.seconds", "%d: 1 to %d", a.Seconds, MaxToneSeconds)
+			return invalid("args.seconds", "%d: từ 1 đến %d giây", "%d: 1 to %d seconds", a.Seconds, MaxToneSeconds)
 		}
-	case Unmute, SyncNow:
+		if l := a.LevelDBFS; l != nil && (*l < MinToneDBFS || *l > MaxToneDBFS || math.IsNaN(*l)) {
+			return invalid("args.level_dbfs", "%g: từ %g đến %g dBFS", "%g: %g to %g dBFS", *l, MinToneDBFS, MaxToneDBFS)
+		}
+	case Amplifier:
+		if a.On == nil {
+			return invalid("args.on", "thiếu: bật (true) hay tắt (false) bộ khuếch đại", "missing: amplifier on (true) or off (false)")
+		}
+		if a.Seconds < 1 || a.Seconds > MaxAmplifierSeconds {
+			return invalid("args.seconds", "%d: từ 1 đến %d giây", "%d: 1 to %d seconds", a.Seconds, MaxAmplifierSeconds)
+		}
+	case Diagnostics:
+		if a.LogLines < 0 || a.LogLines > MaxLogLines {
+			return invalid("args.log_lines", "%d: từ 0 đến %d dòng", "%d: 0 to %d lines", a.LogLines, MaxLogLines)
+		}
+	case Unmute, SyncNow, Restart:
 	default:
-		return invalid("kind", "%q: want one of %s", c.Kind, kindList())
+		return invalid("kind", "%q: phải là một trong %s", "%q: want one of %s", c.Kind, kindList())
 	}
 	return nil
 }
@@ -178,7 +242,7 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	return "", invalid("kind", "%q: want one of %s", s, kindList())
+	return "", invalid("kind", "%q: phải là một trong %s", "%q: want one of %s", s, kindList())
 }
 
 // Sign checks c and signs it: the envelope and its JSON.
@@ -300,8 +364,12 @@ const (
 	Refused State = "refused"
 )
 
-// MaxAck bounds an ack on the wire.
-const MaxAck = 4 << 10
+// MaxAck bounds an ack on the wire, besides a diagnostics bundle;
+// MaxAckWire bounds a signed ack with one (base64 in the envelope).
+const (
+	MaxAck     = 4 << 10
+	MaxAckWire = 2 * (MaxAck + MaxDiagnostics)
+)
 
 // Ack is a ward's answer to a command, signed with the ward's own key.
 type Ack struct {
@@ -319,6 +387,9 @@ type Ack struct {
 	// VolumeDB the master volume after a volume command.
 	LevelDBFS *float64 `json:"level_dbfs,omitempty"`
 	VolumeDB  *float64 `json:"volume_db,omitempty"`
+	// Diagnostics is a diagnostics command's bundle (JSON, at most
+	// MaxDiagnostics bytes).
+	Diagnostics json.RawMessage `json:"diagnostics,omitempty"`
 }
 
 // SignAck is an ack's bytes signed with the ward's key (nil: unsigned).
@@ -327,6 +398,9 @@ func SignAck(key ed25519.PrivateKey, a Ack) ([]byte, error) {
 		a.Reason = strings.ToValidUTF8(a.Reason[:1024], "")
 	}
 	a.Command = claimIt(a.Command)
+	if len(a.Diagnostics) > MaxDiagnostics {
+		return nil, fmt.Errorf("command ack: diagnostics of %d bytes, limit %d", len(a.Diagnostics), MaxDiagnostics)
+	}
 	b, err := json.Marshal(a)
 	if err != nil {
 		return nil, err
@@ -340,8 +414,8 @@ func SignAck(key ed25519.PrivateKey, a Ack) ([]byte, error) {
 // OpenAck reads an ack as published on a ward's subject; with the ward's
 // registered key only one signed by it is read (see alert.OpenReport).
 func OpenAck(data []byte, key ed25519.PublicKey) (a Ack, signed bool, err error) {
-	if len(data) > 2*MaxAck {
-		return a, false, fmt.Errorf("command ack: %d bytes, limit %d", len(data), 2*MaxAck)
+	if len(data) > MaxAckWire {
+		return a, false, fmt.Errorf("command ack: %d bytes, limit %d", len(data), MaxAckWire)
 	}
 	payload, signed, err := signing.OpenSigned(data, key)
 	if err != nil {
@@ -354,6 +428,9 @@ func OpenAck(data []byte, key ed25519.PublicKey) (a Ack, signed bool, err error)
 	case Done, Failed, Refused:
 	default:
 		return a, false, fmt.Errorf("command ack: state %q", a.State)
+	}
+	if len(a.Diagnostics) > MaxDiagnostics {
+		return a, false, fmt.Errorf("command ack: diagnostics of %d bytes, limit %d", len(a.Diagnostics), MaxDiagnostics)
 	}
 	if a.At.IsZero() || len(a.Command) > 128 {
 		return a, false, errors.New("command ack: no time, or id too long")

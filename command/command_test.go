@@ -92,17 +92,51 @@ func TestCheckNamesTheField(t *testing.T) {
 		{"to", func(c *Command) { c.Recipients = nil; c.To = alert.Targets{} }},
 		{"args.mute_seconds", func(c *Command) { c.Kind = Mute }},
 		{"args.seconds", func(c *Command) { c.Kind = TestTone; c.Args.Seconds = 600 }},
+		{"args.seconds", func(c *Command) { c.Kind = TestTone; c.Args.Seconds = 31 }},
+		{"args.level_dbfs", func(c *Command) { c.Kind = TestTone; c.Args.Seconds = 5; c.Args.LevelDBFS = &db }},
+		{"args.on", func(c *Command) { c.Kind = Amplifier; c.Args.Seconds = 60 }},
+		{"args.seconds", func(c *Command) { on := false; c.Kind = Amplifier; c.Args.On = &on }},
+		{"args.log_lines", func(c *Command) { c.Kind = Diagnostics; c.Args.LogLines = MaxLogLines + 1 }},
 		{"id", func(c *Command) { c.ID = "" }},
 	} {
 		c := volumeCmd("c1", "w1")
 		tc.edit(c)
 		var ie *InvalidError
-		if err := c.Check(); !errors.As(err, &ie) || ie.Field != tc.field {
+		err := c.Check()
+		if !errors.As(err, &ie) || ie.Field != tc.field {
 			t.Errorf("want an error on %s, got %v", tc.field, err)
+		} else if vi, en, ok := strings.Cut(ie.Msg, " / "); !ok || vi == en {
+			t.Errorf("%s: %q is not Vietnamese / English", tc.field, ie.Msg)
 		}
 		if _, err := Sign(key(t), c); err == nil {
 			t.Errorf("%s: signed an invalid command", tc.field)
 		}
+	}
+}
+
+// The new kinds' good forms pass, and a test tone's level defaults to
+// DefaultToneDBFS.
+func TestCheckNewKinds(t *testing.T) {
+	on, lvl := true, -20.0
+	for _, args := range []struct {
+		kind Kind
+		a    Args
+	}{
+		{TestTone, Args{Seconds: 1}},
+		{TestTone, Args{Seconds: MaxToneSeconds, LevelDBFS: &lvl}},
+		{Amplifier, Args{On: &on, Seconds: 600}},
+		{Restart, Args{}},
+		{Diagnostics, Args{}},
+		{Diagnostics, Args{LogLines: MaxLogLines}},
+	} {
+		c := volumeCmd("c1", "w1")
+		c.Kind, c.Args = args.kind, args.a
+		if err := c.Check(); err != nil {
+			t.Errorf("%s %+v: %v", args.kind, args.a, err)
+		}
+	}
+	if (Args{}).ToneLevel() != DefaultToneDBFS || (Args{LevelDBFS: &lvl}).ToneLevel() != -20 {
+		t.Error("ToneLevel")
 	}
 }
 
@@ -119,5 +153,17 @@ func TestAckRoundTrip(t *testing.T) {
 	}
 	if _, _, err := OpenAck(b, key(t).Public().(ed25519.PublicKey)); err == nil {
 		t.Fatal("an ack under another key was read")
+	}
+	// A diagnostics bundle rides in the ack, up to its limit.
+	bundle := json.RawMessage(`{"log":["` + strings.Repeat("x", MaxDiagnostics-20) + `"]}`)
+	b, err = SignAck(ward, Ack{Command: "c2", Verified: true, Ward: "w1", State: Done, At: t0, Kind: Diagnostics, Diagnostics: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _, err := OpenAck(b, ward.Public().(ed25519.PublicKey)); err != nil || len(a.Diagnostics) != len(bundle) {
+		t.Fatalf("diagnostics ack: %v %d", err, len(a.Diagnostics))
+	}
+	if _, err := SignAck(ward, Ack{Command: "c3", Ward: "w1", State: Done, At: t0, Diagnostics: append(bundle, make([]byte, 64)...)}); err == nil {
+		t.Fatal("an oversized bundle was signed")
 	}
 }

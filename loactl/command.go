@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,9 @@ type CommandArgs struct {
 	DB          *float64 `json:"db,omitempty"`
 	MuteSeconds int64    `json:"mute_seconds,omitempty"`
 	Seconds     int64    `json:"seconds,omitempty"`
+	LevelDBFS   *float64 `json:"level_dbfs,omitempty"`
+	On          *bool    `json:"on,omitempty"`
+	LogLines    int64    `json:"log_lines,omitempty"`
 }
 
 // CommandSent is the answer to a command sent.
@@ -78,13 +82,21 @@ func (c *Client) Command(ctx context.Context, id string) (CommandStatus, error) 
 }
 
 func (r *runner) commandSend(args []string) int {
-	c := r.command("command send", "--to all|ID,...|group:G --kind stop_all|volume|mute|unmute|sync_now|test_tone [--db -6] [--mute 30m] [--seconds 5] [--expires 10m]",
-		"Lệnh điều khiển: send a command signed by the city to wards. Each ward checks it and acks it\n(done, failed, or refused with the reason); `loactl command status ID` shows the acks.")
+	c := r.command("command send", "--to all|ID,...|group:G --kind stop_all|volume|mute|unmute|sync_now|test_tone|amplifier|restart|diagnostics [--db -6] [--mute 30m] [--seconds 5] [--level -12] [--on=true|false] [--log-lines 200] [--expires 10m]",
+		"Lệnh điều khiển: send a command signed by the city to wards. Each ward checks it and acks it\n(done, failed, or refused with the reason); `loactl command status ID` shows the acks.\n"+
+			"  test_tone --seconds 5 [--level -12]   a 1 kHz tone; the ack carries the level measured at the output\n"+
+			"  amplifier --on=false --seconds 600    force the amplifier on or off, then automatic (alerts still power it)\n"+
+			"  restart                               the agent acks, then restarts\n"+
+			"  diagnostics [--log-lines 200]         status, last log lines, config without secrets, disk, versions\n"+
+			"                                        (`loactl command status ID --json` shows the bundle)")
 	to := c.fs.String("to", "", "all, ward ids and group:NAME, comma-separated (required)")
-	kind := c.fs.String("kind", "", "stop_all, volume, mute, unmute, sync_now or test_tone (required)")
+	kind := c.fs.String("kind", "", "stop_all, volume, mute, unmute, sync_now, test_tone, amplifier, restart or diagnostics (required)")
 	db := c.fs.Float64("db", 0, "volume: the master volume in dB (-60 to 0)")
 	mute := c.fs.Duration("mute", 0, "mute and stop_all: how long the programs stay muted")
-	secs := c.fs.Int64("seconds", 0, "test_tone: how long the tone plays")
+	secs := c.fs.Int64("seconds", 0, "test_tone: how long the tone plays (1-30); amplifier: how long the override holds")
+	level := c.fs.Float64("level", -12, "test_tone: the tone's level in dBFS (-40 to -3)")
+	on := c.fs.Bool("on", false, "amplifier: force it on (true) or off (false); required with amplifier")
+	logLines := c.fs.Int64("log-lines", 0, "diagnostics: how many of the ward's last log lines to bring back (default 200, at most 1000)")
 	expires := c.fs.Duration("expires", 0, "how long the command is good for (default 10m)")
 	asJSON := c.fs.Bool("json", false, "print the result as JSON")
 	pos, code, ok := c.parse(args)
@@ -95,8 +107,19 @@ func (r *runner) commandSend(args []string) int {
 		return c.badArgs("want --to and --kind")
 	}
 	req := CommandRequest{To: *to, Kind: *kind, Args: CommandArgs{MuteSeconds: int64(mute.Seconds()), Seconds: *secs}}
-	if *kind == "volume" {
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *kind {
+	case "volume":
 		req.Args.DB = db
+	case "test_tone":
+		req.Args.LevelDBFS = level
+	case "amplifier":
+		if set["on"] {
+			req.Args.On = on
+		}
+	case "diagnostics":
+		req.Args.LogLines = *logLines
 	}
 	if *expires > 0 {
 		req.Expires = expires.String()
@@ -141,6 +164,21 @@ func (r *runner) sendCommand(c *command, req CommandRequest, asJSON bool) int {
 	return exitOK
 }
 
+// ackDetail is an ack's detail on one line; a diagnostics bundle only by
+// its size (--json prints it).
+func ackDetail(d json.RawMessage) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(d, &m) == nil {
+		if diag, ok := m["diagnostics"]; ok {
+			m["diagnostics"] = json.RawMessage(fmt.Sprintf("%q", fmt.Sprintf("%d bytes: --json", len(diag))))
+			if b, err := json.Marshal(m); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return string(bytes.Join(bytes.Fields(d), nil))
+}
+
 func (r *runner) commandStatus(args []string) int {
 	c := r.command("command status", "ID [--json]", "A command with each ward's ack: done, failed, or refused with the reason.")
 	asJSON := c.fs.Bool("json", false, "print the result as JSON")
@@ -170,7 +208,7 @@ func (r *runner) commandStatus(args []string) int {
 	}
 	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	for _, a := range st.Acks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Ward, a.State, a.Reason, a.At.Local().Format("15:04:05"), string(bytes.Join(bytes.Fields(a.Detail), nil)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Ward, a.State, a.Reason, a.At.Local().Format("15:04:05"), ackDetail(a.Detail))
 	}
 	tw.Flush()
 	return exitOK

@@ -69,7 +69,7 @@ Commands:
   live stop [ID]                                          end it (every one without an id)
   live list [--json]                                      live announcements on air
   cap [--json] [--limit N]                                the CAP messages received and what came of each
-  command send --to all|ID,...|group:G --kind K [--db -6] [--mute 30m] [--seconds 5] [--expires 10m]
+  command send --to all|ID,...|group:G --kind K [--db -6] [--mute 30m] [--seconds 5] [--level -12] [--on=BOOL] [--log-lines 200] [--expires 10m]
                                                           a signed command to wards (Lệnh điều khiển); prints its id
   command status ID [--json]                              each ward's ack: done, failed, refused and why
   stop-all --to all|ID,...|group:G [--mute 30m]           Dừng tất cả: stop every alert and announcement, mute programs

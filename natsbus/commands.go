@@ -33,7 +33,7 @@ const (
 const (
 	CommandStreamBytes = 16 << 20
 	CommandMaxAge      = 48 * time.Hour
-	MaxCommandAckMsg   = 8 << 10
+	MaxCommandAckMsg   = 96 << 10 // a signed ack with a diagnostics bundle (command.MaxAckWire)
 	CommandAcksPerWard = 1000
 )
 

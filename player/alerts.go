@@ -163,14 +163,22 @@ func (p *Player) reconcileAlerts(now time.Time) {
 				sf = max(sf, f)
 			}
 		}
+		// A test tone never covers nor delays a warning: it ends where an
+		// emergency starts, to the sample, and as an urgent alert arrives
+		// (the urgent one then waits for the program's item, as always).
+		arrived := sf
 		if pa.Priority == Emergency {
 			sf = max(sf, p.busFreeAt(audio.BusEmergency))
 			p.preemptUrgent(sf)
+			arrived = sf
 		} else {
 			sf = max(sf, p.busFreeAt(audio.BusEmergency), p.busFreeAt(audio.BusUrgent))
 			sf = p.afterCurrentItem(sf, pa)
 		}
 		p.startAlert(pa, sf)
+		if pa.clip != nil {
+			p.cutGenerated(arrived, "", "cắt bởi cảnh báo / cut by alert "+pa.ID)
+		}
 	}
 }
 

@@ -72,6 +72,7 @@ func (p *Player) StartLive(l Live) {
 			return
 		}
 		p.clips[c.id] = c
+		p.cutGenerated(c.startFrame, "", "cắt bởi tiếp âm trực tiếp / cut by live announcement "+l.ID)
 		p.live = &liveState{Live: l, clip: c, streamer: ls}
 		c.live = p.live
 		mode := fmt.Sprintf("duck %.0f dB", l.DuckDB)

@@ -252,7 +252,8 @@ type clip struct {
 	curFailed   error
 	alert       *pendingAlert
 	ended       bool
-	mutes       bool // mutes the program bus while it sounds
+	mutes       bool            // mutes the program bus while it sounds
+	gen         *generatedState // a generated clip (the test tone)
 	frames      int64
 }
 
@@ -280,6 +281,7 @@ func (p *Player) Step(now time.Time) {
 		f()
 	}
 	p.drainEvents()
+	p.meterGenerated()
 	p.reconcileProgram(now)
 	p.reconcileRelays(now)
 	p.reportDisplaced(now)
@@ -735,6 +737,9 @@ func (p *Player) handle(ev audio.Event) {
 		}
 		if c.alert != nil {
 			p.alertEnded(c, ev)
+		}
+		if c.gen != nil {
+			p.generatedEnded(c, ev)
 		}
 		if c.live != nil {
 			p.liveEnded(c, c.live, p.tm.TimeAt(ev.Frame))

@@ -16,6 +16,11 @@ type Status struct {
 	Steps     int64         `json:"steps"`
 	Relays    []RelayStatus `json:"relays,omitempty"`
 	Live      *OnAir        `json:"live,omitempty"`
+	// AlertsPending counts the alerts queued or on air, not ended (the
+	// amplifier powers up for them).
+	AlertsPending int `json:"alerts_pending,omitempty"`
+	// Test is a generated clip on air (the technician's test tone).
+	Test *OnAir `json:"test,omitempty"`
 	// Busy is true while the player has anything on air or queued (clips,
 	// alerts waiting, a live voice, relay streams open).
 	Busy bool `json:"busy"`
@@ -45,6 +50,11 @@ func (p *Player) Status() Status { return *p.status.Load() }
 func (p *Player) publish(now time.Time) {
 	st := &Status{At: now, ClockTrusted: p.trusted, Steps: p.lastSteps + 1, Relays: p.relayStatus(),
 		Busy: len(p.clips) > 0 || len(p.alerts) > 0 || p.live != nil || len(p.relays) > 0}
+	for _, pa := range p.alerts {
+		if !pa.done {
+			st.AlertsPending++
+		}
+	}
 	if p.sched != nil && p.trusted {
 		_, _, st.Scheduled = p.sched.At(now)
 	}
@@ -76,6 +86,11 @@ func (p *Player) publish(now time.Time) {
 			oa.Start = p.tm.TimeAt(c.actual)
 			oa.Offset = now.Sub(oa.Start)
 			st.Live = oa
+		case "generated":
+			oa.Kind, oa.ID, oa.Title = c.gen.Kind, c.gen.ID, c.gen.Title
+			oa.Start = p.tm.TimeAt(c.actual)
+			oa.Offset = now.Sub(oa.Start)
+			st.Test = oa
 		case "alert":
 			if c.alert == nil {
 				continue

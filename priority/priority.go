@@ -17,6 +17,10 @@ const (
 	Idle Level = 0
 	// Program (50): the day's timeline.
 	Program Level = 50
+	// Test (55): the technician's test tone (the city's test_tone
+	// command): above the programs, which it mutes, below everything
+	// else; a live voice or an alert cuts it.
+	Test Level = 55
 	// Live (60): live announcements (stream or line-in), ducking or
 	// muting the program.
 	Live Level = 60
@@ -47,6 +51,8 @@ func (l Level) String() string {
 		return "idle"
 	case Program:
 		return "program"
+	case Test:
+		return "test"
 	case Live:
 		return "live"
 	case Urgent:

@@ -38,6 +38,7 @@ func TestLadder(t *testing.T) {
 	}{
 		{Idle, 0, "idle"},
 		{Program, 50, "program"},
+		{Test, 55, "test"},
 		{Live, 60, "live"},
 		{Urgent, 80, "urgent"},
 		{Emergency, 100, "emergency"},
@@ -47,7 +48,7 @@ func TestLadder(t *testing.T) {
 		if int(c.l) != c.value || c.l.String() != c.name {
 			t.Errorf("level %d: %d %q, want %d %q", i, int(c.l), c.l.String(), c.value, c.name)
 		}
-		if i > 0 && i < 5 && !(cases[i-1].l < c.l) {
+		if i > 0 && i < 6 && !(cases[i-1].l < c.l) {
 			t.Errorf("%v is not above %v", c.l, cases[i-1].l)
 		}
 	}

@@ -105,6 +105,11 @@ func New(o Options) *Service {
 	return &Service{o: o}
 }
 
+// MaxDiagnosticsWards bounds the wards of one diagnostics command: each
+// answers with a bundle of up to command.MaxDiagnostics on the acks'
+// stream, which must keep room for every other ack.
+const MaxDiagnosticsWards = 50
+
 // DefaultLifetime is how long a command is good for when the request
 // says nothing: a ward offline longer refuses it as expired.
 const DefaultLifetime = 10 * time.Minute
@@ -139,6 +144,10 @@ func (s *Service) Plan(ctx context.Context, r Request) (*command.Command, []stri
 	wards, recipients, err := s.resolve(ctx, t)
 	if err != nil {
 		return nil, nil, err
+	}
+	if r.Kind == command.Diagnostics && len(wards) > MaxDiagnosticsWards {
+		return nil, nil, cmdkit.BadInput("to: chẩn đoán gửi tối đa %d phường một lần, không phải %d / diagnostics go to at most %d wards at once, not %d",
+			MaxDiagnosticsWards, len(wards), MaxDiagnosticsWards, len(wards))
 	}
 	now := s.o.Now().UTC().Truncate(time.Millisecond)
 	c := &command.Command{ID: newID(now), To: t, Recipients: recipients, Kind: r.Kind, Args: r.Args,
@@ -277,15 +286,25 @@ func (s *Service) RecordAck(ctx context.Context, ward string, data []byte, seq u
 		s.o.Log.Warn("command ack names another ward", "subject_ward", ward, "ack_ward", a.Ward)
 	}
 	detail, _ := json.Marshal(struct {
-		Kind      command.Kind `json:"kind,omitempty"`
-		LevelDBFS *float64     `json:"level_dbfs,omitempty"`
-		VolumeDB  *float64     `json:"volume_db,omitempty"`
-	}{a.Kind, a.LevelDBFS, a.VolumeDB})
+		Kind        command.Kind    `json:"kind,omitempty"`
+		LevelDBFS   *float64        `json:"level_dbfs,omitempty"`
+		VolumeDB    *float64        `json:"volume_db,omitempty"`
+		Diagnostics json.RawMessage `json:"diagnostics,omitempty"`
+	}{a.Kind, a.LevelDBFS, a.VolumeDB, validJSON(a.Diagnostics)})
 	if a.State == command.Refused {
 		s.o.Log.Warn("a ward refused a command", "ward", ward, "command", a.Command, "verified", a.Verified, "reason", a.Reason)
 	}
 	return s.o.Store.AddCommandAck(ctx, sqlite.CommandAck{Command: a.Command, Ward: ward, Verified: a.Verified, Signed: signed,
 		State: string(a.State), Reason: a.Reason, At: a.At, Detail: string(detail), StreamSeq: seq, Received: s.o.Now()})
+}
+
+// validJSON is raw if it is a JSON value, else nil (a bundle that does
+// not parse is not kept: the API embeds it as it is).
+func validJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || !json.Valid(raw) {
+		return nil
+	}
+	return raw
 }
 
 // Ack is one ward's answer, as the API shows it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -174,5 +175,56 @@ func TestSendAndAcks(t *testing.T) {
 	}
 	if _, err := s.Status(ctx, "nothing"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+// The remote-control kinds' bad arguments are refused with the field named
+// in Vietnamese and English, and nothing is recorded.
+func TestPlanRemoteControlKinds(t *testing.T) {
+	ctx := context.Background()
+	_, cityKey, _ := ed25519.GenerateKey(nil)
+	st := &fakeStore{cmds: map[string]sqlite.CityCommand{}, wards: map[string][]string{"w1": nil}}
+	s := New(Options{Key: cityKey, Store: st, Subjects: subjects, Now: func() time.Time { return time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC) },
+		Log: slog.New(slog.DiscardHandler)})
+	s.SetBus(&fakeBus{})
+	loud, off := 0.0, false
+	for _, tc := range []struct {
+		r     Request
+		field string
+	}{
+		{Request{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 45}}, "args.seconds"},
+		{Request{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 5, LevelDBFS: &loud}}, "args.level_dbfs"},
+		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{Seconds: 60}}, "args.on"},
+		{Request{To: "w1", Kind: command.Amplifier, Args: command.Args{On: &off}}, "args.seconds"},
+		{Request{To: "w1", Kind: command.Diagnostics, Args: command.Args{LogLines: 5000}}, "args.log_lines"},
+	} {
+		_, _, err := s.Plan(ctx, tc.r)
+		var bad *cmdkit.BadInputError
+		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.field+": ") || !strings.Contains(err.Error(), " / ") {
+			t.Errorf("%+v: %v, want bad input naming %s in both languages", tc.r, err, tc.field)
+		}
+	}
+	for _, r := range []Request{
+		{To: "w1", Kind: command.TestTone, Args: command.Args{Seconds: 5}},
+		{To: "w1", Kind: command.Amplifier, Args: command.Args{On: &off, Seconds: 600}},
+		{To: "w1", Kind: command.Restart},
+	} {
+		c, _, err := s.Plan(ctx, r)
+		if err != nil {
+			t.Fatalf("%+v: %v", r, err)
+		}
+		if err := s.Send(ctx, c); err != nil {
+			t.Fatalf("send %s: %v", r.Kind, err)
+		}
+	}
+	if len(st.cmds) != 3 {
+		t.Errorf("%d commands recorded, want the 3 good ones", len(st.cmds))
+	}
+	// Diagnostics go to a few wards at a time (each answers with a bundle).
+	for i := range MaxDiagnosticsWards + 1 {
+		st.wards[fmt.Sprintf("x%d", i)] = []string{"big"}
+	}
+	if _, _, err := s.Plan(ctx, Request{To: "group:big", Kind: command.Diagnostics}); err == nil || !strings.Contains(err.Error(), "to: ") {
+		t.Errorf("diagnostics to %d wards: %v", MaxDiagnosticsWards+1, err)
 	}
 }

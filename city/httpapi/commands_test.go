@@ -92,3 +92,36 @@ func TestWardVolume(t *testing.T) {
 		t.Errorf("a ward that never acked a volume: %d %s", w.Code, w.Body)
 	}
 }
+
+// The remote-control kinds: a technician and an admin send them, an
+// alerter may not; a bad argument is named in both languages.
+func TestRemoteControlCommandRoles(t *testing.T) {
+	d, _ := testDeps(t)
+	f := &fakeCommands{}
+	d.Commands = f
+	h := New(d).Handler()
+	bodies := []string{
+		`{"to":"phuong-1","kind":"test_tone","args":{"seconds":5,"level_dbfs":-12}}`,
+		`{"to":"phuong-1","kind":"amplifier","args":{"on":false,"seconds":600}}`,
+		`{"to":"phuong-1","kind":"restart"}`,
+		`{"to":"phuong-1","kind":"diagnostics","args":{"log_lines":100}}`,
+	}
+	for _, b := range bodies {
+		if w := do(t, h, "POST", "/api/v1/commands", "alerter", b); w.Code != http.StatusForbidden {
+			t.Errorf("alerter %s: %d", b, w.Code)
+		}
+		for _, role := range []string{"technician", "admin"} {
+			if w := do(t, h, "POST", "/api/v1/commands", role, b); w.Code != http.StatusCreated {
+				t.Errorf("%s %s: %d %s", role, b, w.Code, w.Body)
+			}
+		}
+	}
+	if len(f.sent) != 2*len(bodies) {
+		t.Fatalf("%d sent, want %d", len(f.sent), 2*len(bodies))
+	}
+	w := do(t, h, "POST", "/api/v1/commands", "technician", `{"to":"phuong-1","kind":"test_tone","args":{"seconds":60}}`)
+	if msg := errorText(t, w); w.Code != http.StatusBadRequest || !strings.Contains(msg, "args.seconds") || !strings.Contains(msg, "giây") ||
+		!strings.Contains(msg, "seconds") {
+		t.Fatalf("tone of 60 s: %d %s", w.Code, msg)
+	}
+}

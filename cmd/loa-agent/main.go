@@ -28,8 +28,9 @@ func main() {
 	code := cli.Main(ctx, os.Args[1:])
 	cancel()
 	if code == agent.ExitRestart {
-		// The daemon waited for a sound card that is now there: oto opens
-		// a card once per process, so the program starts over in this one
+		// The daemon waited for a sound card that is now there (oto opens
+		// a card once per process), or the city's restart command asked
+		// for a fresh process: the program starts over in this one
 		// (/proc/self/exe: the binary running, even if an upgrade replaced
 		// the file).
 		err := syscall.Exec("/proc/self/exe", os.Args, os.Environ())
