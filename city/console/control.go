@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -288,6 +289,7 @@ type commandRow struct {
 	Label  string `json:"label"`
 	Reason string `json:"reason,omitempty"`
 	Detail string `json:"detail,omitempty"` // the measured level, the volume
+	Diag   string `json:"diag,omitempty"`   // a diagnostics bundle, indented
 	At     string `json:"at,omitempty"`
 	Class  string `json:"class"`
 }
@@ -363,6 +365,7 @@ func (c *Console) commandView(w http.ResponseWriter, r *http.Request, s *Session
 			row.State, row.Label, row.Reason, row.At = a.State, T(l, "command.state."+a.State), a.Reason, a.At.In(c.deps.Location).Format("15:04:05")
 			row.Class = map[string]string{"done": "ok", "failed": "bad", "refused": "bad"}[a.State]
 			row.Detail = ackDetail(l, a.Detail)
+			row.Diag = ackDiagnostics(a.Detail)
 			break
 		}
 		if row.Name == ward {
@@ -390,6 +393,22 @@ func ackDetail(l Lang, raw json.RawMessage) string {
 		parts = append(parts, T(l, "control.db.short")+" "+fmtDB(*d.VolumeDB))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// ackDiagnostics is a diagnostics ack's bundle, indented for reading
+// ("" for any other ack).
+func ackDiagnostics(raw json.RawMessage) string {
+	var d struct {
+		Diagnostics json.RawMessage `json:"diagnostics"`
+	}
+	if json.Unmarshal(raw, &d) != nil || len(d.Diagnostics) == 0 {
+		return ""
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, d.Diagnostics, "", "  ") != nil {
+		return ""
+	}
+	return b.String()
 }
 
 // getCommand is a command's result page: each ward's answer (done,

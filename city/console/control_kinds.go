@@ -25,6 +25,9 @@ var controlKinds = []controlKind{
 	{Kind: command.Unmute, Arg: argNone},
 	{Kind: command.SyncNow, Arg: argNone},
 	{Kind: command.TestTone, Arg: argTone},
+	{Kind: command.Amplifier, Arg: argAmplifier, Confirm: true},
+	{Kind: command.Diagnostics, Arg: argNone},
+	{Kind: command.Restart, Arg: argNone, Confirm: true},
 }
 
 type controlKind struct {
@@ -97,6 +100,25 @@ var (
 		return command.Args{Seconds: n}, nil
 	}}
 )
+
+// argAmplifier forces the amplifier on or off for one of the mute
+// lengths; an alert still powers it when forced off (the ward decides).
+var argAmplifier = argForm{Field: "amp", Parse: func(l Lang, f url.Values) (command.Args, error) {
+	var on bool
+	switch f.Get("amp") {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return command.Args{}, badField(l, "control.err.amp", f.Get("amp"))
+	}
+	m := f.Get("mute")
+	d, err := time.ParseDuration(m)
+	if err != nil || !slices.Contains(controlMutes, m) {
+		return command.Args{}, badField(l, "control.err.mute", m)
+	}
+	return command.Args{On: &on, Seconds: int64(d / time.Second)}, nil
+}}
 
 // offeredKinds are the table's kinds that package command knows.
 func offeredKinds() []controlKind {

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -229,6 +230,8 @@ func TestControlBadFieldsSendNothing(t *testing.T) {
 		{url.Values{"kind": {"mute"}, "mute": {"5m"}}, `Trường mute (thời gian tắt tiếng)`, `Field mute (how long)`},
 		{url.Values{"kind": {"stop_all"}}, `Trường kind (lệnh)`, `Field kind (command)`},
 		{url.Values{"kind": {"reboot"}}, `Trường kind (lệnh)`, `Field kind (command)`},
+		{url.Values{"kind": {"amplifier"}, "amp": {"maybe"}, "mute": {"1h"}}, `Trường amp (tăng âm)`, `Field amp (amplifier)`},
+		{url.Values{"kind": {"amplifier"}, "amp": {"off"}, "mute": {"5m"}}, `Trường mute (thời gian tắt tiếng)`, `Field mute (how long)`},
 	} {
 		for _, lang := range []string{"vi", "en"} {
 			f := url.Values{"csrf": {tok}, "to": {"phuong-tot"}}
@@ -320,6 +323,27 @@ func TestControlSendsAndShowsAnswers(t *testing.T) {
 	tc.advance(11 * time.Minute)
 	if _, _, page := do(t, kt, "GET", tc.srv.URL+"/commands/cmd-4", nil, nil); !strings.Contains(page, "lệnh đã hết hạn") || !strings.Contains(page, `data-pending="false"`) {
 		t.Errorf("expired:\n%s", page)
+	}
+	// The amplifier forced off for an hour; a diagnostics bundle shown
+	// as the ward sent it; a restart sent as it is.
+	code, _, _ = do(t, kt, "POST", tc.srv.URL+"/commands", url.Values{"csrf": {tok}, "kind": {"amplifier"}, "amp": {"off"}, "mute": {"1h"}, "to": {"phuong-tot"}}, nil)
+	if a := fc.sent[len(fc.sent)-1]; code != http.StatusSeeOther || a.Kind != command.Amplifier || a.Args.On == nil || *a.Args.On || a.Args.Seconds != 3600 {
+		t.Fatalf("amplifier: %d %+v", code, a)
+	}
+	code, _, _ = do(t, kt, "POST", tc.srv.URL+"/commands", url.Values{"csrf": {tok}, "kind": {"diagnostics"}, "to": {"phuong-tot"}}, nil)
+	if a := fc.sent[len(fc.sent)-1]; code != http.StatusSeeOther || a.Kind != command.Diagnostics {
+		t.Fatalf("diagnostics: %d %+v", code, a)
+	}
+	id := fmt.Sprintf("cmd-%d", len(fc.sent))
+	fc.ack(id, commands.Ack{Ward: "phuong-tot", State: "done", At: time.Date(2026, 12, 6, 8, 0, 9, 0, time.UTC),
+		Detail: json.RawMessage(`{"kind":"diagnostics","diagnostics":{"ward":"phuong-tot","version":"1.2.3","log":["a <b> line"]}}`)})
+	if _, _, page := do(t, kt, "GET", tc.srv.URL+"/commands/"+id, nil, nil); !strings.Contains(page, "Thông tin chẩn đoán") ||
+		!strings.Contains(page, `&#34;version&#34;: &#34;1.2.3&#34;`) || !strings.Contains(page, "a &lt;b&gt; line") {
+		t.Errorf("the diagnostics bundle:\n%s", page)
+	}
+	code, _, _ = do(t, kt, "POST", tc.srv.URL+"/commands", url.Values{"csrf": {tok}, "kind": {"restart"}, "to": {"phuong-tot"}}, nil)
+	if a := fc.sent[len(fc.sent)-1]; code != http.StatusSeeOther || a.Kind != command.Restart {
+		t.Fatalf("restart: %d %+v", code, a)
 	}
 	if code, _, _ := do(t, kt, "GET", tc.srv.URL+"/commands/khong-co", nil, nil); code != http.StatusNotFound {
 		t.Errorf("an unknown command: %d", code)

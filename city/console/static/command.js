@@ -30,6 +30,11 @@
     ans.append(el("span", "badge " + r.class, r.label));
     if (r.reason) ans.append(" ", el("span", "reason", r.reason));
     if (r.detail) ans.append(el("div", "detail", r.detail));
+    if (r.diag) {
+      const d = el("details", "diag");
+      d.append(el("summary", "", box.dataset.diag || "Diagnostics"), el("pre", "", r.diag));
+      ans.append(d);
+    }
     tr.append(name, ans, el("td", "num", r.at || ""));
     return tr;
   }
