@@ -37,6 +37,7 @@ go test -race -count=1 -vet=off -timeout 15m $long $rest
 # others leave idle beside its long jitter simulations.
 go test -count=1 -vet=off -timeout 10m $(go list ./... | grep -E "$norace") &
 norace_run=$!
+trap 'kill $norace_run 2>/dev/null || true' EXIT # if a run below fails
 go test -race -count=1 -vet=off -run 'TestBoundedPlaysEverything' ./audio/stream/jitter
 # Without the race detector, in one run: the relay's drift runs (virtual
 # clock) hold their bound over 240 s of stream (under -race they run 20 s);
@@ -44,6 +45,7 @@ go test -race -count=1 -vet=off -run 'TestBoundedPlaysEverything' ./audio/stream
 # (pure decoding on one goroutine, skipped under -race; docs/testing.md).
 go test -count=1 -vet=off -run '^(TestRelayDrift|TestPCMRelayDrift|TestDecodeMatrix|TestCompliance)$' ./audio/stream ./audio
 wait $norace_run
+trap - EXIT
 
 # The parsers of outside input, fuzzed briefly: every run explores a little
 # further from the seed corpus; a crash fails the suite and leaves the input
