@@ -34,7 +34,7 @@ type CLI struct {
 const agentUsage = `loa-agent — đài truyền thanh phường/xã (ward station agent)
 
 Usage:
-  loa-agent run [--config FILE]                 the ward daemon
+  loa-agent run [--config FILE]                 the ward daemon ([--clock-offset 8h]: a rehearsal on a shifted clock)
   loa-agent program load FILE [--check]         validate and apply a local program file
   loa-agent program show [--date D] [--json]    the day's timeline (lịch phát sóng)
   loa-agent render --program FILE --from "YYYY-MM-DD HH:MM:SS" --duration 10m --out OUT.wav

@@ -21,8 +21,9 @@ import (
 )
 
 func (c *CLI) run(ctx context.Context, args []string) error {
-	fs := c.flags("run", "run [--config FILE] [--data DIR]")
+	fs := c.flags("run", "run [--config FILE] [--data DIR] [--clock-offset DURATION]")
 	load := c.configFlags(fs)
+	offset := fs.Duration("clock-offset", 0, "run the station's clock this far from the system clock (lệch đồng hồ đài / station clock offset): e.g. 8h rehearses the evening's programs now; 0, the default, is the system clock, for service")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -32,7 +33,15 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 	}
 	log := c.logger(cfg.Log.Format, cfg.Log.Level)
 	log.Info("loa-agent starting", "version", Version, "ward", cfg.Ward, "data", cfg.Data)
-	d := &Daemon{Cfg: cfg, Log: log, Now: c.Now}
+	now := c.Now
+	if off := *offset; off != 0 {
+		// Everything the daemon dates (the schedule, as-run, heartbeats,
+		// alert expiry) reads this clock; only intervals use the system's.
+		now = func() time.Time { return c.Now().Add(off) }
+		log.Warn("station clock offset from the system clock (--clock-offset): programs play at their times on the shifted clock",
+			"offset", off.String(), "station_time", now().Format(time.RFC3339))
+	}
+	d := &Daemon{Cfg: cfg, Log: log, Now: now}
 	return d.Run(ctx)
 }
 

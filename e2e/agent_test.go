@@ -89,6 +89,22 @@ func nextMinute(lead time.Duration) time.Time {
 	return m
 }
 
+// shiftedMinute is a whole minute `lead` from now on a station clock that
+// runs `offset` ahead of the system clock (loa-agent run --clock-offset):
+// programs have minute resolution, and a test that runs its agent on the
+// shifted clock has its program start after `lead`, not at the next whole
+// minute of the system clock. A program at `start` starts on the station
+// at start.Add(-offset) by the system clock, which is what a test measures
+// against.
+func shiftedMinute(lead time.Duration) (start time.Time, offset time.Duration) {
+	at := time.Now().In(ict).Add(lead)
+	start = at.Truncate(time.Minute).Add(time.Minute)
+	return start, start.Sub(at)
+}
+
+// clockOffset is the run flag that puts an agent on a shifted clock.
+func clockOffset(offset time.Duration) string { return "--clock-offset=" + offset.String() }
+
 type agentProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -117,10 +133,12 @@ func writeAgentConfig(t *testing.T, dir, data, addr, output string, extra string
 	return path
 }
 
-func startAgent(t *testing.T, config, addr, data string, env []string) *agentProc {
+// startAgent starts `loa-agent run` with a configuration, an environment
+// added to the test's and more flags of run (clockOffset).
+func startAgent(t *testing.T, config, addr, data string, env []string, flags ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{t: t, addr: addr, config: config, data: data, done: make(chan struct{})}
-	a.cmd = exec.Command(filepath.Join(bin, "loa-agent"), "run", "--config", config)
+	a.cmd = exec.Command(filepath.Join(bin, "loa-agent"), append([]string{"run", "--config", config}, flags...)...)
 	a.cmd.Env = append(os.Environ(), env...)
 	var err error
 	a.log, err = os.CreateTemp(t.TempDir(), "agent-*.log")
@@ -278,7 +296,11 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	tone(t, filepath.Join(dir, "media/tone.wav"), 1000, 4)
-	start := nextMinute(12 * time.Second)
+	// The program's minute on the agent's clock comes 12 s from now: at
+	// onAir by the system clock, which the sound server's time stamps
+	// and the wall clock below are read on.
+	start, offset := shiftedMinute(12 * time.Second)
+	onAir := start.Add(-offset)
 	prog := filepath.Join(dir, "p.yaml")
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: dung-gio\n    date: %s\n    at: \"%s\"\n    items: [media/tone.wav]\n",
 		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
@@ -287,26 +309,26 @@ func TestAgentStartsOnTimeThroughPulseAudio(t *testing.T) {
 	pa := testaudio.StartPulse(t)
 	rec := pa.Record(t)
 	addr := freePort(t)
-	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, pa.Env())
+	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "alsa", ""), addr, data, pa.Env(), clockOffset(offset))
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz before the program: %d %s", code, body)
 	}
 	// 2 s into the program by the agent's own report, which the wall
 	// clock at the moment of the report must agree with.
-	s := a.waitProgramAt("dung-gio", 2*time.Second, time.Until(start)+20*time.Second)
-	if now := time.Since(start).Seconds(); math.Abs(s.Program.OffsetNS/1e9-now) > 0.3 {
+	s := a.waitProgramAt("dung-gio", 2*time.Second, time.Until(onAir)+20*time.Second)
+	if now := time.Since(onAir).Seconds(); math.Abs(s.Program.OffsetNS/1e9-now) > 0.3 {
 		t.Fatalf("status %.2f s into the program: %+v", now, s.Program)
 	}
 	if code, body := a.get("/healthz"); code != 200 {
 		t.Fatalf("healthz while playing: %d %s", code, body)
 	}
-	waitUntil(t, "the tone logged", time.Until(start)+20*time.Second, func() bool { return len(asrun(t, data)) > 0 })
+	waitUntil(t, "the tone logged", time.Until(onAir)+20*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 
-	onset, ok := rec.Onset(start.Add(-3*time.Second), 0.01)
+	onset, ok := rec.Onset(onAir.Add(-3*time.Second), 0.01)
 	if !ok {
 		t.Fatal("the tone never reached the sound device")
 	}
-	errStart := onset.Sub(start)
+	errStart := onset.Sub(onAir)
 	t.Logf("measured start error at the device: %+.1f ms (PulseAudio null sink monitor)", float64(errStart.Microseconds())/1000)
 	if errStart.Abs() > 100*time.Millisecond {
 		t.Errorf("started %s off the scheduled instant", errStart)
@@ -340,15 +362,16 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	tone(t, filepath.Join(dir, "media/long.wav"), 440, 30)
-	start := nextMinute(8 * time.Second)
+	start, offset := shiftedMinute(8 * time.Second) // the agent's clock
+	onAir := start.Add(-offset)                     // the system clock
 	prog := filepath.Join(dir, "p.yaml")
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: dai\n    date: %s\n    at: \"%s\"\n    items: [media/long.wav]\n",
 		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
 	loadProgram(t, data, prog)
 	addr := freePort(t)
 	config := writeAgentConfig(t, dir, data, addr, "null", "")
-	a := startAgent(t, config, addr, data, nil)
-	a.waitProgramAt("dai", 6*time.Second, time.Until(start)+30*time.Second) // on air before the kill
+	a := startAgent(t, config, addr, data, nil, clockOffset(offset))
+	a.waitProgramAt("dai", 6*time.Second, time.Until(onAir)+30*time.Second) // on air before the kill
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	a.wait()
 	// The station stays down 2 s: the scenario (the program runs on
@@ -356,7 +379,7 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 	time.Sleep(2 * time.Second)
 
 	restarted := time.Now()
-	b := startAgent(t, config, addr, data, nil)
+	b := startAgent(t, config, addr, data, nil, clockOffset(offset))
 	var joined time.Duration
 	testwait.Poll(3*time.Second, func() bool {
 		s := b.status()
@@ -364,7 +387,7 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 			return false
 		}
 		joined = time.Since(restarted)
-		want := time.Since(start).Seconds()
+		want := time.Since(onAir).Seconds()
 		if got := s.Program.OffsetNS / 1e9; math.Abs(got-want) > 0.5 {
 			t.Fatalf("joined at offset %.2f s, the wall clock says %.2f s", got, want)
 		}

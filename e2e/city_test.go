@@ -143,7 +143,8 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 
 	tone(t, filepath.Join(dir, "ban-tin.wav"), 1000, 3)
 	run(t, ctl, "loactl", "media", "upload", filepath.Join(dir, "ban-tin.wav"))
-	start := nextMinute(30 * time.Second)
+	start, offset := shiftedMinute(30 * time.Second) // on the ward's clock
+	onAir := start.Add(-offset)                      // on the system clock
 	prog := filepath.Join(dir, "city.yaml.programs")
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: ban-tin-thanh-pho\n    title: Bản tin thành phố\n    date: %s\n    at: \"%s\"\n    items: [ban-tin.wav]\n",
 		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
@@ -152,13 +153,13 @@ func TestCityToWardSyncAndOffline(t *testing.T) {
 	data := filepath.Join(dir, "ward-data")
 	addr := freePort(t)
 	extra := fmt.Sprintf("ward: phuong-1\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  max_backoff: 3s\n", city.url, wardToken, key)
-	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "null", extra), addr, data, nil)
+	a := startAgent(t, writeAgentConfig(t, dir, data, addr, "null", extra), addr, data, nil, clockOffset(offset))
 	day := start.Format("2006-01-02")
 	waitUntil(t, "the city's program on the ward", 15*time.Second, func() bool { return hasProgram(agentShow(t, data, day), "ban-tin-thanh-pho") })
 
 	// The city goes away before the program: the ward plays it anyway.
 	city.stop()
-	waitUntil(t, "the program logged", time.Until(start)+30*time.Second, func() bool { return len(asrun(t, data)) > 0 })
+	waitUntil(t, "the program logged", time.Until(onAir)+30*time.Second, func() bool { return len(asrun(t, data)) > 0 })
 	rows := asrun(t, data)
 	if len(rows) != 1 || rows[0].Program != "ban-tin-thanh-pho" || rows[0].Result != "completed" || rows[0].Source != "city" {
 		t.Fatalf("as-run with the city offline: %+v", rows)

@@ -250,17 +250,18 @@ func TestConsoleOperatorDay(t *testing.T) {
 	}
 
 	// The ward syncs a program made in the console and plays it.
-	start := nextMinute(40 * time.Second)
+	start, offset := shiftedMinute(40 * time.Second) // on the ward's clock
+	onAir := start.Add(-offset)                      // on the system clock
 	data := filepath.Join(c.dir, "ward-data")
 	addr := freePort(t)
 	extra := fmt.Sprintf("ward: phuong-1\ncity:\n  url: %s\n  token: %s\n  public_key: %s\n  poll: 2s\n  max_backoff: 3s\n", c.url, c.ward.Token, c.key)
-	startAgent(t, writeAgentConfig(t, c.dir, data, addr, "null", extra), addr, data, nil)
+	startAgent(t, writeAgentConfig(t, c.dir, data, addr, "null", extra), addr, data, nil, clockOffset(offset))
 	fillProgram(t, ctx, c.url+"/schedule/phuong-1/program", "Thông báo chiều", start.Format("15:04"), "thong-bao.wav",
 		chromedp.Click(chromedp.CSS(`input[name=kind][value=once]`)),
 		chromedp.SetValue(chromedp.CSS("#date"), start.Format("2006-01-02")),
 		chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".week")))
-	waitUntil(t, "the as-run row of the console's program", time.Until(start)+40*time.Second, func() bool {
+	waitUntil(t, "the as-run row of the console's program", time.Until(onAir)+40*time.Second, func() bool {
 		for _, r := range asrun(t, data) {
 			if r.Program == "thong-bao-chieu" && r.Result == "completed" {
 				return true

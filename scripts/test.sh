@@ -23,20 +23,35 @@ echo "== go test"
 # 30 simulated minutes instead of 5). The buffer's own two-goroutine test,
 # and every package that uses the buffer, run under the race detector.
 norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
-go test -race -count=1 -timeout 15m $(go list ./... | grep -Ev "$norace")
-go test -count=1 -timeout 10m $(go list ./... | grep -E "$norace")
-go test -race -count=1 -run 'TestBoundedPlaysEverything' ./audio/stream/jitter
+# go test starts the packages in the order given, -p (one per core) at a
+# time: the longest first, so that the short ones fill the other core
+# beside them (in `go list` order e2e, the longest, started after the
+# packages before it and ran alone for minutes at the end).
+# -vet=off: go vet ./... above has checked every package and its tests
+# with all of vet's analyzers, a superset of the ones go test runs.
+long='loa/e2e loa/audio/stream loa/agent loa/city'
+rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e ${long// / -e })
+go test -race -count=1 -vet=off -timeout 15m $long $rest
+# The runs below are pure computation or on virtual clocks (nothing in them
+# measures the wall clock): the first in the background fills the core the
+# others leave idle beside its long jitter simulations.
+go test -count=1 -vet=off -timeout 10m $(go list ./... | grep -E "$norace") &
+norace_run=$!
+trap 'kill $norace_run 2>/dev/null || true' EXIT # if a run below fails
+go test -race -count=1 -vet=off -run 'TestBoundedPlaysEverything' ./audio/stream/jitter
 # Without the race detector, in one run: the relay's drift runs (virtual
 # clock) hold their bound over 240 s of stream (under -race they run 20 s);
 # the decoders' accuracy against mpg123 and the ISO compliance streams
 # (pure decoding on one goroutine, skipped under -race; docs/testing.md).
-go test -count=1 -run '^(TestRelayDrift|TestPCMRelayDrift|TestDecodeMatrix|TestCompliance)$' ./audio/stream ./audio
+go test -count=1 -vet=off -run '^(TestRelayDrift|TestPCMRelayDrift|TestDecodeMatrix|TestCompliance)$' ./audio/stream ./audio
+wait $norace_run
+trap - EXIT
 
 # The parsers of outside input, fuzzed briefly: every run explores a little
 # further from the seed corpus; a crash fails the suite and leaves the input
 # under testdata/fuzz for a regression test.
 echo "== fuzz (brief)"
-fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
+fuzz() { go test -vet=off -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
 fuzz ./schedule FuzzParse
 fuzz ./audio FuzzProbe
 fuzz ./audio FuzzDecode
