@@ -120,6 +120,13 @@ func (f *Fanout) Listeners() (all, relays int) {
 	return all, relays
 }
 
+// Frames is how many frames have been sent.
+func (f *Fanout) Frames() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.frames
+}
+
 // Dropped is how many listeners were dropped for lagging.
 func (f *Fanout) Dropped() int64 {
 	f.mu.Lock()
