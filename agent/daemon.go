@@ -22,7 +22,6 @@ import (
 	"loa/agent/alertrx"
 	"loa/audio"
 	"loa/audio/soundcard"
-	"loa/audio/stream"
 	"loa/internal/backoff"
 	"loa/mediastore"
 	"loa/natsbus"
@@ -158,9 +157,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.reloadSchedule(ctx)
 	stamp, _ := st.DB.ProgramsStamp(ctx)
 	d.checkClock()
-	d.pl.SetRelayOpener(func(url string) player.RelaySource {
-		return stream.Open(ctx, stream.Config{URL: url, Rate: cfg.Audio.Rate, Log: d.Log.With("component", "relay")})
-	})
+	d.pl.SetRelayOpener(d.relayOpener(ctx))
 	defer d.pl.Close()
 
 	// The daemon's parts live as one group: each runs until ctx ends, and

@@ -10,6 +10,9 @@ import (
 )
 
 // RelaySource is a live stream played by a relay program (stream.Source).
+// One that also has a Via() string method (the agent's relay through the
+// city's re-stream) has it written in the as-run row's note: which source
+// played.
 type RelaySource interface {
 	Stream([][2]float64) (int, bool)
 	Stats() stream.Stats
@@ -70,6 +73,9 @@ func (p *Player) reconcileRelays(now time.Time) {
 		}
 	}
 	for k, r := range p.relays {
+		if v, ok := r.src.(interface{ Via() string }); ok && r.clip != nil {
+			r.clip.relayVia = v.Via()
+		}
 		if !now.Before(r.occ.End) {
 			r.src.Close()
 			delete(p.relays, k)
