@@ -163,14 +163,20 @@ type RelayStatus struct {
 	Fallback   bool          `json:"fallback"`
 	Reason     string        `json:"reason,omitempty"`
 	Title      string        `json:"title,omitempty"`
+	// Via is which source plays (the city's re-stream, or direct).
+	Via string `json:"via,omitempty"`
 }
 
 func (p *Player) relayStatus() []RelayStatus {
 	var out []RelayStatus
 	for _, r := range p.relays {
 		st := r.src.Stats()
-		out = append(out, RelayStatus{Program: r.occ.Program.ID, URL: r.occ.Program.Relay, State: string(st.State),
-			FailingFor: st.FailingFor, Buffer: st.BufferDepth, Fallback: r.fallback, Reason: r.reason, Title: st.Title})
+		rs := RelayStatus{Program: r.occ.Program.ID, URL: r.occ.Program.Relay, State: string(st.State),
+			FailingFor: st.FailingFor, Buffer: st.BufferDepth, Fallback: r.fallback, Reason: r.reason, Title: st.Title}
+		if v, ok := r.src.(interface{ Via() string }); ok {
+			rs.Via = v.Via()
+		}
+		out = append(out, rs)
 	}
 	return out
 }
