@@ -35,7 +35,8 @@ const (
 	citySwitchAfter = 3 * time.Second
 	// cityFirstSound is how long the city's mount may take to give its
 	// first sound (the city connects to the upstream first; the relay is
-	// opened 8 s before its start).
+	// opened 8 s before its start). An HTTP error from the city (502: its
+	// pull fails) switches at once.
 	cityFirstSound = 8 * time.Second
 )
 
@@ -107,7 +108,10 @@ func (r *cityRelay) run(ctx context.Context, list func(ctx context.Context) ([]a
 		if played {
 			limit = citySwitchAfter
 		}
-		if st.FailingFor < limit {
+		// The city answering with an error (502: its upstream fails; 401:
+		// the token refused) is no reason to wait.
+		refused := st.State == stream.Failed && strings.Contains(st.LastError, stream.ErrHTTP.Error())
+		if st.FailingFor < limit && !refused {
 			continue
 		}
 		reason := fmt.Sprintf("%s for %s", st.State, st.FailingFor.Round(100*time.Millisecond))
