@@ -149,7 +149,7 @@ func (c *Config) check(path string) error {
 		return fmt.Errorf("%s: restream.sources: %v", where, err)
 	}
 	if c.Restream.Bitrate < 32 || c.Restream.Bitrate > 320 || c.Restream.ListenerQueue < 16 || c.Restream.Linger < 0 {
-		return fmt.Errorf("%s: restream: bitrate %d (want 32–320), listener_queue %d (want at least 16), linger %s (want ≥ 0)",
+		return fmt.Errorf("%s: restream: bitrate %d (cần/want 32–320), listener_queue %d (cần/want ≥ 16), linger %s (cần/want ≥ 0): giá trị không hợp lệ / out of range",
 			where, c.Restream.Bitrate, c.Restream.ListenerQueue, time.Duration(c.Restream.Linger))
 	}
 	if err := c.Log.Check(); err != nil { // log.format, log.level
