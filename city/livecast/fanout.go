@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 type Fanout struct {
 	queue     int
 	log       *slog.Logger
+	batch     time.Duration
 	first     chan struct{}
 	firstOnce sync.Once
 
@@ -52,6 +54,12 @@ func NewFanout(queue int, log *slog.Logger) *Fanout {
 // the first Serve.
 func (f *Fanout) OnChange(fn func(listeners int)) { f.onChange = fn }
 
+// SetBatch makes Pump hand the listeners d of audio at a time instead of
+// each frame as it comes: each listener then wakes and writes a few times
+// a second, not 38 (the cost of a ward grows with its writes). A queued
+// item is then a batch, not a frame. Set it before Pump.
+func (f *Fanout) SetBatch(d time.Duration) { f.batch = d }
+
 // First is closed at the first frame.
 func (f *Fanout) First() <-chan struct{} { return f.first }
 
@@ -59,6 +67,9 @@ func (f *Fanout) First() <-chan struct{} { return f.first }
 // until r ends. Bytes that are not a frame header are skipped.
 func (f *Fanout) Pump(r io.Reader) {
 	br := bufio.NewReaderSize(r, 16<<10)
+	var pending []byte // frames held for the batch
+	var n int
+	var held time.Duration
 	for {
 		hdr, err := br.Peek(4)
 		if err != nil {
@@ -67,6 +78,22 @@ func (f *Fanout) Pump(r io.Reader) {
 		h, ok := audio.ParseMPEGFrame(hdr)
 		if !ok || h.Size() < 4 {
 			br.Discard(1) // not a frame header: scan on
+			continue
+		}
+		if f.batch > 0 {
+			pending = slices.Grow(pending, h.Size())
+			frame := pending[len(pending) : len(pending)+h.Size()]
+			if _, err := io.ReadFull(br, frame); err != nil {
+				return
+			}
+			pending = pending[:len(pending)+h.Size()]
+			f.firstOnce.Do(func() { close(f.first) })
+			n++
+			held += time.Duration(h.Samples()) * time.Second / time.Duration(max(h.Rate(), 1))
+			if held >= f.batch {
+				f.send(pending, n)
+				pending, n, held = nil, 0, 0
+			}
 			continue
 		}
 		frame := make([]byte, h.Size())
@@ -79,9 +106,12 @@ func (f *Fanout) Pump(r io.Reader) {
 }
 
 // Send hands one whole MP3 frame to every listener.
-func (f *Fanout) Send(frame []byte) {
+func (f *Fanout) Send(frame []byte) { f.send(frame, 1) }
+
+// send hands whole MP3 frames (n of them) to every listener.
+func (f *Fanout) send(frame []byte, n int) {
 	f.mu.Lock()
-	f.frames++
+	f.frames += int64(n)
 	n, dropped := len(f.listeners), 0
 	for l := range f.listeners {
 		select {
