@@ -202,6 +202,10 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, name string) {
 		http.Error(w, fmt.Sprintf("không có kênh tiếp sóng %q / %v %q", name, ErrUnknown, name), http.StatusNotFound)
 		return
 	}
+	if r.Method == http.MethodHead { // no pull for a look
+		w.Header().Set("Content-Type", "audio/mpeg")
+		return
+	}
 	p, err := m.join()
 	if err != nil {
 		w.Header().Set("Retry-After", fmt.Sprint(int(s.cfg.RetryAfter.Seconds()+0.5)))
@@ -235,6 +239,7 @@ func (m *mount) join() (*pull, error) {
 	p := &pull{out: out, cancel: cancel, done: make(chan struct{})}
 	p.out.OnChange(func(n int) { m.listenersChanged(p, n) })
 	m.pull = p
+	m.idleLocked(p, 0) // stopped unless a listener comes (a HEAD, a ward gone at once)
 	m.pulls.Add(1)
 	go m.run(ctx, p)
 	return p, nil
@@ -244,6 +249,10 @@ func (m *mount) join() (*pull, error) {
 func (m *mount) listenersChanged(p *pull, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.idleLocked(p, n)
+}
+
+func (m *mount) idleLocked(p *pull, n int) {
 	if p.idle != nil {
 		p.idle.Stop()
 		p.idle = nil
@@ -294,6 +303,14 @@ func (m *mount) pullOnce(ctx context.Context, p *pull) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go m.watchdog(ctx, cancel, p)
+	err := m.pullFrom(ctx, p)
+	if ctx.Err() != nil {
+		err = context.Cause(ctx) // the watchdog's reason, or the pull stopped
+	}
+	return err
+}
+
+func (m *mount) pullFrom(ctx context.Context, p *pull) error {
 	if isHLS(m.src.URL) {
 		m.setMode("transcode")
 		return m.transcode(ctx, p, nil)

@@ -83,6 +83,9 @@ func TestOnePullForTwoWards(t *testing.T) {
 	up := streamtest.Start(t, streamtest.MP3Tone(t, 1000, 5))
 	s := New(Config{Sources: []Source{{Name: "vov1", URL: up.URL()}}, Linger: 300 * time.Millisecond})
 	base := serveMounts(t, s)
+	if resp, err := http.Head(base + "/vov1"); err != nil || resp.StatusCode != http.StatusOK || s.List()[0].Pulling {
+		t.Fatalf("HEAD: %v %v, pulling %v (a look starts no pull)", resp, err, s.List()[0].Pulling)
+	}
 	a, b := listen(t, base+"/vov1"), listen(t, base+"/vov1.mp3")
 	testwait.For(t, "both wards get audio", 15*time.Second, func() bool { return a.frames.Load() > 40 && b.frames.Load() > 40 })
 	if n := up.Connections(UserAgent); n != 1 {
