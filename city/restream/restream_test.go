@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -176,5 +178,33 @@ func TestCheck(t *testing.T) {
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Check(%+v) = %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// An HLS station (VOV's kind: a playlist of AAC segments) is read by one
+// ffmpeg, paced by the segments' timestamps, and reaches the wards as MP3.
+func TestHLSTranscodedOnce(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=1000:sample_rate=44100:duration=12",
+		"-c:a", "aac", "-b:a", "64k", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0", filepath.Join(dir, "live.m3u8")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg -f hls: %v %s", err, out)
+	}
+	var gets atomic.Int64
+	files := http.FileServer(http.Dir(dir))
+	station := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.UserAgent() != UserAgent {
+			t.Errorf("the station was asked by %q", r.UserAgent())
+		}
+		gets.Add(1)
+		files.ServeHTTP(w, r)
+	}))
+	defer station.Close()
+	s := New(Config{Sources: []Source{{Name: "vov1", URL: station.URL + "/live.m3u8"}}})
+	base := serveMounts(t, s)
+	a, b := listen(t, base+"/vov1"), listen(t, base+"/vov1")
+	testwait.For(t, "both wards get audio", 30*time.Second, func() bool { return a.frames.Load() > 40 && b.frames.Load() > 40 })
+	if l := s.List()[0]; l.Mode != "transcode" || l.Pulls != 1 {
+		t.Fatalf("List: %+v", l)
 	}
 }
