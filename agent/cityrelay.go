@@ -222,9 +222,9 @@ func (t withToken) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-// relayOpener opens a relay program's stream: through the city's
+// openRelay opens a relay program's stream: through the city's
 // re-stream when the ward has a city, else directly.
-func (d *Daemon) relayOpener(ctx context.Context) player.RelayOpener {
+func (d *Daemon) openRelay(ctx context.Context, url string) player.RelaySource {
 	log := d.Log.With("component", "relay")
 	openStream := func(url string, viaCity bool) *stream.Source {
 		c := stream.Config{URL: url, Rate: d.Cfg.Audio.Rate, Log: log}
@@ -233,10 +233,8 @@ func (d *Daemon) relayOpener(ctx context.Context) player.RelayOpener {
 		}
 		return stream.Open(ctx, c)
 	}
-	return func(url string) player.RelaySource {
-		if d.Cfg.City.URL == "" || d.Cfg.City.Token == "" {
-			return openStream(url, false)
-		}
-		return openCityRelay(ctx, url, d.cityRestreams, d.Cfg.City.URL, openStream, d.wall, log)
+	if d.Cfg.City.URL == "" || d.Cfg.City.Token == "" {
+		return openStream(url, false)
 	}
+	return openCityRelay(ctx, url, d.cityRestreams, d.Cfg.City.URL, openStream, d.wall, log)
 }

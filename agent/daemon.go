@@ -157,7 +157,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.reloadSchedule(ctx)
 	stamp, _ := st.DB.ProgramsStamp(ctx)
 	d.checkClock()
-	d.pl.SetRelayOpener(d.relayOpener(ctx))
+	// ctx as it is when a relay opens: the daemon's group's, below.
+	d.pl.SetRelayOpener(func(url string) player.RelaySource { return d.openRelay(ctx, url) })
 	defer d.pl.Close()
 
 	// The daemon's parts live as one group: each runs until ctx ends, and
