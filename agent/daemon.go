@@ -22,7 +22,6 @@ import (
 	"loa/agent/alertrx"
 	"loa/audio"
 	"loa/audio/soundcard"
-	"loa/audio/stream"
 	"loa/command"
 	"loa/internal/backoff"
 	"loa/mediastore"
@@ -167,9 +166,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.reloadSchedule(ctx)
 	stamp, _ := st.DB.ProgramsStamp(ctx)
 	d.checkClock()
-	d.pl.SetRelayOpener(func(url string) player.RelaySource {
-		return stream.Open(ctx, stream.Config{URL: url, Rate: cfg.Audio.Rate, Log: d.Log.With("component", "relay")})
-	})
+	// ctx as it is when a relay opens: the daemon's group's, below.
+	d.pl.SetRelayOpener(func(url string) player.RelaySource { return d.openRelay(ctx, url) })
 	defer d.pl.Close()
 
 	// The daemon's parts live as one group: each runs until ctx ends, and

@@ -53,6 +53,7 @@ import (
 	"loa/city/preview"
 	"loa/city/programs"
 	"loa/city/reports"
+	"loa/city/restream"
 	"loa/internal/cmdkit"
 	"loa/mediastore"
 	"loa/signing"
@@ -101,6 +102,9 @@ type City struct {
 	Commands *commands.Service
 	// livecast is the live mount fed by the console's microphone.
 	livecast *livecast.Caster
+	// restream pulls outside streams once for the wards (city/restream.go).
+	restream     *restream.Service
+	restreamOnce sync.Once
 	// CAP reads CAP 1.2 into alerts and writes the city's CAP feed
 	// (city/capin; city/cap.go).
 	CAP *capin.Service

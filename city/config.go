@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"loa/city/restream"
 	"loa/internal/cmdkit"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// Notify is notifications by e-mail, Telegram and webhook
 	// (city/notify_config.go).
 	Notify NotifyConfig `yaml:"notify"`
+	// Restream is the outside streams re-streamed to the wards
+	// (city/restream.go).
+	Restream RestreamConfig `yaml:"restream"`
 }
 
 // SpeechConfig is how text becomes speech (console and text alerts).
@@ -99,6 +103,7 @@ func DefaultConfig() Config {
 		AlertRules: defaultAlertRules(),
 		CAP:        defaultCAPConfig(),
 		Notify:     defaultNotifyConfig(),
+		Restream:   defaultRestreamConfig(),
 		Fleet: FleetConfig{OfflineAfter: 3, ClockMaxOffset: Duration(2 * time.Second), SyncGrace: Duration(10 * time.Minute),
 			LateAfter: Duration(2 * time.Second), LateHold: Duration(30 * time.Minute), Heartbeat: Duration(15 * time.Second), HistoryDays: 90,
 			DiskMinFreeMB: 64, MapTiles: DefaultMapTiles, MapAttribution: DefaultMapAttribution},
@@ -139,6 +144,13 @@ func (c *Config) check(path string) error {
 		return fmt.Errorf("%s: ingest.max_upload_mb: %d, want at least 1", where, c.Ingest.MaxUploadMB)
 	case c.Ingest.Timeout <= 0 || c.Ingest.UploadExpiry <= 0:
 		return fmt.Errorf("%s: ingest durations must be positive", where)
+	}
+	if err := restream.Check(c.Restream.Sources); err != nil {
+		return fmt.Errorf("%s: restream.sources: %v", where, err)
+	}
+	if c.Restream.Bitrate < 32 || c.Restream.Bitrate > 320 || c.Restream.ListenerQueue < 16 || c.Restream.Linger < 0 {
+		return fmt.Errorf("%s: restream: bitrate %d (cần/want 32–320), listener_queue %d (cần/want ≥ 16), linger %s (cần/want ≥ 0): giá trị không hợp lệ / out of range",
+			where, c.Restream.Bitrate, c.Restream.ListenerQueue, time.Duration(c.Restream.Linger))
 	}
 	if err := c.Log.Check(); err != nil { // log.format, log.level
 		return fmt.Errorf("%s: %w", where, err)

@@ -46,6 +46,8 @@ func (c *City) newAPI() *httpapi.Server {
 		Preview:   c.newPreview(),
 
 		Repeats: c.Alerting,
+		// Restreams: outside streams pulled once for the wards.
+		Restreams: c.restreams(),
 	})
 }
 

@@ -137,6 +137,7 @@ func (c *City) Serve(ctx context.Context, ln net.Listener, grace time.Duration) 
 			if c.livecast != nil { // the browsers' broadcasts: stopped at the wards
 				c.livecast.Close(sctx)
 			}
+			c.restreams().Close() // the wards' re-streams: they pull directly
 			err := srv.Shutdown(sctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				srv.Close()

@@ -244,6 +244,7 @@ type clip struct {
 	detached    bool   // runs on its own timing (late: restart, or the clock moved back)
 	detachNote  string
 	relayFailed string     // why the relay in this clip was given up
+	relayVia    string     // which source the relay played (the city's re-stream, direct)
 	joined      bool       // began inside an occurrence the station could not have started on time
 	live        *liveState // a live announcement
 	cur         int        // index in parts of the part on air, -1 none
@@ -804,6 +805,9 @@ func (p *Player) closePartAt(c *clip, end int64, unfinished string) {
 		e.Note = c.detachNote
 	} else if pp.joined > 0 {
 		e.Note = fmt.Sprintf("joined at %s", fmtOffset(pp.joined))
+	}
+	if c.relayVia != "" && pp.key == "" {
+		e.Note = joinNote(e.Note, c.relayVia)
 	}
 	missedByMute := audio.FramesToDuration(p.mutedWithin(c.curFrame, end), p.cfg.Rate)
 	short := expected - played

@@ -10,6 +10,9 @@ import (
 )
 
 // RelaySource is a live stream played by a relay program (stream.Source).
+// One that also has a Via() string method (the agent's relay through the
+// city's re-stream) has it written in the as-run row's note: which source
+// played.
 type RelaySource interface {
 	Stream([][2]float64) (int, bool)
 	Stats() stream.Stats
@@ -70,6 +73,9 @@ func (p *Player) reconcileRelays(now time.Time) {
 		}
 	}
 	for k, r := range p.relays {
+		if v, ok := r.src.(interface{ Via() string }); ok && r.clip != nil {
+			r.clip.relayVia = v.Via()
+		}
 		if !now.Before(r.occ.End) {
 			r.src.Close()
 			delete(p.relays, k)
@@ -157,14 +163,20 @@ type RelayStatus struct {
 	Fallback   bool          `json:"fallback"`
 	Reason     string        `json:"reason,omitempty"`
 	Title      string        `json:"title,omitempty"`
+	// Via is which source plays (the city's re-stream, or direct).
+	Via string `json:"via,omitempty"`
 }
 
 func (p *Player) relayStatus() []RelayStatus {
 	var out []RelayStatus
 	for _, r := range p.relays {
 		st := r.src.Stats()
-		out = append(out, RelayStatus{Program: r.occ.Program.ID, URL: r.occ.Program.Relay, State: string(st.State),
-			FailingFor: st.FailingFor, Buffer: st.BufferDepth, Fallback: r.fallback, Reason: r.reason, Title: st.Title})
+		rs := RelayStatus{Program: r.occ.Program.ID, URL: r.occ.Program.Relay, State: string(st.State),
+			FailingFor: st.FailingFor, Buffer: st.BufferDepth, Fallback: r.fallback, Reason: r.reason, Title: st.Title}
+		if v, ok := r.src.(interface{ Via() string }); ok {
+			rs.Via = v.Via()
+		}
+		out = append(out, rs)
 	}
 	return out
 }

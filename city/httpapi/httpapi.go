@@ -200,6 +200,9 @@ type Deps struct {
 
 	// Repeats are the alerts repeated every N hours (may be nil: none).
 	Repeats AlertRepeats
+	// Restreams are the outside streams the city pulls once for its
+	// wards (may be nil: none).
+	Restreams Restreams
 }
 
 // Server is the JSON API over its Deps.

@@ -33,6 +33,8 @@ func (s *Server) Handler() http.Handler {
 
 	h("GET /api/v1/manifest", s.getManifest, roleWard)
 	h("PUT /api/v1/ward/receipt-key", s.putReceiptKey, roleWard)
+	h("GET "+api.RestreamPrefix+"{name}", s.getRestream, roleWard) // the city's re-stream of an outside station (restream.go)
+	h("GET /api/v1/restreams", s.listRestreams, roleWard, "admin", "operator", "technician")
 	h("GET /api/v1/media/{sha256}", s.getMediaFile, roleWard, "admin", "operator")
 	h("HEAD /api/v1/media/{sha256}", s.getMediaFile, roleWard, "admin", "operator")
 

@@ -25,7 +25,7 @@ func BenchmarkFanOut(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("wards=%d", n), func(b *testing.B) {
 			c := New(Config{Announcer: &fakeAnnouncer{}, ListenerQueue: b.N + 16})
-			br := &Broadcast{c: c, token: "t", listeners: map[*listener]struct{}{}, first: make(chan struct{}), done: make(chan struct{})}
+			br := &Broadcast{c: c, token: "t", out: NewFanout(b.N+16, nil), done: make(chan struct{})}
 			c.mounts["t"] = br
 			srv := httptest.NewServer(c.Handler())
 			defer srv.Close()
@@ -57,7 +57,7 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				br.fanOut(frame)
+				br.out.Send(frame)
 			}
 			want := int64(b.N) * int64(len(frame)) * int64(n)
 			testwait.For(b, "every frame read", time.Minute, func() bool { return got.Load() >= want })
@@ -70,11 +70,8 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportMetric(perFrame*38.28/1000, "µs/ward/s")
 			br.mu.Lock()
 			br.ended = true
-			for l := range br.listeners {
-				delete(br.listeners, l)
-				close(l.frames)
-			}
 			br.mu.Unlock()
+			br.out.Close()
 			wg.Wait()
 		})
 	}

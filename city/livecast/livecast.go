@@ -18,7 +18,6 @@
 package livecast
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -32,7 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"loa/audio"
 	"loa/city/api"
 )
 
@@ -98,21 +96,14 @@ type Broadcast struct {
 	by      string
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	first   chan struct{} // closed at the first MP3 frame
+	out     *Fanout       // the mount's listeners
 	done    chan struct{} // closed when the transcoder has ended
 	waitErr error
 
-	mu        sync.Mutex
-	listeners map[*listener]struct{}
-	live      api.Live // set once announced
-	ended     bool
-	firstOnce sync.Once
-	endOnce   sync.Once
-}
-
-type listener struct {
-	frames chan []byte
-	relay  bool // a ward's relay (not the city's own probe)
+	mu      sync.Mutex
+	live    api.Live // set once announced
+	ended   bool
+	endOnce sync.Once
 }
 
 // Begin starts a transcoder and a mount for a broadcast to req.To; base
@@ -123,7 +114,7 @@ func (c *Caster) Begin(ctx context.Context, base string, req api.NewLive, by str
 	rand.Read(tok)
 	token := base64.RawURLEncoding.EncodeToString(tok)
 	b := &Broadcast{c: c, token: token, url: strings.TrimSuffix(base, "/") + MountPrefix + token + ".mp3", req: req, by: by,
-		first: make(chan struct{}), done: make(chan struct{}), listeners: map[*listener]struct{}{}}
+		out: NewFanout(c.cfg.ListenerQueue, c.cfg.Log.With("to", req.To)), done: make(chan struct{})}
 	// Low delay: no probing beyond the container's header, packets out as
 	// soon as they are encoded, no ID3 or Xing header (a live stream).
 	b.cmd = exec.Command(c.cfg.FFmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
@@ -149,7 +140,7 @@ func (c *Caster) Begin(ctx context.Context, base string, req api.NewLive, by str
 	c.mounts[token] = b
 	c.mu.Unlock()
 	go func() {
-		b.pump(stdout)
+		b.out.Pump(stdout)
 		err := b.cmd.Wait()
 		if err != nil && strings.TrimSpace(stderr.String()) != "" {
 			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
@@ -180,7 +171,7 @@ func (b *Broadcast) Announce(ctx context.Context) (api.Live, error) {
 	t := time.NewTimer(b.c.cfg.FirstAudio)
 	defer t.Stop()
 	select {
-	case <-b.first:
+	case <-b.out.First():
 	case <-b.done:
 		return api.Live{}, fmt.Errorf("the transcoder ended before any audio: %v", b.waitErr)
 	case <-t.C:
@@ -207,14 +198,7 @@ func (b *Broadcast) Announce(ctx context.Context) (api.Live, error) {
 
 // Relays is how many wards' relays are pulling the mount now.
 func (b *Broadcast) Relays() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for l := range b.listeners {
-		if l.relay {
-			n++
-		}
-	}
+	_, n := b.out.Listeners()
 	return n
 }
 
@@ -241,51 +225,9 @@ func (b *Broadcast) End(ctx context.Context) {
 		b.c.mu.Lock()
 		delete(b.c.mounts, b.token)
 		b.c.mu.Unlock()
-		b.mu.Lock()
-		for l := range b.listeners {
-			delete(b.listeners, l)
-			close(l.frames)
-		}
-		b.mu.Unlock()
+		b.out.Close()
 		b.c.cfg.Log.Info("live broadcast ended", "live", id, "by", b.by)
 	})
-}
-
-// pump cuts the transcoder's output into whole MP3 frames and hands each
-// to every listener.
-func (b *Broadcast) pump(r io.Reader) {
-	br := bufio.NewReaderSize(r, 16<<10)
-	for {
-		hdr, err := br.Peek(4)
-		if err != nil {
-			return
-		}
-		f, ok := audio.ParseMPEGFrame(hdr)
-		if !ok || f.Size() < 4 {
-			br.Discard(1) // not a frame header: scan on
-			continue
-		}
-		frame := make([]byte, f.Size())
-		if _, err := io.ReadFull(br, frame); err != nil {
-			return
-		}
-		b.firstOnce.Do(func() { close(b.first) })
-		b.fanOut(frame)
-	}
-}
-
-func (b *Broadcast) fanOut(frame []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for l := range b.listeners {
-		select {
-		case l.frames <- frame:
-		default: // too far behind: dropped, never waited for
-			delete(b.listeners, l)
-			close(l.frames)
-			b.c.cfg.Log.Warn("live broadcast: a slow listener was dropped", "to", b.req.To)
-		}
-	}
 }
 
 // Handler serves GET MountPrefix+TOKEN.mp3: the live MP3 stream from the
@@ -310,64 +252,14 @@ func (c *Caster) Handler() http.Handler {
 }
 
 func (b *Broadcast) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "audio/mpeg")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("icy-name", "loa live")
-	if r.Method == http.MethodHead {
-		return
-	}
-	l := &listener{frames: make(chan []byte, b.c.cfg.ListenerQueue), relay: strings.HasPrefix(r.UserAgent(), "loa-agent")}
 	b.mu.Lock()
-	if b.ended {
-		b.mu.Unlock()
+	ended := b.ended
+	b.mu.Unlock()
+	if ended {
 		http.Error(w, "the live broadcast ended", http.StatusNotFound)
 		return
 	}
-	b.listeners[l] = struct{}{}
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		if _, ok := b.listeners[l]; ok {
-			delete(b.listeners, l)
-			close(l.frames)
-		}
-		b.mu.Unlock()
-	}()
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case f, ok := <-l.frames:
-			if !ok {
-				return
-			}
-			rc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if _, err := w.Write(f); err != nil {
-				return
-			}
-			// Send what is queued in one go, then flush.
-			for more := true; more; {
-				select {
-				case f, ok := <-l.frames:
-					if !ok {
-						rc.Flush()
-						return
-					}
-					if _, err := w.Write(f); err != nil {
-						return
-					}
-				default:
-					more = false
-				}
-			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-		}
-	}
+	b.out.Serve(w, r, "loa live")
 }
 
 // Close ends every broadcast (their announcements stopped at the wards):

@@ -151,17 +151,17 @@ func TestCloseEndsEveryBroadcast(t *testing.T) {
 // get it.
 func TestSlowListenerDropped(t *testing.T) {
 	c := New(Config{Announcer: &fakeAnnouncer{}, ListenerQueue: 2})
-	b := &Broadcast{c: c, listeners: map[*listener]struct{}{}}
+	b := &Broadcast{c: c, out: NewFanout(2, nil)}
 	slow := &listener{frames: make(chan []byte, 2), relay: true}
 	fast := &listener{frames: make(chan []byte, 2), relay: true}
-	b.listeners[slow], b.listeners[fast] = struct{}{}, struct{}{}
+	b.out.listeners[slow], b.out.listeners[fast] = struct{}{}, struct{}{}
 	for i := 0; i < 3; i++ {
-		b.fanOut([]byte{byte(i)})
+		b.out.Send([]byte{byte(i)})
 		if i < 2 {
 			<-fast.frames
 		}
 	}
-	if _, ok := b.listeners[slow]; ok || b.Relays() != 1 {
+	if _, ok := b.out.listeners[slow]; ok || b.Relays() != 1 {
 		t.Fatalf("the slow listener is still there (%d relays)", b.Relays())
 	}
 	if f := <-fast.frames; f[0] != 2 {
