@@ -105,6 +105,7 @@ var routeRoles = []struct {
 	{"POST /api/v1/commands", "/api/v1/commands", `{"to":"phuong-1","kind":"stop_all"}`, []string{"admin", "technician", "alerter"}},
 	{"GET /api/v1/commands/{id}", "/api/v1/commands/c1", "", []string{"admin", "technician", "alerter"}},
 	{"GET /api/v1/wards/{id}/volume", "/api/v1/wards/phuong-1/volume", "", []string{"admin", "technician"}},
+	{"GET /api/v1/restreams", "/api/v1/restreams", "", []string{"ward", "admin", "operator", "technician"}},
 	{"GET /api/v1/me/notifications", "/api/v1/me/notifications", "", []string{"admin", "operator", "alerter", "approver", "technician"}},
 	{"PUT /api/v1/me/notifications", "/api/v1/me/notifications", `{"rules":["offline"]}`, []string{"admin", "operator", "alerter", "approver", "technician"}},
 	{"GET /api/v1/users", "/api/v1/users", "", []string{"admin"}},
