@@ -281,6 +281,9 @@ func simulateWard(ctx context.Context, nc *nats.Conn, ward string, silence <-cha
 		hb.Seq++
 		hb.Sent = time.Now().UnixMilli()
 		hb.Uptime = int64(time.Since(started).Seconds())
+		// The output level moves, as a ward's playing a programme does:
+		// each heartbeat changes its row on the fleet page.
+		hb.LevelDBFS = -13.2 - float64(hb.Seq%10)/10
 		buf, _ = hb.Encode(buf[:0])
 		nc.Publish(fleet.HeartbeatSubject(ward), buf)
 		if silent && hb.Silent == 12 {
