@@ -69,6 +69,11 @@ func (f *fleetFeed) snapshot(ctx context.Context, c *Console, after time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	if old := f.snap; old != nil {
+		old.mu.Lock()
+		old.prev = nil // one snapshot back at most
+		old.mu.Unlock()
+	}
 	f.snap = &fleetSnap{began: began, now: c.deps.Now(), wards: wards, prev: f.snap}
 	return f.snap, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ import (
 // connection without any (an admin key), which isolates what the
 // permissions cost. The connections' client side is in this process too;
 // it is the same for both kinds and cancels out in their difference.
+// LOA_BENCH_PROFILE: a folder for each part's heap profile.
 func BenchmarkWardMemory(b *testing.B) {
 	n := 1000
 	if s := os.Getenv("LOA_BENCH_WARDS"); s != "" {
@@ -75,6 +78,7 @@ func BenchmarkWardMemory(b *testing.B) {
 				}
 				heap1, st1, g1 := liveHeap()
 				reportWard(b, n, heap1-heap0, st1-st0, g1-g0)
+				heapProfile(b, "consumer="+k.name)
 			}
 		})
 	}
@@ -119,8 +123,26 @@ func BenchmarkWardMemory(b *testing.B) {
 				}
 				heap1, st1, g1 := liveHeap()
 				reportWard(b, n, heap1-heap0, st1-st0, g1-g0)
+				heapProfile(b, name)
 			}
 		})
+	}
+}
+
+// heapProfile writes the live heap's profile into the folder
+// LOA_BENCH_PROFILE names, if any.
+func heapProfile(b *testing.B, name string) {
+	dir := os.Getenv("LOA_BENCH_PROFILE")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name+".heap.pb.gz"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
