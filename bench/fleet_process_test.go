@@ -179,6 +179,15 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	}) {
 		b.Fatalf("the city did not make the %d wards' consumers in 15 min", n)
 	}
+	// ... and every ward's consumer on COMMANDS (its state on disk: each
+	// one a synced write, minutes of the city's CPU at 5,000 wards, which
+	// must not fall in the measured window).
+	if !testwait.Poll(15*time.Minute, func() bool {
+		log, _ := os.ReadFile(logf.Name())
+		return bytes.Contains(log, []byte(fmt.Sprintf(`msg="ward command consumers ready" wards=%d`, n)))
+	}) {
+		b.Fatalf("the city did not make the %d wards' command consumers in 15 min", n)
+	}
 	// Every ward has sent at least once (one interval and a margin).
 	if !testwait.Poll(5*time.Minute, func() bool { return heartbeatsTotal(b, base, admin) >= float64(n) }) {
 		b.Fatalf("fewer than %d heartbeats reached the city in 5 min", n)
