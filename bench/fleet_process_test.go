@@ -43,8 +43,8 @@ import (
 // child of this test binary, TestFleetCityChild). It reports the
 // city's CPU (utime+stime from /proc/PID/stat over the window, % of one
 // core), its RSS (VmRSS at the end) and RSS per ward, and with viewers the
-// events and bytes they received and the time from a ward's heartbeat
-// reporting silence to the first board event showing it silent.
+// events and bytes they received (and bytes an event) and the time from a
+// ward's heartbeat reporting silence to the first event showing it silent.
 func BenchmarkFleetProcess(b *testing.B) {
 	viewers := []int{0, 20}
 	if s := os.Getenv("LOA_BENCH_VIEWERS"); s != "" {
@@ -179,6 +179,15 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	}) {
 		b.Fatalf("the city did not make the %d wards' consumers in 15 min", n)
 	}
+	// ... and every ward's consumer on COMMANDS (its state on disk: each
+	// one a synced write, minutes of the city's CPU at 5,000 wards, which
+	// must not fall in the measured window).
+	if !testwait.Poll(15*time.Minute, func() bool {
+		log, _ := os.ReadFile(logf.Name())
+		return bytes.Contains(log, []byte(fmt.Sprintf(`msg="ward command consumers ready" wards=%d`, n)))
+	}) {
+		b.Fatalf("the city did not make the %d wards' command consumers in 15 min", n)
+	}
 	// Every ward has sent at least once (one interval and a margin).
 	if !testwait.Poll(5*time.Minute, func() bool { return heartbeatsTotal(b, base, admin) >= float64(n) }) {
 		b.Fatalf("fewer than %d heartbeats reached the city in 5 min", n)
@@ -236,7 +245,12 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	if viewers > 0 {
 		b.ReportMetric(float64(ev1-ev0)/wall/float64(viewers), "events/s/viewer")
 		b.ReportMetric(float64(by1-by0)/wall/float64(viewers)/1024, "KB/s/viewer")
-		line += fmt.Sprintf(", %.2f board events/s and %.0f KB/s per viewer", float64(ev1-ev0)/wall/float64(viewers), float64(by1-by0)/wall/float64(viewers)/1024)
+		perEvent := 0.0
+		if ev1 > ev0 {
+			perEvent = float64(by1-by0) / float64(ev1-ev0) / 1024
+		}
+		b.ReportMetric(perEvent, "KB/event")
+		line += fmt.Sprintf(", %.2f events/s and %.0f KB/s per viewer (%.1f KB an event)", float64(ev1-ev0)/wall/float64(viewers), float64(by1-by0)/wall/float64(viewers)/1024, perEvent)
 		// A ward goes silent: its next heartbeat says so, sent at once.
 		fmt.Fprintf(control, "silent phuong-%05d\n", n/2)
 		var sent, seen time.Time
@@ -277,7 +291,8 @@ func consoleLogin(b *testing.B, base, user, password string) *http.Cookie {
 	return nil
 }
 
-// watchFleet holds /fleet/events open, counting board events and bytes;
+// watchFleet holds /fleet/events open, counting its events (the whole
+// board first, then the rows that changed) and bytes;
 // the one that watches for the silent ward sends the time its first board
 // event shows it silent.
 func watchFleet(ctx context.Context, b *testing.B, base string, cookie *http.Cookie, watchSilent bool, ready chan struct{},
@@ -304,7 +319,7 @@ func watchFleet(ctx context.Context, b *testing.B, base string, cookie *http.Coo
 	for sc.Scan() {
 		line := sc.Bytes()
 		bytesIn.Add(int64(len(line) + 1))
-		if bytes.HasPrefix(line, []byte("event: board")) {
+		if bytes.HasPrefix(line, []byte("event: ")) { // the whole board, or the rows that changed
 			events.Add(1)
 		}
 		// The simulated wards are all on air but the one made silent.

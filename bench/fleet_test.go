@@ -226,10 +226,21 @@ func TestFleetSimulatedWards(t *testing.T) {
 				failed.Add(1)
 				return
 			}
-			nc, err := nats.Connect(url, nats.Nkey(kp.pub, kp.sign), nats.MaxReconnects(-1), nats.CustomInboxPrefix(natsbus.InboxPrefix(f[0])))
-			if err != nil {
-				failed.Add(1)
-				return
+			// A loaded machine (the city making thousands of consumers at
+			// its start) may take longer than the client's default 2 s to
+			// answer a connection: wait longer, and try again.
+			var nc *nats.Conn
+			for try := 0; ; try++ {
+				nc, err = nats.Connect(url, nats.Nkey(kp.pub, kp.sign), nats.MaxReconnects(-1), nats.CustomInboxPrefix(natsbus.InboxPrefix(f[0])),
+					nats.Timeout(30*time.Second))
+				if err == nil {
+					break
+				}
+				if try == 4 {
+					fmt.Fprintf(os.Stderr, "ward %s: %v\n", f[0], err)
+					failed.Add(1)
+					return
+				}
 			}
 			conns[i] = nc
 		}()
@@ -281,6 +292,9 @@ func simulateWard(ctx context.Context, nc *nats.Conn, ward string, silence <-cha
 		hb.Seq++
 		hb.Sent = time.Now().UnixMilli()
 		hb.Uptime = int64(time.Since(started).Seconds())
+		// The output level moves, as a ward's playing a programme does:
+		// each heartbeat changes its row on the fleet page.
+		hb.LevelDBFS = -13.2 - float64(hb.Seq%10)/10
 		buf, _ = hb.Encode(buf[:0])
 		nc.Publish(fleet.HeartbeatSubject(ward), buf)
 		if silent && hb.Silent == 12 {

@@ -151,6 +151,14 @@ func TestConsoleFleetPage(t *testing.T) {
 		t.Error("the page reloaded: the states must come over its live feed")
 	}
 
+	// The updates carry only the rows that changed; the page counts its
+	// rows and problems and writes "last heard" itself.
+	if n, p := pageText(t, ctx, "#fleet-count"), pageText(t, ctx, "#fleet-problems"); n != "4" || p != "2" {
+		t.Errorf("summary: %s wards, %s with problems; want 4, 2", n, p)
+	}
+	if seen := eval[string](t, ctx, `document.querySelector('#fleet-rows tr[data-ward="phuong-tot"]').cells[4].textContent`); !strings.HasSuffix(seen, " giây trước") {
+		t.Errorf("last heard %q", seen)
+	}
 	// Problems first: the offline and the silent ward above the others.
 	order := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#fleet-rows tr')).map(r => r.dataset.slug)`)
 	if len(order) != 4 || order[0] != "offline" || order[1] != "silent" {

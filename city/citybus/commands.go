@@ -102,6 +102,7 @@ func (b *Bus) commandConsumers(ctx context.Context, have map[string]bool) {
 		b.log.Error("ward command consumers", "err", err)
 		return
 	}
+	made, failed := 0, 0
 	for _, w := range wards {
 		if have[w.ID] {
 			continue
@@ -111,9 +112,14 @@ func (b *Bus) commandConsumers(ctx context.Context, have map[string]bool) {
 		cancel()
 		if err != nil {
 			b.log.Warn("ward command consumer not ready", "ward", w.ID, "err", err)
+			failed++
 			continue
 		}
 		have[w.ID] = true
+		made++
+	}
+	if made > 0 {
+		b.log.Info("ward command consumers ready", "wards", len(have), "failed", failed)
 	}
 }
 

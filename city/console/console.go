@@ -78,6 +78,7 @@ type Console struct {
 	logins       loginLimiter
 	previews     previewCache
 	gzipped      gzipAssets // gzip.go
+	fleetFeed    fleetFeed  // fleetfeed.go
 }
 
 // New parses the templates (a broken template is a start-up error, never

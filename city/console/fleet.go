@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,16 +59,17 @@ type fleetRow struct {
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
 	Groups   []string `json:"groups"`
-	State    string   `json:"state"` // shown, in the reader's language
-	Slug     string   `json:"slug"`  // the state as a class: on_air, silent, ...
-	Class    string   `json:"class"` // ok | warn | bad
-	Severity int      `json:"-"`
+	State    string   `json:"state"`             // shown, in the reader's language
+	Slug     string   `json:"slug"`              // the state as a class: on_air, silent, ...
+	Class    string   `json:"class"`             // ok | warn | bad
+	Severity int      `json:"sev"`               // the page's order: problems first, worst first
 	Problem  string   `json:"problem,omitempty"` // the worst problem's detail
 	More     int      `json:"more,omitempty"`    // further problems
 	Playing  string   `json:"playing,omitempty"`
 	Live     bool     `json:"live,omitempty"`
 	Level    string   `json:"level"`
-	Seen     string   `json:"seen"`
+	Seen     string   `json:"-"` // the live page writes it from SeenAt
+	SeenAt   int64    `json:"-"` // the last heartbeat, Unix ms (0: never); sent apart
 	Version  string   `json:"version"`
 	Lat      *float64 `json:"lat,omitempty"`
 	Lon      *float64 `json:"lon,omitempty"`
@@ -145,7 +145,7 @@ func (c *Console) fleetRows(l Lang, wards []api.Ward, group string, now time.Tim
 			row.Playing, row.Live = playingText(l, h.NowPlaying), h.NowPlaying.Kind == fleet.PlayingLive
 		}
 		if h.LastHeartbeat != nil {
-			row.Seen = agoShort(l, now.Sub(*h.LastHeartbeat))
+			row.Seen, row.SeenAt = agoShort(l, now.Sub(*h.LastHeartbeat)), h.LastHeartbeat.UnixMilli()
 			if h.LevelDBFS != nil && st != fleet.Offline {
 				row.Level = strconv.FormatFloat(*h.LevelDBFS, 'f', 1, 64) + " dBFS"
 			}
@@ -159,12 +159,7 @@ func (c *Console) fleetRows(l Lang, wards []api.Ward, group string, now time.Tim
 		rows = append(rows, row)
 	}
 	// Problems first, worst first; then by name.
-	sort.SliceStable(rows, func(i, j int) bool {
-		if rows[i].Severity != rows[j].Severity {
-			return rows[i].Severity > rows[j].Severity
-		}
-		return rows[i].Name < rows[j].Name
-	})
+	sort.SliceStable(rows, func(i, j int) bool { return rowBefore(&rows[i], &rows[j]) })
 	return rows
 }
 
@@ -233,19 +228,21 @@ func (c *Console) getFleet(w http.ResponseWriter, r *http.Request, s *Session) {
 }
 
 // SSE: a viewer's updates come at most this often, and at least this
-// often for the "last heard" times to move; a write that takes longer
-// than fleetWriteTimeout ends the stream (a stuck client does not keep
-// its goroutine).
+// often (an empty update: the connection is alive, the time it was
+// drawn); a write that takes longer than fleetWriteTimeout ends the
+// stream (a stuck client does not keep its goroutine).
 const (
 	fleetMinGap       = time.Second
 	fleetRefresh      = 5 * time.Second
 	fleetWriteTimeout = 10 * time.Second
 )
 
-// getFleetEvents streams the fleet's rows as server-sent events: one
-// "board" event with every row (JSON) when the board changes, coalesced
-// to at most one a second. It runs in the request's own goroutine (one
-// per viewer, none other) and ends when the viewer goes.
+// getFleetEvents streams the fleet's rows as server-sent events: first a
+// "board" event with every row (JSON), then, when the board changes, a
+// "rows" event with only the rows that changed since (fleetfeed.go), at
+// most one a second. A reconnection is a new stream: it starts with the
+// whole board. It runs in the request's own goroutine (one per viewer,
+// none other) and ends when the viewer goes.
 func (c *Console) getFleetEvents(w http.ResponseWriter, r *http.Request, s *Session) {
 	l := langOf(r)
 	group := r.URL.Query().Get("group")
@@ -258,35 +255,42 @@ func (c *Console) getFleetEvents(w http.ResponseWriter, r *http.Request, s *Sess
 	defer stop()
 	refresh := time.NewTicker(fleetRefresh)
 	defer refresh.Stop()
+	view := fleetView{stream: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	var last time.Time
-	send := func() bool {
-		wards, err := c.deps.Fleet.Wards(r.Context())
+	// send draws what changed since the last event from a snapshot begun
+	// after `after`; full: the whole board; quiet: nothing is sent when
+	// nothing of the viewer's changed.
+	send := func(after time.Time, full, quiet bool) bool {
+		snap, err := c.fleetFeed.snapshot(r.Context(), c, after)
 		if err != nil {
 			c.deps.Log.Warn("console: fleet events", "err", err)
 			return r.Context().Err() == nil
 		}
-		wards = scopedWards(s, wards)
-		now := c.deps.Now()
-		b, _ := json.Marshal(struct {
-			Rows    []fleetRow `json:"rows"`
-			Updated string     `json:"updated"`
-		}{c.fleetRows(l, wards, group, now), now.In(c.deps.Location).Format("15:04:05")})
+		name, data, changes := view.event(c, snap, l, s, group, full)
+		if quiet && changes == 0 {
+			return true
+		}
 		rc.SetWriteDeadline(time.Now().Add(fleetWriteTimeout))
-		if _, err := fmt.Fprintf(w, "event: board\ndata: %s\n\n", b); err != nil {
+		if _, err := fmt.Fprintf(w, "id: %s.%d\nevent: %s\ndata: %s\n\n", view.stream, view.n, name, data); err != nil {
 			return false
 		}
 		last = time.Now()
 		return rc.Flush() == nil
 	}
 	rc.SetWriteDeadline(time.Now().Add(fleetWriteTimeout))
-	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil || rc.Flush() != nil || !send() {
+	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil || rc.Flush() != nil || !send(time.Now(), true, false) {
 		return
 	}
 	for {
+		var after time.Time
+		quiet := true
 		select {
 		case <-r.Context().Done():
 			return
 		case <-changed:
+			// Woken after a change: a snapshot begun from now on holds it.
+			// Changes while this viewer waits out its gap wake it again.
+			after = time.Now()
 			if wait := fleetMinGap - time.Since(last); wait > 0 {
 				t := time.NewTimer(wait)
 				select {
@@ -295,18 +299,14 @@ func (c *Console) getFleetEvents(w http.ResponseWriter, r *http.Request, s *Sess
 					return
 				case <-t.C:
 				}
-				// Changes meanwhile are drawn by this send.
-				select {
-				case <-changed:
-				default:
-				}
 			}
 		case <-refresh.C:
 			if time.Since(last) < fleetRefresh/2 {
 				continue
 			}
+			after, quiet = last, false
 		}
-		if !send() {
+		if !send(after, false, quiet) {
 			return
 		}
 	}

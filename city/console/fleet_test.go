@@ -23,11 +23,13 @@ type fakeFleet struct {
 	changed  chan struct{}
 	watchers int
 	tiles    string
+	calls    int // Wards calls
 }
 
 func (f *fakeFleet) Wards(context.Context) ([]api.Ward, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	return append([]api.Ward(nil), f.wards...), nil
 }
 

@@ -23,11 +23,11 @@ type smallBus struct {
 	denials []Denial
 }
 
-func startSmallBus(t *testing.T, maxStore int64, ensure bool, wards ...WardKey) *smallBus {
+func startSmallBus(t testing.TB, maxStore int64, ensure bool, wards ...WardKey) *smallBus {
 	return startSmallBusLog(t, maxStore, ensure, nil, wards...)
 }
 
-func startSmallBusLog(t *testing.T, maxStore int64, ensure bool, log *slog.Logger, wards ...WardKey) *smallBus {
+func startSmallBusLog(t testing.TB, maxStore int64, ensure bool, log *slog.Logger, wards ...WardKey) *smallBus {
 	t.Helper()
 	citySeed, cityPub, _ := natsbus.NewUserKey()
 	b := &smallBus{bus: &bus{dir: &wardDir{}, seeds: map[string]string{}}}

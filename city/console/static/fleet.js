@@ -1,7 +1,13 @@
-// The fleet page (Trạm phát), live: the server sends every row again
-// (server-sent events, /fleet/events) when the board changes; this script
-// redraws the table and the map's points from them. Without it the page is
-// the same table, current at each reload.
+// The fleet page (Trạm phát), live (server-sent events, /fleet/events):
+// the server sends the whole board first ("board"), then only the rows
+// that changed ("rows": changed rows, rows gone, heartbeat times moved);
+// this script patches the table in place, keeping problems first, and
+// recolours the map's points. Each event's id is "<stream>.<n>": an update
+// that does not follow the last one makes the page reconnect, and a new
+// stream starts with the whole board. The "last heard" column is written
+// here, every second, from each ward's last heartbeat and the server's
+// clock. Without the script the page is the same table, current at each
+// reload.
 "use strict";
 (function () {
   const table = document.getElementById("fleet");
@@ -22,6 +28,9 @@
     tr.dataset.class = w.class;
     tr.dataset.ward = w.id;
     tr.dataset.slug = w.slug;
+    tr.dataset.sev = String(w.sev || 0);
+    tr.dataset.name = w.name;
+    if (w.problem) tr.dataset.problem = "";
     const name = el("td");
     const a = el("a");
     a.href = "/fleet/" + encodeURIComponent(w.id);
@@ -34,7 +43,7 @@
     const playing = el("td");
     if (w.playing) playing.textContent = w.playing;
     else playing.append(el("span", "hint", "–"));
-    const cells = [name, state, playing, el("td", "num", w.level), el("td", "", w.seen), el("td", "", w.version)];
+    const cells = [name, state, playing, el("td", "num", w.level), el("td", "", ""), el("td", "", w.version)];
     cells.forEach((td, i) => { if (i >= 3) td.dataset.label = labels[i]; });
     tr.append(...cells);
     return tr;
@@ -73,20 +82,108 @@
     mapEl.textContent = String(e);
   }
 
+  // "Last heard", from the ward's last heartbeat (Unix ms; 0: never) by
+  // the server's clock.
+  const words = table.dataset;
+  let offset = 0; // the server's clock less this one's, ms
+  function seenText(ms) {
+    if (!ms) return words.never;
+    const s = Math.max(0, Math.floor((Date.now() + offset - ms) / 1000));
+    if (s < 60) return s + " " + words.secago;
+    if (s < 3600) return Math.floor(s / 60) + " " + words.agomin;
+    if (s < 48 * 3600) return Math.floor(s / 3600) + " " + words.agohour;
+    return Math.floor(s / 86400) + " " + words.agoday;
+  }
+  function drawSeen(tr) {
+    const td = tr.cells[4];
+    const t = seenText(Number(tr.dataset.seen || 0));
+    if (td && td.textContent !== t) td.textContent = t;
+  }
+
+  // The rows by ward, and the page's order: problems first, worst first,
+  // then by name, then by id (as the server sorts).
+  const rows = new Map();
+  for (const tr of body.querySelectorAll("tr[data-ward]")) rows.set(tr.dataset.ward, tr);
+  function before(a, b) {
+    const sa = Number(a.dataset.sev), sb = Number(b.dataset.sev);
+    if (sa !== sb) return sa > sb;
+    if (a.dataset.name !== b.dataset.name) return a.dataset.name < b.dataset.name;
+    return a.dataset.ward < b.dataset.ward;
+  }
+  // place puts a row that is not in the table at its place among the
+  // others (which are in order).
+  function place(tr) {
+    const list = body.children;
+    let lo = 0, hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(list[mid], tr)) lo = mid + 1;
+      else hi = mid;
+    }
+    body.insertBefore(tr, list[lo] || null);
+  }
+  function recolour(w) {
+    const k = markers[w.id];
+    if (k) { k.m.setStyle({ fillColor: colors[w.class] || colors.bad }); k.state = w.state; }
+  }
+
+  function apply(name, d) {
+    offset = d.now - Date.now();
+    if (name === "board") {
+      rows.clear();
+      const trs = d.rows.map(rowOf);
+      trs.forEach((tr) => rows.set(tr.dataset.ward, tr));
+      body.replaceChildren(...trs);
+    } else {
+      for (const id of d.gone || []) {
+        const tr = rows.get(id);
+        if (tr) { tr.remove(); rows.delete(id); }
+      }
+      if (d.rows.length) for (const tr of body.querySelectorAll("tr:not([data-ward])")) tr.remove(); // "no wards"
+      for (const w of d.rows) {
+        const tr = rowOf(w);
+        const old = rows.get(w.id);
+        if (old) tr.dataset.seen = old.dataset.seen || "0";
+        rows.set(w.id, tr);
+        if (old && old.dataset.sev === tr.dataset.sev && old.dataset.name === tr.dataset.name) {
+          old.replaceWith(tr); // its place is the same
+        } else {
+          if (old) old.remove();
+          place(tr);
+        }
+      }
+    }
+    for (const w of d.rows) recolour(w);
+    for (const id in d.seen || {}) {
+      const tr = rows.get(id);
+      if (tr) tr.dataset.seen = String(d.seen[id]);
+    }
+    for (const tr of rows.values()) drawSeen(tr);
+    document.getElementById("fleet-count").textContent = String(rows.size);
+    document.getElementById("fleet-problems").textContent = String(body.querySelectorAll("tr[data-problem]").length);
+    document.getElementById("fleet-updated").textContent = d.updated;
+  }
+
   if (!window.EventSource) return;
   const group = table.dataset.group;
-  const es = new EventSource("/fleet/events" + (group ? "?group=" + encodeURIComponent(group) : ""));
   const live = document.getElementById("fleet-live");
-  es.addEventListener("open", () => { live.hidden = false; });
-  es.addEventListener("error", () => { live.hidden = true; });
-  es.addEventListener("board", (ev) => {
-    const d = JSON.parse(ev.data);
-    body.replaceChildren(...d.rows.map(rowOf));
-    document.getElementById("fleet-problems").textContent = String(d.rows.filter((w) => w.problem).length);
-    document.getElementById("fleet-updated").textContent = d.updated;
-    for (const w of d.rows) {
-      const k = markers[w.id];
-      if (k) { k.m.setStyle({ fillColor: colors[w.class] || colors.bad }); k.state = w.state; }
-    }
-  });
+  let es = null, stream = "", n = 0;
+  function connect() {
+    if (es) es.close();
+    stream = "";
+    es = new EventSource("/fleet/events" + (group ? "?group=" + encodeURIComponent(group) : ""));
+    es.addEventListener("open", () => { live.hidden = false; });
+    es.addEventListener("error", () => { live.hidden = true; });
+    const take = (ev) => {
+      const [s, k] = String(ev.lastEventId).split(".");
+      if (ev.type === "board") { stream = s; n = Number(k); }
+      else if (s !== stream || Number(k) !== n + 1) { connect(); return; } // missed one: the whole board again
+      else n++;
+      apply(ev.type, JSON.parse(ev.data));
+    };
+    es.addEventListener("board", take);
+    es.addEventListener("rows", take);
+  }
+  connect();
+  setInterval(() => { for (const tr of rows.values()) drawSeen(tr); }, 1000);
 })();
