@@ -8,10 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"loa/audio"
@@ -173,75 +170,34 @@ func (c *CLI) doctor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The daemon, if it runs, holds the device: ask it instead.
+	rep, derr := fetchStatus(ctx, cfg.HTTP.Listen)
+	var running *StatusReport
+	if derr == nil {
+		running = &rep
+	}
+	tone := func() error { return playTestTone(ctx, cfg) }
+	if *noTone {
+		tone = nil
+	}
+	open := func() (*Station, func(), error) {
+		st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, c.Now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close() }, nil
+	}
 	bad := 0
-	report := func(ok bool, what, detail, fix string) {
+	for _, k := range doctorChecks(ctx, cfg, c.Now(), running, tone, open) {
 		mark := "OK  "
-		if !ok {
+		if !k.OK {
 			mark = "LỖI"
 			bad++
 		}
-		fmt.Fprintf(c.Stdout, "[%s] %s: %s\n", mark, what, detail)
-		if !ok && fix != "" {
-			fmt.Fprintf(c.Stdout, "       → %s\n", fix)
+		fmt.Fprintf(c.Stdout, "[%s] %s: %s\n", mark, k.What, k.Detail)
+		if !k.OK && k.Fix != "" {
+			fmt.Fprintf(c.Stdout, "       → %s\n", k.Fix)
 		}
-	}
-
-	// The daemon, if it runs, holds the device: ask it instead.
-	rep, derr := fetchStatus(ctx, cfg.HTTP.Listen)
-	running := derr == nil
-	switch {
-	case running:
-		report(rep.Device.OK, "thiết bị âm thanh / audio device", "in use by the running daemon: "+orDefault(rep.Device.Error, rep.Device.Output+" OK"),
-			"check the sound card and /etc/asound.conf; `journalctl -u loa-agent`")
-	case *noTone || cfg.Audio.Output == "null" || strings.HasPrefix(string(cfg.Audio.Output), "wav:"):
-		report(true, "thiết bị âm thanh / audio device", "output "+string(cfg.Audio.Output)+" (no tone played)", "")
-	default:
-		err := playTestTone(ctx, cfg)
-		report(err == nil, "thiết bị âm thanh / audio device", orDefault(errString(err), "played a 1 s test tone at 1 kHz"),
-			"check the card with `aplay -l`, choose it with audio.card or /etc/asound.conf, check the `audio` group")
-	}
-
-	cs := clockCheck(cfg.Clock)()
-	if !cs.Trusted && cfg.City.URL != "" {
-		// Without NTP the daemon runs on the city's signed time: check it.
-		ok, detail := doctorCityTime(ctx, cfg)
-		report(ok, "đồng hồ / clock", cs.Detail+"; "+detail,
-			"the city's time must be signed with city.public_key: check the key, the city's address, and what is between them (a proxy rewriting answers?)")
-	} else {
-		report(cs.Trusted, "đồng hồ / clock", orDefault(cs.Detail, "trusted ("+cs.Source+")"),
-			"enable time sync: `timedatectl set-ntp true` (systemd-timesyncd); on a machine with a real-time clock set `clock: trust`")
-	}
-
-	var sfs syscall.Statfs_t
-	if err := syscall.Statfs(cfg.Data, &sfs); err != nil {
-		report(false, "ổ đĩa / disk", err.Error(), "create "+cfg.Data+" (the package does) or set data:")
-	} else {
-		free := int64(sfs.Bavail) * int64(sfs.Bsize)
-		report(free > 500<<20, "ổ đĩa / disk", fmt.Sprintf("%s free in %s", humanBytes(free), cfg.Data),
-			"free space: old media are removed after their grace period; a larger SD card helps")
-	}
-
-	dbPath := filepath.Join(cfg.Data, "loa.db")
-	if _, err := os.Stat(dbPath); err != nil {
-		report(false, "cơ sở dữ liệu / database", "no database at "+dbPath, "run `loa-agent program load FILE` or start the daemon once")
-	} else if st, err := OpenStation(ctx, cfg.Data, cfg.Audio.Rate, c.Now); err != nil {
-		report(false, "cơ sở dữ liệu / database", err.Error(), "the database can be rebuilt: stop the agent, move "+dbPath+" aside, load the programs again")
-	} else {
-		err := st.DB.IntegrityCheck(ctx)
-		report(err == nil, "cơ sở dữ liệu / database", orDefault(errString(err), "integrity check ok"),
-			"stop the agent, move "+dbPath+" aside, load the programs again (the city resends its own)")
-		if url := ffmpegRelay(ctx, st, c.Now()); url != "" {
-			_, err := exec.LookPath("ffmpeg")
-			report(err == nil, "tiếp sóng HLS/AAC / HLS and AAC relays",
-				orDefault(errString(err), "ffmpeg found, to decode "+url),
-				"`apt-get install ffmpeg`: relays of HLS (.m3u8), AAC and Ogg streams are decoded by ffmpeg")
-		}
-		st.Close()
-	}
-	if running {
-		report(rep.Healthy, "dịch vụ / daemon", fmt.Sprintf("running, up %s", time.Duration(rep.Uptime)*time.Second), strings.Join(rep.Problems, "; "))
-	} else {
-		report(false, "dịch vụ / daemon", "not running", "`systemctl start loa-agent`; see `journalctl -u loa-agent`")
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d check(s) failed", bad)

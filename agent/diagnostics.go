@@ -34,6 +34,9 @@ type Diagnostics struct {
 	// Config is the configuration in force, every secret and key replaced
 	// by "[redacted]", URLs without their user and password.
 	Config map[string]any `json:"config"`
+	// Doctor is what `loa-agent doctor` checks, run inside the daemon
+	// (its device is the running daemon's; no tone is played).
+	Doctor []doctorCheck `json:"doctor"`
 	// Log is the daemon's last log lines, oldest first.
 	Log []string `json:"log"`
 	// Truncated says what was left out to fit the size limit.
@@ -103,6 +106,7 @@ func (d *Daemon) collectDiagnostics(ctx context.Context, lines int) ([]byte, err
 	st := d.Report(ctx)
 	b := Diagnostics{Ward: d.Cfg.Ward, At: d.wall(), Version: Version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Status: &st, Config: redactConfig(d.Cfg), Log: []string{}}
+	b.Doctor = doctorChecks(ctx, d.Cfg, d.wall(), &st, nil, func() (*Station, func(), error) { return d.st, func() {}, nil })
 	if d.logs != nil {
 		b.Log = d.logs.last(lines)
 	}

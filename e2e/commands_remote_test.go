@@ -253,6 +253,11 @@ func TestCommandDiagnosticsBundle(t *testing.T) {
 			Status  *struct{}      `json:"status"`
 			Config  map[string]any `json:"config"`
 			Log     []string       `json:"log"`
+			Doctor  []struct {
+				OK     bool   `json:"ok"`
+				What   string `json:"what"`
+				Detail string `json:"detail"`
+			} `json:"doctor"`
 		} `json:"diagnostics"`
 	}
 	if err := json.Unmarshal(ack.Detail, &detail); err != nil {
@@ -266,6 +271,15 @@ func TestCommandDiagnosticsBundle(t *testing.T) {
 	}
 	if len(ack.Detail) > command.MaxDiagnostics+512 {
 		t.Errorf("bundle of %d bytes", len(ack.Detail))
+	}
+	// loa-agent doctor's checks, run inside the daemon: the database
+	// integrity and the daemon itself among them.
+	checked := map[string]string{}
+	for _, k := range dg.Doctor {
+		checked[k.What] = k.Detail
+	}
+	if checked["cơ sở dữ liệu / database"] != "integrity check ok" || !strings.HasPrefix(checked["dịch vụ / daemon"], "running, up ") {
+		t.Errorf("the doctor's checks in the bundle: %+v", dg.Doctor)
 	}
 	// The whole answer of the API, as a technician would read it.
 	req, _ := http.NewRequest("GET", "http://"+c.addr+"/api/v1/commands/"+id, nil)
