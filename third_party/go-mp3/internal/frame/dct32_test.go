@@ -10,11 +10,10 @@ func BenchmarkSynthSample(b *testing.B) {
 	for i := range d {
 		d[i] = float32(i%37) / 37
 	}
-	var ring [2048]float32
-	off := 0
+	var st synthState
 	o := make([]byte, 128)
 	for i := 0; i < b.N; i++ {
-		synthSample(&d, i%18, &ring, &off, o, true, 0)
+		synthSample(&d, i%18, &st, o, true, 0)
 	}
 }
 
