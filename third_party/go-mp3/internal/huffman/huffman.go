@@ -418,6 +418,16 @@ func fastWalk(htptr []uint16, treelen, b int) fastEntry {
 }
 
 func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
+	// The common case: the code word is one of 8 bits or fewer and the
+	// stream has 8 bytes left, so the code word, its linbits and signs
+	// (at most 8+2*(13+1) = 36 bits) are all in one 64-bit peek.
+	if ft := fastTables[table_num]; ft != nil {
+		if bw, ok := m.Peek64(); ok {
+			if e := ft[bw>>56]; e.kind == fastLeaf {
+				return decodeFast(m, table_num, bw, e)
+			}
+		}
+	}
 	point := 0
 	error := 1
 	bitsleft := 32
@@ -505,4 +515,72 @@ func finish(m *bits.Bits, table_num, linbits, x, y int) (_, _, v, w int, err err
 		}
 	}
 	return x, y, v, w, nil
+}
+
+// decodeFast decodes the code word of leaf e at the start of bw, the
+// next bits of m, then its linbits and signs as finish reads them, and
+// reads them all from m at once.
+func decodeFast(m *bits.Bits, table_num int, bw uint64, e fastEntry) (x, y, v, w int, err error) {
+	n := uint(e.n)
+	bw <<= n
+	if table_num > 31 { // Quadruples: a sign bit for each nonzero value.
+		q := int(e.xy & 0xf)
+		v, w, x, y = (q>>3)&1, (q>>2)&1, (q>>1)&1, q&1
+		if v != 0 {
+			if int64(bw) < 0 {
+				v = -v
+			}
+			bw <<= 1
+			n++
+		}
+		if w != 0 {
+			if int64(bw) < 0 {
+				w = -w
+			}
+			bw <<= 1
+			n++
+		}
+		if x != 0 {
+			if int64(bw) < 0 {
+				x = -x
+			}
+			bw <<= 1
+			n++
+		}
+		if y != 0 {
+			if int64(bw) < 0 {
+				y = -y
+			}
+			n++
+		}
+		m.Skip(int(n))
+		return x, y, v, w, nil
+	}
+	x, y = int(e.xy>>4), int(e.xy&0xf)
+	linbits := uint(huffmanMain[table_num].linbits)
+	if x == 15 && linbits != 0 {
+		x += int(bw >> (64 - linbits))
+		bw <<= linbits
+		n += linbits
+	}
+	if x != 0 {
+		if int64(bw) < 0 {
+			x = -x
+		}
+		bw <<= 1
+		n++
+	}
+	if y == 15 && linbits != 0 {
+		y += int(bw >> (64 - linbits))
+		bw <<= linbits
+		n += linbits
+	}
+	if y != 0 {
+		if int64(bw) < 0 {
+			y = -y
+		}
+		n++
+	}
+	m.Skip(int(n))
+	return x, y, 0, 0, nil
 }
