@@ -263,16 +263,17 @@ func (f *Frame) shortGain(gr, ch, sfb, win int) float64 {
 // requantizeLines replaces every Huffman value x in is by
 // sign(x) |x|^(4/3) times gain (0 stays 0). The gain is computed once a
 // band (or window) and the product is the same float64 as line by line.
+//
+// It is branch-free (signs and zeros come in no predictable order): the
+// magnitude's product is rounded and the sign bit put back, the same
+// float32 as rounding the signed product (rounding to nearest is
+// symmetric), and 0 gives powtab34[0] = 0.
 func requantizeLines(is []float32, gain float64) {
 	for i, x := range is {
-		if x == 0 {
-			continue
-		}
-		if x < 0 {
-			is[i] = float32(gain * -powtab34[int(-x)])
-		} else {
-			is[i] = float32(gain * powtab34[int(x)])
-		}
+		b := math.Float32bits(x)
+		sign := b & (1 << 31)
+		r := float32(gain * powtab34[int(math.Float32frombits(b^sign))])
+		is[i] = math.Float32frombits(math.Float32bits(r) | sign)
 	}
 }
 

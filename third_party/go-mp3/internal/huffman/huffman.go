@@ -523,36 +523,21 @@ func finish(m *bits.Bits, table_num, linbits, x, y int) (_, _, v, w int, err err
 func decodeFast(m *bits.Bits, table_num int, bw uint64, e fastEntry) (x, y, v, w int, err error) {
 	n := uint(e.n)
 	bw <<= n
-	if table_num > 31 { // Quadruples: a sign bit for each nonzero value.
+	if table_num > 31 { // Quadruples: a sign bit for each nonzero value
+		// (each value is 0 or 1, and so is its sign bit's length).
 		q := int(e.xy & 0xf)
 		v, w, x, y = (q>>3)&1, (q>>2)&1, (q>>1)&1, q&1
-		if v != 0 {
-			if int64(bw) < 0 {
-				v = -v
-			}
-			bw <<= 1
-			n++
-		}
-		if w != 0 {
-			if int64(bw) < 0 {
-				w = -w
-			}
-			bw <<= 1
-			n++
-		}
-		if x != 0 {
-			if int64(bw) < 0 {
-				x = -x
-			}
-			bw <<= 1
-			n++
-		}
-		if y != 0 {
-			if int64(bw) < 0 {
-				y = -y
-			}
-			n++
-		}
+		v = negIf(v, bw)
+		bw <<= uint(v & 1)
+		n += uint(v & 1)
+		w = negIf(w, bw)
+		bw <<= uint(w & 1)
+		n += uint(w & 1)
+		x = negIf(x, bw)
+		bw <<= uint(x & 1)
+		n += uint(x & 1)
+		y = negIf(y, bw)
+		n += uint(y & 1)
 		m.Skip(int(n))
 		return x, y, v, w, nil
 	}
@@ -563,24 +548,33 @@ func decodeFast(m *bits.Bits, table_num int, bw uint64, e fastEntry) (x, y, v, w
 		bw <<= linbits
 		n += linbits
 	}
-	if x != 0 {
-		if int64(bw) < 0 {
-			x = -x
-		}
-		bw <<= 1
-		n++
-	}
+	xn := nonzero(x)
+	x = negIf(x, bw)
+	bw <<= xn
+	n += xn
 	if y == 15 && linbits != 0 {
 		y += int(bw >> (64 - linbits))
 		bw <<= linbits
 		n += linbits
 	}
-	if y != 0 {
-		if int64(bw) < 0 {
-			y = -y
-		}
-		n++
-	}
+	y = negIf(y, bw)
+	n += nonzero(y)
 	m.Skip(int(n))
 	return x, y, 0, 0, nil
+}
+
+// negIf returns -x if the highest bit of bw is set, else x, without a
+// branch (sign bits are unpredictable).
+func negIf(x int, bw uint64) int {
+	s := int(int64(bw) >> 63)
+	return (x ^ s) - s
+}
+
+// nonzero returns 1 if x is not 0, else 0 (a set instruction, no branch).
+func nonzero(x int) uint {
+	var n uint
+	if x != 0 {
+		n = 1
+	}
+	return n
 }
