@@ -833,7 +833,7 @@ func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, c
 	for j := range x {
 		x[j] = d[j*18+ss]
 	}
-	dct32(&x, &X)
+	dct32Flat(&x, &X)
 	// The new set goes in at a new newest slot: N[i] into b[q], N[32+i]
 	// into b[1-q], each at p and p+16.
 	st.p = (st.p - 1) & 15
