@@ -889,13 +889,16 @@ func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, c
 // toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by
 // 32768, rounded to the nearest integer, clipped to [-32768, 32767].
 //
-// It is branch-free (the sign of audio samples is unpredictable): offset by
-// 32768.5, truncated towards zero to 64 bits (a float32 from a frame cannot
-// reach 2^63), clipped to [0, 65535] (the integer min and max are
-// conditional moves; the float ones also order NaNs and signed zeros) and
-// offset back. Where the value is not negative truncation is the floor,
-// and a negative one clips to 0 either way: halves round up.
+// It is offset by 32768.5 and truncated (the value is not negative, so
+// that is the floor; halves round up), then offset back. A sample within
+// the range converts with one 32-bit conversion (a single instruction on
+// every architecture; 64-bit conversions are a call on 32-bit ARM), and
+// the test for it is predictable (only clipped samples fail it); the
+// others are clipped in float first, where NaN goes to 0 too.
 func toInt16(x float32) int16 {
-	v := min(max(int64(x*32768+32768.5), 0), 65535)
-	return int16(v - 32768)
+	v := x*32768 + 32768.5
+	if v >= 0 && v < 65536 {
+		return int16(int32(v) - 32768)
+	}
+	return int16(int32(min(max(v, 0), 65535)) - 32768)
 }
