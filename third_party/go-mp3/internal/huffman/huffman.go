@@ -428,6 +428,12 @@ func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 			}
 		}
 	}
+	return decodeTree(m, table_num)
+}
+
+// decodeTree decodes a code word through the 8-bit table and then the
+// tree bit by bit, and its linbits and signs bit by bit.
+func decodeTree(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 	point := 0
 	error := 1
 	bitsleft := 32
