@@ -14,6 +14,8 @@
 
 package bits
 
+import "encoding/binary"
+
 type Bits struct {
 	vec     []byte
 	bitPos  int
@@ -74,6 +76,17 @@ func (b *Bits) Peek8() (int, bool) {
 	}
 	v := uint(b.vec[b.bytePos])<<8 | uint(b.vec[b.bytePos+1])
 	return int((v >> (8 - uint(b.bitPos))) & 0xff), true
+}
+
+// Peek64 returns the next bits without reading them, the first in the
+// highest bit: at least 57 of the 64 are the stream's (the lowest
+// bitPos are the next byte's). It returns false when fewer than 8 bytes
+// are left from the current one (the caller then reads as before).
+func (b *Bits) Peek64() (uint64, bool) {
+	if len(b.vec)-b.bytePos < 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b.vec[b.bytePos:]) << uint(b.bitPos), true
 }
 
 // Skip reads n bits (after Peek8 said they are there) and drops them.

@@ -16,6 +16,8 @@ package frame
 
 import "math"
 
+//go:generate sh -c "python3 gendct32.py > dct32_flat.go"
+
 // The synthesis matrix N[i][j] = cos((16+i)(2j+1)pi/64) is a DCT-II of 32
 // points, X[k] = sum_j x[j] cos((2j+1)k pi/64), read at k = 16+i with the
 // cosine's symmetries (see synthSample). dct32 computes it with Lee's

@@ -15,6 +15,7 @@
 package frame
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -45,12 +46,8 @@ type Frame struct {
 
 	mainDataBits *bits.Bits
 	store        [2][32][18]float32
-	// v_vec is each channel's synthesis FIFO V (1024 values) as a ring:
-	// the newest 64 values start at v_off[ch], and every value is
-	// stored twice (at p and p+1024) so that the 1024 values from
-	// v_off[ch] on are contiguous without shifting the FIFO each time.
-	v_vec [2][2048]float32
-	v_off [2]int
+	// synth is each channel's synthesis filter history (the FIFO V).
+	synth [2]synthState
 
 	// l2data is a Layer II frame's audio data (after header and CRC).
 	l2data []byte
@@ -266,16 +263,17 @@ func (f *Frame) shortGain(gr, ch, sfb, win int) float64 {
 // requantizeLines replaces every Huffman value x in is by
 // sign(x) |x|^(4/3) times gain (0 stays 0). The gain is computed once a
 // band (or window) and the product is the same float64 as line by line.
+//
+// It is branch-free (signs and zeros come in no predictable order): the
+// magnitude's product is rounded and the sign bit put back, the same
+// float32 as rounding the signed product (rounding to nearest is
+// symmetric), and 0 gives powtab34[0] = 0.
 func requantizeLines(is []float32, gain float64) {
 	for i, x := range is {
-		if x == 0 {
-			continue
-		}
-		if x < 0 {
-			is[i] = float32(gain * -powtab34[int(-x)])
-		} else {
-			is[i] = float32(gain * powtab34[int(x)])
-		}
+		b := math.Float32bits(x)
+		sign := b & (1 << 31)
+		r := float32(gain * powtab34[int(math.Float32frombits(b^sign))])
+		is[i] = math.Float32frombits(math.Float32bits(r) | sign)
 	}
 }
 
@@ -771,9 +769,9 @@ var synthDtbl = [512]float32{
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[gr][ch]
-	vv, off := &f.v_vec[ch], &f.v_off[ch]
+	st := &f.synth[ch]
 	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
@@ -782,96 +780,125 @@ func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
 	d := &f.mainData.Is[0][ch]
-	vv, off := &f.v_vec[ch], &f.v_off[ch]
+	st := &f.synth[ch]
 	for ss := 0; ss < 12; ss++ {
-		synthSample(d, ss, vv, off, out[128*ss:128*ss+128], mono, ch)
+		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
 	}
 }
 
+// synthState is one channel's synthesis FIFO V, kept so that each output
+// sample's 16 window products read 16 contiguous values.
+//
+// The standard's V holds the last 16 sets of 64 values N_t (newest
+// first, V[64a+m] = N_(t-a)[m]); time sample i (0..31) of the output sums,
+// for k = 0..7, D[64k+i] V[128k+i] + D[64k+32+i] V[128k+96+i]: of the set
+// of age a = 2k it takes value i, of age a = 2k+1 value 32+i. So output i
+// needs, by age, N[i] of the even ages and N[32+i] of the odd ones. Which
+// ages are even changes with every step, so each set is stored twice:
+// b[q][i] holds N[i] of the sets that came at the parity q of the current
+// step and N[32+i] of the others; at a step of parity q, b[q][i] from the
+// newest slot on is exactly output i's 16 values by age. The slots are a
+// ring (the newest at p, older at higher addresses) whose 16 slots are
+// each stored twice (at s and s+16), so that they are contiguous without
+// moving the history.
+type synthState struct {
+	b [2][32][32]float32
+	p int // the newest slot, 0..15
+	q int // the parity of the current step
+}
+
+// synthWin[i] is output i's 16 window coefficients by age: D[64k+i] at
+// age 2k, D[64k+32+i] at age 2k+1.
+var synthWin = func() (w [32][16]float32) {
+	for i := range w {
+		for k := 0; k < 8; k++ {
+			w[i][2*k] = synthDtbl[64*k+i]
+			w[i][2*k+1] = synthDtbl[64*k+32+i]
+		}
+	}
+	return w
+}()
+
 // synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
-// the 32 subbands in d (18 samples each), with the filter history vv, into
+// the 32 subbands in d (18 samples each), with the filter history st, into
 // o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, ring *[2048]float32, off *int, o []byte, mono bool, ch int) {
+func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, ch int) {
 	var x, X [32]float32
 	o = o[:128]
-	// Shift the FIFO by 64: the ring's start moves back 64 values.
-	*off = (*off - 64) & 1023
-	p0 := *off
 	// Matrix multiply the 32 subband samples with
 	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
 	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
 	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
 	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
-	// The 64 values go straight into both copies of the ring.
 	for j := range x {
 		x[j] = d[j*18+ss]
 	}
-	dct32(&x, &X)
-	nv := (*[64]float32)(ring[p0 : p0+64])
+	dct32Flat(&x, &X)
+	// The new set goes in at a new newest slot: N[i] into b[q], N[32+i]
+	// into b[1-q], each at p and p+16.
+	st.p = (st.p - 1) & 15
+	st.q ^= 1
+	p, q := st.p, st.q
+	cur, other := &st.b[q], &st.b[q^1]
 	for i := 0; i < 16; i++ {
-		nv[i] = X[16+i]
+		// N[i] = X[16+i], N[32+i] = -X[16-i].
+		a, b := X[16+i], -X[16-i]
+		cur[i][p], cur[i][p+16] = a, a
+		other[i][p], other[i][p+16] = b, b
 	}
-	nv[16] = 0
-	for i := 17; i < 48; i++ {
-		nv[i] = -X[48-i]
+	// N[16] = 0, N[48] = -X[0].
+	cur[16][p], cur[16][p+16] = 0, 0
+	other[16][p], other[16][p+16] = -X[0], -X[0]
+	for i := 17; i < 32; i++ {
+		// N[i] = -X[48-i], N[32+i] = -X[i-16].
+		a, b := -X[48-i], -X[i-16]
+		cur[i][p], cur[i][p+16] = a, a
+		other[i][p], other[i][p+16] = b, b
 	}
-	nv[48] = -X[0]
-	for i := 49; i < 64; i++ {
-		nv[i] = -X[i-48]
-	}
-	copy(ring[p0+1024:p0+1024+64], nv[:])
-	vv := (*[1024]float32)(ring[p0 : p0+1024])
-	// Window and sum: the U vector is v[128k+i] and v[128k+96+i]
-	// (k = 0..7), weighted by synthDtbl[64k+i] and synthDtbl[64k+32+i].
-	// Four samples at a time, each summed in order k = 0..7, so that the
-	// four chains of additions overlap.
-	var sums [32]float32
-	for i := 0; i < 32; i += 4 {
-		var s0, s1, s2, s3 float32
-		for k := 0; k < 8; k++ {
-			u := (*[128]float32)(vv[128*k : 128*k+128])
-			t := (*[64]float32)(synthDtbl[64*k : 64*k+64])
-			s0 += float32(u[i]*t[i]) + float32(u[96+i]*t[32+i])
-			s1 += float32(u[i+1]*t[i+1]) + float32(u[97+i]*t[33+i])
-			s2 += float32(u[i+2]*t[i+2]) + float32(u[98+i]*t[34+i])
-			s3 += float32(u[i+3]*t[i+3]) + float32(u[99+i]*t[35+i])
-		}
-		sums[i], sums[i+1], sums[i+2], sums[i+3] = s0, s1, s2, s3
-	}
-	for i, sum := range sums { // Calc 32 samples,store in outdata vector
+	// Window and sum: output i is the 16 values by age times its window,
+	// summed in the order k = 0..7 of pairs (ages 2k, 2k+1), as the
+	// standard's loop does.
+	for i := range 32 {
+		v := (*[16]float32)(cur[i][p : p+16])
+		w := &synthWin[i]
+		sum := float32(v[0]*w[0]) + float32(v[1]*w[1])
+		sum += float32(v[2]*w[2]) + float32(v[3]*w[3])
+		sum += float32(v[4]*w[4]) + float32(v[5]*w[5])
+		sum += float32(v[6]*w[6]) + float32(v[7]*w[7])
+		sum += float32(v[8]*w[8]) + float32(v[9]*w[9])
+		sum += float32(v[10]*w[10]) + float32(v[11]*w[11])
+		sum += float32(v[12]*w[12]) + float32(v[13]*w[13])
+		sum += float32(v[14]*w[14]) + float32(v[15]*w[15])
 		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
 		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
 		// the ISO references ("limited accuracy"). 16-bit full scale
 		// is 32768; rounding to the nearest and clipping to the int16
 		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
 		// asks for.
-		s := toInt16(sum)
-		p := o[4*i : 4*i+4]
+		s := uint16(toInt16(sum))
+		pp := o[4*i : 4*i+4]
 		if mono {
 			// We always run in stereo mode and duplicate channels here for mono.
-			p[0] = byte(s)
-			p[1] = byte(s >> 8)
-			p[2] = byte(s)
-			p[3] = byte(s >> 8)
+			binary.LittleEndian.PutUint32(pp, uint32(s)*0x10001)
 			continue
 		}
-		if ch == 0 {
-			p[0] = byte(s)
-			p[1] = byte(s >> 8)
-		} else {
-			p[2] = byte(s)
-			p[3] = byte(s >> 8)
-		}
+		binary.LittleEndian.PutUint16(pp[2*ch:], s)
 	}
 }
 
 // toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by
 // 32768, rounded to the nearest integer, clipped to [-32768, 32767].
 //
-// It is branch-free (the sign of audio samples is unpredictable): offset by
-// 32768.5, clipped to [0, 65535], truncated (the value is not negative, so
-// that is the floor) and offset back. Halves round up.
+// It is offset by 32768.5 and truncated (the value is not negative, so
+// that is the floor; halves round up), then offset back. A sample within
+// the range converts with one 32-bit conversion (a single instruction on
+// every architecture; 64-bit conversions are a call on 32-bit ARM), and
+// the test for it is predictable (only clipped samples fail it); the
+// others are clipped in float first, where NaN goes to 0 too.
 func toInt16(x float32) int16 {
-	v := min(max(x*32768+32768.5, 0), 65535)
-	return int16(int32(v) - 32768)
+	v := x*32768 + 32768.5
+	if v >= 0 && v < 65536 {
+		return int16(int32(v) - 32768)
+	}
+	return int16(int32(min(max(v, 0), 65535)) - 32768)
 }

@@ -418,6 +418,22 @@ func fastWalk(htptr []uint16, treelen, b int) fastEntry {
 }
 
 func Decode(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
+	// The common case: the code word is one of 8 bits or fewer and the
+	// stream has 8 bytes left, so the code word, its linbits and signs
+	// (at most 8+2*(13+1) = 36 bits) are all in one 64-bit peek.
+	if ft := fastTables[table_num]; ft != nil {
+		if bw, ok := m.Peek64(); ok {
+			if e := ft[bw>>56]; e.kind == fastLeaf {
+				return decodeFast(m, table_num, bw, e)
+			}
+		}
+	}
+	return decodeTree(m, table_num)
+}
+
+// decodeTree decodes a code word through the 8-bit table and then the
+// tree bit by bit, and its linbits and signs bit by bit.
+func decodeTree(m *bits.Bits, table_num int) (x, y, v, w int, err error) {
 	point := 0
 	error := 1
 	bitsleft := 32
@@ -505,4 +521,66 @@ func finish(m *bits.Bits, table_num, linbits, x, y int) (_, _, v, w int, err err
 		}
 	}
 	return x, y, v, w, nil
+}
+
+// decodeFast decodes the code word of leaf e at the start of bw, the
+// next bits of m, then its linbits and signs as finish reads them, and
+// reads them all from m at once.
+func decodeFast(m *bits.Bits, table_num int, bw uint64, e fastEntry) (x, y, v, w int, err error) {
+	n := uint(e.n)
+	bw <<= n
+	if table_num > 31 { // Quadruples: a sign bit for each nonzero value
+		// (each value is 0 or 1, and so is its sign bit's length).
+		q := int(e.xy & 0xf)
+		v, w, x, y = (q>>3)&1, (q>>2)&1, (q>>1)&1, q&1
+		v = negIf(v, bw)
+		bw <<= uint(v & 1)
+		n += uint(v & 1)
+		w = negIf(w, bw)
+		bw <<= uint(w & 1)
+		n += uint(w & 1)
+		x = negIf(x, bw)
+		bw <<= uint(x & 1)
+		n += uint(x & 1)
+		y = negIf(y, bw)
+		n += uint(y & 1)
+		m.Skip(int(n))
+		return x, y, v, w, nil
+	}
+	x, y = int(e.xy>>4), int(e.xy&0xf)
+	linbits := uint(huffmanMain[table_num].linbits)
+	if x == 15 && linbits != 0 {
+		x += int(bw >> (64 - linbits))
+		bw <<= linbits
+		n += linbits
+	}
+	xn := nonzero(x)
+	x = negIf(x, bw)
+	bw <<= xn
+	n += xn
+	if y == 15 && linbits != 0 {
+		y += int(bw >> (64 - linbits))
+		bw <<= linbits
+		n += linbits
+	}
+	y = negIf(y, bw)
+	n += nonzero(y)
+	m.Skip(int(n))
+	return x, y, 0, 0, nil
+}
+
+// negIf returns -x if the highest bit of bw is set, else x, without a
+// branch (sign bits are unpredictable).
+func negIf(x int, bw uint64) int {
+	s := int(int64(bw) >> 63)
+	return (x ^ s) - s
+}
+
+// nonzero returns 1 if x is not 0, else 0 (a set instruction, no branch).
+func nonzero(x int) uint {
+	var n uint
+	if x != 0 {
+		n = 1
+	}
+	return n
 }

@@ -104,19 +104,22 @@ func init() {
 // dct9 returns in y the DCT-II of the 9 values x:
 // y[k] = sum_n x[n] cos(k(2n+1)pi/18).
 func dct9(x *[9]float64, y *[9]float64) {
-	var s, d [4]float64
-	for n := 0; n < 4; n++ {
-		s[n] = x[n] + x[8-n]
-		d[n] = x[n] - x[8-n]
-	}
-	for k := 0; k < 9; k += 2 {
-		c := &imdctDct9[k]
-		y[k] = float64(s[0]*c[0]) + float64(s[1]*c[1]) + float64(s[2]*c[2]) + float64(s[3]*c[3]) + float64(x[4]*c[4])
-	}
-	for k := 1; k < 9; k += 2 {
-		c := &imdctDct9[k]
-		y[k] = float64(d[0]*c[0]) + float64(d[1]*c[1]) + float64(d[2]*c[2]) + float64(d[3]*c[3])
-	}
+	// Written out (no loop, constant indices): the same sums as
+	// y[k] = sum over n < 4 of s[n]c[k][n] (+ x[4]c[k][4]) for even k and of
+	// d[n]c[k][n] for odd k, in that order.
+	s0, s1, s2, s3 := x[0]+x[8], x[1]+x[7], x[2]+x[6], x[3]+x[5]
+	d0, d1, d2, d3 := x[0]-x[8], x[1]-x[7], x[2]-x[6], x[3]-x[5]
+	x4 := x[4]
+	c := &imdctDct9
+	y[0] = float64(s0*c[0][0]) + float64(s1*c[0][1]) + float64(s2*c[0][2]) + float64(s3*c[0][3]) + float64(x4*c[0][4])
+	y[2] = float64(s0*c[2][0]) + float64(s1*c[2][1]) + float64(s2*c[2][2]) + float64(s3*c[2][3]) + float64(x4*c[2][4])
+	y[4] = float64(s0*c[4][0]) + float64(s1*c[4][1]) + float64(s2*c[4][2]) + float64(s3*c[4][3]) + float64(x4*c[4][4])
+	y[6] = float64(s0*c[6][0]) + float64(s1*c[6][1]) + float64(s2*c[6][2]) + float64(s3*c[6][3]) + float64(x4*c[6][4])
+	y[8] = float64(s0*c[8][0]) + float64(s1*c[8][1]) + float64(s2*c[8][2]) + float64(s3*c[8][3]) + float64(x4*c[8][4])
+	y[1] = float64(d0*c[1][0]) + float64(d1*c[1][1]) + float64(d2*c[1][2]) + float64(d3*c[1][3])
+	y[3] = float64(d0*c[3][0]) + float64(d1*c[3][1]) + float64(d2*c[3][2]) + float64(d3*c[3][3])
+	y[5] = float64(d0*c[5][0]) + float64(d1*c[5][1]) + float64(d2*c[5][2]) + float64(d3*c[5][3])
+	y[7] = float64(d0*c[7][0]) + float64(d1*c[7][1]) + float64(d2*c[7][2]) + float64(d3*c[7][3])
 }
 
 // dct4x18 returns in z the DCT-IV of the 18 lines in. It works in

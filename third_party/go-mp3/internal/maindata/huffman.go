@@ -65,34 +65,35 @@ func readHuffman(m *bits.Bits, header frameheader.FrameHeader, sideInfo *sideinf
 		}
 		region_2_start = l[j]
 	}
-	// Read big_values using tables according to region_x_start
-	for is_pos := 0; is_pos < sideInfo.BigValues[gr][ch]*2; is_pos++ {
+	// Read big_values using tables according to region_x_start, region
+	// by region.
+	is := &mainData.Is[gr][ch]
+	bigEnd := sideInfo.BigValues[gr][ch] * 2
+	if bigEnd > len(is) {
 		// #22
-		if is_pos >= len(mainData.Is[gr][ch]) {
-			return fmt.Errorf("mp3: is_pos was too big: %d", is_pos)
+		return fmt.Errorf("mp3: is_pos was too big: %d", len(is))
+	}
+	regionEnd := [3]int{min(region_1_start, bigEnd), min(region_2_start, bigEnd), bigEnd}
+	is_pos := 0
+	for r := 0; r < 3; r++ {
+		table_num := sideInfo.TableSelect[gr][ch][r]
+		// A region may end inside a pair: the pair is read with the
+		// table it started in, as the line-by-line loop did.
+		for ; is_pos < regionEnd[r]; is_pos += 2 {
+			// Get next Huffman coded words
+			x, y, _, _, err := huffman.Decode(m, table_num)
+			if err != nil {
+				return err
+			}
+			// In the big_values area there are two freq lines per Huffman word
+			is[is_pos] = float32(x)
+			is[is_pos+1] = float32(y)
 		}
-		table_num := 0
-		if is_pos < region_1_start {
-			table_num = sideInfo.TableSelect[gr][ch][0]
-		} else if is_pos < region_2_start {
-			table_num = sideInfo.TableSelect[gr][ch][1]
-		} else {
-			table_num = sideInfo.TableSelect[gr][ch][2]
-		}
-		// Get next Huffman coded words
-		x, y, _, _, err := huffman.Decode(m, table_num)
-		if err != nil {
-			return err
-		}
-		// In the big_values area there are two freq lines per Huffman word
-		mainData.Is[gr][ch][is_pos] = float32(x)
-		is_pos++
-		mainData.Is[gr][ch][is_pos] = float32(y)
 	}
 	// Read small values until is_pos = 576 or we run out of huffman data
 	// TODO: Is this comment wrong?
 	table_num := sideInfo.Count1TableSelect[gr][ch] + 32
-	is_pos := sideInfo.BigValues[gr][ch] * 2
+	is_pos = bigEnd
 	for is_pos <= 572 && m.BitPos() <= bit_pos_end {
 		// Get next Huffman coded words
 		x, y, v, w, err := huffman.Decode(m, table_num)
