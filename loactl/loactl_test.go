@@ -57,7 +57,9 @@ func TestMediaUploadAndList(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, tone+"\t") || !strings.Contains(r.stdout, "\t0:02\t") || !strings.Contains(r.stdout, "LUFS\tnew\n") {
 		t.Errorf("stdout %q", r.stdout)
 	}
-	if !strings.Contains(r.stderr, notes+": not an audio file") || !strings.Contains(r.stderr, "HTTP 422") {
+	// The file named, why in both languages, and that nothing was stored.
+	if !strings.Contains(r.stderr, notes+": notes.txt: ffmpeg không đọc được tệp này, không lưu gì / ffmpeg cannot read this file, nothing was stored: not an audio file") ||
+		!strings.Contains(r.stderr, "HTTP 422") {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	if !strings.Contains(r.stderr, "ban-tin.wav [##############################] 100%") {
