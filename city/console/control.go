@@ -275,8 +275,21 @@ func argsText(l Lang, a command.Args) string {
 	if a.MuteSeconds > 0 {
 		parts = append(parts, T(l, "control.mute.for")+" "+strconv.FormatInt(a.MuteSeconds/60, 10)+" "+T(l, "control.minutes"))
 	}
-	if a.Seconds > 0 {
+	if a.On != nil {
+		k := "control.amp.off"
+		if *a.On {
+			k = "control.amp.on"
+		}
+		parts = append(parts, T(l, "control.amp")+" "+strings.ToLower(T(l, k)))
+	}
+	switch {
+	case a.On != nil && a.Seconds >= 60: // an amplifier's override lasts minutes to hours
+		parts = append(parts, T(l, "control.mute.for")+" "+strconv.FormatInt(a.Seconds/60, 10)+" "+T(l, "control.minutes"))
+	case a.Seconds > 0:
 		parts = append(parts, strconv.FormatInt(a.Seconds, 10)+" "+T(l, "control.secs"))
+	}
+	if a.LogLines > 0 {
+		parts = append(parts, strconv.FormatInt(a.LogLines, 10)+" "+T(l, "control.loglines"))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -330,6 +330,9 @@ func TestControlSendsAndShowsAnswers(t *testing.T) {
 	if a := fc.sent[len(fc.sent)-1]; code != http.StatusSeeOther || a.Kind != command.Amplifier || a.Args.On == nil || *a.Args.On || a.Args.Seconds != 3600 {
 		t.Fatalf("amplifier: %d %+v", code, a)
 	}
+	if _, _, page := do(t, kt, "GET", tc.srv.URL+fmt.Sprintf("/commands/cmd-%d", len(fc.sent)), nil, nil); !strings.Contains(page, "Tăng âm tắt · Trong 60 phút") {
+		t.Errorf("the amplifier's arguments:\n%s", page)
+	}
 	code, _, _ = do(t, kt, "POST", tc.srv.URL+"/commands", url.Values{"csrf": {tok}, "kind": {"diagnostics"}, "to": {"phuong-tot"}}, nil)
 	if a := fc.sent[len(fc.sent)-1]; code != http.StatusSeeOther || a.Kind != command.Diagnostics {
 		t.Fatalf("diagnostics: %d %+v", code, a)

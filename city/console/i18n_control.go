@@ -50,6 +50,7 @@ func init() {
 		"control.amp.long":         {"Trong", "For"},
 		"control.amp.multi":        {"(cho lệnh tăng âm; thời gian lấy ở ô tắt tiếng)", "(for the amplifier command; its length is the mute box's)"},
 		"control.err.amp":          {"Trường amp (tăng âm): %q — hãy chọn Bật hoặc Tắt. Chưa gửi gì.", "Field amp (amplifier): %q — choose On or Off. Nothing was sent."},
+		"control.loglines":         {"dòng nhật ký", "log lines"},
 		"command.diagnostics":      {"Thông tin chẩn đoán", "Diagnostics"},
 		"control.err.db":           {"Trường db (âm lượng): %q không phải là số từ %g đến %g dB. Chưa gửi gì.", "Field db (volume): %q is not a number from %g to %g dB. Nothing was sent."},
 		"control.err.mute":         {"Trường mute (thời gian tắt tiếng): %q — hãy chọn trong danh sách. Chưa gửi gì.", "Field mute (how long): %q — pick one from the list. Nothing was sent."},
