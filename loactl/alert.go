@@ -90,6 +90,8 @@ func (r *runner) alertSend(args []string) int {
 	certainty := c.fs.String("certainty", "", "Observed, Likely, Possible, Unlikely or Unknown (CAP)")
 	wait := c.fs.Bool("wait", false, "show the wards' states until every ward is done or --timeout")
 	timeout := c.fs.Duration("timeout", 0, "with --wait: stop waiting after this long (default: until the alert expires, at most 10m)")
+	every := c.fs.Duration("every", 0, "re-send the alert this often (15m-24h; QĐ 18/2021: \"every 2 hours until replaced or cancelled\"); needs --until")
+	until := c.fs.String("until", "", "with --every: the series ends then (RFC 3339, like 2026-12-08T18:00:00+07:00, or a duration from now, like 48h; at most 7 days)")
 	asJSON := c.fs.Bool("json", false, "print the alert as JSON")
 	breakGlass := c.fs.Bool("break-glass", false, "an alert that needs a second person's approval goes at once (audited loudly); needs --confirm and --reason")
 	confirm := c.fs.String("confirm", "", "with --break-glass: the targets typed again, as in --to (\"tất cả\" for all)")
@@ -122,6 +124,16 @@ func (r *runner) alertSend(args []string) int {
 		return c.badArgs("--duration goes with --stream")
 	case (set["voice"] || set["speed"]) && !set["text"]:
 		return c.badArgs("--voice and --speed go with --text")
+	case set["every"] != set["until"]:
+		return c.badArgs("--every and --until go together (lặp lại mỗi … đến … / repeat every … until …)")
+	}
+	var untilAt *time.Time
+	if *until != "" {
+		t, err := parseUntil(*until, time.Now())
+		if err != nil {
+			return c.badArgs("--until %q: %v", *until, err)
+		}
+		untilAt = &t
 	}
 	cl, code := c.client()
 	if cl == nil {
@@ -131,7 +143,7 @@ func (r *runner) alertSend(args []string) int {
 	req := api.NewAlert{To: *to, Text: *text, Voice: *voice, Speed: *speed, Media: *media, Stream: *stream, DurationS: duration.Seconds(),
 		Priority: *priority, Repeat: *repeat, GapS: &gapS, Volume: volume, Chime: chime, ExpiresS: expires.Seconds(), Status: *status,
 		Update: *update, Headline: *headline, Event: *event, Area: *area, Severity: *severity, Urgency: *urgency, Certainty: *certainty,
-		BreakGlass: *breakGlass, Confirm: *confirm, Reason: *reason}
+		BreakGlass: *breakGlass, Confirm: *confirm, Reason: *reason, EveryH: every.Hours(), Until: untilAt}
 	if *file != "" {
 		m, err := r.uploadOne(cl, *file, "", false)
 		if err != nil {
@@ -222,6 +234,64 @@ func (r *runner) alertStatus(args []string) int {
 		return r.json(a)
 	}
 	r.printAlert(a)
+	return exitOK
+}
+
+// parseUntil reads --until: an instant in RFC 3339, or a duration from
+// now.
+func parseUntil(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("cần một thời điểm sau bây giờ / want a time after now")
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, errors.New("không đọc được: hãy viết như 2026-12-08T18:00:00+07:00 hoặc 48h / cannot read it: write it like 2026-12-08T18:00:00+07:00 or 48h")
+	}
+	return t, nil
+}
+
+// AlertRepeats lists the alerts the city re-sends (GET
+// /api/v1/alerts/repeats).
+func (c *Client) AlertRepeats(ctx context.Context) ([]api.AlertRepeat, error) {
+	var out []api.AlertRepeat
+	return out, c.get(ctx, "/api/v1/alerts/repeats", &out)
+}
+
+func (r *runner) alertRepeats(args []string) int {
+	c := r.command("alert repeats", "[--json]", "List the alerts the city re-sends every N hours until an end (alert send --every --until):\nactive series first, with their next re-send.")
+	asJSON := c.fs.Bool("json", false, "JSON output")
+	if code, ok := c.parseFlags(args); !ok {
+		return code
+	}
+	cl, code := c.client()
+	if cl == nil {
+		return code
+	}
+	list, err := cl.AlertRepeats(r.ctx)
+	if err != nil {
+		return c.failed(err)
+	}
+	if *asJSON {
+		return r.json(list)
+	}
+	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID	TO	EVERY	UNTIL	SENT	NEXT	STATE")
+	for _, a := range list {
+		next := "-"
+		if a.Next != nil {
+			next = a.Next.Local().Format("2006-01-02 15:04")
+		}
+		state := a.State
+		if a.Reason != "" {
+			state += " (" + a.Reason + ")"
+		}
+		every := time.Duration(a.EveryH * float64(time.Hour))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Targets, every, a.Until.Local().Format("2006-01-02 15:04"), a.Sent, next, state)
+	}
+	tw.Flush()
 	return exitOK
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"loa/city/api"
 	"loa/city/citytest"
@@ -81,5 +82,59 @@ func TestAlertCommands(t *testing.T) {
 	env["LOA_TOKEN"] = c.Operator
 	if r = run(t, env, false, "alert", "send", "--text", "Bão", "--to", "all"); r.code != 2 || !strings.Contains(r.stderr, "HTTP 403") {
 		t.Fatalf("operator: %+v", r)
+	}
+}
+
+// An alert re-sent every 2 hours until an end (QĐ 18/2021) from loactl:
+// --every and --until go together, a bad --until is named, the city's
+// own bound (at most 7 days) is its bilingual refusal, and the series is
+// listed by `alert repeats` until a cancel stops it.
+func TestAlertRepeatsFromTheCommandLine(t *testing.T) {
+	c := citytest.New(t)
+	c.AddWard(t, "phuong-1", "quan-1")
+	c.StartAlerts(t)
+	env := map[string]string{"LOA_CITY": c.URL, "LOA_TOKEN": c.Alerter, "HOME": t.TempDir()}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--every", "2h"}, 2, "--every and --until go together"},
+		{[]string{"--until", "48h"}, 2, "--every and --until go together"},
+		{[]string{"--every", "2h", "--until", "mai"}, 2, `--until "mai": không đọc được`},
+		{[]string{"--every", "2h", "--until", "-1h"}, 2, "want a time after now"},
+		{[]string{"--every", "2h", "--until", "200h"}, 2, "until"},
+		{[]string{"--every", "5m", "--until", "48h"}, 2, "every_h: lặp lại mỗi"},
+	} {
+		args := append([]string{"alert", "send", "--text", "Bão số 5", "--to", "phuong-1"}, tc.args...)
+		r := run(t, env, false, args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, tc.code, tc.msg)
+		}
+	}
+	if r := run(t, env, false, "alert", "repeats", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("repeats after bad input: %+v", r)
+	}
+	r := run(t, env, false, "alert", "send", "--text", "Bão số 5", "--to", "phuong-1", "--every", "2h", "--until", "48h")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "cb-") {
+		t.Fatalf("send: %+v", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	r = run(t, env, false, "alert", "repeats")
+	if r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "2h0m0s") || !strings.Contains(r.stdout, "active") {
+		t.Fatalf("repeats: %+v", r)
+	}
+	var list []api.AlertRepeat
+	r = run(t, env, false, "alert", "repeats", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 || list[0].EveryH != 2 || list[0].Sent != 1 || list[0].Next == nil {
+		t.Fatalf("repeats --json: %v %s", err, r.stdout)
+	}
+	if d := list[0].Until.Sub(*list[0].Next); d < 45*time.Hour || d > 46*time.Hour+time.Minute {
+		t.Errorf("until %s, next %s: want until 48 h from now", list[0].Until, list[0].Next)
+	}
+	run(t, env, false, "alert", "cancel", id)
+	r = run(t, env, false, "alert", "repeats")
+	if r.code != 0 || !strings.Contains(r.stdout, "stopped") {
+		t.Fatalf("repeats after the cancel: %+v", r)
 	}
 }

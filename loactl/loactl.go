@@ -57,10 +57,11 @@ Commands:
   report [--ward ID | --group G] [--from D] [--to D] [--json]   proof of play as CSV (báo cáo phát sóng)
   alert send (--text T [--voice V] [--speed N] | --file F | --media NAME | --stream URL --duration D)
              --to all|ID,...|group:G [--priority emergency|urgent] [--repeat N] [--gap 10s]
-             [--expires 30m] [--wait]                     send an alert (Cảnh báo); prints its id
+             [--expires 30m] [--every 2h --until 48h] [--wait]   send an alert (Cảnh báo); prints its id
   alert cancel ID                                         cancel an alert (Huỷ cảnh báo)
   alert status ID [--wait] [--json]                       where an alert stands at each ward
   alert list [--json]                                     the latest alerts
+  alert repeats [--json]                                  alerts re-sent every N hours until an end (Lặp lại)
   alert pending [--all] [--json]                          alerts waiting for a second person (Chờ duyệt)
   alert approve ID                                        approve one: it is sent (Phê duyệt; role approver)
   alert refuse ID --reason R                              refuse one: nothing is sent (Từ chối duyệt)
@@ -125,6 +126,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env Env)
 		return r.alertStatus(args)
 	case "alert list":
 		return r.alertList(args)
+	case "alert repeats":
+		return r.alertRepeats(args)
 	case "alert pending":
 		return r.alertPending(args)
 	case "alert approve":
@@ -215,6 +218,7 @@ var commandTitles = map[string]string{
 	"alert cancel":   "Huỷ cảnh báo (cancel an alert)",
 	"alert status":   "Tình trạng cảnh báo (where an alert stands)",
 	"alert list":     "Danh sách cảnh báo (the latest alerts)",
+	"alert repeats":  "Cảnh báo lặp lại (alerts re-sent every N hours)",
 	"alert pending":  "Chờ duyệt (alerts waiting for approval)",
 	"alert approve":  "Phê duyệt (approve an alert)",
 	"alert refuse":   "Từ chối duyệt (refuse an alert)",
