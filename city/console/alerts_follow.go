@@ -47,6 +47,8 @@ type alertData struct {
 	// script that updates the table.
 	StateLabels string
 	Error       string
+	// Series is the repeat series the alert is the first or latest of.
+	Series *seriesRow
 }
 
 func (c *Console) getAlert(w http.ResponseWriter, r *http.Request, s *Session) {
@@ -111,6 +113,7 @@ func (c *Console) alertView(r *http.Request, a api.Alert) alertData {
 	l := langOf(r)
 	d := alertData{Alert: a, Test: isTest(a.Status), Issued: c.when(a.Issued), ExpiresAt: c.when(a.Expires), StateLabel: T(l, "alert.state."+a.State)}
 	d.Live = a.State == "sent" || a.State == "queued"
+	d.Series = c.seriesOf(r, a.ID)
 	d.CanCancel = d.Live && a.MsgType != "Cancel"
 	if a.Content.SHA256 != "" {
 		d.AudioURL = "/library/audio/" + a.Content.SHA256

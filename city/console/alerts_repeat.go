@@ -110,3 +110,40 @@ func (c *Console) repeating(r *http.Request, s *Session) []repeatRow {
 	}
 	return out
 }
+
+// seriesRow is the repeat series an alert is the first or the latest of
+// (shown on its follow-up page), with its state in the page's language.
+type seriesRow struct {
+	repeatRow
+	State string
+}
+
+// seriesOf finds the series whose first or latest alert is id (nil: none,
+// or the alerts service lists no series).
+func (c *Console) seriesOf(r *http.Request, id string) *seriesRow {
+	rp, ok := c.deps.Alerts.(alertRepeats)
+	if !ok {
+		return nil
+	}
+	list, err := rp.Repeats(r.Context(), 50)
+	if err != nil {
+		c.deps.Log.Error("console: repeated alerts", "err", err)
+		return nil
+	}
+	l := langOf(r)
+	for _, q := range list {
+		if q.ID != id && q.Last != id {
+			continue
+		}
+		row := &seriesRow{repeatRow: repeatRow{ID: q.ID, Last: q.Last, Targets: q.Targets, By: q.SentBy, Every: strconv.FormatFloat(q.EveryH, 'f', -1, 64),
+			Until: c.when(q.Until), Sent: q.Sent}, State: T(l, "alert.series."+q.State)}
+		if q.Next != nil && q.State == "active" {
+			row.Next = c.when(*q.Next)
+		}
+		if q.Reason != "" {
+			row.State += " (" + q.Reason + ")"
+		}
+		return row
+	}
+	return nil
+}

@@ -121,4 +121,19 @@ func TestAlertsListRepeating(t *testing.T) {
 		!strings.Contains(page, "mỗi 2 h") || !strings.Contains(page, "lần tới 06/12 10:00") || strings.Contains(page, "cb-20261205-080000-cccccc") {
 		t.Fatalf("alerts page:\n%s", page)
 	}
+	// The latest alert's follow-up page names its series; the first's
+	// links to the latest; an alert of no series says nothing of one.
+	_, _, page = do(t, an, "GET", tc.srv.URL+"/alerts/cb-20261206-080000-bbbbbb", nil, nil)
+	if !strings.Contains(page, `Thuộc chuỗi lặp lại <a href="/alerts/cb-20261206-080000-aaaaaa">`) || !strings.Contains(page, "mỗi 2 giờ") ||
+		!strings.Contains(page, "đã phát 2 · lần tới 06/12 10:00 · đang lặp lại") || strings.Contains(page, "bản mới nhất") {
+		t.Errorf("the latest alert's page:\n%s", page)
+	}
+	_, _, page = do(t, an, "GET", tc.srv.URL+"/alerts/cb-20261206-080000-aaaaaa", nil, nil)
+	if !strings.Contains(page, `bản mới nhất <a href="/alerts/cb-20261206-080000-bbbbbb">`) {
+		t.Errorf("the first alert's page:\n%s", page)
+	}
+	_, _, page = do(t, an, "GET", tc.srv.URL+"/alerts/cb-20261206-090000-dddddd", nil, nil)
+	if strings.Contains(page, `id="series"`) {
+		t.Errorf("an alert of no series:\n%s", page)
+	}
 }

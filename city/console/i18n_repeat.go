@@ -16,6 +16,13 @@ func init() {
 		"alert.repeat.every.short": {"mỗi", "every"},
 		"alert.repeat.sent":        {"đã phát", "sent"},
 		"alert.repeat.next":        {"lần tới", "next"},
+		"alert.series":             {"Thuộc chuỗi lặp lại", "Part of the repeat series"},
+		"alert.series.hours":       {"giờ", "h"},
+		"alert.series.last":        {"bản mới nhất", "latest"},
+		"alert.series.active":      {"đang lặp lại", "repeating"},
+		"alert.series.ended":       {"đã kết thúc", "ended"},
+		"alert.series.stopped":     {"đã dừng", "stopped"},
+		"alert.series.failed":      {"lỗi", "failed"},
 		"alert.map":                {"Bản đồ phường", "Map of wards"},
 		"alert.map.hint":           {"Bấm vào một điểm để chọn hoặc bỏ chọn phường đó.", "Click a point to tick or untick that ward."},
 	} {
