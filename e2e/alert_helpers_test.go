@@ -129,14 +129,14 @@ func (c *alertCity) agentConfig(ward string) string {
 }
 
 // startWard starts ward's agent with output ("null" or "wav:PATH").
-func (c *alertCity) startWard(ward, output string) *agentProc {
+func (c *alertCity) startWard(ward, output string, flags ...string) *agentProc {
 	c.t.Helper()
 	dir := filepath.Join(c.dir, ward)
 	os.MkdirAll(dir, 0o755)
 	data := filepath.Join(dir, "data")
 	addr := freePort(c.t)
 	cfgPath := writeAgentConfig(c.t, dir, data, addr, output, c.agentConfig(ward))
-	return startAgent(c.t, cfgPath, addr, data, nil)
+	return startAgent(c.t, cfgPath, addr, data, nil, flags...)
 }
 
 // restart starts an agent again with its configuration and data.

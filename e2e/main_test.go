@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -36,16 +37,19 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
+	// One go build for the three, so that they compile and link side by
+	// side (-o a folder: each binary under its own name).
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
 	for _, c := range []string{"loa-agent", "loa-city", "loactl"} {
-		if _, err := os.Stat(filepath.Join("..", "cmd", c, "main.go")); err != nil {
-			continue
+		if _, err := os.Stat(filepath.Join("..", "cmd", c, "main.go")); err == nil {
+			args = append(args, "./cmd/"+c)
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), "./cmd/"+c)
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", c, err, out)
-			os.Exit(1)
-		}
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build %s: %v\n%s", strings.Join(args[3:], " "), err, out)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -76,7 +76,11 @@ func TestRestreamThroughTheCity(t *testing.T) {
 		t.Fatalf("a refused request made the city pull the upstream (%d connections)", n)
 	}
 
-	start := nextMinute(20 * time.Second)
+	// The relay's minute 20 s from now on the wards' clock (shifted, so
+	// that the test does not wait for a whole minute); onAir is the same
+	// instant on the system clock.
+	start, offset := shiftedMinute(20 * time.Second)
+	onAir := start.Add(-offset)
 	prog := filepath.Join(c.dir, "tiep-song.yaml")
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: tiep-song\n    date: %s\n    at: \"%s\"\n    duration: 45s\n    relay: %s\n",
 		start.Format("2006-01-02"), start.Format("15:04"), up.URL())), 0o644)
@@ -85,10 +89,10 @@ func TestRestreamThroughTheCity(t *testing.T) {
 	var agents []*agentProc
 	for _, w := range []string{"phuong-1", "phuong-2"} {
 		wavs[w] = filepath.Join(c.dir, w+".wav")
-		agents = append(agents, c.startWard(w, "wav:"+wavs[w]))
+		agents = append(agents, c.startWard(w, "wav:"+wavs[w], clockOffset(offset)))
 	}
 	for _, a := range agents {
-		waitUntil(t, "the relay playing through the city", time.Until(start)+30*time.Second, func() bool { return a.relayPlaying("via the city's re-stream tinh") })
+		waitUntil(t, "the relay playing through the city", time.Until(onAir)+30*time.Second, func() bool { return a.relayPlaying("via the city's re-stream tinh") })
 	}
 	waitOnAir(t, 5*time.Second, agents...)
 	if city, wards := up.Connections(restream.UserAgent), up.Connections("loa-agent"); city != 1 || wards != 0 {
@@ -104,7 +108,7 @@ func TestRestreamThroughTheCity(t *testing.T) {
 		waitUntil(t, "the direct relay playing", 10*time.Second-time.Since(cut), func() bool { return a.relayPlaying("via the city's re-stream tinh, then direct") })
 	}
 	t.Logf("both wards pulled the station directly %s after the city's pull was cut; playing again after %s", switched.Round(10*time.Millisecond), time.Since(cut).Round(10*time.Millisecond))
-	end := start.Add(45 * time.Second)
+	end := onAir.Add(45 * time.Second)
 	for _, a := range agents {
 		waitUntil(t, "the relay's end", time.Until(end)+20*time.Second, func() bool { return len(a.relayState()) == 0 && time.Now().After(end) })
 		a.stop()
