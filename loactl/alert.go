@@ -266,33 +266,19 @@ func (r *runner) alertRepeats(args []string) int {
 	if code, ok := c.parseFlags(args); !ok {
 		return code
 	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	list, err := cl.AlertRepeats(r.ctx)
-	if err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(list)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID	TO	EVERY	UNTIL	SENT	NEXT	STATE")
-	for _, a := range list {
-		next := "-"
-		if a.Next != nil {
-			next = a.Next.Local().Format("2006-01-02 15:04")
-		}
-		state := a.State
-		if a.Reason != "" {
-			state += " (" + a.Reason + ")"
-		}
-		every := time.Duration(a.EveryH * float64(time.Hour))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Targets, every, a.Until.Local().Format("2006-01-02 15:04"), a.Sent, next, state)
-	}
-	tw.Flush()
-	return exitOK
+	return printList(c, *asJSON, func(cl *Client) ([]api.AlertRepeat, error) { return cl.AlertRepeats(r.ctx) },
+		"ID\tTO\tEVERY\tUNTIL\tSENT\tNEXT\tSTATE", func(a api.AlertRepeat) string {
+			next := "-"
+			if a.Next != nil {
+				next = a.Next.Local().Format("2006-01-02 15:04")
+			}
+			state := a.State
+			if a.Reason != "" {
+				state += " (" + a.Reason + ")"
+			}
+			every := time.Duration(a.EveryH * float64(time.Hour))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", a.ID, a.Targets, every, a.Until.Local().Format("2006-01-02 15:04"), a.Sent, next, state)
+		})
 }
 
 func (r *runner) alertList(args []string) int {
@@ -302,32 +288,18 @@ func (r *runner) alertList(args []string) int {
 	if code, ok := c.parseFlags(args); !ok {
 		return code
 	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	list, err := cl.Alerts(r.ctx, *limit)
-	if err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(list)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tPRIORITY\tTO\tISSUED\tEXPIRES\tHEADLINE")
-	for _, a := range list {
-		typ := a.MsgType
-		if a.Status != "Actual" {
-			typ += " (" + a.Status + ")"
-		}
-		if a.CancelledBy != "" {
-			typ += ", cancelled"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, typ, a.Priority, a.Targets, a.Issued.Local().Format("2006-01-02 15:04:05"),
-			a.Expires.Local().Format("15:04:05"), a.Headline)
-	}
-	tw.Flush()
-	return exitOK
+	return printList(c, *asJSON, func(cl *Client) ([]api.AlertListEntry, error) { return cl.Alerts(r.ctx, *limit) },
+		"ID\tTYPE\tPRIORITY\tTO\tISSUED\tEXPIRES\tHEADLINE", func(a api.AlertListEntry) string {
+			typ := a.MsgType
+			if a.Status != "Actual" {
+				typ += " (" + a.Status + ")"
+			}
+			if a.CancelledBy != "" {
+				typ += ", cancelled"
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", a.ID, typ, a.Priority, a.Targets, a.Issued.Local().Format("2006-01-02 15:04:05"),
+				a.Expires.Local().Format("15:04:05"), a.Headline)
+		})
 }
 
 // stateWords are the states in the glossary's words.

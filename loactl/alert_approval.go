@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"text/tabwriter"
 	"time"
 
 	"loa/city/api"
@@ -65,25 +64,11 @@ func (r *runner) alertPending(args []string) int {
 	if code, ok := c.parseFlags(args); !ok {
 		return code
 	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	list, err := cl.AlertRequests(r.ctx, !*all)
-	if err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(list)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tSTATUS\tTO\tWARDS\tBY\tEXPIRES\tHEADLINE")
-	for _, q := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", q.ID, q.State, q.Priority, q.Status, q.Targets, len(q.WardIDs), q.RequestedBy,
-			q.Expires.Local().Format("15:04:05"), q.Headline)
-	}
-	tw.Flush()
-	return exitOK
+	return printList(c, *asJSON, func(cl *Client) ([]api.AlertRequest, error) { return cl.AlertRequests(r.ctx, !*all) },
+		"ID\tSTATE\tPRIORITY\tSTATUS\tTO\tWARDS\tBY\tEXPIRES\tHEADLINE", func(q api.AlertRequest) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s", q.ID, q.State, q.Priority, q.Status, q.Targets, len(q.WardIDs), q.RequestedBy,
+				q.Expires.Local().Format("15:04:05"), q.Headline)
+		})
 }
 
 func (r *runner) alertApprove(args []string) int {

@@ -3,7 +3,6 @@ package loactl
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -39,20 +38,10 @@ func (r *runner) capList(args []string) int {
 	if code, ok := c.parseFlags(args); !ok {
 		return code
 	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	var list []CAPMessage
-	if err := cl.get(r.ctx, fmt.Sprintf("/api/v1/cap?limit=%d", *limit), &list); err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(list)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED\tSENDER\tIDENTIFIER\tTYPE\tOUTCOME\tALERT\tREASON")
-	for _, m := range list {
+	return printList(c, *asJSON, func(cl *Client) ([]CAPMessage, error) {
+		var list []CAPMessage
+		return list, cl.get(r.ctx, fmt.Sprintf("/api/v1/cap?limit=%d", *limit), &list)
+	}, "RECEIVED\tSENDER\tIDENTIFIER\tTYPE\tOUTCOME\tALERT\tREASON", func(m CAPMessage) string {
 		out := capOutcomes[m.Outcome]
 		if out == "" {
 			out = m.Outcome
@@ -61,9 +50,7 @@ func (r *runner) capList(args []string) int {
 		if len(reason) > 120 {
 			reason = reason[:117] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Received.Local().Format("2006-01-02 15:04:05"), m.Sender, m.Identifier,
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", m.Received.Local().Format("2006-01-02 15:04:05"), m.Sender, m.Identifier,
 			m.MsgType, out, m.Alert, reason)
-	}
-	tw.Flush()
-	return exitOK
+	})
 }

@@ -477,35 +477,45 @@ func formatLoudness(l *float64) string {
 	return fmt.Sprintf("%.1f LUFS", *l)
 }
 
+// printList fetches a list from the city and prints it: as JSON with
+// --json, else as a table of header and one row per item (cells
+// separated by tabs). The list commands share it.
+func printList[T any](c *command, asJSON bool, fetch func(cl *Client) ([]T, error), header string, row func(T) string) int {
+	cl, code := c.client()
+	if cl == nil {
+		return code
+	}
+	list, err := fetch(cl)
+	if err != nil {
+		return c.failed(err)
+	}
+	if asJSON {
+		return c.r.json(list)
+	}
+	tw := tabwriter.NewWriter(c.r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, x := range list {
+		fmt.Fprintln(tw, row(x))
+	}
+	tw.Flush()
+	return exitOK
+}
+
 func (r *runner) mediaList(args []string) int {
 	c := r.command("media list", "[--json]", "List the media library, newest first.")
 	asJSON := c.fs.Bool("json", false, "JSON output")
 	if code, ok := c.parseFlags(args); !ok {
 		return code
 	}
-	cl, code := c.client()
-	if cl == nil {
-		return code
-	}
-	media, err := cl.Media(r.ctx)
-	if err != nil {
-		return c.failed(err)
-	}
-	if *asJSON {
-		return r.json(media)
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTITLE\tDURATION\tLOUDNESS\tSHA256\tADDED")
-	for _, m := range media {
-		name := strings.Join(m.Names, ",")
-		if name == "" {
-			name = "(" + m.OriginalName + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Title, formatDuration(m.DurationSeconds), formatLoudness(m.LoudnessLUFS),
-			m.SHA256[:12], m.AddedAt.Local().Format("2006-01-02 15:04"))
-	}
-	tw.Flush()
-	return exitOK
+	return printList(c, *asJSON, func(cl *Client) ([]api.Media, error) { return cl.Media(r.ctx) },
+		"NAME\tTITLE\tDURATION\tLOUDNESS\tSHA256\tADDED", func(m api.Media) string {
+			name := strings.Join(m.Names, ",")
+			if name == "" {
+				name = "(" + m.OriginalName + ")"
+			}
+			return strings.Join([]string{name, m.Title, formatDuration(m.DurationSeconds), formatLoudness(m.LoudnessLUFS),
+				m.SHA256[:12], m.AddedAt.Local().Format("2006-01-02 15:04")}, "\t")
+		})
 }
 
 func (r *runner) programLoad(args []string) int {

@@ -105,10 +105,20 @@ func (c *Console) repeating(r *http.Request, s *Session) []repeatRow {
 		if q.State != "active" || q.Next == nil || !c.targetsOK(r, s, q.Targets, false) {
 			continue
 		}
-		out = append(out, repeatRow{ID: q.ID, Last: q.Last, Targets: q.Targets, By: q.SentBy, Every: strconv.FormatFloat(q.EveryH, 'f', -1, 64),
-			Until: c.when(q.Until), Next: c.when(*q.Next), Sent: q.Sent})
+		out = append(out, c.repeatRow(q))
 	}
 	return out
+}
+
+// repeatRow is a series as the pages show it (Next empty when none is
+// due).
+func (c *Console) repeatRow(q api.AlertRepeat) repeatRow {
+	row := repeatRow{ID: q.ID, Last: q.Last, Targets: q.Targets, By: q.SentBy, Every: strconv.FormatFloat(q.EveryH, 'f', -1, 64),
+		Until: c.when(q.Until), Sent: q.Sent}
+	if q.Next != nil {
+		row.Next = c.when(*q.Next)
+	}
+	return row
 }
 
 // seriesRow is the repeat series an alert is the first or the latest of
@@ -135,10 +145,9 @@ func (c *Console) seriesOf(r *http.Request, id string) *seriesRow {
 		if q.ID != id && q.Last != id {
 			continue
 		}
-		row := &seriesRow{repeatRow: repeatRow{ID: q.ID, Last: q.Last, Targets: q.Targets, By: q.SentBy, Every: strconv.FormatFloat(q.EveryH, 'f', -1, 64),
-			Until: c.when(q.Until), Sent: q.Sent}, State: T(l, "alert.series."+q.State)}
-		if q.Next != nil && q.State == "active" {
-			row.Next = c.when(*q.Next)
+		row := &seriesRow{repeatRow: c.repeatRow(q), State: T(l, "alert.series."+q.State)}
+		if q.State != "active" {
+			row.Next = ""
 		}
 		if q.Reason != "" {
 			row.State += " (" + q.Reason + ")"

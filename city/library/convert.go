@@ -83,14 +83,11 @@ func convertedLimit(maxUpload int64) int64 {
 // ffmpeg cannot read is a NotAudioError naming it, in Vietnamese and
 // English, with ffmpeg's reason.
 func (s *Service) convertFFmpeg(ctx context.Context, src, dst, name, kind string) error {
-	select {
-	case s.transcodes <- struct{}{}:
-		defer func() { <-s.transcodes }()
-	case <-ctx.Done():
-		return ctx.Err()
+	ctx, done, err := s.transcodeSlot(ctx)
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Config.Timeout)
-	defer cancel()
+	defer done()
 	limit := convertedLimit(s.MaxUpload())
 	cmd := childCommand(ctx, s.Config.FFmpeg,
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -102,7 +99,7 @@ func (s *Service) convertFFmpeg(ctx context.Context, src, dst, name, kind string
 		"-fs", fmt.Sprint(limit), "-f", "wav", "file:"+dst)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("convert %s: took longer than %s", name, s.Config.Timeout)
@@ -144,14 +141,11 @@ func unreadable(name, kind, reason string) error {
 // reads, to a WAV at dst at the canonical rate, with the checks a ward
 // makes when a file arrives (audio.Prepare).
 func (s *Service) convertNative(ctx context.Context, src, dst string) error {
-	select {
-	case s.transcodes <- struct{}{}:
-		defer func() { <-s.transcodes }()
-	case <-ctx.Done():
-		return ctx.Err()
+	ctx, done, err := s.transcodeSlot(ctx)
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Config.Timeout)
-	defer cancel()
+	defer done()
 	if _, err := audio.PrepareContext(ctx, src, dst, CanonicalRate, nil); err != nil {
 		return err
 	}

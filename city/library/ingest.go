@@ -236,18 +236,28 @@ func nameTaken(err error) error {
 	return err
 }
 
+// transcodeSlot waits for one of the transcoders' places (ffmpeg runs
+// and native decodes share them), then bounds the work by ingest.timeout;
+// done gives the place back.
+func (s *Service) transcodeSlot(ctx context.Context) (context.Context, func(), error) {
+	select {
+	case s.transcodes <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Config.Timeout)
+	return ctx, func() { cancel(); <-s.transcodes }, nil
+}
+
 // transcode runs ffmpeg: the first audio stream of src, as the canonical
 // MP3 at dst. Metadata is dropped and the output is bit-exact, so the same
 // audio always gives the same file (and the same sha256).
 func (s *Service) transcode(ctx context.Context, src, dst, name string) error {
-	select {
-	case s.transcodes <- struct{}{}:
-		defer func() { <-s.transcodes }()
-	case <-ctx.Done():
-		return ctx.Err()
+	ctx, done, err := s.transcodeSlot(ctx)
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Config.Timeout)
-	defer cancel()
+	defer done()
 	cmd := childCommand(ctx, s.Config.FFmpeg,
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-protocol_whitelist", "file", "-format_whitelist", formatWhitelist,
@@ -260,7 +270,7 @@ func (s *Service) transcode(ctx context.Context, src, dst, name string) error {
 		"-f", "mp3", "file:"+dst)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	if err == nil {
 		return nil
 	}

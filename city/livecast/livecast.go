@@ -286,6 +286,11 @@ func (c *Caster) Live() int {
 	return len(c.mounts)
 }
 
+// NewLimitedWriter keeps the first n bytes written to it in w and drops
+// the rest, never failing (for ffmpeg's complaints on stderr, which must
+// not block ffmpeg however much it writes).
+func NewLimitedWriter(w io.Writer, n int) io.Writer { return &limitedWriter{w: w, n: n} }
+
 // limitedWriter keeps the first n bytes written (ffmpeg's complaints).
 type limitedWriter struct {
 	mu sync.Mutex

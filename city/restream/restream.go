@@ -371,7 +371,7 @@ func (m *mount) transcode(ctx context.Context, p *pull, in io.Reader) error {
 	cmd.SysProcAttr = childAttr()
 	cmd.Stdin = in
 	var stderr strings.Builder
-	cmd.Stderr = &limitedWriter{w: &stderr, n: 2048}
+	cmd.Stderr = livecast.NewLimitedWriter(&stderr, 2048)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -469,22 +469,4 @@ func lastLine(s string) string {
 		return ""
 	}
 	return lines[len(lines)-1]
-}
-
-// limitedWriter keeps the first n bytes written (ffmpeg's complaints).
-type limitedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-	n  int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n > 0 {
-		k := min(len(p), l.n)
-		l.w.Write(p[:k])
-		l.n -= k
-	}
-	return len(p), nil
 }
