@@ -5,18 +5,18 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 export PATH="$PATH:/usr/local/go/bin"
 
-echo "== gofmt"
+echo "== gofmt ($(date +%T))"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 
-echo "== go mod tidy"
+echo "== go mod tidy ($(date +%T))"
 # go.mod lists what the code imports, the direct dependencies apart.
 go mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 
-echo "== go vet"
+echo "== go vet ($(date +%T))"
 go vet ./...
 
-echo "== go test"
+echo "== go test ($(date +%T))"
 # Pure computation runs without the race detector, which makes it 10-20x
 # slower and can find nothing where there are no goroutines: loudness, the
 # DSP, and the jitter buffer's servo simulations (which then run their full
@@ -32,6 +32,7 @@ norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
 long='loa/e2e loa/audio/stream loa/agent loa/city'
 rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e ${long// / -e })
 go test -race -count=1 -vet=off -timeout 15m $long $rest
+echo "== non-race runs ($(date +%T))"
 # The runs below are pure computation or on virtual clocks (nothing in them
 # measures the wall clock): the first in the background fills the core the
 # others leave idle beside its long jitter simulations.
@@ -50,11 +51,12 @@ trap - EXIT
 # The parsers of outside input, fuzzed briefly: every run explores a little
 # further from the seed corpus; a crash fails the suite and leaves the input
 # under testdata/fuzz for a regression test.
-echo "== fuzz (brief)"
-fuzz() { go test -vet=off -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
+echo "== fuzz (brief) ($(date +%T))"
+fuzz() { go test -vet=off -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5s}" "$1"; }
 fuzz ./schedule FuzzParse
 fuzz ./audio FuzzProbe
 fuzz ./audio FuzzDecode
 fuzz ./manifest FuzzDecode
 fuzz ./manifest FuzzOpen
 fuzz ./vitext FuzzNormalize
+echo "== done ($(date +%T))"
