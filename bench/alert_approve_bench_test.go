@@ -186,17 +186,13 @@ func BenchmarkAlertApproveToOutput(b *testing.B) {
 		req := bc.request(b)
 		id, t0, took := bc.approve(b, req)
 		api = append(api, took)
+		// On air at the real ward: when is the ward's own start time (its
+		// status says), not when this wait sees it.
 		var s agent.StatusReport
-		// A 5 ms poll of the ward's status: it is the measurement's
-		// resolution (when the alert went on air), not a wait.
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if s = status(); s.Alert != nil && s.Alert.ID == id {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("alert %s not on air at the real ward", id)
-			}
-		}
+		testwait.For(b, "alert "+id+" on air at the real ward", 15*time.Second, func() bool {
+			s = status()
+			return s.Alert != nil && s.Alert.ID == id
+		})
 		heard = append(heard, s.Alert.Start.Sub(t0))
 		handed = append(handed, s.Alert.Start.Add(-time.Duration(s.Device.LatencyMS)*time.Millisecond).Sub(t0))
 		drain(id)

@@ -130,7 +130,9 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	if err := proc.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { proc.Process.Signal(os.Interrupt); proc.Wait() }()
+	exited := make(chan error, 1)
+	go func() { exited <- proc.Wait() }()
+	defer func() { proc.Process.Signal(os.Interrupt); <-exited }()
 	base := "http://" + addr
 	if !testwait.Poll(60*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
@@ -219,7 +221,13 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	cpu0, at0 := procCPU(b, proc.Process.Pid), time.Now()
 	ev0, by0 := events.Load(), bytesIn.Load()
 	b.ResetTimer()
-	time.Sleep(window) // the measured window itself: CPU and events over it
+	// The measured window (CPU and events over it), ended early by the
+	// city dying in it.
+	select {
+	case <-time.After(window):
+	case err := <-exited:
+		b.Fatalf("the city exited during the measured window: %v", err)
+	}
 	cpu1, at1 := procCPU(b, proc.Process.Pid), time.Now()
 	ev1, by1 := events.Load(), bytesIn.Load()
 	rss := procRSS(b, proc.Process.Pid)

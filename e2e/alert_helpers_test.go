@@ -318,3 +318,26 @@ func quantile(v []float64, q float64) float64 {
 	sort.Float64s(s)
 	return s[int(q*float64(len(s)-1))]
 }
+
+// playingProgram starts ward with the program "nhac" on air: a 150 s tone
+// of hz, started at the current minute, played to a WAV. It returns the
+// ward once the program plays and the ward is linked, and the WAV's path.
+func (c *alertCity) playingProgram(ward string, hz float64) (*agentProc, string) {
+	t := c.t
+	t.Helper()
+	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), hz, 150)
+	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
+	start := time.Now().In(ict).Truncate(time.Minute)
+	prog := filepath.Join(c.dir, "p.yaml")
+	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    title: Ca nhạc\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
+		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
+	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
+	wav := filepath.Join(c.dir, ward+".wav")
+	a := c.startWard(ward, "wav:"+wav)
+	waitUntil(t, "the program on air", 30*time.Second, func() bool {
+		s := a.alertStatus()
+		return s.Program != nil && s.Program.ID == "nhac"
+	})
+	a.waitLinked()
+	return a, wav
+}

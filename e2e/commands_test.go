@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -102,23 +101,9 @@ func TestCommandVolumeThenStopAllUnderFlood(t *testing.T) {
 	t.Parallel()
 	c := newAlertCity(t, "", "phuong-1")
 	const progHz, alertHz = 1000, 700
-	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), progHz, 150)
 	tone(t, filepath.Join(c.dir, "coi.wav"), alertHz, 60)
-	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
 	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "coi.wav"))
-	start := time.Now().In(ict).Truncate(time.Minute)
-	prog := filepath.Join(c.dir, "p.yaml")
-	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    title: Ca nhạc\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
-		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
-	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
-
-	wav := filepath.Join(c.dir, "phuong-1.wav")
-	a := c.startWard("phuong-1", "wav:"+wav)
-	waitUntil(t, "the program on air", 30*time.Second, func() bool {
-		s := a.alertStatus()
-		return s.Program != nil && s.Program.ID == "nhac"
-	})
-	a.waitLinked()
+	a, wav := c.playingProgram("phuong-1", progHz)
 	waitOnAir(t, 3*time.Second, a)
 
 	fBefore := a.airFrames()

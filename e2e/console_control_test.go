@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -44,21 +42,7 @@ func TestConsoleControlVolume(t *testing.T) {
 	scopedPass := user("ky-thuat-xa", "--wards", "phuong-2")
 
 	const progHz = 1000
-	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), progHz, 150)
-	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
-	start := time.Now().In(ict).Truncate(time.Minute)
-	prog := filepath.Join(c.dir, "p.yaml")
-	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    title: Ca nhạc\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
-		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
-	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
-
-	wav := filepath.Join(c.dir, "phuong-1.wav")
-	a := c.startWard("phuong-1", "wav:"+wav)
-	waitUntil(t, "the program on air", 30*time.Second, func() bool {
-		s := a.alertStatus()
-		return s.Program != nil && s.Program.ID == "nhac"
-	})
-	a.waitLinked()
+	a, wav := c.playingProgram("phuong-1", progHz)
 
 	consoleLogin(t, ctx, c.proc.url, "ky-thuat", techPass)
 	changeOneTimePassword(t, ctx, techPass, "kỹ thuật viên điều khiển")

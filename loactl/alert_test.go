@@ -103,7 +103,8 @@ func TestAlertRepeatsFromTheCommandLine(t *testing.T) {
 		{[]string{"--until", "48h"}, 2, "--every and --until go together"},
 		{[]string{"--every", "2h", "--until", "mai"}, 2, `--until "mai": không đọc được`},
 		{[]string{"--every", "2h", "--until", "-1h"}, 2, "want a time after now"},
-		{[]string{"--every", "2h", "--until", "200h"}, 2, "until"},
+		{[]string{"--every", "2h", "--until", "200h"}, 2, "và trong vòng 7 ngày / want after the first repeat"},
+		{[]string{"--every", "2h", "--until", "1h"}, 2, "và trong vòng 7 ngày / want after the first repeat"},
 		{[]string{"--every", "5m", "--until", "48h"}, 2, "every_h: lặp lại mỗi"},
 	} {
 		args := append([]string{"alert", "send", "--text", "Bão số 5", "--to", "phuong-1"}, tc.args...)

@@ -135,11 +135,11 @@ func (p *Player) cutGenerated(sf int64, id, by string) {
 // alone: the last block mixed lies wholly inside the clip, past its
 // settling time.
 func (p *Player) meterGenerated() {
-	pos := p.eng.Position()
 	for _, c := range p.clips {
 		if c.gen == nil || !c.started || c.ended || c.stopping {
 			continue
 		}
+		pos := p.eng.Position()
 		if pos >= c.actual+p.frames(meterSettle) && pos <= c.actual+c.frames {
 			if pk := p.eng.PeakDBFS(); !math.IsInf(pk, 0) && !math.IsNaN(pk) {
 				c.gen.peaks = append(c.gen.peaks, pk)

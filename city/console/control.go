@@ -377,8 +377,7 @@ func (c *Console) commandView(w http.ResponseWriter, r *http.Request, s *Session
 			}
 			row.State, row.Label, row.Reason, row.At = a.State, T(l, "command.state."+a.State), a.Reason, a.At.In(c.deps.Location).Format("15:04:05")
 			row.Class = map[string]string{"done": "ok", "failed": "bad", "refused": "bad"}[a.State]
-			row.Detail = ackDetail(l, a.Detail)
-			row.Diag = ackDiagnostics(a.Detail)
+			row.Detail, row.Diag = ackDetail(l, a.Detail)
 			break
 		}
 		if row.Name == ward {
@@ -389,14 +388,16 @@ func (c *Console) commandView(w http.ResponseWriter, r *http.Request, s *Session
 	return v, true
 }
 
-// ackDetail is what an ack measured or set, as people read it.
-func ackDetail(l Lang, raw json.RawMessage) string {
+// ackDetail is what an ack measured or set, as people read it, and a
+// diagnostics ack's bundle indented for reading ("" for any other ack).
+func ackDetail(l Lang, raw json.RawMessage) (detail, diag string) {
 	var d struct {
-		LevelDBFS *float64 `json:"level_dbfs"`
-		VolumeDB  *float64 `json:"volume_db"`
+		LevelDBFS   *float64        `json:"level_dbfs"`
+		VolumeDB    *float64        `json:"volume_db"`
+		Diagnostics json.RawMessage `json:"diagnostics"`
 	}
 	if json.Unmarshal(raw, &d) != nil {
-		return ""
+		return "", ""
 	}
 	var parts []string
 	if d.LevelDBFS != nil {
@@ -405,23 +406,11 @@ func ackDetail(l Lang, raw json.RawMessage) string {
 	if d.VolumeDB != nil {
 		parts = append(parts, T(l, "control.db.short")+" "+fmtDB(*d.VolumeDB))
 	}
-	return strings.Join(parts, " · ")
-}
-
-// ackDiagnostics is a diagnostics ack's bundle, indented for reading
-// ("" for any other ack).
-func ackDiagnostics(raw json.RawMessage) string {
-	var d struct {
-		Diagnostics json.RawMessage `json:"diagnostics"`
-	}
-	if json.Unmarshal(raw, &d) != nil || len(d.Diagnostics) == 0 {
-		return ""
-	}
 	var b bytes.Buffer
-	if json.Indent(&b, d.Diagnostics, "", "  ") != nil {
-		return ""
+	if len(d.Diagnostics) > 0 && json.Indent(&b, d.Diagnostics, "", "  ") == nil {
+		diag = b.String()
 	}
-	return b.String()
+	return strings.Join(parts, " · "), diag
 }
 
 // getCommand is a command's result page: each ward's answer (done,

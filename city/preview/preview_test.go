@@ -46,41 +46,48 @@ type fakeWards struct{ wf programs.WardFile }
 
 func (f fakeWards) WardFile(context.Context, string) (programs.WardFile, error) { return f.wf, nil }
 
-// A program at 05:30 over a 05:29–05:32 window: silence for the first
-// minute, the tone from 05:30, in the as-run with its title.
-func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
-	dir := t.TempDir()
+// morningService previews a ward whose one program, "Bản tin sáng" at
+// 05:30 every day, is a 440 Hz tone of the given seconds.
+func morningService(tb testing.TB, seconds int) *preview.Service {
+	tb.Helper()
+	dir := tb.TempDir()
 	tone := filepath.Join(dir, "tone.wav")
 	w, err := audio.CreateWAV(tone, 16000, 1)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	buf := make([][2]float64, 16000*20)
+	buf := make([][2]float64, 16000*seconds)
 	for i := range buf {
 		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/16000)
 		buf[i] = [2]float64{v, v}
 	}
 	if err := w.Write(buf); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	key, _, err := mediastore.HashFile(tone)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	body := "timezone: Asia/Ho_Chi_Minh\nprograms:\n  - id: morning\n    title: Bản tin sáng\n    cron: \"30 5 * * *\"\n    items: [" + key + "]\n"
 	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
-	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
+	return &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key},
 		Titles: map[string]string{"morning": "Bản tin sáng"}, Names: map[string]string{key: "tone.wav"}}},
 		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
+}
+
+// A program at 05:30 over a 05:29–05:32 window: silence for the first
+// minute, the tone from 05:30, in the as-run with its title.
+func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
+	s := morningService(t, 20)
 	p, err := s.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(p.Items) != 1 || p.Items[0].Title != "Bản tin sáng" || p.Items[0].Item != "tone.wav" ||
-		p.Items[0].Start.In(loc).Format("15:04:05") != "05:30:00" {
+		p.Items[0].Start.In(s.Location).Format("15:04:05") != "05:30:00" {
 		t.Fatalf("items = %+v", p.Items)
 	}
 	if len(p.Peaks) != preview.PeakCount {
@@ -105,7 +112,7 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 	}
 	// The browser's MP3: mono at the preview's rate, the whole window, a
 	// sixth of the WAV's size.
-	mp3 := filepath.Join(dir, "p.mp3")
+	mp3 := filepath.Join(t.TempDir(), "p.mp3")
 	os.WriteFile(mp3, p.MP3, 0o644)
 	info, err := audio.Probe(mp3)
 	if err != nil || info.Channels != 1 || info.Rate != preview.Rate || info.Duration < 179*time.Second || info.Duration > 181*time.Second {
@@ -115,12 +122,12 @@ func TestRenderPlaysTheProgramWhereItIs(t *testing.T) {
 		t.Fatalf("mp3 %d bytes, wav %d", len(p.MP3), len(p.WAV))
 	}
 	// Deterministic: the same window, the same bytes, rendered afresh.
-	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
+	s2 := &preview.Service{Render: agentrender.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: s.Location, TempDir: s.TempDir, FFmpeg: "ffmpeg"}
 	q, err := s2.Preview(context.Background(), "w1", "2026-12-07", "05:29", "05:32")
 	if err != nil || string(q.WAV) != string(p.WAV) || string(q.MP3) != string(p.MP3) {
 		t.Fatalf("second render differs (%v)", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "tone.wav")); err != nil {
+	if _, err := os.Stat(filepath.Join(s.TempDir, "tone.wav")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -153,38 +160,15 @@ func TestRenderNoPrograms(t *testing.T) {
 // '^$' -bench DefaultWindowBytes -benchtime 1x ./city/preview).
 func BenchmarkDefaultWindowBytes(b *testing.B) {
 	t := b
-	dir := t.TempDir()
-	tone := filepath.Join(dir, "tone.wav")
-	w, err := audio.CreateWAV(tone, 16000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([][2]float64, 16000*300)
-	for i := range buf {
-		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/16000)
-		buf[i] = [2]float64{v, v}
-	}
-	if err := w.Write(buf); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := mediastore.HashFile(tone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := "timezone: Asia/Ho_Chi_Minh\nprograms:\n  - id: morning\n    title: Bản tin sáng\n    cron: \"30 5 * * *\"\n    items: [" + key + "]\n"
-	loc, _ := time.LoadLocation("Asia/Ho_Chi_Minh")
-	s := &preview.Service{Render: agentrender.Render, Wards: fakeWards{programs.WardFile{Body: []byte(body), Media: []string{key}}},
-		MediaPath: func(string) string { return tone }, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"}
+	s := morningService(t, 300)
 	var p api.Preview
+	var err error
 	for b.Loop() {
 		p, err = s.Preview(context.Background(), "w1", "2026-12-07", "05:25", "06:05")
 		if err != nil {
 			t.Fatal(err)
 		}
-		s = &preview.Service{Render: s.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: loc, TempDir: dir, FFmpeg: "ffmpeg"} // no cache
+		s = &preview.Service{Render: s.Render, Wards: s.Wards, MediaPath: s.MediaPath, Location: s.Location, TempDir: s.TempDir, FFmpeg: "ffmpeg"} // no cache
 	}
 	if want := 44 + 40*60*preview.Rate*2; len(p.WAV) != want {
 		t.Fatalf("wav %d bytes, want %d", len(p.WAV), want)
