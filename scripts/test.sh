@@ -24,12 +24,16 @@ echo "== go test ($(date +%T))"
 # and every package that uses the buffer, run under the race detector.
 norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
 # go test starts the packages in the order given, -p (one per core) at a
-# time: the longest first, so that the short ones fill the other core
+# time: the long ones first, so that the short ones fill the other core
 # beside them (in `go list` order e2e, the longest, started after the
-# packages before it and ran alone for minutes at the end).
+# packages before it and ran alone for minutes at the end). The relay's
+# real-time tone tests (audio/stream) go first and e2e (four tests at
+# once, Chromium among them) only after them: side by side, the load made
+# the tests' card-paced puller late and the relay's buffer skip inside a
+# judged window.
 # -vet=off: go vet ./... above has checked every package and its tests
 # with all of vet's analyzers, a superset of the ones go test runs.
-long='loa/e2e loa/audio/stream loa/agent loa/city'
+long='loa/audio/stream loa/city loa/agent loa/e2e'
 rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e ${long// / -e })
 go test -race -count=1 -vet=off -timeout 15m $long $rest
 echo "== non-race runs ($(date +%T))"
