@@ -135,7 +135,10 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 		t.Errorf("level during digital silence: %v", h.LevelDBFS)
 	}
 
-	waitFor(t, "the as-run entry shipped", 15*time.Second, func() bool {
+	// A bound on a hang, not a pace: the entry ships in the round after
+	// the program ends (every 2 s), and a round that fails on a loaded
+	// machine is tried again after a backoff that doubles.
+	waitFor(t, "the as-run entry shipped", 60*time.Second, func() bool {
 		db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
 		if err != nil {
 			t.Fatal(err)
