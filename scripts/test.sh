@@ -23,19 +23,18 @@ echo "== go test ($(date +%T))"
 # 30 simulated minutes instead of 5). The buffer's own two-goroutine test,
 # and every package that uses the buffer, run under the race detector.
 norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
-# go test starts the packages in the order given, -p (one per core) at a
-# time: the long ones first, so that the short ones fill the other core
-# beside them (in `go list` order e2e, the longest, started after the
-# packages before it and ran alone for minutes at the end). The relay's
-# real-time tone tests (audio/stream) go first and e2e (four tests at
-# once, Chromium among them) only after them: side by side, the load made
-# the tests' card-paced puller late and the relay's buffer skip inside a
-# judged window.
+# The relay's real-time tone tests (audio/stream) run with nothing beside
+# them: their puller keeps a sound card's pace, and with any other package
+# loading the two cores it ran late and the relay's buffer skipped inside
+# a judged window (seen beside e2e and beside city).
+go test -race -count=1 -vet=off -timeout 10m ./audio/stream
+# Then the rest, two packages at a time, e2e (the longest) first so that
+# the short ones fill the other core beside it (in `go list` order e2e
+# started late and ran alone for minutes at the end).
 # -vet=off: go vet ./... above has checked every package and its tests
 # with all of vet's analyzers, a superset of the ones go test runs.
-long='loa/audio/stream loa/city loa/agent loa/e2e'
-rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e ${long// / -e })
-go test -race -count=1 -vet=off -timeout 15m $long $rest
+rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e loa/e2e -e loa/audio/stream)
+go test -race -count=1 -vet=off -timeout 15m loa/e2e $rest
 echo "== non-race runs ($(date +%T))"
 # The runs below are pure computation or on virtual clocks (nothing in them
 # measures the wall clock): the first in the background fills the core the
