@@ -102,6 +102,16 @@ func shiftedMinute(lead time.Duration) (start time.Time, offset time.Duration) {
 	return start, start.Sub(at)
 }
 
+// startedMinute is the system clock's current whole minute, already
+// begun, and the offset (negative) of a station clock that reaches it
+// `lead` from now: a program at `start` is due at the city at once and
+// starts on that station at start.Add(-offset) by the system clock.
+func startedMinute(lead time.Duration) (start time.Time, offset time.Duration) {
+	now := time.Now().In(ict)
+	start = now.Truncate(time.Minute)
+	return start, start.Sub(now.Add(lead))
+}
+
 // clockOffset is the run flag that puts an agent on a shifted clock.
 func clockOffset(offset time.Duration) string { return "--clock-offset=" + offset.String() }
 

@@ -31,7 +31,13 @@ func TestReportsEndToEnd(t *testing.T) {
 	c := newAlertCity(t, "", "phuong-1:quan-1", "phuong-2:quan-1")
 	tone(t, filepath.Join(c.dir, "ban-tin.wav"), 600, 2)
 	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "ban-tin.wav"))
-	start := nextMinute(30 * time.Second)
+	// The program's minute is the system clock's current one, already
+	// begun: the city, on the system clock, counts it as due (a ward that
+	// never runs has missed it), while the agent runs on a station clock
+	// set back to 12 s before it (--clock-offset), so that it plays it
+	// without the test waiting for a whole minute.
+	start, offset := startedMinute(12 * time.Second)
+	onAir := start.Add(-offset)
 	past := start.Add(-2 * time.Minute)
 	if past.Day() != start.Day() {
 		t.Skip("too close to midnight for a program earlier today")
@@ -43,7 +49,7 @@ func TestReportsEndToEnd(t *testing.T) {
 		"  - id: ban-tin\n    title: Bản tin phường\n    date: %s\n    at: \"%s\"\n    items: [ban-tin.wav]\n",
 		day, past.Format("15:04"), day, start.Format("15:04"))), 0o644)
 	run(t, c.adminCtl, "loactl", "program", "load", prog, "--group", "quan-1")
-	c.startWard("phuong-1", "wav:"+filepath.Join(c.dir, "phuong-1.wav"))
+	c.startWard("phuong-1", "wav:"+filepath.Join(c.dir, "phuong-1.wav"), clockOffset(offset))
 
 	get := func(path string) (int, []byte) {
 		t.Helper()
@@ -60,7 +66,7 @@ func TestReportsEndToEnd(t *testing.T) {
 	}
 	q := "from=" + day + "&to=" + day
 	var rep reports.Report
-	waitUntil(t, "the played program in the report", time.Until(start)+40*time.Second, func() bool {
+	waitUntil(t, "the played program in the report", time.Until(onAir)+40*time.Second, func() bool {
 		code, b := get("/api/v1/reports?" + q)
 		rep = reports.Report{}
 		return code == 200 && json.Unmarshal(b, &rep) == nil && rep.Totals.Played == 1
