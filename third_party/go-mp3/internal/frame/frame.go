@@ -15,7 +15,6 @@
 package frame
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -783,106 +782,6 @@ func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	st := &f.synth[ch]
 	for ss := 0; ss < 12; ss++ {
 		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
-	}
-}
-
-// synthState is one channel's synthesis FIFO V, kept so that each output
-// sample's 16 window products read 16 contiguous values.
-//
-// The standard's V holds the last 16 sets of 64 values N_t (newest
-// first, V[64a+m] = N_(t-a)[m]); time sample i (0..31) of the output sums,
-// for k = 0..7, D[64k+i] V[128k+i] + D[64k+32+i] V[128k+96+i]: of the set
-// of age a = 2k it takes value i, of age a = 2k+1 value 32+i. So output i
-// needs, by age, N[i] of the even ages and N[32+i] of the odd ones. Which
-// ages are even changes with every step, so each set is stored twice:
-// b[q][i] holds N[i] of the sets that came at the parity q of the current
-// step and N[32+i] of the others; at a step of parity q, b[q][i] from the
-// newest slot on is exactly output i's 16 values by age. The slots are a
-// ring (the newest at p, older at higher addresses) whose 16 slots are
-// each stored twice (at s and s+16), so that they are contiguous without
-// moving the history.
-type synthState struct {
-	b [2][32][32]float32
-	p int // the newest slot, 0..15
-	q int // the parity of the current step
-}
-
-// synthWin[i] is output i's 16 window coefficients by age: D[64k+i] at
-// age 2k, D[64k+32+i] at age 2k+1.
-var synthWin = func() (w [32][16]float32) {
-	for i := range w {
-		for k := 0; k < 8; k++ {
-			w[i][2*k] = synthDtbl[64*k+i]
-			w[i][2*k+1] = synthDtbl[64*k+32+i]
-		}
-	}
-	return w
-}()
-
-// synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
-// the 32 subbands in d (18 samples each), with the filter history st, into
-// o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, ch int) {
-	var x, X [32]float32
-	o = o[:128]
-	// Matrix multiply the 32 subband samples with
-	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
-	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
-	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
-	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
-	for j := range x {
-		x[j] = d[j*18+ss]
-	}
-	dct32Flat(&x, &X)
-	// The new set goes in at a new newest slot: N[i] into b[q], N[32+i]
-	// into b[1-q], each at p and p+16.
-	st.p = (st.p - 1) & 15
-	st.q ^= 1
-	p, q := st.p, st.q
-	cur, other := &st.b[q], &st.b[q^1]
-	for i := 0; i < 16; i++ {
-		// N[i] = X[16+i], N[32+i] = -X[16-i].
-		a, b := X[16+i], -X[16-i]
-		cur[i][p], cur[i][p+16] = a, a
-		other[i][p], other[i][p+16] = b, b
-	}
-	// N[16] = 0, N[48] = -X[0].
-	cur[16][p], cur[16][p+16] = 0, 0
-	other[16][p], other[16][p+16] = -X[0], -X[0]
-	for i := 17; i < 32; i++ {
-		// N[i] = -X[48-i], N[32+i] = -X[i-16].
-		a, b := -X[48-i], -X[i-16]
-		cur[i][p], cur[i][p+16] = a, a
-		other[i][p], other[i][p+16] = b, b
-	}
-	// Window and sum: output i is the 16 values by age times its window,
-	// summed in the order k = 0..7 of pairs (ages 2k, 2k+1), as the
-	// standard's loop does.
-	for i := range 32 {
-		v := (*[16]float32)(cur[i][p : p+16])
-		w := &synthWin[i]
-		sum := float32(v[0]*w[0]) + float32(v[1]*w[1])
-		sum += float32(v[2]*w[2]) + float32(v[3]*w[3])
-		sum += float32(v[4]*w[4]) + float32(v[5]*w[5])
-		sum += float32(v[6]*w[6]) + float32(v[7]*w[7])
-		sum += float32(v[8]*w[8]) + float32(v[9]*w[9])
-		sum += float32(v[10]*w[10]) + float32(v[11]*w[11])
-		sum += float32(v[12]*w[12]) + float32(v[13]*w[13])
-		sum += float32(v[14]*w[14]) + float32(v[15]*w[15])
-		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
-		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
-		// the ISO references ("limited accuracy"). 16-bit full scale
-		// is 32768; rounding to the nearest and clipping to the int16
-		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
-		// asks for.
-		s := uint16(toInt16(sum))
-		pp := o[4*i : 4*i+4]
-		if mono {
-			// We always run in stereo mode and duplicate channels here for mono.
-			binary.LittleEndian.PutUint32(pp, uint32(s)*0x10001)
-			continue
-		}
-		binary.LittleEndian.PutUint16(pp[2*ch:], s)
 	}
 }
 
