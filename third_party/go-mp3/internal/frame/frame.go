@@ -767,22 +767,14 @@ var synthDtbl = [512]float32{
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
-	d := &f.mainData.Is[gr][ch]
-	st := &f.synth[ch]
-	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
-	}
+	synthesize(&f.mainData.Is[gr][ch], 18, &f.synth[ch], out, mono, ch)
 }
 
 // subbandSynthesis12 synthesizes the first 12 samples of each subband of
 // granule 0 (Layer I).
 func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
-	d := &f.mainData.Is[0][ch]
-	st := &f.synth[ch]
-	for ss := 0; ss < 12; ss++ {
-		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
-	}
+	synthesize(&f.mainData.Is[0][ch], 12, &f.synth[ch], out, mono, ch)
 }
 
 // toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by

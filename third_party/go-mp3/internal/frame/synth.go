@@ -38,21 +38,36 @@ var synthWin = func() (w [16][32]float32) {
 	return w
 }()
 
-// synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
-// the 32 subbands in d (18 samples each), with the filter history st, into
-// o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, ch int) {
-	var x, X [32]float32
-	o = o[:128]
+// synthesize synthesizes the first n (12 or 18) time samples of the 32
+// subbands in d (18 samples each) with the filter history st into out (32
+// stereo 16-bit frames per time sample: channel ch, or both when mono).
+func synthesize(d *[576]float32, n int, st *synthState, out []byte, mono bool, ch int) {
 	// Matrix multiply the 32 subband samples with
 	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
 	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
 	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
 	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
-	for j := range x {
-		x[j] = d[j*18+ss]
+	// The DCTs are done four time samples at a time; the last four
+	// start at n-4, computing two again.
+	var X [32][4]float32
+	for b := 0; b < n; b += 4 {
+		s0 := min(b, n-4)
+		dct32x4(d, s0, &X)
+		for ss := b; ss < min(b+4, n); ss++ {
+			synthSample(&X, ss-s0, st, out[128*ss:128*ss+128], mono, ch)
+		}
 	}
-	dct32Flat(&x, &X)
+}
+
+// synthSample synthesizes 32 time samples from X[k][l] (the DCT-II of
+// the 32 subbands' sample) with the filter history st into o (32 stereo
+// 16-bit frames: channel ch, or both when mono).
+func synthSample(Y *[32][4]float32, l int, st *synthState, o []byte, mono bool, ch int) {
+	o = o[:128]
+	var X [32]float32
+	for k := range X {
+		X[k] = Y[k][l]
+	}
 	// The new set goes in at a new newest slot: N[0..31] into b[q],
 	// N[32..63] into b[1-q], each at p and p+16.
 	st.p = (st.p - 1) & 15

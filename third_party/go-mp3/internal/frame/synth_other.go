@@ -7,3 +7,9 @@ package frame
 func synthWindow(v, w *[16][32]float32, out *[32]int16) {
 	synthWindowGo(v, w, out)
 }
+
+// dct32x4 is dct32x4Go where there is no vector version (or with the
+// purego build tag).
+func dct32x4(d *[576]float32, ss int, y *[32][4]float32) {
+	dct32x4Go(d, ss, y)
+}
