@@ -50,19 +50,20 @@ func synthesize(d *[576]float32, n int, st *synthState, out []byte, mono bool, c
 	// The DCTs are done four time samples at a time; the last four
 	// start at n-4, computing two again.
 	var X [32][4]float32
+	set := synthSet(mono, ch)
 	for b := 0; b < n; b += 4 {
 		s0 := min(b, n-4)
 		dct32x4(d, s0, &X)
 		for ss := b; ss < min(b+4, n); ss++ {
-			synthSample(&X, ss-s0, st, out[128*ss:128*ss+128], mono, ch)
+			synthSample(&X, ss-s0, st, out[128*ss:128*ss+128], set)
 		}
 	}
 }
 
 // synthSample synthesizes 32 time samples from X[k][l] (the DCT-II of
 // the 32 subbands' sample) with the filter history st into o (32 stereo
-// 16-bit frames: channel ch, or both when mono).
-func synthSample(Y *[32][4]float32, l int, st *synthState, o []byte, mono bool, ch int) {
+// 16-bit frames: the bits set of each, synthSet).
+func synthSample(Y *[32][4]float32, l int, st *synthState, o []byte, set uint32) {
 	o = o[:128]
 	var X [32]float32
 	for k := range X {
@@ -88,28 +89,26 @@ func synthSample(Y *[32][4]float32, l int, st *synthState, o []byte, mono bool, 
 	// Window and sum: output i is the 16 values by age times its window,
 	// summed in the order k = 0..7 of pairs (ages 2k, 2k+1), as the
 	// standard's loop does.
-	var s [32]int16
-	synthWindow((*[16][32]float32)(st.b[q][p:p+16]), &synthWin, &s)
-	if mono {
-		// We always run in stereo mode and duplicate channels here for mono.
-		for i, v := range s {
-			binary.LittleEndian.PutUint32(o[4*i:], uint32(uint16(v))*0x10001)
-		}
-		return
-	}
-	o = o[2*ch:]
-	for i, v := range s {
-		binary.LittleEndian.PutUint16(o[4*i:], uint16(v))
-	}
+	synthWindow((*[16][32]float32)(st.b[q][p:p+16]), &synthWin, (*[128]byte)(o), set)
 }
 
-// synthWindowGo is the window step: out[i] is the sum over the 16 ages a
-// of v[a][i] w[a][i], each product rounded to float32 before it is added
-// (no fused multiply-add), the products summed in pairs of ages (2k,
-// 2k+1) and the pairs added in the order k = 0..7, then converted by
-// toInt16. The vector versions compute each output in exactly this
-// order, so their results are the same bits.
-func synthWindowGo(v, w *[16][32]float32, out *[32]int16) {
+// synthSet is the bits of a 32-bit stereo frame that channel ch writes
+// (both when mono: the channel duplicated).
+func synthSet(mono bool, ch int) uint32 {
+	if mono {
+		return 0xffffffff
+	}
+	return 0xffff << (16 * ch)
+}
+
+// synthWindowGo is the window step: output i is the sum over the 16 ages
+// a of v[a][i] w[a][i], each product rounded to float32 before it is
+// added (no fused multiply-add), the products summed in pairs of ages
+// (2k, 2k+1) and the pairs added in the order k = 0..7, then converted by
+// toInt16 and written into the bits set of 32-bit frame i of o (its
+// 16 bits in both halves). The vector versions compute each output in
+// exactly this order, so their results are the same bits.
+func synthWindowGo(v, w *[16][32]float32, o *[128]byte, set uint32) {
 	for i := range 32 {
 		sum := float32(v[0][i]*w[0][i]) + float32(v[1][i]*w[1][i])
 		sum += float32(v[2][i]*w[2][i]) + float32(v[3][i]*w[3][i])
@@ -125,6 +124,8 @@ func synthWindowGo(v, w *[16][32]float32, out *[32]int16) {
 		// is 32768; rounding to the nearest and clipping to the int16
 		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
 		// asks for.
-		out[i] = toInt16(sum)
+		f := uint32(uint16(toInt16(sum))) * 0x10001
+		pp := o[4*i : 4*i+4]
+		binary.LittleEndian.PutUint32(pp, binary.LittleEndian.Uint32(pp)&^set|f&set)
 	}
 }

@@ -7,7 +7,8 @@
 // operations in its order (products rounded to float32, summed in pairs
 // of ages, the pairs added k = 0..7), then toInt16 lane by lane: scaled
 // by 32768, offset by 32768.5, clipped to [0, 65535] (MAXPS with 0 as
-// its source turns NaN into 0), truncated, offset back, packed to 16 bits.
+// its source turns NaN into 0), truncated, offset back, packed to 16 bits,
+// each written into the bits set of its 32-bit stereo frame (both halves).
 
 DATA synthConst<>+0(SB)/4, $0x47000000 // 32768
 DATA synthConst<>+4(SB)/4, $0x47000080 // 32768.5
@@ -25,11 +26,17 @@ GLOBL synthConst<>(SB), RODATA|NOPTR, $16
 	MULPS X4, X3 \
 	ADDPS X3, X1
 
-// func synthWindow(v, w *[16][32]float32, out *[32]int16)
-TEXT ·synthWindow(SB), NOSPLIT, $0-24
+// func synthWindow(v, w *[16][32]float32, o *[128]byte, set uint32)
+TEXT ·synthWindow(SB), NOSPLIT, $0-28
 	MOVQ v+0(FP), SI
 	MOVQ w+8(FP), DI
-	MOVQ out+16(FP), DX
+	MOVQ o+16(FP), DX
+	MOVL set+24(FP), AX
+	MOVL AX, X9
+	PSHUFL $0, X9, X9 // set
+	NOTL AX
+	MOVL AX, X8
+	PSHUFL $0, X8, X8 // keep
 	MOVSS synthConst<>+0(SB), X12
 	SHUFPS $0, X12, X12
 	MOVSS synthConst<>+4(SB), X13
@@ -64,10 +71,15 @@ loop:
 	CVTTPS2PL X0, X0
 	PSUBL X11, X0
 	PACKSSLW X0, X0
-	MOVQ X0, (DX)
+	PUNPCKLWL X0, X0
+	PAND X9, X0
+	MOVOU (DX), X1
+	PAND X8, X1
+	POR X1, X0
+	MOVOU X0, (DX)
 	ADDQ $16, SI
 	ADDQ $16, DI
-	ADDQ $8, DX
+	ADDQ $16, DX
 	DECQ CX
 	JNZ loop
 	RET

@@ -8,7 +8,8 @@
 // FMUL, never a fused FMLA; summed in pairs of ages, the pairs added
 // k = 0..7), then toInt16 lane by lane: scaled by 32768, offset by
 // 32768.5, clipped to [0, 65535] (FMAXNM turns NaN into 0), truncated,
-// narrowed to 16 bits and offset back (x - 32768 is x ^ 0x8000 in 16 bits).
+// narrowed to 16 bits and offset back (x - 32768 is x ^ 0x8000 in 16 bits),
+// each written into the bits set of its 32-bit stereo frame (both halves).
 //
 // Go's assembler has no mnemonics for these floating-point vector
 // instructions, so they are encoded here (checked with GNU as).
@@ -26,11 +27,11 @@
 // UZP1 Vd.8H, Vn.8H, Vm.8H
 #define UZP18H(d, n, m) WORD $(0x4E401800 | (m<<16) | (n<<5) | d)
 
-// func synthWindow(v, w *[16][32]float32, out *[32]int16)
-TEXT ·synthWindow(SB), NOSPLIT, $0-24
+// func synthWindow(v, w *[16][32]float32, o *[128]byte, set uint32)
+TEXT ·synthWindow(SB), NOSPLIT, $0-28
 	MOVD v+0(FP), R0
 	MOVD w+8(FP), R1
-	MOVD out+16(FP), R2
+	MOVD o+16(FP), R2
 	// Ages 0 and 1: V0-V7 = v[0]*w[0] + v[1]*w[1].
 	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -167,5 +168,46 @@ loop:
 	VEOR V28.B16, V9.B16, V9.B16
 	VEOR V28.B16, V10.B16, V10.B16
 	VEOR V28.B16, V11.B16, V11.B16
-	VST1 [V8.H8, V9.H8, V10.H8, V11.H8], (R2)
+	// Each 16-bit sample in both halves of its frame, blended into o.
+	MOVWU set+24(FP), R4
+	VDUP R4, V30.S4
+	MVNW R4, R4
+	VDUP R4, V29.S4
+	VZIP1 V8.H8, V8.H8, V12.H8
+	VZIP2 V8.H8, V8.H8, V13.H8
+	VZIP1 V9.H8, V9.H8, V14.H8
+	VZIP2 V9.H8, V9.H8, V15.H8
+	VZIP1 V10.H8, V10.H8, V16.H8
+	VZIP2 V10.H8, V10.H8, V17.H8
+	VZIP1 V11.H8, V11.H8, V18.H8
+	VZIP2 V11.H8, V11.H8, V19.H8
+	ADD $64, R2, R5
+	VLD1 (R2), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1 (R5), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VAND V29.B16, V20.B16, V20.B16
+	VAND V29.B16, V21.B16, V21.B16
+	VAND V29.B16, V22.B16, V22.B16
+	VAND V29.B16, V23.B16, V23.B16
+	VAND V29.B16, V24.B16, V24.B16
+	VAND V29.B16, V25.B16, V25.B16
+	VAND V29.B16, V26.B16, V26.B16
+	VAND V29.B16, V27.B16, V27.B16
+	VAND V30.B16, V12.B16, V12.B16
+	VAND V30.B16, V13.B16, V13.B16
+	VAND V30.B16, V14.B16, V14.B16
+	VAND V30.B16, V15.B16, V15.B16
+	VAND V30.B16, V16.B16, V16.B16
+	VAND V30.B16, V17.B16, V17.B16
+	VAND V30.B16, V18.B16, V18.B16
+	VAND V30.B16, V19.B16, V19.B16
+	VORR V20.B16, V12.B16, V12.B16
+	VORR V21.B16, V13.B16, V13.B16
+	VORR V22.B16, V14.B16, V14.B16
+	VORR V23.B16, V15.B16, V15.B16
+	VORR V24.B16, V16.B16, V16.B16
+	VORR V25.B16, V17.B16, V17.B16
+	VORR V26.B16, V18.B16, V18.B16
+	VORR V27.B16, V19.B16, V19.B16
+	VST1 [V12.B16, V13.B16, V14.B16, V15.B16], (R2)
+	VST1 [V16.B16, V17.B16, V18.B16, V19.B16], (R5)
 	RET

@@ -4,8 +4,8 @@ package frame
 
 // synthWindow is synthWindowGo where there is no vector version (or with
 // the purego build tag).
-func synthWindow(v, w *[16][32]float32, out *[32]int16) {
-	synthWindowGo(v, w, out)
+func synthWindow(v, w *[16][32]float32, o *[128]byte, set uint32) {
+	synthWindowGo(v, w, o, set)
 }
 
 // dct32x4 is dct32x4Go where there is no vector version (or with the

@@ -1,14 +1,16 @@
 package frame
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
 )
 
 // TestSynthWindowMatchesGo checks the window step in use (the vector
-// version on amd64 and arm64) against synthWindowGo on random histories.
-// The tolerance is zero: every lane does the scalar code's float32
+// version on amd64 and arm64) against synthWindowGo on random histories,
+// writing into random stereo frames mono (both channels) and each channel
+// alone. The tolerance is zero: every lane does the scalar code's float32
 // operations in the same order (each product rounded, then the same
 // sums), so no rounding can differ and the 16-bit results must be the
 // same bits. The values cover ordinary samples, samples past full scale
@@ -31,13 +33,18 @@ func TestSynthWindowMatchesGo(t *testing.T) {
 				v[r.IntN(16)][r.IntN(32)] = special[r.IntN(len(special))]
 			}
 		}
-		var got, want [32]int16
-		synthWindow(&v, &synthWin, &got)
-		synthWindowGo(&v, &synthWin, &want)
+		var got, want [128]byte
+		for i := range got {
+			got[i] = byte(r.Uint32())
+		}
+		want = got
+		set := synthSet(round%3 == 0, round%2)
+		synthWindow(&v, &synthWin, &got, set)
+		synthWindowGo(&v, &synthWin, &want, set)
 		if got != want {
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("round %d output %d: vector %d, Go %d (column %v)", round, i, got[i], want[i], column(&v, i))
+			for i := 0; i < 32; i++ {
+				if g, w := got[4*i:4*i+4], want[4*i:4*i+4]; string(g) != string(w) {
+					t.Fatalf("round %d (set %#x) frame %d: vector % x, Go % x (column %v)", round, set, i, g, w, column(&v, i))
 				}
 			}
 		}
@@ -52,8 +59,8 @@ func column(v *[16][32]float32, i int) (c [16]float32) {
 }
 
 // TestSynthWindowRounding checks toInt16's rounding and clipping through
-// the window step: a history with only the newest value of age 0 set
-// makes output i exactly D[i] v (window coefficient 1 is put in place).
+// the window step: a window of 1 at age 0 only makes every output exactly
+// the value of age 0. The other channel's half of each frame is kept.
 func TestSynthWindowRounding(t *testing.T) {
 	var w [16][32]float32
 	for i := range w[0] {
@@ -72,12 +79,21 @@ func TestSynthWindowRounding(t *testing.T) {
 		for i := range v[0] {
 			v[0][i] = c.x
 		}
-		var got, want [32]int16
-		synthWindow(&v, &w, &got)
-		synthWindowGo(&v, &w, &want)
-		for i := range got {
-			if got[i] != c.want || want[i] != c.want {
-				t.Fatalf("%g at output %d: vector %d, Go %d, want %d", c.x, i, got[i], want[i], c.want)
+		for ch := 0; ch < 2; ch++ {
+			var got, want [128]byte
+			for i := range got {
+				got[i] = 0x5a
+			}
+			want = got
+			synthWindow(&v, &w, &got, synthSet(false, ch))
+			synthWindowGo(&v, &w, &want, synthSet(false, ch))
+			for i := 0; i < 32; i++ {
+				g := int16(binary.LittleEndian.Uint16(got[4*i+2*ch:]))
+				gw := int16(binary.LittleEndian.Uint16(want[4*i+2*ch:]))
+				other := binary.LittleEndian.Uint16(got[4*i+2*(1-ch):])
+				if g != c.want || gw != c.want || other != 0x5a5a {
+					t.Fatalf("%g at output %d channel %d: vector %d, Go %d, want %d (other channel %#x)", c.x, i, ch, g, gw, c.want, other)
+				}
 			}
 		}
 	}
@@ -91,15 +107,15 @@ func BenchmarkSynthWindow(b *testing.B) {
 			v[a][i] = r.Float32()*2 - 1
 		}
 	}
-	var out [32]int16
+	var o [128]byte
 	b.Run("vector", func(b *testing.B) {
 		for range b.N {
-			synthWindow(&v, &synthWin, &out)
+			synthWindow(&v, &synthWin, &o, 0xffff)
 		}
 	})
 	b.Run("go", func(b *testing.B) {
 		for range b.N {
-			synthWindowGo(&v, &synthWin, &out)
+			synthWindowGo(&v, &synthWin, &o, 0xffff)
 		}
 	})
 }
