@@ -593,6 +593,7 @@ func (f *Frame) antialias(gr int, ch int) {
 }
 
 func (f *Frame) hybridSynthesis(gr int, ch int) {
+	is, store := &f.mainData.Is[gr][ch], &f.store[ch]
 	// Loop through all 32 subbands
 	for sb := 0; sb < 32; sb++ {
 		// Determine blocktype for this subband
@@ -601,19 +602,23 @@ func (f *Frame) hybridSynthesis(gr int, ch int) {
 			(f.sideInfo.MixedBlockFlag[gr][ch] == 1) && (sb < 2) {
 			bt = 0
 		}
-		in := f.mainData.Is[gr][ch][sb*18 : sb*18+18]
+		in := (*[18]float32)(is[sb*18 : sb*18+18])
+		st := &store[sb]
 		// The high subbands of a low-bitrate frame are all zero: their
-		// IMDCT is zero, so only the stored overlap is left.
+		// IMDCT is zero, so only the stored overlap is left (0 + s is s,
+		// but for the sign of a zero, which no output sample shows).
+		if allZero(in[:]) {
+			*in, *st = *st, [18]float32{}
+			continue
+		}
+		// Do the inverse modified DCT and windowing
 		var rawout [36]float32
-		if !allZero(in) {
-			// Do the inverse modified DCT and windowing
-			imdct.Win(in, bt, &rawout)
+		imdct.Win(in[:], bt, &rawout)
+		// Overlap-add with the stored half into main_data
+		for i := range in {
+			in[i] = rawout[i] + st[i]
 		}
-		// Overlapp add with stored vector into main_data vector
-		for i := 0; i < 18; i++ {
-			f.mainData.Is[gr][ch][sb*18+i] = rawout[i] + f.store[ch][sb][i]
-			f.store[ch][sb][i] = rawout[i+18]
-		}
+		*st = [18]float32(rawout[18:])
 	}
 }
 
