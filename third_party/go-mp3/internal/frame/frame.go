@@ -561,8 +561,8 @@ func (f *Frame) intensityStereo(gr int, ms bool) {
 }
 
 var (
-	cs = []float32{0.857493, 0.881742, 0.949629, 0.983315, 0.995518, 0.999161, 0.999899, 0.999993}
-	ca = []float32{-0.514496, -0.471732, -0.313377, -0.181913, -0.094574, -0.040966, -0.014199, -0.003700}
+	cs = [8]float32{0.857493, 0.881742, 0.949629, 0.983315, 0.995518, 0.999161, 0.999899, 0.999993}
+	ca = [8]float32{-0.514496, -0.471732, -0.313377, -0.181913, -0.094574, -0.040966, -0.014199, -0.003700}
 )
 
 func (f *Frame) antialias(gr int, ch int) {
@@ -579,15 +579,16 @@ func (f *Frame) antialias(gr int, ch int) {
 		(f.sideInfo.MixedBlockFlag[gr][ch] == 1) {
 		sblim = 2
 	}
-	// Do the actual antialiasing
+	// Do the actual antialiasing: the butterflies between the last 8
+	// lines of subband sb-1 (lo, read backwards) and the first 8 of sb.
+	is := &f.mainData.Is[gr][ch]
 	for sb := 1; sb < sblim; sb++ {
+		lo := (*[8]float32)(is[18*sb-8 : 18*sb])
+		hi := (*[8]float32)(is[18*sb : 18*sb+8])
 		for i := 0; i < 8; i++ {
-			li := 18*sb - 1 - i
-			ui := 18*sb + i
-			lb := float32(f.mainData.Is[gr][ch][li]*cs[i]) - float32(f.mainData.Is[gr][ch][ui]*ca[i])
-			ub := float32(f.mainData.Is[gr][ch][ui]*cs[i]) + float32(f.mainData.Is[gr][ch][li]*ca[i])
-			f.mainData.Is[gr][ch][li] = lb
-			f.mainData.Is[gr][ch][ui] = ub
+			l, u := lo[7-i], hi[i]
+			lo[7-i] = float32(l*cs[i]) - float32(u*ca[i])
+			hi[i] = float32(u*cs[i]) + float32(l*ca[i])
 		}
 	}
 }
@@ -632,9 +633,11 @@ func allZero(x []float32) bool {
 }
 
 func (f *Frame) frequencyInversion(gr int, ch int) {
+	is := &f.mainData.Is[gr][ch]
 	for sb := 1; sb < 32; sb += 2 {
+		x := (*[18]float32)(is[sb*18 : sb*18+18])
 		for i := 1; i < 18; i += 2 {
-			f.mainData.Is[gr][ch][sb*18+i] = -f.mainData.Is[gr][ch][sb*18+i]
+			x[i] = -x[i]
 		}
 	}
 }
