@@ -595,32 +595,52 @@ func (f *Frame) antialias(gr int, ch int) {
 
 func (f *Frame) hybridSynthesis(gr int, ch int) {
 	is, store := &f.mainData.Is[gr][ch], &f.store[ch]
-	// Loop through all 32 subbands
-	for sb := 0; sb < 32; sb++ {
-		// Determine blocktype for this subband
-		bt := int(f.sideInfo.BlockType[gr][ch])
-		if (f.sideInfo.WinSwitchFlag[gr][ch] == 1) &&
-			(f.sideInfo.MixedBlockFlag[gr][ch] == 1) && (sb < 2) {
-			bt = 0
+	bt := int(f.sideInfo.BlockType[gr][ch])
+	mixed := f.sideInfo.WinSwitchFlag[gr][ch] == 1 && f.sideInfo.MixedBlockFlag[gr][ch] == 1
+	// The subbands two at a time: a pair of long blocks, neither silent,
+	// goes through the two-lane IMDCT (the same results as one at a time).
+	for sb := 0; sb < 32; sb += 2 {
+		// Determine blocktype for this pair of subbands (a mixed
+		// block's long part is subbands 0 and 1).
+		b := bt
+		if mixed && sb < 2 {
+			b = 0
 		}
-		in := (*[18]float32)(is[sb*18 : sb*18+18])
-		st := &store[sb]
-		// The high subbands of a low-bitrate frame are all zero: their
-		// IMDCT is zero, so only the stored overlap is left (0 + s is s,
-		// but for the sign of a zero, which no output sample shows).
-		if allZero(in[:]) {
-			*in, *st = *st, [18]float32{}
+		in := (*[36]float32)(is[sb*18 : sb*18+36])
+		z0, z1 := allZero(in[:18]), allZero(in[18:])
+		if b != 2 && !z0 && !z1 {
+			var rawout [2][36]float32
+			imdct.WinLong2(in, b, &rawout)
+			overlapAdd((*[18]float32)(in[:18]), &store[sb], &rawout[0])
+			overlapAdd((*[18]float32)(in[18:]), &store[sb+1], &rawout[1])
 			continue
 		}
-		// Do the inverse modified DCT and windowing
-		var rawout [36]float32
-		imdct.Win(in[:], bt, &rawout)
-		// Overlap-add with the stored half into main_data
-		for i := range in {
-			in[i] = rawout[i] + st[i]
-		}
-		*st = [18]float32(rawout[18:])
+		hybridSubband((*[18]float32)(in[:18]), &store[sb], b, z0)
+		hybridSubband((*[18]float32)(in[18:]), &store[sb+1], b, z1)
 	}
+}
+
+// hybridSubband is one subband's IMDCT, window and overlap-add with its
+// stored half st. The high subbands of a low-bitrate frame are all zero
+// (zero): their IMDCT is zero, so only the stored overlap is left (0 + s
+// is s, but for the sign of a zero, which no output sample shows).
+func hybridSubband(in, st *[18]float32, bt int, zero bool) {
+	if zero {
+		*in, *st = *st, [18]float32{}
+		return
+	}
+	var rawout [36]float32
+	imdct.Win(in[:], bt, &rawout)
+	overlapAdd(in, st, &rawout)
+}
+
+// overlapAdd adds the stored half st to the first half of rawout into
+// out and stores the second half.
+func overlapAdd(out, st *[18]float32, rawout *[36]float32) {
+	for i := range out {
+		out[i] = rawout[i] + st[i]
+	}
+	*st = [18]float32(rawout[18:])
 }
 
 func allZero(x []float32) bool {
