@@ -7,7 +7,7 @@ package imdct
 // the two are computed at once, one per vector lane, with the same
 // results as Win (TestWinLong2MatchesWin).
 func WinLong2(in *[36]float32, blockType int, out *[2][36]float32) {
-	winLong2(in, &winLong2W[blockType], out)
+	winLong2(in, blockType, out)
 }
 
 // winLong2W[bt][p] is the window of long block type bt at output p, with
@@ -27,14 +27,8 @@ func fillWinLong2W() {
 	}
 }
 
-// winLong2Go is winLong2 in Go: Win of each subband.
-func winLong2Go(in *[36]float32, win *[36][2]float32, out *[2][36]float32) {
-	bt := 0
-	for i := range winLong2W {
-		if win == &winLong2W[i] {
-			bt = i
-		}
-	}
-	Win(in[:18], bt, &out[0])
-	Win(in[18:], bt, &out[1])
+// winLong2Go is WinLong2 in Go: Win of each subband.
+func winLong2Go(in *[36]float32, blockType int, out *[2][36]float32) {
+	Win(in[:18], blockType, &out[0])
+	Win(in[18:], blockType, &out[1])
 }

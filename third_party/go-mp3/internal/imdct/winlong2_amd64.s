@@ -4,14 +4,14 @@
 
 #include "textflag.h"
 
-// func winLong2(in *[36]float32, win *[36][2]float32, out *[2][36]float32)
+// func winLong2Vec(in *[36]float32, win *[36][2]float32, out *[2][36]float32)
 //
 // Win of a long block for the two subbands in[0:18] and in[18:36] into
 // out[0] and out[1], one per lane, with the signed window win (see
 // genimdct2.py): the same operations in the same order as dct4x18 and
 // winStore in every lane.
 
-TEXT ·winLong2(SB), NOSPLIT, $208-24
+TEXT ·winLong2Vec(SB), NOSPLIT, $208-24
 	MOVQ in+0(FP), SI
 	MOVQ win+8(FP), BX
 	MOVQ out+16(FP), DI

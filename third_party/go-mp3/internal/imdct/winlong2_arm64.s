@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func winLong2(in *[36]float32, win *[36][2]float32, out *[2][36]float32)
+// func winLong2Vec(in *[36]float32, win *[36][2]float32, out *[2][36]float32)
 //
 // Win of a long block for the two subbands in[0:18] and in[18:36] into
 // out[0] and out[1], one per lane, with the signed window win (see
@@ -23,7 +23,7 @@
 #define INSS1S0(d, n) WORD $(0x6E0C0400 | (n<<5) | d)
 #define UMOVS1(d, n) WORD $(0x0E0C3C00 | (n<<5) | d)
 
-TEXT ·winLong2(SB), NOSPLIT, $0-24
+TEXT ·winLong2Vec(SB), NOSPLIT, $0-24
 	MOVD in+0(FP), R0
 	MOVD win+8(FP), R3
 	MOVD out+16(FP), R1

@@ -2,6 +2,6 @@
 
 package imdct
 
-func winLong2(in *[36]float32, win *[36][2]float32, out *[2][36]float32) {
-	winLong2Go(in, win, out)
+func winLong2(in *[36]float32, blockType int, out *[2][36]float32) {
+	winLong2Go(in, blockType, out)
 }
