@@ -186,12 +186,7 @@ func (s *mp3Stream) Stream(samples [][2]float64) (n int, ok bool) {
 		want := min(len(samples)-n, len(s.buf)/4) * 4
 		k, err := s.d.Read(s.buf[:want])
 		k -= k % 4
-		for i := 0; i < k; i += 4 {
-			l := float64(int16(binary.LittleEndian.Uint16(s.buf[i:]))) / 32768
-			r := float64(int16(binary.LittleEndian.Uint16(s.buf[i+2:]))) / 32768
-			samples[n] = [2]float64{l, r}
-			n++
-		}
+		n += pcm16ToFloat(samples[n:n+k/4], s.buf[:k])
 		if err == io.EOF {
 			break
 		}
@@ -205,6 +200,21 @@ func (s *mp3Stream) Stream(samples [][2]float64) (n int, ok bool) {
 	}
 	s.pos += n
 	return n, n > 0
+}
+
+// pcm16ToFloat converts 16-bit little-endian stereo frames to float
+// frames of full scale 1.0 (x/32768, exact), len(dst) of them (src holds
+// 4 bytes a frame), and returns len(dst). Each frame is read through one
+// fixed-size array, so that the loop has no bounds checks.
+func pcm16ToFloat(dst [][2]float64, src []byte) int {
+	src = src[:4*len(dst)]
+	for j := range dst {
+		b := (*[4]byte)(src[4*j:])
+		l := int16(binary.LittleEndian.Uint16(b[0:]))
+		r := int16(binary.LittleEndian.Uint16(b[2:]))
+		dst[j] = [2]float64{float64(l) / 32768, float64(r) / 32768}
+	}
+	return len(dst)
 }
 
 func (s *mp3Stream) Err() error { return s.err }

@@ -39,10 +39,14 @@ var (
 	dctC2  float32
 )
 
+// dctCoef is the factor 1/(2cos((2n+1)pi/2size)) of Lee's step of the
+// given size.
+func dctCoef(n, size int) float32 {
+	return float32(1 / (2 * math.Cos(float64(2*n+1)*math.Pi/float64(2*size))))
+}
+
 func init() {
-	c := func(n, size int) float32 {
-		return float32(1 / (2 * math.Cos(float64(2*n+1)*math.Pi/float64(2*size))))
-	}
+	c := dctCoef
 	for n := range dctC32 {
 		dctC32[n] = c(n, 32)
 	}

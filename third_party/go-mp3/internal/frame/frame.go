@@ -15,7 +15,6 @@
 package frame
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -562,8 +561,8 @@ func (f *Frame) intensityStereo(gr int, ms bool) {
 }
 
 var (
-	cs = []float32{0.857493, 0.881742, 0.949629, 0.983315, 0.995518, 0.999161, 0.999899, 0.999993}
-	ca = []float32{-0.514496, -0.471732, -0.313377, -0.181913, -0.094574, -0.040966, -0.014199, -0.003700}
+	cs = [8]float32{0.857493, 0.881742, 0.949629, 0.983315, 0.995518, 0.999161, 0.999899, 0.999993}
+	ca = [8]float32{-0.514496, -0.471732, -0.313377, -0.181913, -0.094574, -0.040966, -0.014199, -0.003700}
 )
 
 func (f *Frame) antialias(gr int, ch int) {
@@ -580,42 +579,68 @@ func (f *Frame) antialias(gr int, ch int) {
 		(f.sideInfo.MixedBlockFlag[gr][ch] == 1) {
 		sblim = 2
 	}
-	// Do the actual antialiasing
+	// Do the actual antialiasing: the butterflies between the last 8
+	// lines of subband sb-1 (lo, read backwards) and the first 8 of sb.
+	is := &f.mainData.Is[gr][ch]
 	for sb := 1; sb < sblim; sb++ {
+		lo := (*[8]float32)(is[18*sb-8 : 18*sb])
+		hi := (*[8]float32)(is[18*sb : 18*sb+8])
 		for i := 0; i < 8; i++ {
-			li := 18*sb - 1 - i
-			ui := 18*sb + i
-			lb := float32(f.mainData.Is[gr][ch][li]*cs[i]) - float32(f.mainData.Is[gr][ch][ui]*ca[i])
-			ub := float32(f.mainData.Is[gr][ch][ui]*cs[i]) + float32(f.mainData.Is[gr][ch][li]*ca[i])
-			f.mainData.Is[gr][ch][li] = lb
-			f.mainData.Is[gr][ch][ui] = ub
+			l, u := lo[7-i], hi[i]
+			lo[7-i] = float32(l*cs[i]) - float32(u*ca[i])
+			hi[i] = float32(u*cs[i]) + float32(l*ca[i])
 		}
 	}
 }
 
 func (f *Frame) hybridSynthesis(gr int, ch int) {
-	// Loop through all 32 subbands
-	for sb := 0; sb < 32; sb++ {
-		// Determine blocktype for this subband
-		bt := int(f.sideInfo.BlockType[gr][ch])
-		if (f.sideInfo.WinSwitchFlag[gr][ch] == 1) &&
-			(f.sideInfo.MixedBlockFlag[gr][ch] == 1) && (sb < 2) {
-			bt = 0
+	is, store := &f.mainData.Is[gr][ch], &f.store[ch]
+	bt := int(f.sideInfo.BlockType[gr][ch])
+	mixed := f.sideInfo.WinSwitchFlag[gr][ch] == 1 && f.sideInfo.MixedBlockFlag[gr][ch] == 1
+	// The subbands two at a time: a pair of long blocks, neither silent,
+	// goes through the two-lane IMDCT (the same results as one at a time).
+	for sb := 0; sb < 32; sb += 2 {
+		// Determine blocktype for this pair of subbands (a mixed
+		// block's long part is subbands 0 and 1).
+		b := bt
+		if mixed && sb < 2 {
+			b = 0
 		}
-		in := f.mainData.Is[gr][ch][sb*18 : sb*18+18]
-		// The high subbands of a low-bitrate frame are all zero: their
-		// IMDCT is zero, so only the stored overlap is left.
-		var rawout [36]float32
-		if !allZero(in) {
-			// Do the inverse modified DCT and windowing
-			imdct.Win(in, bt, &rawout)
+		in := (*[36]float32)(is[sb*18 : sb*18+36])
+		z0, z1 := allZero(in[:18]), allZero(in[18:])
+		if b != 2 && !z0 && !z1 {
+			var rawout [2][36]float32
+			imdct.WinLong2(in, b, &rawout)
+			overlapAdd((*[18]float32)(in[:18]), &store[sb], &rawout[0])
+			overlapAdd((*[18]float32)(in[18:]), &store[sb+1], &rawout[1])
+			continue
 		}
-		// Overlapp add with stored vector into main_data vector
-		for i := 0; i < 18; i++ {
-			f.mainData.Is[gr][ch][sb*18+i] = rawout[i] + f.store[ch][sb][i]
-			f.store[ch][sb][i] = rawout[i+18]
-		}
+		hybridSubband((*[18]float32)(in[:18]), &store[sb], b, z0)
+		hybridSubband((*[18]float32)(in[18:]), &store[sb+1], b, z1)
 	}
+}
+
+// hybridSubband is one subband's IMDCT, window and overlap-add with its
+// stored half st. The high subbands of a low-bitrate frame are all zero
+// (zero): their IMDCT is zero, so only the stored overlap is left (0 + s
+// is s, but for the sign of a zero, which no output sample shows).
+func hybridSubband(in, st *[18]float32, bt int, zero bool) {
+	if zero {
+		*in, *st = *st, [18]float32{}
+		return
+	}
+	var rawout [36]float32
+	imdct.Win(in[:], bt, &rawout)
+	overlapAdd(in, st, &rawout)
+}
+
+// overlapAdd adds the stored half st to the first half of rawout into
+// out and stores the second half.
+func overlapAdd(out, st *[18]float32, rawout *[36]float32) {
+	for i := range out {
+		out[i] = rawout[i] + st[i]
+	}
+	*st = [18]float32(rawout[18:])
 }
 
 func allZero(x []float32) bool {
@@ -628,9 +653,11 @@ func allZero(x []float32) bool {
 }
 
 func (f *Frame) frequencyInversion(gr int, ch int) {
+	is := &f.mainData.Is[gr][ch]
 	for sb := 1; sb < 32; sb += 2 {
+		x := (*[18]float32)(is[sb*18 : sb*18+18])
 		for i := 1; i < 18; i += 2 {
-			f.mainData.Is[gr][ch][sb*18+i] = -f.mainData.Is[gr][ch][sb*18+i]
+			x[i] = -x[i]
 		}
 	}
 }
@@ -768,122 +795,14 @@ var synthDtbl = [512]float32{
 
 func (f *Frame) subbandSynthesis(gr int, ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
-	d := &f.mainData.Is[gr][ch]
-	st := &f.synth[ch]
-	for ss := 0; ss < 18; ss++ { // Loop through 18 samples in 32 subbands
-		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
-	}
+	synthesize(&f.mainData.Is[gr][ch], 18, &f.synth[ch], out, mono, ch)
 }
 
 // subbandSynthesis12 synthesizes the first 12 samples of each subband of
 // granule 0 (Layer I).
 func (f *Frame) subbandSynthesis12(ch int, out []byte) {
 	mono := f.header.NumberOfChannels() == 1
-	d := &f.mainData.Is[0][ch]
-	st := &f.synth[ch]
-	for ss := 0; ss < 12; ss++ {
-		synthSample(d, ss, st, out[128*ss:128*ss+128], mono, ch)
-	}
-}
-
-// synthState is one channel's synthesis FIFO V, kept so that each output
-// sample's 16 window products read 16 contiguous values.
-//
-// The standard's V holds the last 16 sets of 64 values N_t (newest
-// first, V[64a+m] = N_(t-a)[m]); time sample i (0..31) of the output sums,
-// for k = 0..7, D[64k+i] V[128k+i] + D[64k+32+i] V[128k+96+i]: of the set
-// of age a = 2k it takes value i, of age a = 2k+1 value 32+i. So output i
-// needs, by age, N[i] of the even ages and N[32+i] of the odd ones. Which
-// ages are even changes with every step, so each set is stored twice:
-// b[q][i] holds N[i] of the sets that came at the parity q of the current
-// step and N[32+i] of the others; at a step of parity q, b[q][i] from the
-// newest slot on is exactly output i's 16 values by age. The slots are a
-// ring (the newest at p, older at higher addresses) whose 16 slots are
-// each stored twice (at s and s+16), so that they are contiguous without
-// moving the history.
-type synthState struct {
-	b [2][32][32]float32
-	p int // the newest slot, 0..15
-	q int // the parity of the current step
-}
-
-// synthWin[i] is output i's 16 window coefficients by age: D[64k+i] at
-// age 2k, D[64k+32+i] at age 2k+1.
-var synthWin = func() (w [32][16]float32) {
-	for i := range w {
-		for k := 0; k < 8; k++ {
-			w[i][2*k] = synthDtbl[64*k+i]
-			w[i][2*k+1] = synthDtbl[64*k+32+i]
-		}
-	}
-	return w
-}()
-
-// synthSample synthesizes time samples 32*ss..32*ss+31 from sample ss of
-// the 32 subbands in d (18 samples each), with the filter history st, into
-// o (32 stereo 16-bit frames: channel ch, or both when mono).
-func synthSample(d *[576]float32, ss int, st *synthState, o []byte, mono bool, ch int) {
-	var x, X [32]float32
-	o = o[:128]
-	// Matrix multiply the 32 subband samples with
-	// N[i][j] = cos((16+i)(2j+1)pi/64): with X the DCT-II of the
-	// subband samples (dct32), row i is X[16+i] for i < 16, 0 for
-	// i = 16, -X[48-i] for 16 < i < 48, -X[0] for i = 48 and -X[i-48]
-	// above (cos is even, cos(pi-t) = -cos(t), cos(pi+t) = -cos(t)).
-	for j := range x {
-		x[j] = d[j*18+ss]
-	}
-	dct32Flat(&x, &X)
-	// The new set goes in at a new newest slot: N[i] into b[q], N[32+i]
-	// into b[1-q], each at p and p+16.
-	st.p = (st.p - 1) & 15
-	st.q ^= 1
-	p, q := st.p, st.q
-	cur, other := &st.b[q], &st.b[q^1]
-	for i := 0; i < 16; i++ {
-		// N[i] = X[16+i], N[32+i] = -X[16-i].
-		a, b := X[16+i], -X[16-i]
-		cur[i][p], cur[i][p+16] = a, a
-		other[i][p], other[i][p+16] = b, b
-	}
-	// N[16] = 0, N[48] = -X[0].
-	cur[16][p], cur[16][p+16] = 0, 0
-	other[16][p], other[16][p+16] = -X[0], -X[0]
-	for i := 17; i < 32; i++ {
-		// N[i] = -X[48-i], N[32+i] = -X[i-16].
-		a, b := -X[48-i], -X[i-16]
-		cur[i][p], cur[i][p+16] = a, a
-		other[i][p], other[i][p+16] = b, b
-	}
-	// Window and sum: output i is the 16 values by age times its window,
-	// summed in the order k = 0..7 of pairs (ages 2k, 2k+1), as the
-	// standard's loop does.
-	for i := range 32 {
-		v := (*[16]float32)(cur[i][p : p+16])
-		w := &synthWin[i]
-		sum := float32(v[0]*w[0]) + float32(v[1]*w[1])
-		sum += float32(v[2]*w[2]) + float32(v[3]*w[3])
-		sum += float32(v[4]*w[4]) + float32(v[5]*w[5])
-		sum += float32(v[6]*w[6]) + float32(v[7]*w[7])
-		sum += float32(v[8]*w[8]) + float32(v[9]*w[9])
-		sum += float32(v[10]*w[10]) + float32(v[11]*w[11])
-		sum += float32(v[12]*w[12]) + float32(v[13]*w[13])
-		sum += float32(v[14]*w[14]) + float32(v[15]*w[15])
-		// sum is time sample 32*ss+i, full scale 1.0. Upstream scaled
-		// by 32767 and truncated towards zero: 0.66-0.80 LSB RMS off
-		// the ISO references ("limited accuracy"). 16-bit full scale
-		// is 32768; rounding to the nearest and clipping to the int16
-		// range is what 11172-4's full accuracy (RMS < 1/sqrt(12) LSB)
-		// asks for.
-		s := uint16(toInt16(sum))
-		pp := o[4*i : 4*i+4]
-		if mono {
-			// We always run in stereo mode and duplicate channels here for mono.
-			binary.LittleEndian.PutUint32(pp, uint32(s)*0x10001)
-			continue
-		}
-		binary.LittleEndian.PutUint16(pp[2*ch:], s)
-	}
+	synthesize(&f.mainData.Is[0][ch], 12, &f.synth[ch], out, mono, ch)
 }
 
 // toInt16 converts a sample of full scale 1.0 to 16 bits: scaled by

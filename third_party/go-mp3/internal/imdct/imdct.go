@@ -99,6 +99,8 @@ func init() {
 			imdctDct9[k][n] = float64(math.Cos(float64(k*(2*n+1)) * math.Pi / 18))
 		}
 	}
+	fillWinLong2K()
+	fillWinLong2W()
 }
 
 // dct9 returns in y the DCT-II of the 9 values x:
