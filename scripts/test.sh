@@ -51,6 +51,11 @@ go test -race -count=1 -vet=off -run 'TestBoundedPlaysEverything' ./audio/stream
 # the decoders' accuracy against mpg123 and the ISO compliance streams
 # (pure decoding on one goroutine, skipped under -race; docs/testing.md).
 go test -count=1 -vet=off -run '^(TestRelayDrift|TestPCMRelayDrift|TestDecodeMatrix|TestCompliance)$' ./audio/stream ./audio
+# The MP3 decoder (third_party/go-mp3) is its own module, out of ./...:
+# its tests compare its vector assembly with its Go code bit for bit, then
+# run with the Go code forced (the purego tag). The arm64 (NEON) code runs
+# in scripts/package-ci.sh, in the qemu render compared with amd64's.
+(cd third_party/go-mp3 && go vet ./... && go test -count=1 ./... && go test -count=1 -tags purego ./...)
 wait $norace_run
 trap - EXIT
 
