@@ -40,11 +40,22 @@ import (
 // 0,20) and LOA_BENCH_WINDOW (default 60s) choose the runs; LOA_CITY_BIN
 // a loa-city built already (another version); LOA_BENCH_PROFILE a folder
 // for the city's heap and goroutine profiles (the city then runs as a
-// child of this test binary, TestFleetCityChild). It reports the
+// child of this test binary, TestFleetCityChild); LOA_BENCH_CITY_ENV
+// variables for the city's process only (GOMEMLIMIT=200MiB, GOGC=50:
+// space-separated). It reports the
 // city's CPU (utime+stime from /proc/PID/stat over the window, % of one
 // core), its RSS (VmRSS at the end) and RSS per ward, and with viewers the
 // events and bytes they received (and bytes an event) and the time from a
 // ward's heartbeat reporting silence to the first event showing it silent.
+//
+// LOA_BENCH_NATS=external runs NATS as an operator's external server
+// (fleet_extnats_test.go): a nats-server process configured as
+// docs/nats.md says, the city connected with nats.url; the same figures
+// are then also reported for the nats-server process, and every ward's
+// consumers on ALERTS and COMMANDS are checked on that server before the
+// window. LOA_BENCH_NATS=embedded,external runs both (the runs' names
+// then begin nats=embedded/, nats=external/); unset, the embedded server
+// alone, as before.
 func BenchmarkFleetProcess(b *testing.B) {
 	viewers := []int{0, 20}
 	if s := os.Getenv("LOA_BENCH_VIEWERS"); s != "" {
@@ -55,20 +66,38 @@ func BenchmarkFleetProcess(b *testing.B) {
 			}
 		}
 	}
-	for _, n := range benchWards([]int{1000, 5000, 10000}) {
-		for _, v := range viewers {
-			b.Run(fmt.Sprintf("wards=%d/viewers=%d", n, v), func(b *testing.B) {
-				for range b.N {
-					fleetProcess(b, n, v)
+	modes := []string{""} // the embedded server, the runs named as before
+	if s := os.Getenv("LOA_BENCH_NATS"); s != "" {
+		modes = nil
+		for _, f := range strings.Split(s, ",") {
+			switch m := strings.TrimSpace(f); m {
+			case "embedded", "external":
+				modes = append(modes, m)
+			default:
+				b.Fatalf("LOA_BENCH_NATS: %q, want embedded or external", m)
+			}
+		}
+	}
+	for _, mode := range modes {
+		for _, n := range benchWards([]int{1000, 5000, 10000}) {
+			for _, v := range viewers {
+				name := fmt.Sprintf("wards=%d/viewers=%d", n, v)
+				if mode != "" {
+					name = "nats=" + mode + "/" + name
 				}
-			})
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						fleetProcess(b, n, v, mode == "external")
+					}
+				})
+			}
 		}
 	}
 }
 
 const technician = "ky-thuat"
 
-func fleetProcess(b *testing.B, n, viewers int) {
+func fleetProcess(b *testing.B, n, viewers int, external bool) {
 	window := 60 * time.Second
 	if s := os.Getenv("LOA_BENCH_WINDOW"); s != "" {
 		window, _ = time.ParseDuration(s)
@@ -77,7 +106,11 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	dir := b.TempDir()
 	addr, natsAddr := freeAddr(b), freeAddr(b)
 	cfgPath := filepath.Join(dir, "city.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  listen: %s\n", filepath.Join(dir, "city-data"), addr, natsAddr)), 0o600)
+	natsCfg := "listen: " + natsAddr
+	if external {
+		natsCfg = "url: nats://" + natsAddr
+	}
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("data: %s\nlisten: %s\nnats:\n  %s\n", filepath.Join(dir, "city-data"), addr, natsCfg)), 0o600)
 
 	// The wards, their keys and a technician with a password of their
 	// own, written into the city's database before it starts (as
@@ -118,6 +151,21 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	}
 	c.Close()
 
+	// The operator's server, with the users `loa-city nats config` prints
+	// for these wards, runs before the city starts.
+	var ext *externalNATS
+	if external {
+		out, err := exec.Command(exe, "nats", "config", "--config", cfgPath).Output()
+		if err != nil {
+			b.Fatalf("loa-city nats config: %v", err)
+		}
+		if got := bytes.Count(out, []byte("# ward ")); got != n {
+			b.Fatalf("loa-city nats config: %d wards, want %d", got, n)
+		}
+		ext = startExternalNATS(b, dir, natsAddr, string(out))
+		defer ext.stop()
+	}
+
 	logf, _ := os.Create(filepath.Join(dir, "city.log"))
 	proc := exec.Command(exe, "run", "--config", cfgPath)
 	profile := os.Getenv("LOA_BENCH_PROFILE") // a folder: profile the city (run in this test binary)
@@ -125,6 +173,12 @@ func fleetProcess(b *testing.B, n, viewers int) {
 		self, _ := os.Executable()
 		proc = exec.Command(self, "-test.run", "^TestFleetCityChild$")
 		proc.Env = append(os.Environ(), "LOA_FLEET_CITY="+cfgPath, "LOA_FLEET_PROFILE="+filepath.Join(profile, fmt.Sprintf("wards=%d-viewers=%d-", n, viewers)))
+	}
+	if env := os.Getenv("LOA_BENCH_CITY_ENV"); env != "" {
+		if proc.Env == nil {
+			proc.Env = os.Environ()
+		}
+		proc.Env = append(proc.Env, strings.Fields(env)...)
 	}
 	proc.Stdout, proc.Stderr = logf, logf
 	if err := proc.Start(); err != nil {
@@ -190,6 +244,9 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	}) {
 		b.Fatalf("the city did not make the %d wards' command consumers in 15 min", n)
 	}
+	if external {
+		checkWardConsumers(b, "nats://"+natsAddr, cfg.NATS.Seed, n)
+	}
 	// Every ward has sent at least once (one interval and a margin).
 	if !testwait.Poll(5*time.Minute, func() bool { return heartbeatsTotal(b, base, admin) >= float64(n) }) {
 		b.Fatalf("fewer than %d heartbeats reached the city in 5 min", n)
@@ -219,6 +276,10 @@ func fleetProcess(b *testing.B, n, viewers int) {
 		proc.Process.Signal(syscall.SIGUSR2) // the CPU profile of the window
 	}
 	cpu0, at0 := procCPU(b, proc.Process.Pid), time.Now()
+	var natsCPU0 time.Duration
+	if external {
+		natsCPU0 = procCPU(b, ext.pid())
+	}
 	ev0, by0 := events.Load(), bytesIn.Load()
 	b.ResetTimer()
 	// The measured window (CPU and events over it), ended early by the
@@ -231,6 +292,11 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	cpu1, at1 := procCPU(b, proc.Process.Pid), time.Now()
 	ev1, by1 := events.Load(), bytesIn.Load()
 	rss := procRSS(b, proc.Process.Pid)
+	var natsCPU1 time.Duration
+	var natsRSS uint64
+	if external {
+		natsCPU1, natsRSS = procCPU(b, ext.pid()), procRSS(b, ext.pid())
+	}
 	b.StopTimer()
 	if profile != "" {
 		done := filepath.Join(profile, fmt.Sprintf("wards=%d-viewers=%d-done", n, viewers))
@@ -250,6 +316,14 @@ func fleetProcess(b *testing.B, n, viewers int) {
 	b.ReportMetric((beats1-beats0)/wall, "hb/s")
 	line := fmt.Sprintf("%d wards, %d viewers: city %.1f %% of one core, RSS %.0f MB (%.1f KB per ward), %.0f heartbeats/s",
 		n, viewers, pct, float64(rss)/(1<<20), float64(rss)/1024/float64(n), (beats1-beats0)/wall)
+	if external {
+		npct := 100 * (natsCPU1 - natsCPU0).Seconds() / wall
+		b.ReportMetric(npct, "nats_%cpu")
+		b.ReportMetric(float64(natsRSS)/(1<<20), "nats_MB_rss")
+		b.ReportMetric(float64(natsRSS)/1024/float64(n), "nats_KB_rss/ward")
+		line += fmt.Sprintf("; external nats-server %.1f %% of one core, RSS %.0f MB (%.1f KB per ward)",
+			npct, float64(natsRSS)/(1<<20), float64(natsRSS)/1024/float64(n))
+	}
 	if viewers > 0 {
 		b.ReportMetric(float64(ev1-ev0)/wall/float64(viewers), "events/s/viewer")
 		b.ReportMetric(float64(by1-by0)/wall/float64(viewers)/1024, "KB/s/viewer")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strconv"
@@ -53,8 +54,13 @@ type fleetSnap struct {
 type fleetCell struct {
 	row    fleetRow
 	body   string // the row's JSON
+	sum    uint64 // body's hash: what a viewer keeps of the row it sent
 	seenAt int64  // its last heartbeat, Unix ms (0: never)
 }
+
+// rowSeed seeds the rows' hashes (one per process: the hashes are only
+// compared within it).
+var rowSeed = maphash.MakeSeed()
 
 // snapshot is a snapshot begun at or after `after`, drawn now if the
 // newest is older.
@@ -97,7 +103,9 @@ func (s *fleetSnap) cells(c *Console, l Lang) map[string]*fleetCell {
 		b, _ := json.Marshal(row)
 		cell := &fleetCell{row: row, body: string(b), seenAt: row.SeenAt}
 		if o := old[row.ID]; o != nil && o.body == cell.body {
-			cell.body = o.body // the same string: the viewers compare it at once
+			cell.body, cell.sum = o.body, o.sum // the same row: one copy, hashed once
+		} else {
+			cell.sum = maphash.String(rowSeed, cell.body)
 		}
 		m[row.ID] = cell
 	}
@@ -117,14 +125,17 @@ var langs = []Lang{Vietnamese, English}
 // fleetView is what one viewer's stream has sent.
 type fleetView struct {
 	stream string // the stream's id, new for each connection
-	n      int    // events sent
-	rows   map[string]*fleetSent
+	n      int32  // events sent
+	rows   map[string]fleetSent
 }
 
+// fleetSent is what a viewer keeps of a row it sent: 24 bytes in the map,
+// not the row (at 10,000 wards, 20 viewers kept 146 bytes a ward each
+// when they held the row's body and a pointer to it).
 type fleetSent struct {
-	body   string
+	sum    uint64 // the row's hash (fleetCell.sum)
 	seenAt int64
-	n      int // the event it was last in the board of
+	n      int32 // the event it was last in the board of
 }
 
 // event is the viewer's next event from snap: the whole board when full,
@@ -134,7 +145,7 @@ type fleetSent struct {
 func (v *fleetView) event(c *Console, snap *fleetSnap, l Lang, s *Session, group string, full bool) (name string, data []byte, changes int) {
 	cells := snap.cells(c, l)
 	if full || v.rows == nil {
-		v.rows = map[string]*fleetSent{}
+		v.rows = map[string]fleetSent{}
 	}
 	v.n++
 	var rows []*fleetCell
@@ -147,20 +158,20 @@ func (v *fleetView) event(c *Console, snap *fleetSnap, l Lang, s *Session, group
 		if cell == nil {
 			continue
 		}
-		sent := v.rows[wd.ID]
-		if sent == nil {
-			sent = &fleetSent{seenAt: -1}
-			v.rows[wd.ID] = sent
+		sent, ok := v.rows[wd.ID]
+		if !ok {
+			sent = fleetSent{seenAt: -1}
 		}
 		sent.n = v.n
-		if full || sent.body != cell.body {
+		if full || !ok || sent.sum != cell.sum {
 			rows = append(rows, cell)
-			sent.body = cell.body
+			sent.sum = cell.sum
 		}
 		if sent.seenAt != cell.seenAt && (cell.seenAt != 0 || !full) {
 			seen[wd.ID] = cell.seenAt
 		}
 		sent.seenAt = cell.seenAt
+		v.rows[wd.ID] = sent
 	}
 	var gone []string
 	for id, sent := range v.rows {
