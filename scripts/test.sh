@@ -23,21 +23,21 @@ echo "== go test ($(date +%T))"
 # 30 simulated minutes instead of 5). The buffer's own two-goroutine test,
 # and every package that uses the buffer, run under the race detector.
 norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
-# The relay's real-time tone tests on Icecast2 (audio/stream) run with
-# nothing beside them: their puller keeps a sound card's pace and judges
-# every 100 ms of what the relay plays, and with any other package loading
-# the two cores it ran late and the relay's buffer skipped inside a judged
-# window (seen beside e2e and beside city). The package's other tests run
-# with the rest.
-icecast_tone='^(TestIcecastRelay|TestIcecastAACAndOgg|TestIcecastSourceDies)$'
-go test -race -count=1 -vet=off -timeout 10m -run "$icecast_tone" ./audio/stream
+# The relay's real-time tests (audio/stream) run with nothing beside
+# them: their puller keeps a sound card's pace and judges every 100 ms of
+# what the relay plays from ffmpeg through Icecast2 or an HLS server, and
+# with any other package loading the two cores the feed or the puller ran
+# late and the relay rightly skipped, stalled or ran dry inside a judged
+# window (TestIcecastRelay and TestIcecastAACAndOgg beside e2e and beside
+# city; TestHLSStall's refill after a reconnect beside e2e).
+go test -race -count=1 -vet=off -timeout 10m ./audio/stream
 # Then the rest, two packages at a time, e2e (the longest) first so that
 # the short ones fill the other core beside it (in `go list` order e2e
 # started late and ran alone for minutes at the end).
 # -vet=off: go vet ./... above has checked every package and its tests
 # with all of vet's analyzers, a superset of the ones go test runs.
-rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv loa/e2e)
-go test -race -count=1 -vet=off -timeout 15m -skip "$icecast_tone" loa/e2e $rest
+rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e loa/e2e -e loa/audio/stream)
+go test -race -count=1 -vet=off -timeout 15m loa/e2e $rest
 echo "== non-race runs ($(date +%T))"
 # The runs below are pure computation or on virtual clocks (nothing in them
 # measures the wall clock): the first in the background fills the core the
