@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,29 +26,8 @@ import (
 // natsServerBin builds nats-server (the version in go.mod) once per run
 // and returns its path.
 func natsServerBin(tb testing.TB) string {
-	tb.Helper()
-	natsOnce.Do(func() {
-		natsDir, natsErr = os.MkdirTemp("", "loa-bench-nats-")
-		if natsErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(natsDir, "nats-server"), "github.com/nats-io/nats-server/v2")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			natsErr = fmt.Errorf("build nats-server: %w\n%s", err, out)
-		}
-	})
-	if natsErr != nil {
-		tb.Fatal(natsErr)
-	}
-	return filepath.Join(natsDir, "nats-server")
+	return buildBin(tb, "nats-server", "github.com/nats-io/nats-server/v2")
 }
-
-var (
-	natsOnce sync.Once
-	natsDir  string
-	natsErr  error
-)
 
 // externalNATS is a nats-server process.
 type externalNATS struct {

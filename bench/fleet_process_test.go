@@ -422,28 +422,8 @@ func cityBin(tb testing.TB) string {
 	if p := os.Getenv("LOA_CITY_BIN"); p != "" {
 		return p
 	}
-	cityOnce.Do(func() {
-		cityDir, cityErr = os.MkdirTemp("", "loa-bench-city-")
-		if cityErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(cityDir, "loa-city"), "./cmd/loa-city")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cityErr = fmt.Errorf("build loa-city: %w\n%s", err, out)
-		}
-	})
-	if cityErr != nil {
-		tb.Fatal(cityErr)
-	}
-	return filepath.Join(cityDir, "loa-city")
+	return buildBin(tb, "loa-city", "./cmd/loa-city")
 }
-
-var (
-	cityOnce sync.Once
-	cityDir  string
-	cityErr  error
-)
 
 // procCPU is a process's user + system time from /proc/PID/stat.
 func procCPU(tb testing.TB, pid int) time.Duration {

@@ -9,6 +9,7 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,46 +17,56 @@ import (
 	"testing"
 )
 
+// built is one binary built for the run: its folder is removed at the end.
+type built struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
+	builtMu sync.Mutex
+	builds  = map[string]*built{} // by package
 )
 
-// agentBin builds loa-agent once per run and returns its path.
-func agentBin(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "loa-bench-bin-")
-		if buildErr != nil {
+// buildBin builds pkg (a package path, ./cmd/... or a module's) into a
+// binary called name, once per run, and returns its path.
+func buildBin(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	builtMu.Lock()
+	b := builds[pkg]
+	if b == nil {
+		b = &built{}
+		builds[pkg] = b
+	}
+	builtMu.Unlock()
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "loa-bench-"+name+"-"); b.err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "loa-agent"), "./cmd/loa-agent")
+		b.path = filepath.Join(b.dir, name)
+		cmd := exec.Command("go", "build", "-o", b.path, pkg)
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = &buildError{err, string(out)}
+			b.err = fmt.Errorf("build %s: %w\n%s", name, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		tb.Fatal(b.err)
 	}
-	return filepath.Join(binDir, "loa-agent")
+	return b.path
 }
 
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "build loa-agent: " + e.err.Error() + "\n" + e.out }
+// agentBin builds loa-agent once per run and returns its path.
+func agentBin(tb testing.TB) string { return buildBin(tb, "loa-agent", "./cmd/loa-agent") }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	if cityDir != "" {
-		os.RemoveAll(cityDir)
+	for _, b := range builds {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 	os.Exit(code)
 }
