@@ -245,7 +245,6 @@ func checkSteadyTone(t *testing.T, src *Source, x []float64, rate int) {
 // of a live playlist, plays the tone at the ward's output.
 func TestHLSRelay(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	for _, fmp4 := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ts", true: "fmp4"}[fmp4], func(t *testing.T) {
 			h := newHLSServer(t, fmp4)
@@ -274,7 +273,6 @@ func TestHLSRelay(t *testing.T) {
 // the buffer runs dry) and plays the tone again without giving up.
 func TestHLSDroppedSegment(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
 	defer src.Close()
@@ -297,7 +295,6 @@ func TestHLSDroppedSegment(t *testing.T) {
 // relay expected has expired); it follows and plays on.
 func TestHLSMediaSequenceJump(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), Log: testLog(t)})
 	defer src.Close()
@@ -314,7 +311,6 @@ func TestHLSMediaSequenceJump(t *testing.T) {
 // new stream, by itself.
 func TestHLSRestart(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	h := newHLSServer(t, true)
 	src := Open(context.Background(), Config{URL: h.url(), StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
 	defer src.Close()
@@ -337,7 +333,6 @@ func TestHLSRestart(t *testing.T) {
 // plays again by itself.
 func TestHLSStall(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	h := newHLSServer(t, false)
 	src := Open(context.Background(), Config{URL: h.url(), ConnectTimeout: 2 * time.Second,
 		StallTimeout: 2 * time.Second, RetryMax: time.Second, Log: testLog(t)})
@@ -403,7 +398,6 @@ func pacedServer(t testing.TB, data []byte, dur time.Duration, ctype string) *ht
 // and decoded by ffmpeg from the bytes already read.
 func TestRelaysAACAndOgg(t *testing.T) {
 	needFFmpeg(t)
-	t.Parallel() // two at a time (-parallel: one per core); ffmpeg decodes, in its own process
 	for _, c := range []struct{ name, ctype, codec string }{
 		// 256 kbps: at 128 kbps ffmpeg's AAC encoder itself leaves
 		// this tone at 35 dB SNR in some windows.
