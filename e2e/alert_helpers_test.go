@@ -319,10 +319,10 @@ func quantile(v []float64, q float64) float64 {
 	return s[int(q*float64(len(s)-1))]
 }
 
-// playingProgram starts ward with the program "nhac" on air: a 150 s tone
-// of hz, started at the current minute, played to a WAV. It returns the
-// ward once the program plays and the ward is linked, and the WAV's path.
-func (c *alertCity) playingProgram(ward string, hz float64) (*agentProc, string) {
+// loadProgramNow loads the program "nhac" for every ward: a 150 s tone of
+// hz started at the current minute, so that a ward started now joins it
+// on air.
+func (c *alertCity) loadProgramNow(hz float64) {
 	t := c.t
 	t.Helper()
 	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), hz, 150)
@@ -332,12 +332,27 @@ func (c *alertCity) playingProgram(ward string, hz float64) (*agentProc, string)
 	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    title: Ca nhạc\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
 		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
 	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
-	wav := filepath.Join(c.dir, ward+".wav")
-	a := c.startWard(ward, "wav:"+wav)
-	waitUntil(t, "the program on air", 30*time.Second, func() bool {
+}
+
+// waitProgramOnAir waits until the ward plays "nhac" (loadProgramNow) and
+// is linked to the city.
+func (a *agentProc) waitProgramOnAir() {
+	a.t.Helper()
+	waitUntil(a.t, "the program on air", 30*time.Second, func() bool {
 		s := a.alertStatus()
 		return s.Program != nil && s.Program.ID == "nhac"
 	})
 	a.waitLinked()
+}
+
+// playingProgram starts ward with the program "nhac" on air (a 150 s
+// tone of hz, loadProgramNow) played to a WAV. It returns the ward once
+// the program plays and the ward is linked, and the WAV's path.
+func (c *alertCity) playingProgram(ward string, hz float64) (*agentProc, string) {
+	c.t.Helper()
+	c.loadProgramNow(hz)
+	wav := filepath.Join(c.dir, ward+".wav")
+	a := c.startWard(ward, "wav:"+wav)
+	a.waitProgramOnAir()
 	return a, wav
 }

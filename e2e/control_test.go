@@ -63,18 +63,7 @@ func TestLiveControlRefusesAttacks(t *testing.T) {
 	ice.WaitMount(t, "/phat-thanh.mp3", 15*time.Second)
 	ice.WaitMount(t, "/ke-gian.mp3", 15*time.Second)
 
-	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), 1000, 150)
-	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
-	start := time.Now().In(ict).Truncate(time.Minute)
-	prog := filepath.Join(c.dir, "p.yaml")
-	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
-		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
-	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
-
-	wav := filepath.Join(c.dir, "phuong-1.wav")
-	a := c.startWard("phuong-1", "wav:"+wav)
-	waitUntil(t, "the program on air", 30*time.Second, func() bool { s := a.alertStatus(); return s.Program != nil })
-	a.waitLinked()
+	a, wav := c.playingProgram("phuong-1", 1000)
 
 	// The token file: made by the daemon, not readable by others.
 	tokenFile := filepath.Join(a.data, "control.token")

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -27,13 +25,7 @@ func TestCityLiveAnnouncement(t *testing.T) {
 	ice.Feed(t, "/phat-thanh.mp3", "sine=f=2000:sample_rate=44100")
 	ice.WaitMount(t, "/phat-thanh.mp3", 15*time.Second)
 
-	tone(t, filepath.Join(c.dir, "chuong-trinh.wav"), 1000, 150)
-	run(t, c.adminCtl, "loactl", "media", "upload", filepath.Join(c.dir, "chuong-trinh.wav"))
-	start := time.Now().In(ict).Truncate(time.Minute)
-	prog := filepath.Join(c.dir, "p.yaml")
-	os.WriteFile(prog, []byte(fmt.Sprintf("programs:\n  - id: nhac\n    date: %s\n    at: \"%s\"\n    items: [chuong-trinh.wav]\n",
-		start.Format("2006-01-02"), start.Format("15:04"))), 0o644)
-	run(t, c.adminCtl, "loactl", "program", "load", prog, "--all")
+	c.loadProgramNow(1000)
 
 	wavs := map[string]string{}
 	agents := map[string]*agentProc{}
@@ -42,8 +34,7 @@ func TestCityLiveAnnouncement(t *testing.T) {
 		agents[w] = c.startWard(w, "wav:"+wavs[w])
 	}
 	for _, a := range agents {
-		waitUntil(t, "the program on air", 30*time.Second, func() bool { s := a.alertStatus(); return s.Program != nil })
-		a.waitLinked()
+		a.waitProgramOnAir()
 	}
 	waitOnAir(t, 2*time.Second, agents["phuong-1"], agents["phuong-2"])
 	id := run(t, c.ctl, "loactl", "live", "start", "--stream", ice.URL("/phat-thanh.mp3"), "--to", "phuong-1", "--mode", "exclusive")
