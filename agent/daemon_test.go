@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"loa/city/citytest"
+	"loa/internal/testdb"
 	"loa/internal/testwait"
 	"loa/signing"
 	"loa/sqlite"
@@ -127,12 +128,7 @@ func (td *testDaemon) status() StatusReport {
 // asrun reads the as-run log from the database, as another process would.
 func asrunRows(t *testing.T, data string) []sqlite.AsRunEntry {
 	t.Helper()
-	db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
+	rows, err := testdb.Agent(t, filepath.Join(data, "loa.db")).AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

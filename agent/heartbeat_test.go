@@ -14,9 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/fleet"
+	"loa/internal/testdb"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
-	"loa/sqlite"
 )
 
 type oneWard struct{ key, ward string }
@@ -139,11 +139,7 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 	// the program ends (every 2 s), and a round that fails on a loaded
 	// machine is tried again after a backoff that doubles.
 	waitFor(t, "the as-run entry shipped", 60*time.Second, func() bool {
-		db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testdb.Agent(t, filepath.Join(data, "loa.db"))
 		rows, _ := db.AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
 		left, _ := db.UnshippedAsRun(context.Background(), 10)
 		return len(rows) == 1 && len(left) == 0
