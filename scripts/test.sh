@@ -25,8 +25,8 @@ echo "== go test ($(date +%T))"
 norace='/audio/loudness$|/audio/dsp$|/audio/stream/jitter$'
 # SQLite is modernc.org's translation of its C source into Go. Under
 # -race it was instrumented like loa's own code, and every pointer
-# conversion in it checked (checkptr): that was a third to a half of the
-# agent's and the city's test CPU. It is compiled as cgo would compile C:
+# conversion in it checked (checkptr): that was a quarter of the agent's
+# and a fifth of the city's test CPU. It is compiled as cgo would compile C:
 # without either. Everything else, loa's code and the driver that calls
 # into SQLite, keeps the race detector.
 race=(-race '-gcflags=modernc.org/sqlite/lib=-race=false -d=checkptr=0')
