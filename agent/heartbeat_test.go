@@ -103,7 +103,7 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/silence.wav"), 44100, 0, 0, 5)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: hush\n    title: Im lặng\n    cron: \"0 8 * * *\"\n    items: [media/silence.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-7")
 	td := startDaemon(t, data, clock, func(c *Config) {
@@ -185,7 +185,7 @@ func TestHeartbeatLateStart(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/tone.wav"), 44100, 440, 0.3, 30)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: ban-tin\n    cron: \"0 8 * * *\"\n    items: [media/tone.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-8")
 	td := startDaemon(t, data, clock, func(c *Config) {

@@ -41,9 +41,11 @@ race=(-race '-gcflags=modernc.org/sqlite/lib=-race=false -d=checkptr=0')
 # kernel gives the other packages only the CPU the relay's processes
 # leave, and they take both cores once the relay's tests are done.
 stream_log=$(mktemp)
-go test "${race[@]}" -count=1 -vet=off -timeout 10m ./audio/stream > "$stream_log" 2>&1 &
+# In a process group of its own (setsid), so that a failure below stops
+# the test binary and its ffmpeg and Icecast2 too.
+setsid go test "${race[@]}" -count=1 -vet=off -timeout 10m ./audio/stream > "$stream_log" 2>&1 &
 stream_run=$!
-trap 'kill $stream_run 2>/dev/null || true' EXIT # if the run below fails
+trap 'kill -- -$stream_run 2>/dev/null || true' EXIT # if the run below fails
 # The rest, two packages at a time, e2e (the longest) first so that the
 # short ones fill the other core beside it (in `go list` order e2e
 # started late and ran alone for minutes at the end).
