@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"loa/city/citytest"
+	"loa/internal/testdb"
 	"loa/internal/testwait"
 	"loa/signing"
 	"loa/sqlite"
@@ -23,12 +24,35 @@ import (
 // shiftedClock is the real clock moved by an offset that a test can change
 // while the daemon runs: a wall clock that jumps, as an NTP step at boot
 // does. Pacing of the output stays on the real monotonic clock.
-type shiftedClock struct{ offset atomic.Int64 }
+type shiftedClock struct {
+	offset atomic.Int64
+	held   atomic.Pointer[time.Time] // see holdAt
+}
 
-func (c *shiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *shiftedClock) Now() time.Time {
+	if h := c.held.Load(); h != nil {
+		return *h
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
 
 // setTo moves the clock so that it reads t now.
 func (c *shiftedClock) setTo(t time.Time) { c.offset.Store(int64(time.Until(t))) }
+
+// holdAt stops the clock at t until startDaemon starts the daemon, when it
+// runs on from t. The seconds a test leaves before its program are then
+// the daemon's own: writing media and loading programs under the race
+// detector on a loaded machine took five of them once, and the program
+// had begun before the daemon ran.
+func (c *shiftedClock) holdAt(t time.Time) { c.held.Store(&t) }
+
+// release lets a held clock run on from where it stands.
+func (c *shiftedClock) release() {
+	if h := c.held.Load(); h != nil {
+		c.setTo(*h)
+		c.held.Store(nil)
+	}
+}
 
 func (c *shiftedClock) jump(d time.Duration) { c.offset.Add(int64(d)) }
 
@@ -64,6 +88,7 @@ func startDaemon(t *testing.T, data string, clock *shiftedClock, edit func(*Conf
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	clock.release()
 	go func() { done <- d.Run(ctx) }()
 	td := &testDaemon{t: t, d: d, data: data, clock: clock}
 	select {
@@ -127,12 +152,7 @@ func (td *testDaemon) status() StatusReport {
 // asrun reads the as-run log from the database, as another process would.
 func asrunRows(t *testing.T, data string) []sqlite.AsRunEntry {
 	t.Helper()
-	db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
+	rows, err := testdb.Agent(t, filepath.Join(data, "loa.db")).AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +187,7 @@ func TestDaemonTellsThePlayerOfClockJumps(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/a.wav"), 44100, 440, 0.5, 6)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 5, 59, 58, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 5, 59, 58, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: a\n    cron: \"0 6 * * *\"\n    items: [media/a.wav]\n", clock.Now())
 	td := startDaemon(t, data, clock, nil)
 
@@ -221,7 +241,7 @@ func TestDaemonHealthReportsSilenceAndClock(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/silence.wav"), 44100, 0, 0, 6)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: hush\n    cron: \"0 8 * * *\"\n    items: [media/silence.wav]\n", clock.Now())
 	td := startDaemon(t, data, clock, func(c *Config) { c.Silence.After = Duration(2 * time.Second) })
 	if code, body := td.get("/healthz"); code != 200 {
@@ -255,7 +275,7 @@ func TestDaemonWaitsForATrustedClock(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/a.wav"), 44100, 440, 0.5, 1)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 9, 59, 58, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 9, 59, 58, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: a\n    cron: \"0 10 * * *\"\n    items: [media/a.wav]\n", clock.Now())
 	var trusted atomic.Bool
 	td := startDaemon(t, data, clock, nil, func(d *Daemon) {
@@ -300,7 +320,7 @@ func TestDaemonAmplifierCommands(t *testing.T) {
 	log := filepath.Join(dir, "amp.log")
 	writeTone(t, filepath.Join(dir, "media/a.wav"), 44100, 440, 0.5, 2)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 8, 59, 55, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 8, 59, 55, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: a\n    cron: \"0 9 * * *\"\n    items: [media/a.wav]\n", clock.Now())
 	stamp := func(word string) string {
 		return fmt.Sprintf("echo %s $(date +%%s.%%N) >> %s", word, log)
@@ -342,7 +362,7 @@ func TestDaemonCityProgramDisplacesLocal(t *testing.T) {
 	writeTone(t, filepath.Join(dir, "media/local.wav"), 44100, 440, 0.5, 2)
 	writeTone(t, filepath.Join(dir, "media/city.wav"), 44100, 660, 0.5, 2)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 10, 59, 57, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 10, 59, 57, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: city-news\n    cron: \"0 11 * * *\"\n    items: [media/city.wav]\n", clock.Now())
 	// Make that load the city's programs, as the sync would have.
 	st, err := OpenStation(ctx, data, 44100, clock.Now)

@@ -14,9 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"loa/fleet"
+	"loa/internal/testdb"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
-	"loa/sqlite"
 )
 
 type oneWard struct{ key, ward string }
@@ -103,7 +103,7 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/silence.wav"), 44100, 0, 0, 5)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 7, 59, 58, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: hush\n    title: Im lặng\n    cron: \"0 8 * * *\"\n    items: [media/silence.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-7")
 	td := startDaemon(t, data, clock, func(c *Config) {
@@ -139,11 +139,7 @@ func TestHeartbeatsAndShipping(t *testing.T) {
 	// the program ends (every 2 s), and a round that fails on a loaded
 	// machine is tried again after a backoff that doubles.
 	waitFor(t, "the as-run entry shipped", 60*time.Second, func() bool {
-		db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testdb.Agent(t, filepath.Join(data, "loa.db"))
 		rows, _ := db.AsRun(context.Background(), time.Time{}, time.Now().Add(1000*time.Hour))
 		left, _ := db.UnshippedAsRun(context.Background(), 10)
 		return len(rows) == 1 && len(left) == 0
@@ -189,7 +185,7 @@ func TestHeartbeatLateStart(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	writeTone(t, filepath.Join(dir, "media/tone.wav"), 44100, 440, 0.3, 30)
 	clock := &shiftedClock{}
-	clock.setTo(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
+	clock.holdAt(time.Date(2026, 11, 26, 7, 59, 50, 0, ict))
 	loadProgram(t, data, dir, "programs:\n  - id: ban-tin\n    cron: \"0 8 * * *\"\n    items: [media/tone.wav]\n", clock.Now())
 	bus := startCityBus(t, "phuong-8")
 	td := startDaemon(t, data, clock, func(c *Config) {

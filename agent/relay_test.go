@@ -182,7 +182,7 @@ func TestDaemonLiveDuck(t *testing.T) {
 	writeTone(t, filepath.Join(dir, "media/nhac.wav"), 44100, 440, 0.5, 30)
 	clock := &shiftedClock{}
 	start := time.Date(2026, 11, 26, 12, 0, 0, 0, ict)
-	clock.setTo(start.Add(-3 * time.Second))
+	clock.holdAt(start.Add(-3 * time.Second))
 	loadProgram(t, data, dir, "programs:\n  - id: nhac\n    cron: \"0 12 * * *\"\n    items: [media/nhac.wav]\n", clock.Now())
 	td := startDaemon(t, data, clock, nil)
 

@@ -19,6 +19,7 @@ import (
 
 	"loa/audio"
 	"loa/internal/testaudio"
+	"loa/internal/testdb"
 	"loa/internal/testwait"
 	"loa/sqlite"
 )
@@ -237,15 +238,8 @@ func loadProgram(t *testing.T, data, path string) {
 
 func asrun(t *testing.T, data string) []sqlite.AsRunEntry {
 	t.Helper()
-	db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.IntegrityCheck(context.Background()); err != nil {
-		t.Fatalf("database after the run: %v", err)
-	}
-	rows, err := db.AsRun(context.Background(), time.Time{}, time.Now().Add(24*time.Hour))
+	// testdb checks the database's integrity at the end of the test.
+	rows, err := testdb.Agent(t, filepath.Join(data, "loa.db")).AsRun(context.Background(), time.Time{}, time.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +405,7 @@ func TestAgentKill9JoinsAtTheRightOffset(t *testing.T) {
 	if err := b.wait(); err != nil {
 		t.Fatalf("agent stopped with %v after SIGTERM, want a clean exit", err)
 	}
-	rows := asrun(t, data) // also checks PRAGMA integrity_check
+	rows := asrun(t, data) // PRAGMA integrity_check runs when the test ends (testdb)
 	// One row: the item joined after the restart, logged when the agent
 	// stopped. (The kill -9 left no row: it happened before the item ended.)
 	if len(rows) != 1 || !strings.Contains(rows[0].Note, "joined at 00:0") || !strings.Contains(rows[0].Note, "agent stopped") {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"loa/city/api"
+	"loa/internal/testdb"
 	"loa/natsbus"
 	"loa/sqlite"
 )
@@ -200,12 +201,7 @@ func (c *alertCity) waitWardState(id, ward, state string, limit time.Duration) a
 // reports reads the city's database: every receipt stored for an id.
 func (c *alertCity) reports(id string) []sqlite.AlertReport {
 	c.t.Helper()
-	db, err := sqlite.OpenCity(context.Background(), filepath.Join(c.dir, "city-data", "city.db"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := db.Read().AlertReports(context.Background(), id)
+	r, err := testdb.City(c.t, filepath.Join(c.dir, "city-data", "city.db")).Read().AlertReports(context.Background(), id)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"loa/city/api"
+	"loa/internal/testdb"
 	"loa/signing"
 	"loa/sqlite"
 )
@@ -274,12 +275,7 @@ func TestClockAttacksOnTheCityTime(t *testing.T) {
 // (a ward whose clock is ahead writes them in its future).
 func alertRowsUntil(t *testing.T, data string, until time.Time) []sqlite.AsRunEntry {
 	t.Helper()
-	db, err := sqlite.OpenAgent(context.Background(), filepath.Join(data, "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.AsRun(context.Background(), time.Time{}, until)
+	rows, err := testdb.Agent(t, filepath.Join(data, "loa.db")).AsRun(context.Background(), time.Time{}, until)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromed
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
+	parsed(t, tctx)
 	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
@@ -89,10 +90,22 @@ func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromed
 	return v
 }
 
+// parsed waits until the browser has parsed the whole page. A selector
+// that is visible is not enough: the browser shows a page as it parses
+// it, and a test that read the page on a loaded machine once had the
+// message at its top and not yet the list below it.
+func parsed(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState !== "loading"`)); err != nil {
+		t.Fatalf("the page still loading: %v", err)
+	}
+}
+
 func pageText(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
+	parsed(t, tctx)
 	s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		t.Fatalf("read %s: %v", sel, err)

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,6 +103,15 @@ func New(d Deps) (*Console, error) {
 		}
 		c.pages[page] = t
 	}
+	assets := staticAssets()
+	c.assetVersion, c.gzipped = assets.version, assets.gzipped
+	return c, nil
+}
+
+// staticAssets are the embedded assets' version and their compressed
+// bodies, worked out once for the process: they are the same for every
+// console it starts (a test process starts hundreds).
+var staticAssets = sync.OnceValue(func() embeddedAssets {
 	h := sha256.New()
 	fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
 		if err == nil && !e.IsDir() {
@@ -110,9 +120,12 @@ func New(d Deps) (*Console, error) {
 		}
 		return nil
 	})
-	c.assetVersion = hex.EncodeToString(h.Sum(nil))[:12]
-	c.gzipped = precompress(staticFS)
-	return c, nil
+	return embeddedAssets{hex.EncodeToString(h.Sum(nil))[:12], precompress(staticFS)}
+})
+
+type embeddedAssets struct {
+	version string     // in asset URLs, so that a new release is fetched anew
+	gzipped gzipAssets // gzip.go
 }
 
 // Handler serves the console's pages under /.

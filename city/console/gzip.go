@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// The console's static assets are compressed once, when the console
+// The console's static assets are compressed once, when the first console
 // starts, and served compressed to browsers that accept it: a phone on 3G
 // gets the fleet page's map script in a third of its size (each page must
 // stay under 150 KB transferred), and no request pays for compressing.
