@@ -15,6 +15,7 @@ import (
 
 	"loa/fleet"
 	"loa/internal/testdb"
+	"loa/internal/testwait"
 	"loa/natsbus"
 	"loa/natsbus/natsserver"
 )
@@ -198,10 +199,14 @@ func TestHeartbeatLateStart(t *testing.T) {
 	clock.setTo(time.Date(2026, 11, 26, 8, 0, 6, 0, ict))
 	// The first heartbeat after the start may measure a window that is
 	// mostly the silence before it; the tone's level shows in the next.
-	waitFor(t, "the late start and the tone's level in a heartbeat", 10*time.Second, func() bool {
+	// A bound on a hang, not a pace: heartbeats come every second.
+	if !testwait.Poll(30*time.Second, func() bool {
 		h, _ := bus.last()
 		return h.LastStart != nil && h.LevelDBFS >= -30
-	})
+	}) {
+		h, n := bus.last()
+		t.Fatalf("no heartbeat of the late start with the tone's level in 30 s: %d heartbeats, the last %+v (last start %+v); the player: %+v", n, h, h.LastStart, td.d.pl.Status())
+	}
 	h, _ := bus.last()
 	upper := clock.Now().Sub(time.Date(2026, 11, 26, 8, 0, 0, 0, ict))
 	if late := time.Duration(h.LastStart.LateMS) * time.Millisecond; late < 6*time.Second || late > upper || h.Counters.LateStarts != 1 || h.LevelDBFS < -30 {

@@ -37,28 +37,37 @@ race=(-race '-gcflags=modernc.org/sqlite/lib=-race=false -d=checkptr=0')
 # relay rightly skipped, stalled or ran dry inside a judged window
 # (TestIcecastRelay and TestIcecastAACAndOgg beside e2e and beside city;
 # TestHLSStall's refill after a reconnect beside e2e). So they run at the
-# normal priority and everything beside them at the lowest (nice 19): the
-# kernel gives the other packages only the CPU the relay's processes
-# leave, and they take both cores once the relay's tests are done.
+# normal priority, and beside them, at the lowest (nice 19), the packages
+# whose tests keep no real-time pace of their own: the kernel gives those
+# only the CPU the relay's processes leave.
+#
+# The packages that play in real time (the agent daemon's and e2e's
+# stations on paced outputs, the sound card and line-in tests) run after,
+# at the normal priority: niced beside the relay, an in-process station
+# was starved past its 100 ms output buffer and rightly cut the end of a
+# program (TestDaemonTakesProgramLoadsWithoutCutting).
+#
+# -vet=off: go vet ./... above has checked every package and its tests
+# with all of vet's analyzers, a superset of the ones go test runs.
+realtime='loa/e2e loa/agent loa/audio/soundcard loa/audio/capture'
 stream_log=$(mktemp)
 # In a process group of its own (setsid), so that a failure below stops
 # the test binary and its ffmpeg and Icecast2 too.
 setsid go test "${race[@]}" -count=1 -vet=off -timeout 10m ./audio/stream > "$stream_log" 2>&1 &
 stream_run=$!
 trap 'kill -- -$stream_run 2>/dev/null || true' EXIT # if the run below fails
-# The rest, two packages at a time, e2e (the longest) first so that the
-# short ones fill the other core beside it (in `go list` order e2e
-# started late and ran alone for minutes at the end).
-# -vet=off: go vet ./... above has checked every package and its tests
-# with all of vet's analyzers, a superset of the ones go test runs.
-rest=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e loa/e2e -e loa/audio/stream)
-nice -n 19 go test "${race[@]}" -count=1 -vet=off -timeout 15m loa/e2e $rest
+# Two packages at a time, the city (the longest) first so that the short
+# ones fill the other core beside it.
+beside=$(go list ./... | grep -Ev "$norace" | grep -Fxv -e loa/city -e loa/audio/stream $(printf -- '-e %s ' $realtime))
+nice -n 19 go test "${race[@]}" -count=1 -vet=off -timeout 10m loa/city $beside
 stream_rc=0
 wait $stream_run || stream_rc=$?
 trap - EXIT
 cat "$stream_log"
 rm -f "$stream_log"
 [ "$stream_rc" = 0 ] || exit "$stream_rc"
+# Then the real-time packages, e2e (the longest) first.
+go test "${race[@]}" -count=1 -vet=off -timeout 15m $realtime
 echo "== non-race runs ($(date +%T))"
 # The runs below are pure computation or on virtual clocks (nothing in them
 # measures the wall clock): the first in the background fills the core the

@@ -357,7 +357,15 @@ func TestHLSStall(t *testing.T) {
 		return s.State != Playing && s.FailingFor >= 10*time.Second
 	})
 	h.setStalled(false)
-	playingTone(t, src, p, 15*time.Second)
+	// After the reconnect ffmpeg rejoins the live playlist: the segments
+	// listed come at once, then each new one at a playlist reload. On a
+	// loaded machine the relay has underrun once while that settled
+	// (reported in its stats, Underruns), 1.6 s into the recording. The
+	// tone is judged on a recording the relay calls continuous
+	// (recordSteady: five in a row with an underrun fail the test).
+	waitStats(t, src, 15*time.Second, "playing after the stall", func(s Stats) bool { return s.State == Playing })
+	p.record(300 * time.Millisecond)
+	checkSteadyTone(t, src, p.recordSteady(src, 2*time.Second), 44100)
 	if st := src.Stats(); st.Reconnects < 1 {
 		t.Errorf("after the stall: %+v", st)
 	}
