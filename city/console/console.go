@@ -73,13 +73,11 @@ type Deps struct {
 
 // Console serves the web console.
 type Console struct {
-	deps         Deps
-	pages        map[string]*template.Template
-	assetVersion string
-	logins       loginLimiter
-	previews     previewCache
-	gzipped      gzipAssets // gzip.go
-	fleetFeed    fleetFeed  // fleetfeed.go
+	deps      Deps
+	pages     map[string]*template.Template
+	logins    loginLimiter
+	previews  previewCache
+	fleetFeed fleetFeed // fleetfeed.go
 }
 
 // New parses the templates (a broken template is a start-up error, never
@@ -103,8 +101,7 @@ func New(d Deps) (*Console, error) {
 		}
 		c.pages[page] = t
 	}
-	assets := staticAssets()
-	c.assetVersion, c.gzipped = assets.version, assets.gzipped
+	staticAssets() // now, so that no request pays for it
 	return c, nil
 }
 
@@ -135,7 +132,7 @@ func (c *Console) Handler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		c.gzipped.serve(w, r, files)
+		staticAssets().gzipped.serve(w, r, files)
 	}))
 	mux.HandleFunc("GET /lang", setLang)
 	mux.HandleFunc("GET /login", c.getLogin)
@@ -243,7 +240,7 @@ var nav = []navItem{{Path: "/", Key: "nav.home"}, {Path: "/library", Key: "nav.l
 
 func (c *Console) newPage(r *http.Request, s *Session, titleKey string) page {
 	l := langOf(r)
-	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: c.assetVersion, Session: s}
+	p := page{Lang: l, Title: T(l, titleKey), Station: c.deps.Station, Path: r.URL.Path, AssetVersion: staticAssets().version, Session: s}
 	p.Training = c.deps.Alerts != nil && c.deps.Alerts.Rules().Training
 	// The current page is the nav entry with the longest path that
 	// contains the request's.

@@ -73,7 +73,7 @@ func (c *Console) controlAllowed(s *Session) bool {
 func (c *Console) newControlData(r *http.Request, s *Session, back string) *controlData {
 	l := langOf(r)
 	f := r.PostForm
-	d := &controlData{CSRF: s.CSRF, AssetVersion: c.assetVersion, Back: back, VolumeMin: volumeMin, VolumeMax: volumeMax, DB: "-6", Seconds: strconv.Itoa(toneDefault),
+	d := &controlData{CSRF: s.CSRF, AssetVersion: staticAssets().version, Back: back, VolumeMin: volumeMin, VolumeMax: volumeMax, DB: "-6", Seconds: strconv.Itoa(toneDefault),
 		MaxSeconds: command.MaxToneSeconds, Kind: f.Get("kind")}
 	if v := f.Get("db"); v != "" {
 		d.DB = v

@@ -27,16 +27,23 @@ var open sync.Map // key → *sqlite.AgentDB or *sqlite.CityDB
 // Agent is the agent database at path, opened on the test's first call.
 func Agent(tb testing.TB, path string) *sqlite.AgentDB {
 	tb.Helper()
-	return get(tb, path, sqlite.OpenAgent, func(db *sqlite.AgentDB) *sqlite.DB { return db.DB })
+	return get(tb, path, sqlite.OpenAgent)
 }
 
 // City is the city database at path, opened on the test's first call.
 func City(tb testing.TB, path string) *sqlite.CityDB {
 	tb.Helper()
-	return get(tb, path, sqlite.OpenCity, func(db *sqlite.CityDB) *sqlite.DB { return db.DB })
+	return get(tb, path, sqlite.OpenCity)
 }
 
-func get[T any](tb testing.TB, path string, openDB func(context.Context, string) (T, error), base func(T) *sqlite.DB) T {
+// database is what *sqlite.AgentDB and *sqlite.CityDB have from the
+// *sqlite.DB they embed.
+type database interface {
+	IntegrityCheck(context.Context) error
+	Close() error
+}
+
+func get[T database](tb testing.TB, path string, openDB func(context.Context, string) (T, error)) T {
 	tb.Helper()
 	k := key{tb, path}
 	if db, ok := open.Load(k); ok {
@@ -46,13 +53,17 @@ func get[T any](tb testing.TB, path string, openDB func(context.Context, string)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	open.Store(k, db)
+	if first, loaded := open.LoadOrStore(k, db); loaded {
+		// Another goroutine of the test opened it first.
+		db.Close()
+		return first.(T)
+	}
 	tb.Cleanup(func() {
 		open.Delete(k)
-		if err := base(db).IntegrityCheck(context.Background()); err != nil {
+		if err := db.IntegrityCheck(context.Background()); err != nil {
 			tb.Errorf("database %s at the end of the test: %v", path, err)
 		}
-		base(db).Close()
+		db.Close()
 	})
 	return db
 }
